@@ -1,0 +1,53 @@
+"""layercache-asgi: an LLM caching proxy as a mountable ASGI application.
+
+    from layercache_asgi import LayerCacheApp
+    app.mount("/llm", LayerCacheApp())
+
+or standalone: ``uvicorn layercache_asgi:app``. Importing this package does no I/O
+and imports neither LiteLLM nor fastembed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._app import LayerCacheApp
+from ._completion import Completion, ToolCall, Usage
+from ._config import ConfigError, Settings, load_settings
+from ._errors import ProxyError
+from ._exchange import Exchange, Outcome, get_exchange
+from ._request import ChatRequest, LcExtensions
+from ._version import __version__
+from .stages import DEFAULT_STAGES, build_stack
+
+__all__ = [
+    "DEFAULT_STAGES",
+    "ChatRequest",
+    "Completion",
+    "ConfigError",
+    "Exchange",
+    "LayerCacheApp",
+    "LcExtensions",
+    "Outcome",
+    "ProxyError",
+    "Settings",
+    "ToolCall",
+    "Usage",
+    "__version__",
+    "app",
+    "build_stack",
+    "get_exchange",
+    "load_settings",
+]
+
+_app: LayerCacheApp | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # ``uvicorn layercache_asgi:app``: built on first access, configured at start-up.
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = LayerCacheApp()
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

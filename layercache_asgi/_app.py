@@ -1,0 +1,179 @@
+"""LayerCacheApp: the mountable ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, Router
+
+from ._config import Settings, load_settings
+from ._errors import error_body
+from ._ingress import ProxyEndpoint
+from ._runtime import Runtime
+from ._types import ASGIApp, Receive, Scope, Send
+from ._version import __version__
+from .stages import DEFAULT_STAGES, build_stack
+
+__all__ = ["LayerCacheApp"]
+
+
+class LayerCacheApp:
+    """An LLM caching proxy as an ASGI app.
+
+    ``settings`` may be a :class:`Settings`, a path to a YAML file, or None to read
+    ``$LAYERCACHE_CONFIG``, then ``./layercache.yaml``, then defaults. ``stages`` is the
+    stage stack, outermost first (default :data:`DEFAULT_STAGES`).
+
+    Mount it anywhere (``app.mount("/llm", LayerCacheApp())``); it starts itself on the
+    first request, or when a host enters :meth:`lifespan`.
+    """
+
+    def __init__(self, settings: Settings | str | os.PathLike[str] | None = None, *, stages: Sequence[Any] | None = None):
+        self._settings_source = settings
+        self.stages: tuple[Any, ...] = tuple(DEFAULT_STAGES if stages is None else stages)
+        self._runtime: Runtime | None = None
+        self._stack: ASGIApp | None = None
+        self._start_lock: asyncio.Lock | None = None
+        self._router = Router(routes=self._routes())
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def _load_settings(self) -> Settings:
+        source = self._settings_source
+        if isinstance(source, Settings):
+            return source
+        return load_settings(Path(source) if source is not None else None)
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("LayerCacheApp has not started: serve a request or enter lifespan() first")
+        return self._runtime
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    async def startup(self) -> None:
+        """Start once: load settings, open clients and stores. Safe to call concurrently."""
+        if self._runtime is not None:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self._runtime is not None:
+                return
+            runtime = Runtime(await asyncio.to_thread(self._load_settings))
+            await runtime.start()
+            self._stack = build_stack(self.stages)
+            self._runtime = runtime
+
+    async def shutdown(self) -> None:
+        runtime, self._runtime = self._runtime, None
+        if runtime is not None:
+            await runtime.close()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
+        """Enter from a host's lifespan to start eagerly and close cleanly."""
+        await self.startup()
+        try:
+            yield
+        finally:
+            await self.shutdown()
+
+    # -- routing --------------------------------------------------------------------------
+
+    def _routes(self) -> list[BaseRoute]:
+        runtime = lambda: self.runtime  # noqa: E731
+        stack = lambda: self._stack_or_fail()  # noqa: E731
+        return [
+            Route("/v1/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]),
+            Route("/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]),
+            Route("/v1/messages", ProxyEndpoint("anthropic", "/v1/messages", runtime, stack), methods=["POST"]),
+            Route("/v1/models", self._models, methods=["GET"]),
+            Route("/health", self._health, methods=["GET"]),
+        ]
+
+    def _stack_or_fail(self) -> ASGIApp:
+        assert self._stack is not None
+        return self._stack
+
+    async def _health(self, request: Request) -> Response:
+        return JSONResponse(
+            {"status": "healthy", "version": __version__, "semantic_cache": self.settings.caching.semantic.enabled}
+        )
+
+    async def _models(self, request: Request) -> Response:
+        settings = self.settings
+        names = [r.name for r in settings.models]
+        for target in settings.fallbacks.values():
+            names += [n for n in target if n not in names]
+        data = [
+            {
+                "id": name,
+                "object": "model",
+                "created": 0,
+                "owned_by": "layercache",
+                # Anthropic's SDK reads these fields from the same list.
+                "type": "model",
+                "display_name": name,
+                "created_at": "1970-01-01T00:00:00Z",
+            }
+            for name in dict.fromkeys(names)
+        ]
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
+
+    # -- ASGI -----------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan_protocol(receive, send)
+            return
+        if scope["type"] not in ("http", "websocket"):
+            return
+        try:
+            await self.startup()
+        except Exception as exc:
+            await self._startup_failed(send, exc)
+            return
+        await self._router(scope, receive, send)
+
+    async def _startup_failed(self, send: Send, exc: Exception) -> None:
+        from structlog import get_logger
+
+        get_logger("layercache.app").error("startup_failed", error=str(exc))
+        body = error_body("openai", 503, f"layercache-asgi could not start: {exc}")
+        await send({"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
+        # Standalone (``uvicorn layercache_asgi:app``): the server sends lifespan events.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,200 @@
+"""Configuration: one pydantic model tree, loaded from YAML.
+
+Where the file is found: an explicit path, else ``$LAYERCACHE_CONFIG``, else
+``./layercache.yaml``, else defaults. Loading is I/O, so it happens at start-up, never
+at import or in a constructor.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG_FILE",
+    "CachingSettings",
+    "ConfigError",
+    "DashboardSettings",
+    "DatabaseSettings",
+    "EnhancementSettings",
+    "LoggingSettings",
+    "MetricsSettings",
+    "ModelRoute",
+    "ProviderSettings",
+    "ProxySettings",
+    "SemanticCacheSettings",
+    "Settings",
+    "UpstreamSettings",
+    "config_path_from_env",
+    "load_settings",
+]
+
+CONFIG_ENV = "LAYERCACHE_CONFIG"
+DEFAULT_CONFIG_FILE = "layercache.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, not YAML, or does not validate."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ProxySettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    proxy_api_key: SecretStr | None = Field(
+        default=None, description="When set, clients must present this key; provider keys then come from the environment."
+    )
+    tenant_header: str | None = Field(
+        default=None, description="With proxy auth on, a request header naming the tenant (else one shared tenant)."
+    )
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, description="Larger request bodies get a 413.")
+
+
+class ProviderSettings(_Section):
+    api_key_env: str | None = Field(default=None, description="Environment variable holding this provider's key.")
+    api_base: str | None = Field(default=None, description="Send this provider's traffic to another base URL.")
+
+
+def _default_providers() -> dict[str, ProviderSettings]:
+    return {
+        "anthropic": ProviderSettings(api_key_env="ANTHROPIC_API_KEY"),
+        "openai": ProviderSettings(api_key_env="OPENAI_API_KEY"),
+        "gemini": ProviderSettings(api_key_env="GOOGLE_API_KEY"),
+    }
+
+
+class ModelRoute(_Section):
+    """A model name clients may use, and the deployment (LiteLLM model string) behind it."""
+
+    name: str
+    model: str = Field(description="LiteLLM model string, e.g. anthropic/claude-sonnet-4-5 or openai/gpt-4o.")
+    api_base: str | None = None
+    api_key_env: str | None = None
+
+
+class UpstreamSettings(_Section):
+    timeout: float = Field(default=600.0, gt=0, description="Seconds to wait for an upstream response to start.")
+    connect_timeout: float = Field(default=10.0, gt=0)
+    num_retries: int = Field(default=0, ge=0, description="Retries of the same deployment before failing over.")
+    max_connections: int = Field(default=200, ge=1)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///./layercache.db"
+    auto_upgrade: bool | None = Field(
+        default=None, description="Run migrations at start-up; default: on for SQLite, off for other backends."
+    )
+
+
+class SemanticCacheSettings(_Section):
+    enabled: bool = True
+    model: str = Field(default="BAAI/bge-small-en-v1.5", description="fastembed model name.")
+    model_path: str | None = Field(default=None, description="Local model folder (ONNX + tokenizer), for offline installs.")
+    similarity_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
+    default_ttl: int = Field(default=300, ge=0)
+    max_entries: int = Field(default=10_000, ge=1)
+    purge_interval_seconds: float = Field(default=60.0, gt=0)
+
+
+class CachingSettings(_Section):
+    semantic: SemanticCacheSettings = SemanticCacheSettings()
+    max_session_tokens: int | None = Field(default=None, ge=1, description="Trim L2 history to this many tokens.")
+    anthropic_ttl: Literal["5m", "1h"] = "5m"
+    warmup_wait_seconds: float = Field(default=5.0, ge=0, description="Max hold of followers behind a prefix writer.")
+    min_prefix_tokens: dict[str, int] = Field(
+        default_factory=dict, description="Extra or overriding minimum cacheable prefix per model name."
+    )
+
+
+class EnhancementSettings(_Section):
+    few_shot_examples: str | None = Field(default=None, description="JSON/YAML file of examples for dynamic_few_shot.")
+    few_shot_top_k: int = Field(default=3, ge=1)
+    templates_dir: str | None = Field(default=None, description="Folder of template YAML/JSON files to import.")
+
+
+class MetricsSettings(_Section):
+    snapshot_interval_seconds: float = Field(default=60.0, gt=0)
+    snapshot_retention_days: float = Field(default=7.0, gt=0)
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="Per-model price overrides in USD per token (input, output, cache_read...)."
+    )
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "console"] = "json"
+    log_prompts: bool = Field(default=False, description="Include prompt bodies in logs (off: never).")
+    ring_buffer_size: int = Field(default=1000, ge=10)
+
+
+class DashboardSettings(_Section):
+    enabled: bool = True
+    allow_writes_without_key: bool = False
+    session_secret: SecretStr | None = None
+
+
+class Settings(_Section):
+    """The whole configuration of one LayerCacheApp."""
+
+    proxy: ProxySettings = ProxySettings()
+    providers: dict[str, ProviderSettings] = Field(default_factory=_default_providers)
+    models: list[ModelRoute] = Field(default_factory=list)
+    fallbacks: dict[str, list[str]] = Field(
+        default_factory=dict, description="Model name -> names tried in order when it fails with a 5xx or times out."
+    )
+    upstream: UpstreamSettings = UpstreamSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    caching: CachingSettings = CachingSettings()
+    enhancements: EnhancementSettings = EnhancementSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    logging: LoggingSettings = LoggingSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+
+    @field_validator("providers", mode="after")
+    @classmethod
+    def _keep_default_providers(cls, value: dict[str, ProviderSettings]) -> dict[str, ProviderSettings]:
+        merged = _default_providers()
+        merged.update(value)
+        return merged
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str = "<string>") -> Settings:
+        try:
+            data: Any = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: the top level must be a mapping")
+        try:
+            return cls.model_validate(data)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+
+def config_path_from_env() -> Path | None:
+    """The file the standalone app reads: ``$LAYERCACHE_CONFIG``, else ``./layercache.yaml`` if present."""
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    local = Path(DEFAULT_CONFIG_FILE)
+    return local if local.is_file() else None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read settings from ``path`` or the usual places; defaults when there is no file."""
+    file = Path(path) if path is not None else config_path_from_env()
+    if file is None:
+        return Settings()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+    return Settings.from_yaml(text, source=str(file))

@@ -1,0 +1,94 @@
+"""Error shapes of both wire formats, in one place.
+
+Every error a client sees goes through :func:`error_body`, so a 4xx from validation, a
+mapped upstream error and a mid-stream failure all look like the provider's own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ._types import Send, Wire
+
+__all__ = ["ProxyError", "error_body", "redact", "send_error", "sse_error_event"]
+
+# status -> (OpenAI type, Anthropic type)
+_TYPES: dict[int, tuple[str, str]] = {
+    400: ("invalid_request_error", "invalid_request_error"),
+    401: ("authentication_error", "authentication_error"),
+    403: ("permission_error", "permission_error"),
+    404: ("not_found_error", "not_found_error"),
+    405: ("invalid_request_error", "invalid_request_error"),
+    408: ("timeout_error", "timeout_error"),
+    413: ("invalid_request_error", "request_too_large"),
+    415: ("invalid_request_error", "invalid_request_error"),
+    422: ("invalid_request_error", "invalid_request_error"),
+    429: ("rate_limit_error", "rate_limit_error"),
+    502: ("api_error", "api_error"),
+    503: ("api_error", "overloaded_error"),
+    504: ("timeout_error", "timeout_error"),
+    529: ("api_error", "overloaded_error"),
+}
+
+# Anything that looks like a provider key: never echo it back or log it.
+_SECRET = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|AIza[0-9A-Za-z_\-]{10,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,})")
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove known secrets and key-shaped strings from ``text``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return _SECRET.sub("[redacted]", text)
+
+
+class ProxyError(Exception):
+    """An error answered to the client in its own wire format."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+
+
+def _type_for(status: int, wire: Wire) -> str:
+    pair = _TYPES.get(status) or (("invalid_request_error",) * 2 if status < 500 else ("api_error", "api_error"))
+    return pair[0] if wire == "openai" else pair[1]
+
+
+def error_body(wire: Wire, status: int, message: str, *, code: str | None = None, param: str | None = None) -> bytes:
+    """The JSON error document of ``wire`` for ``status``."""
+    if wire == "anthropic":
+        doc: dict[str, object] = {"type": "error", "error": {"type": _type_for(status, wire), "message": message}}
+    else:
+        doc = {"error": {"message": message, "type": _type_for(status, wire), "param": param, "code": code}}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def sse_error_event(wire: Wire, status: int, message: str) -> bytes:
+    """A terminal SSE event reporting an error after the stream has started."""
+    body = error_body(wire, status, message).decode()
+    if wire == "anthropic":
+        return f"event: error\ndata: {body}\n\n".encode()
+    return f"data: {body}\n\n".encode()
+
+
+async def send_error(
+    send: Send, wire: Wire, error: ProxyError, *, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = error_body(wire, error.status, error.message, code=error.code, param=error.param)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})

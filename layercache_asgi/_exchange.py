@@ -1,0 +1,62 @@
+"""Per-request state that travels through the stage stack in ``scope["layercache"]``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._completion import Completion
+from ._request import ChatRequest
+from ._types import Scope
+
+if TYPE_CHECKING:
+    from ._config import Settings
+    from ._runtime import Runtime
+
+__all__ = ["SCOPE_KEY", "Exchange", "Outcome", "get_exchange"]
+
+SCOPE_KEY = "layercache"
+
+
+@dataclass
+class Outcome:
+    """What happened upstream (or instead of upstream), filled by the stage that answered."""
+
+    status: int = 0
+    completion: Completion | None = None
+    provider: str = ""
+    deployment: str = ""
+    cache: str = "miss"  # hit | miss | bypass
+    upstream_seconds: float = 0.0
+    failovers: int = 0
+    error: str | None = None
+
+
+@dataclass
+class Exchange:
+    """One proxied request. Stages read the settings snapshot taken when it arrived."""
+
+    request: ChatRequest
+    settings: Settings
+    runtime: Runtime
+    route: str
+    tenant: str
+    request_id: str
+    # The key the provider call uses; never logged, never stored.
+    credential: str | None = field(default=None, repr=False)
+    client_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    started: float = field(default_factory=time.perf_counter)
+    layers: Any = None  # set by the Stratify stage
+    notes: dict[str, Any] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    outcome: Outcome = field(default_factory=Outcome)
+
+    def header_list(self) -> list[tuple[bytes, bytes]]:
+        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.response_headers.items()]
+
+
+def get_exchange(scope: Scope) -> Exchange | None:
+    """The exchange of a proxied request, or None for anything else passing a stage."""
+    exchange = scope.get(SCOPE_KEY)
+    return exchange if isinstance(exchange, Exchange) else None

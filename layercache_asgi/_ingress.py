@@ -1,0 +1,101 @@
+"""The front of the proxy routes: read the body once, authenticate, parse, run the stages."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import structlog
+
+from ._auth import identify
+from ._errors import ProxyError, send_error
+from ._exchange import SCOPE_KEY, Exchange
+from ._request import parse_request
+from ._runtime import Runtime
+from ._types import ASGIApp, Message, Receive, Scope, Send, Wire
+
+__all__ = ["ProxyEndpoint"]
+
+log = structlog.get_logger("layercache.ingress")
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ProxyError(400, "client disconnected before the request body was complete")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ProxyError(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class ProxyEndpoint:
+    """ASGI app for one wire format's chat route; ``get_stack`` and ``get_runtime`` come from the app."""
+
+    def __init__(self, wire: Wire, route: str, get_runtime: Callable[[], Runtime], get_stack: Callable[[], ASGIApp]):
+        self.wire = wire
+        self.route = route
+        self._runtime = get_runtime
+        self._stack = get_stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        id_header = (b"x-request-id", request_id.encode("latin-1"))
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), id_header]
+            await send(message)
+
+        exchange: Exchange | None = None
+        try:
+            runtime = self._runtime()
+            settings = runtime.settings
+            raw = await _read_body(receive, settings.proxy.max_body_bytes)
+            caller = identify(headers, settings)
+            request = parse_request(self.wire, raw)
+            exchange = Exchange(
+                request=request,
+                settings=settings,
+                runtime=runtime,
+                route=self.route,
+                tenant=caller.tenant,
+                request_id=request_id,
+                credential=caller.credential,
+                client_headers=headers,
+            )
+            scope[SCOPE_KEY] = exchange
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": raw, "more_body": False}
+                return await receive()
+
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                await self._stack()(scope, replay, tracked_send)
+        except ProxyError as exc:
+            if exchange is not None:
+                exchange.outcome.status = exc.status
+                exchange.outcome.error = exc.message
+            if not started:
+                extra = exchange.header_list() if exchange is not None else []
+                await send_error(tracked_send, self.wire, exc, headers=extra)
+            else:
+                log.warning("error_after_response_started", status=exc.status, request_id=request_id)
+        except Exception:
+            log.exception("internal_error", request_id=request_id)
+            if not started:
+                await send_error(tracked_send, self.wire, ProxyError(500, "internal proxy error"))

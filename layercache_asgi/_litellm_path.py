@@ -1,0 +1,100 @@
+"""Attempts that need translation, made through LiteLLM.
+
+OpenAI-format requests go to ``litellm.acompletion``; Anthropic-format requests to
+``litellm.anthropic.messages.acreate``, which answers in Anthropic's format whatever
+the provider. Imported lazily (only when a request needs it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ._errors import redact
+from ._exchange import Exchange
+from ._litellm import litellm
+from ._providers import Deployment
+from ._sse import format_event
+from ._upstream import UpstreamError, UpstreamResponse
+from ._wire import StreamAccumulator, new_accumulator
+
+__all__ = ["call_litellm"]
+
+
+def _dump(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return obj
+    dumped = obj.model_dump() if hasattr(obj, "model_dump") else dict(obj)
+    return dumped if isinstance(dumped, dict) else {}
+
+
+def _error(exc: Exception, deployment: Deployment, *secrets: str | None) -> UpstreamError:
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, litellm.Timeout):
+        status = 504
+    elif isinstance(exc, litellm.APIConnectionError) or not isinstance(status, int):
+        status = 502
+    message = str(getattr(exc, "message", "") or exc)
+    # LiteLLM prefixes its class names ("litellm.BadRequestError: AnthropicException - ...").
+    for prefix_end in (" - ", ": "):
+        if message.startswith("litellm.") and prefix_end in message:
+            message = message.split(prefix_end, 1)[1]
+    message = redact(message[:2000], *secrets) or f"{deployment.provider} returned HTTP {status}"
+    return UpstreamError(status, message, retriable=status >= 500 or status == 429)
+
+
+async def _openai_chunks(response: Any, stream: StreamAccumulator, hide_usage: bool) -> AsyncIterator[bytes]:
+    async for chunk in response:
+        doc = _dump(chunk)
+        data = json.dumps(doc, separators=(",", ":"), default=str)
+        event = format_event(data)
+        stream.feed(event)
+        if hide_usage and not doc.get("choices") and doc.get("usage"):
+            continue
+        yield event
+    done = b"data: [DONE]\n\n"
+    stream.feed(done)
+    yield done
+
+
+async def _anthropic_chunks(response: Any, stream: StreamAccumulator) -> AsyncIterator[bytes]:
+    async for chunk in response:
+        if isinstance(chunk, bytes | bytearray):
+            data = bytes(chunk)
+        else:
+            doc = _dump(chunk)
+            data = format_event(json.dumps(doc, separators=(",", ":"), default=str), str(doc.get("type") or ""))
+        stream.feed(data)
+        yield data
+
+
+async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
+    request = exchange.request
+    params: dict[str, Any] = {k: v for k, v in request.body.items() if k != "model"}
+    params.update(model=deployment.model, timeout=exchange.settings.upstream.timeout, num_retries=0)
+    if key:
+        params["api_key"] = key
+    if deployment.api_base:
+        params["api_base"] = deployment.api_base
+    try:
+        if request.wire == "openai":
+            hide_usage = False
+            if request.stream:
+                options = dict(params.get("stream_options") or {})
+                hide_usage = not options.get("include_usage")
+                params["stream_options"] = {**options, "include_usage": True}
+            response = await litellm.acompletion(**params)
+            if not request.stream:
+                return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+            stream = new_accumulator("openai")
+            return UpstreamResponse(200, chunks=_openai_chunks(response, stream, hide_usage), stream=stream)
+        response = await litellm.anthropic.messages.acreate(**params)
+        if not request.stream:
+            return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+        stream = new_accumulator("anthropic")
+        return UpstreamResponse(200, chunks=_anthropic_chunks(response, stream), stream=stream)
+    except UpstreamError:
+        raise
+    except Exception as exc:
+        raise _error(exc, deployment, key, exchange.credential) from None

@@ -1,0 +1,145 @@
+"""The typed request: the client's body parsed once, validated, ``lc_*`` extensions split off.
+
+Stages read and edit :attr:`ChatRequest.body` in the client's own wire format; every
+field and parameter the client sent stays there unless a stage means to change it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._errors import ProxyError
+from ._types import Wire
+
+__all__ = ["ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request"]
+
+_OPENAI_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+_ANTHROPIC_ROLES = frozenset({"user", "assistant"})
+_LAYER_NAMES = {"L0": 0, "L1": 1, "L2": 2, "L3": 3, "L4": 4}
+
+
+class EnhancementSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class LcExtensions(BaseModel):
+    """The ``lc_*`` request fields. They steer the proxy and are never sent upstream."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lc_template: str | None = None
+    lc_enhancements: list[EnhancementSpec] = Field(default_factory=list)
+    lc_cache_ttl: int | None = Field(default=None, ge=0)
+    lc_layer_hints: dict[int, int] = Field(default_factory=dict)
+    lc_skip_semantic_cache: bool = False
+    lc_bypass_cache: bool = False
+    lc_warmup: bool = True
+
+    @field_validator("lc_enhancements", mode="before")
+    @classmethod
+    def _names_or_specs(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("lc_layer_hints", mode="before")
+    @classmethod
+    def _layer_names(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _LAYER_NAMES.get(v, v) if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("lc_layer_hints", mode="after")
+    @classmethod
+    def _layers_in_range(cls, value: dict[int, int]) -> dict[int, int]:
+        for index, layer in value.items():
+            if not 0 <= layer <= 4:
+                raise ValueError(f"layer for message {index} must be 0-4 or L0-L4, got {layer}")
+        return value
+
+
+@dataclass
+class ChatRequest:
+    wire: Wire
+    body: dict[str, Any]
+    ext: LcExtensions
+
+    @property
+    def model(self) -> str:
+        return str(self.body["model"])
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.body.get("stream"))
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self.body["messages"]
+        return messages
+
+
+def _bad(message: str, param: str | None = None) -> ProxyError:
+    return ProxyError(400, message, param=param, code="invalid_request")
+
+
+def _check_messages(wire: Wire, messages: Any) -> None:
+    if not isinstance(messages, list):
+        raise _bad("'messages' must be an array of message objects", "messages")
+    if not messages:
+        raise _bad("'messages' must contain at least one message", "messages")
+    roles = _OPENAI_ROLES if wire == "openai" else _ANTHROPIC_ROLES
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise _bad(f"messages[{i}] must be an object", f"messages[{i}]")
+        role = message.get("role")
+        if role not in roles:
+            raise _bad(f"messages[{i}].role must be one of {', '.join(sorted(roles))}", f"messages[{i}].role")
+        content = message.get("content")
+        if content is not None and not isinstance(content, str | list):
+            raise _bad(f"messages[{i}].content must be a string or an array of parts", f"messages[{i}].content")
+        if wire == "anthropic" and content is None:
+            raise _bad(f"messages[{i}].content is required", f"messages[{i}].content")
+
+
+def parse_request(wire: Wire, raw: bytes) -> ChatRequest:
+    """Parse and validate a chat request body; raise :class:`ProxyError` (4xx) when it is bad."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _bad("request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise _bad("'model' is required and must be a non-empty string", "model")
+    if "messages" not in body:
+        raise _bad("'messages' is required", "messages")
+    _check_messages(wire, body["messages"])
+    if "stream" in body and not isinstance(body["stream"], bool) and body["stream"] is not None:
+        raise _bad("'stream' must be a boolean", "stream")
+    if "tools" in body and body["tools"] is not None and not isinstance(body["tools"], list):
+        raise _bad("'tools' must be an array", "tools")
+    if wire == "anthropic":
+        max_tokens = body.get("max_tokens")
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            raise _bad("'max_tokens' is required and must be a positive integer", "max_tokens")
+        system = body.get("system")
+        if system is not None and not isinstance(system, str | list):
+            raise _bad("'system' must be a string or an array of text blocks", "system")
+
+    ext_fields = {k: body.pop(k) for k in [k for k in body if k.startswith("lc_")]}
+    try:
+        ext = LcExtensions.model_validate(ext_fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise _bad(f"invalid {where}: {first['msg']}", where) from None
+    return ChatRequest(wire=wire, body=body, ext=ext)
+

@@ -1,0 +1,160 @@
+"""Calling a provider: one attempt against one deployment, by the fast path or LiteLLM.
+
+The fast path is used where the client's wire format is the provider's own (OpenAI
+format to OpenAI-compatible servers, ``/v1/messages`` to Anthropic): one shared httpx
+client, the body forwarded as the client built it, the response relayed untouched.
+Everything else is translated by LiteLLM. Both give back an :class:`UpstreamResponse`
+in the client's wire format, or raise :class:`UpstreamError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ._errors import redact
+from ._exchange import Exchange
+from ._providers import Deployment
+from ._sse import SSEParser, format_event
+from ._wire import StreamAccumulator, new_accumulator
+
+__all__ = ["UpstreamError", "UpstreamResponse", "attempt"]
+
+_OPENAI_BASE = "https://api.openai.com/v1"
+_ANTHROPIC_BASE = "https://api.anthropic.com"
+_ANTHROPIC_VERSION = "2023-06-01"
+_FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta", "openai-organization", "openai-project")
+
+
+class UpstreamError(Exception):
+    """A failed attempt. ``retriable`` failures (5xx, timeouts, connection errors) fail over."""
+
+    def __init__(self, status: int, message: str, *, retriable: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retriable = retriable
+
+
+@dataclass
+class UpstreamResponse:
+    status: int
+    body: bytes = b""  # JSON, when not streaming
+    chunks: AsyncIterator[bytes] | None = None  # SSE bytes in the client's format, when streaming
+    stream: StreamAccumulator | None = None  # sees every streamed byte, for accounting
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _status_error(status: int, text: str, exchange: Exchange, key: str | None) -> UpstreamError:
+    message = text
+    try:
+        doc = json.loads(text)
+        err = doc.get("error") if isinstance(doc, dict) else None
+        if isinstance(err, dict) and err.get("message"):
+            message = str(err["message"])
+    except ValueError:
+        pass
+    message = redact(message[:2000], key, exchange.credential) or f"upstream returned HTTP {status}"
+    return UpstreamError(status, message, retriable=status >= 500 or status == 429)
+
+
+def _fast_request(deployment: Deployment, exchange: Exchange, key: str | None) -> tuple[str, dict[str, str]]:
+    headers = {"content-type": "application/json"}
+    for name in _FORWARDED_HEADERS:
+        if name in exchange.client_headers:
+            headers[name] = exchange.client_headers[name]
+    if deployment.provider == "anthropic":
+        base = (deployment.api_base or _ANTHROPIC_BASE).rstrip("/")
+        headers.setdefault("anthropic-version", _ANTHROPIC_VERSION)
+        if key:
+            headers["x-api-key"] = key
+        return f"{base}/v1/messages", headers
+    base = (deployment.api_base or _OPENAI_BASE).rstrip("/")
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    return f"{base}/chat/completions", headers
+
+
+async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
+    client: httpx.AsyncClient = exchange.runtime.http
+    request = exchange.request
+    body = dict(request.body, model=deployment.upstream_model)
+    injected_usage = False
+    if request.stream and request.wire == "openai":
+        options = dict(body.get("stream_options") or {})
+        if not options.get("include_usage"):
+            # Ask for usage so it can be accounted; the extra chunk is not shown to the client.
+            options["include_usage"] = True
+            body["stream_options"] = options
+            injected_usage = True
+    url, headers = _fast_request(deployment, exchange, key)
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        if not request.stream:
+            response = await client.post(url, content=content, headers=headers)
+            if response.status_code >= 400:
+                raise _status_error(response.status_code, response.text, exchange, key)
+            return UpstreamResponse(response.status_code, body=response.content)
+        upstream = await client.send(client.build_request("POST", url, content=content, headers=headers), stream=True)
+    except httpx.TimeoutException:
+        raise UpstreamError(504, f"upstream {deployment.provider} timed out", retriable=True) from None
+    except httpx.HTTPError as exc:
+        raise UpstreamError(502, f"upstream {deployment.provider} unreachable: {type(exc).__name__}", retriable=True) from None
+    if upstream.status_code >= 400:
+        text = (await upstream.aread()).decode("utf-8", "replace")
+        await upstream.aclose()
+        raise _status_error(upstream.status_code, text, exchange, key)
+    stream = new_accumulator(request.wire)
+    chunks = _relay(upstream, stream, hide_usage=injected_usage)
+    return UpstreamResponse(upstream.status_code, chunks=chunks, stream=stream)
+
+
+async def _relay(upstream: httpx.Response, stream: StreamAccumulator, *, hide_usage: bool) -> AsyncIterator[bytes]:
+    """Relay upstream SSE bytes; the accumulator sees everything, the client what it asked for."""
+    try:
+        if not hide_usage:
+            async for chunk in upstream.aiter_raw():
+                stream.feed(chunk)
+                yield chunk
+            return
+        parser = SSEParser()
+        async for chunk in upstream.aiter_raw():
+            stream.feed(chunk)
+            out = b"".join(format_event(data, event or None) for event, data in parser.feed(chunk) if not _usage_only(data))
+            if out:
+                yield out
+    finally:
+        await upstream.aclose()
+
+
+def _usage_only(data: str) -> bool:
+    return data.startswith("{") and '"usage"' in data and '"choices":[]' in data.replace(" ", "")
+
+
+async def _translated(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
+    from ._litellm_path import call_litellm  # lazy: LiteLLM import costs seconds
+
+    return await call_litellm(deployment, exchange, key)
+
+
+async def attempt(deployment: Deployment, exchange: Exchange) -> UpstreamResponse:
+    """One try against one deployment."""
+    settings = exchange.settings
+    key = deployment.api_key(settings) if settings.proxy.proxy_api_key else (
+        exchange.credential or deployment.api_key(settings)
+    )
+    if deployment.fast_path(exchange.request.wire):
+        return await _fast(deployment, exchange, key)
+    return await _translated(deployment, exchange, key)
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}

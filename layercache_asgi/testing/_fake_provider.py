@@ -1,0 +1,170 @@
+"""A fake LLM provider: OpenAI chat completions and Anthropic messages, JSON and SSE.
+
+Answers deterministically ("Echo: <last user text>"), calls the first tool when tools
+are offered and the newest message is a user's question, and reports usage the way
+the real providers shape it. Failures, delays and broken streams can be scripted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._completion import Completion, ToolCall, Usage
+from .._types import Message, Receive, Scope, Send
+from .._wire_anthropic import render_json as anthropic_json
+from .._wire_anthropic import render_sse as anthropic_sse
+from .._wire_openai import render_json as openai_json
+from .._wire_openai import render_sse as openai_sse
+
+__all__ = ["FakeProvider", "RecordedRequest", "count_tokens"]
+
+
+def count_tokens(value: Any) -> int:
+    """About four characters a token, like the providers' tokenizers on English text."""
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return max(1, math.ceil(len(text) / 4))
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeProvider:
+    """An ASGI app. Every request is recorded in :attr:`requests`.
+
+    ``fail_next``: statuses to answer the next requests with, in order. ``delay``:
+    seconds before a response starts. ``break_stream_after``: drop the connection
+    after that many SSE events. ``expected_key``: answer 401 to any other key.
+    """
+
+    name: str = "fake"
+    delay: float = 0.0
+    fail_next: list[int] = field(default_factory=list)
+    break_stream_after: int | None = None
+    expected_key: str | None = None
+    requests: list[RecordedRequest] = field(default_factory=list)
+
+    # -- what to answer ---------------------------------------------------------------
+
+    def usage_for(self, wire: str, body: dict[str, Any], completion: Completion) -> Usage:
+        """Prompt tokens of the whole request, none cached. Subclasses simulate prefix caches."""
+        prompt = {k: v for k, v in body.items() if k in ("system", "tools", "messages")}
+        return Usage(uncached_input=count_tokens(prompt), output=count_tokens(completion.text or "x"))
+
+    def answer(self, wire: str, body: dict[str, Any]) -> Completion:
+        messages = body.get("messages") or []
+        last = messages[-1] if messages else {}
+        text = _text_of(last.get("content"))
+        is_tool_result = last.get("role") == "tool" or (
+            isinstance(last.get("content"), list)
+            and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in last["content"])
+        )
+        tools = body.get("tools") or []
+        if tools and last.get("role") == "user" and not is_tool_result:
+            tool = tools[0]
+            name = tool.get("name") or (tool.get("function") or {}).get("name") or "tool"
+            call = ToolCall(f"call_{uuid.uuid4().hex[:12]}", str(name), json.dumps({"input": text}))
+            if wire == "anthropic":
+                call.id = f"toolu_{uuid.uuid4().hex[:20]}"
+            return Completion(model=str(body.get("model", "")), tool_calls=[call], finish_reason="tool_calls")
+        reply = f"Echo: {text}" if not is_tool_result else f"Tool said: {text}"
+        return Completion(model=str(body.get("model", "")), text=reply, finish_reason="stop")
+
+    # -- ASGI -------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                event = await receive()
+                if event["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        path = scope["path"]
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        if path.endswith("/chat/completions"):
+            wire = "openai"
+        elif path.endswith("/v1/messages"):
+            wire = "anthropic"
+        else:
+            await _send(send, 404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+            return
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            await _send(send, 400, _error(wire, 400, "bad json"))
+            return
+        self.requests.append(RecordedRequest(path, headers, body))
+        if self.expected_key is not None:
+            key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+            if key != self.expected_key:
+                await _send(send, 401, _error(wire, 401, "invalid x-api-key"))
+                return
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail_next:
+            status = self.fail_next.pop(0)
+            await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"))
+            return
+        completion = self.answer(wire, body)
+        completion.usage = self.usage_for(wire, body, completion)
+        model = str(body.get("model", ""))
+        if not body.get("stream"):
+            doc = json.loads(openai_json(completion, model=model) if wire == "openai" else anthropic_json(completion, model=model))
+            await _send(send, 200, doc)
+            return
+        if wire == "openai":
+            include = bool((body.get("stream_options") or {}).get("include_usage"))
+            events = openai_sse(completion, model=model, include_usage=include)
+        else:
+            events = anthropic_sse(completion, model=model)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        for i, event in enumerate(events):
+            if self.break_stream_after is not None and i >= self.break_stream_after:
+                raise ConnectionError("fake provider dropped the stream")
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for p in content:
+            if isinstance(p, dict) and p.get("type") == "text":
+                parts.append(str(p.get("text", "")))
+            elif isinstance(p, dict) and p.get("type") == "tool_result":
+                parts.append(_text_of(p.get("content")))
+        return " ".join(parts)
+    return ""
+
+
+def _error(wire: str, status: int, message: str) -> dict[str, Any]:
+    if wire == "anthropic":
+        kind = {401: "authentication_error", 429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": message}}
+    return {"error": {"message": message, "type": "server_error" if status >= 500 else "invalid_request_error"}}
+
+
+async def _send(send: Send, status: int, doc: dict[str, Any]) -> None:
+    body = json.dumps(doc).encode()
+    start: Message = {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+    await send(start)
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,103 @@
+"""Shared fixtures: a fake provider served by uvicorn, LayerCacheApp served in front of it.
+
+The database backend comes from ``LAYERCACHE_TEST_DB`` (``sqlite``, the default, or
+``postgres``, which uses ``LAYERCACHE_TEST_PG_URL`` or the local server).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeProvider, serve
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_DIR = REPO.parent / "shared" / "models" / "all-MiniLM-L6-v2-int8"
+TEST_DB = os.environ.get("LAYERCACHE_TEST_DB", "sqlite")
+PG_URL = os.environ.get("LAYERCACHE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test, on the backend under test."""
+    if TEST_DB == "postgres":
+        from tests._pg import fresh_postgres_database
+
+        with fresh_postgres_database(PG_URL) as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'layercache.db'}"
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def upstream(fake: FakeProvider) -> Iterator[str]:
+    with serve(fake) as url:
+        yield url
+
+
+@pytest.fixture
+def make_settings(upstream: str, database_url: str) -> Callable[..., Settings]:
+    """Settings pointing every provider at the fake; keyword dicts deep-merge over them."""
+
+    def make(**overrides: Any) -> Settings:
+        base: dict[str, Any] = {
+            "providers": {
+                "openai": {"api_base": f"{upstream}/v1"},
+                "anthropic": {"api_base": upstream},
+                "gemini": {"api_base": upstream},
+            },
+            "database": {"url": database_url},
+            "caching": {"semantic": {"model_path": str(MODEL_DIR), "enabled": False}},
+            "logging": {"format": "console"},
+        }
+        return Settings.model_validate(_deep_merge(base, overrides))
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def proxy(settings: Settings) -> Iterator[str]:
+    """LayerCacheApp served standalone; yields its base URL."""
+    with serve(LayerCacheApp(settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def openai_client(proxy: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-test-client-key-1", max_retries=0)
+
+
+@pytest.fixture
+def anthropic_client(proxy: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-client-key-1", max_retries=0)
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"

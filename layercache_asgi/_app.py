@@ -100,6 +100,22 @@ class LayerCacheApp:
             Route("/v1/messages", ProxyEndpoint("anthropic", "/v1/messages", runtime, stack), methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/health", self._health, methods=["GET"]),
+            *self._component_routes(),
+        ]
+
+    def _component_routes(self) -> list[BaseRoute]:
+        # Each component contributes its own routes; all are relative to the mount point.
+        from .api.cache_routes import cache_routes
+        from .api.prompt_routes import prompt_routes
+        from .dashboard.routes import dashboard_routes
+        from .metrics.routes import metrics_routes
+
+        get_runtime = lambda: self.runtime  # noqa: E731
+        return [
+            *cache_routes(get_runtime),
+            *prompt_routes(get_runtime),
+            *metrics_routes(get_runtime),
+            *dashboard_routes(get_runtime, self),
         ]
 
     def _stack_or_fail(self) -> ASGIApp:

@@ -22,6 +22,12 @@ class Runtime:
         self.settings = settings
         self.http: httpx.AsyncClient = httpx.AsyncClient()  # replaced in start(); no I/O until used
         self._closers: list[Callable[[], Awaitable[Any]]] = []
+        # Filled by the component starters below; None when a component is off or failed.
+        self.db: Any = None  # db.Database
+        self.semantic: Any = None  # the semantic cache (store + embedder)
+        self.templates: Any = None  # the prompt template registry
+        self.metrics: Any = None  # the per-app metrics recorder and registry
+        self.prompt_state: Any = None  # prefix families, warm-up gate, Gemini handles
 
     async def start(self) -> None:
         upstream = self.settings.upstream
@@ -31,6 +37,8 @@ class Runtime:
             trust_env=False,
         )
         self._closers.append(self.http.aclose)
+        for starter in _starters():
+            await starter(self)
 
     def on_close(self, closer: Callable[[], Awaitable[Any]]) -> None:
         self._closers.append(closer)
@@ -40,3 +48,14 @@ class Runtime:
             with contextlib.suppress(Exception):
                 await closer()
         self._closers.clear()
+
+
+def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
+    # Each component starts itself and degrades on its own: a failed store leaves an
+    # uncached proxy, never a failed start-up (except a Postgres schema that is behind).
+    from ._prompt_state import start_prompt_state
+    from .db._start import start_database
+    from .metrics._start import start_metrics
+    from .semantic._start import start_semantic_cache
+
+    return [start_metrics, start_database, start_semantic_cache, start_prompt_state]

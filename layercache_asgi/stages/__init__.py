@@ -11,20 +11,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._types import ASGIApp
+from .apply_template import ApplyTemplate
 from .cache_markers import InjectCacheMarkers
 from .canonicalize import Canonicalize
 from .enhance import Enhance
+from .explain_misses import ExplainMisses
 from .prefix_threshold import PrefixThreshold
 from .record_metrics import RecordMetrics
 from .route import RouteUpstream
 from .semantic_cache import SemanticCache
 from .stratify import Stratify
 from .truncate_session import TruncateSession
+from .warmup_gate import WarmupGate
 
 __all__ = [
     "DEFAULT_STAGES",
+    "ApplyTemplate",
     "Canonicalize",
     "Enhance",
+    "ExplainMisses",
     "InjectCacheMarkers",
     "PrefixThreshold",
     "RecordMetrics",
@@ -32,14 +37,17 @@ __all__ = [
     "SemanticCache",
     "Stratify",
     "TruncateSession",
+    "WarmupGate",
     "build_stack",
 ]
 
-# Metrics outermost (they see hits, misses and errors); the semantic cache after the
-# prompt is canonical and trimmed, so lookup and store share one key; enhancements
-# and markers after the lookup, so they never split that key.
+# Metrics outermost (they see hits, misses and errors); the template before the
+# layers are assigned; the semantic cache after the prompt is canonical and trimmed,
+# so lookup and store share one key; enhancements and markers after the lookup, so
+# they never split that key; the warm-up gate right before the upstream call.
 DEFAULT_STAGES: tuple[Any, ...] = (
     RecordMetrics,
+    ApplyTemplate,
     Stratify,
     Canonicalize,
     TruncateSession,
@@ -47,6 +55,8 @@ DEFAULT_STAGES: tuple[Any, ...] = (
     PrefixThreshold,
     Enhance,
     InjectCacheMarkers,
+    ExplainMisses,
+    WarmupGate,
 )
 
 

@@ -1,0 +1,1 @@
+"""Management HTTP APIs (cache, prompt templates)."""

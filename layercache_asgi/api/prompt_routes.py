@@ -1,0 +1,15 @@
+"""Prompt template API: list, create, delete, reload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute
+
+if TYPE_CHECKING:
+    from .._runtime import Runtime
+
+
+def prompt_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
+    return []

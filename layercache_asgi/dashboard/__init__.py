@@ -1,0 +1,1 @@
+"""The web dashboard (Jinja2 + HTMX + Chart.js, vendored)."""

@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics, JSON metrics, snapshots, logging."""

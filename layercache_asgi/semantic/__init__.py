@@ -1,0 +1,1 @@
+"""The semantic cache: exact key + embedding similarity + a guard against near-misses."""

@@ -1,0 +1,18 @@
+"""Hold requests whose cacheable prefix is being written by an in-flight request until its response starts.
+
+Pass-through until this stage is filled in; its place in the stack is fixed.
+"""
+
+from __future__ import annotations
+
+from .._types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["WarmupGate"]
+
+
+class WarmupGate:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

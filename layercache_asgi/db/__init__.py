@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._database import Database
 from ._tables import Base, GeminiCacheHandle, MetricSnapshot, PromptTemplate, SemanticEntry, metadata
 
-__all__ = ["Base", "GeminiCacheHandle", "MetricSnapshot", "PromptTemplate", "SemanticEntry", "metadata"]
+__all__ = ["Base", "Database", "GeminiCacheHandle", "MetricSnapshot", "PromptTemplate", "SemanticEntry", "metadata"]

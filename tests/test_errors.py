@@ -1,0 +1,188 @@
+"""Bad input gets a 4xx in the client's own error shape; upstream faults keep their meaning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeProvider, serve
+
+OPENAI = "/v1/chat/completions"
+ANTHROPIC = "/v1/messages"
+
+
+def _post(url: str, raw: bytes | None = None, doc: Any = None) -> httpx.Response:
+    headers = {"content-type": "application/json", "authorization": "Bearer sk-test"}
+    return httpx.post(url, content=raw, json=doc, headers=headers, timeout=30)
+
+
+def _assert_openai_error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["message"] and error["type"]
+    assert "Traceback" not in response.text
+    return dict(error)
+
+
+def _assert_anthropic_error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    doc = response.json()
+    assert doc["type"] == "error" and doc["error"]["message"] and doc["error"]["type"]
+    return dict(doc["error"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "doc", "needle"),
+    [
+        (b"{not json", None, "not valid JSON"),
+        (None, [1, 2], "JSON object"),
+        (None, {"messages": [{"role": "user", "content": "x"}]}, "model"),
+        (None, {"model": "gpt-4o"}, "messages"),
+        (None, {"model": "gpt-4o", "messages": "hello"}, "messages"),
+        (None, {"model": "gpt-4o", "messages": []}, "at least one"),
+        (None, {"model": "gpt-4o", "messages": [{"role": "wizard", "content": "x"}]}, "role"),
+        (None, {"model": "gpt-4o", "messages": [{"role": "user", "content": 5}]}, "content"),
+        (None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "stream"),
+        (None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "lc_cache_ttl": -1}, "lc_cache_ttl"),
+        (None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "lc_nonsense": 1}, "lc_nonsense"),
+    ],
+)
+def test_bad_openai_requests(proxy: str, raw: bytes | None, doc: Any, needle: str) -> None:
+    error = _assert_openai_error(_post(proxy + OPENAI, raw, doc), 400)
+    assert needle in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("doc", "needle"),
+    [
+        ({"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+        ({"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "role"),
+        ({"model": "claude-sonnet-4-6", "max_tokens": 5, "system": 3, "messages": [{"role": "user", "content": "x"}]}, "system"),
+        ({"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "lc_layer_hints": {"0": 9}}, "layer"),
+    ],
+)
+def test_bad_anthropic_requests(proxy: str, doc: Any, needle: str) -> None:
+    error = _assert_anthropic_error(_post(proxy + ANTHROPIC, None, doc), 400)
+    assert error["type"] == "invalid_request_error"
+    assert needle in error["message"]
+
+
+def test_unknown_model_is_404_in_both_formats(proxy: str) -> None:
+    doc = {"model": "no-such-model-anywhere", "messages": [{"role": "user", "content": "x"}]}
+    _assert_openai_error(_post(proxy + OPENAI, None, doc), 404)
+    _assert_anthropic_error(_post(proxy + ANTHROPIC, None, {**doc, "max_tokens": 5}), 404)
+
+
+def test_sdk_sees_typed_errors(openai_client: openai.OpenAI, anthropic_client: anthropic.Anthropic) -> None:
+    with pytest.raises(openai.BadRequestError):
+        openai_client.chat.completions.create(model="gpt-4o", messages=[])
+    with pytest.raises(anthropic.NotFoundError):
+        anthropic_client.messages.create(
+            model="no-such-model-anywhere", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
+
+
+def test_upstream_error_keeps_status_and_message(
+    openai_client: openai.OpenAI, anthropic_client: anthropic.Anthropic, fake: FakeProvider
+) -> None:
+    fake.fail_next = [429]
+    with pytest.raises(openai.RateLimitError) as caught:
+        openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    assert "failed with 429" in str(caught.value)
+    fake.fail_next = [400]
+    with pytest.raises(anthropic.BadRequestError):
+        anthropic_client.messages.create(model="claude-sonnet-4-6", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+
+
+def test_upstream_timeout_is_504(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
+    fake.delay = 3.0
+    with serve(LayerCacheApp(make_settings(upstream={"timeout": 0.5}))) as url:
+        response = _post(url + OPENAI, None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
+        _assert_openai_error(response, 504)
+
+
+def test_upstream_down_is_502(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(providers={"openai": {"api_base": "http://127.0.0.1:9/v1"}})
+    with serve(LayerCacheApp(settings)) as url:
+        response = _post(url + OPENAI, None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
+        error = _assert_openai_error(response, 502)
+        assert "unreachable" in error["message"]
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_stream_broken_midway_ends_with_error_event(proxy: str, fake: FakeProvider, wire: str) -> None:
+    fake.break_stream_after = 2
+    if wire == "openai":
+        client = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-x", max_retries=0)
+        with pytest.raises(openai.APIError):
+            for _ in client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "a b c"}], stream=True
+            ):
+                pass
+    else:
+        aclient = anthropic.Anthropic(base_url=proxy, api_key="sk-ant-x", max_retries=0)
+        with pytest.raises(anthropic.APIError):
+            with aclient.messages.stream(
+                model="claude-sonnet-4-6", max_tokens=5, messages=[{"role": "user", "content": "a b c"}]
+            ) as stream:
+                for _ in stream:
+                    pass
+
+
+class LeakyFake(FakeProvider):
+    """A provider whose error echoes the key it was given, as some do."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        headers = dict(scope["headers"])
+        key = headers.get(b"authorization", b"").decode()
+        body = ('{"error": {"message": "Incorrect API key provided: %s", "type": "invalid_request_error"}}' % key).encode()
+        await send({"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def test_provider_keys_never_echoed(make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "sk-live-SUPERSECRET-0123456789"
+    with serve(LeakyFake()) as up:
+        with serve(LayerCacheApp(make_settings(providers={"openai": {"api_base": f"{up}/v1"}}))) as url:
+            response = httpx.post(
+                url + OPENAI,
+                json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+                headers={"authorization": f"Bearer {secret}"},
+            )
+    assert response.status_code == 401
+    assert secret not in response.text
+    assert "SUPERSECRET" not in response.text
+    out = capsys.readouterr()
+    assert secret not in out.out + out.err
+
+
+def test_proxy_key_required_when_configured(
+    make_settings: Callable[..., Settings], fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LC_TEST_OPENAI_KEY", "sk-server-side-key")
+    settings = make_settings(
+        proxy={"proxy_api_key": "proxy-secret"}, providers={"openai": {"api_key_env": "LC_TEST_OPENAI_KEY"}}
+    )
+    doc = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}
+    with serve(LayerCacheApp(settings)) as url:
+        missing = httpx.post(url + OPENAI, json=doc)
+        _assert_openai_error(missing, 401)
+        wrong = httpx.post(url + OPENAI, json=doc, headers={"authorization": "Bearer nope"})
+        _assert_openai_error(wrong, 401)
+        anthropic_wrong = httpx.post(url + ANTHROPIC, json={**doc, "max_tokens": 5}, headers={"x-api-key": "nope"})
+        _assert_anthropic_error(anthropic_wrong, 401)
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="proxy-secret", max_retries=0)
+        assert client.chat.completions.create(**doc).choices[0].message.content == "Echo: x"  # type: ignore[call-overload]
+        # The provider got the server's key, never the proxy key.
+        assert fake.requests[-1].headers["authorization"] == "Bearer sk-server-side-key"
+        ok = httpx.post(url + ANTHROPIC, json={**doc, "model": "claude-sonnet-4-6", "max_tokens": 5},
+                        headers={"x-api-key": "proxy-secret"})
+        assert ok.status_code == 200

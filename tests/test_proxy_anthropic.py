@@ -1,0 +1,154 @@
+"""POST /v1/messages through the official Anthropic SDK: fidelity of requests and answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anthropic
+import httpx
+
+from layercache_asgi import LayerCacheApp, Settings, Usage
+from layercache_asgi._completion import Completion
+from layercache_asgi.testing import FakeProvider, serve
+
+MODEL = "claude-sonnet-4-6"
+BYPASS = {"lc_bypass_cache": True}
+
+
+class CachingFake(FakeProvider):
+    def usage_for(self, wire: str, body: dict[str, Any], completion: Completion) -> Usage:
+        usage = super().usage_for(wire, body, completion)
+        return Usage(uncached_input=3, cache_read=usage.uncached_input - 10, cache_write=7, output=usage.output)
+
+
+def test_plain_message(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
+    message = anthropic_client.messages.create(
+        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert message.content[0].text == "Echo: hello"  # type: ignore[union-attr]
+    assert message.stop_reason == "end_turn"
+    sent = fake.requests[-1]
+    assert sent.path == "/v1/messages"
+    assert sent.headers["x-api-key"] == "sk-ant-test-client-key-1"
+    assert sent.headers["anthropic-version"]
+
+
+def test_system_blocks_tools_and_cache_control_pass_through(
+    anthropic_client: anthropic.Anthropic, fake: FakeProvider
+) -> None:
+    system: Any = [
+        {"type": "text", "text": "You are a careful assistant."},
+        {"type": "text", "text": "Rules: be brief.", "cache_control": {"type": "ephemeral"}},
+    ]
+    tools: Any = [{"name": "search", "description": "web search", "input_schema": {"type": "object"}}]
+    anthropic_client.messages.create(
+        model=MODEL,
+        max_tokens=64,
+        system=system,
+        tools=tools,
+        tool_choice={"type": "auto"},
+        stop_sequences=["###"],
+        metadata={"user_id": "u-1"},
+        messages=[{"role": "user", "content": "find it"}],
+        extra_body={**BYPASS, "temperature": 0.2},
+    )
+    sent = fake.requests[-1].body
+    assert sent["temperature"] == 0.2
+    assert sent["system"] == system
+    assert sent["tools"] == tools
+    assert sent["tool_choice"] == {"type": "auto"}
+    assert sent["stop_sequences"] == ["###"]
+    assert sent["metadata"] == {"user_id": "u-1"}
+    assert "lc_bypass_cache" not in sent
+
+    anthropic_client.messages.create(
+        model=MODEL, max_tokens=8, system="plain string system", messages=[{"role": "user", "content": "x"}]
+    )
+    assert fake.requests[-1].body["system"] == "plain string system"
+
+
+def test_tool_use_and_every_tool_result_survive(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
+    messages: Any = [
+        {"role": "user", "content": "look up two things"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Looking both up."},
+                {"type": "tool_use", "id": "toolu_1", "name": "search", "input": {"q": "a"}},
+                {"type": "tool_use", "id": "toolu_2", "name": "search", "input": {"q": "b"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "A is 1"},
+                {"type": "tool_result", "tool_use_id": "toolu_2", "content": [{"type": "text", "text": "B is 2"}]},
+            ],
+        },
+    ]
+    tools: Any = [{"name": "search", "input_schema": {"type": "object"}}]
+    message = anthropic_client.messages.create(
+        model=MODEL, max_tokens=64, tools=tools, messages=messages, extra_body=BYPASS
+    )
+    assert fake.requests[-1].body["messages"] == messages
+    assert message.content[0].text == "Tool said: A is 1 B is 2"  # type: ignore[union-attr]
+
+    first = anthropic_client.messages.create(
+        model=MODEL, max_tokens=64, tools=tools, messages=[{"role": "user", "content": "search cats"}]
+    )
+    assert first.stop_reason == "tool_use"
+    block = first.content[0]
+    assert block.type == "tool_use" and block.name == "search" and block.input == {"input": "search cats"}
+
+
+def test_stream_event_sequence(proxy: str, anthropic_client: anthropic.Anthropic) -> None:
+    with anthropic_client.messages.stream(
+        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "stream please"}]
+    ) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    assert "content_block_delta" in kinds
+    assert final.content[0].text == "Echo: stream please"  # type: ignore[union-attr]
+    assert final.usage.output_tokens > 0
+
+    # The raw wire: named SSE events, as Claude Code expects.
+    body = {"model": MODEL, "max_tokens": 16, "stream": True, "messages": [{"role": "user", "content": "raw"}]}
+    with httpx.stream("POST", f"{proxy}/v1/messages", json=body, headers={"x-api-key": "sk-ant-x"}) as response:
+        text = response.read().decode()
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert text.startswith("event: message_start\n")
+    assert "event: message_stop" in text
+
+
+def test_cache_usage_fields_intact(make_settings: Callable[..., Settings]) -> None:
+    fake = CachingFake()
+    with serve(fake) as up:
+        with serve(LayerCacheApp(make_settings(providers={"anthropic": {"api_base": up}}))) as url:
+            client = anthropic.Anthropic(base_url=url, api_key="sk-ant-x", max_retries=0)
+            message = client.messages.create(
+                model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "a longer question here"}]
+            )
+            assert message.usage.cache_creation_input_tokens == 7
+            assert message.usage.cache_read_input_tokens and message.usage.cache_read_input_tokens > 0
+            assert message.usage.input_tokens == 3
+            with client.messages.stream(
+                model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "a longer question here"}]
+            ) as stream:
+                final = stream.get_final_message()
+            assert final.usage.cache_creation_input_tokens == 7
+            assert final.usage.input_tokens == 3
+
+
+def test_beta_headers_and_lc_extensions(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
+    anthropic_client.messages.create(
+        model=MODEL,
+        max_tokens=16,
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"anthropic-beta": "prompt-caching-2024-07-31"},
+        extra_body={"lc_cache_ttl": 60, "lc_skip_semantic_cache": True},
+    )
+    sent = fake.requests[-1]
+    assert sent.headers["anthropic-beta"] == "prompt-caching-2024-07-31"
+    assert not [k for k in sent.body if k.startswith("lc_")]

@@ -1,0 +1,130 @@
+"""Routing: failover between deployments, and LiteLLM translating between wire formats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from layercache_asgi import LayerCacheApp, Settings, Usage
+from layercache_asgi._completion import Completion
+from layercache_asgi.testing import FakeProvider, serve
+
+
+def _two_deployments(make_settings: Callable[..., Settings], first: str, second: str, **extra: Any) -> Settings:
+    return make_settings(
+        models=[
+            {"name": "primary", "model": "openai/gpt-4o", "api_base": f"{first}/v1"},
+            {"name": "backup", "model": "openai/gpt-4o-mini", "api_base": f"{second}/v1"},
+        ],
+        fallbacks={"primary": ["backup"]},
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_failover_on_5xx(make_settings: Callable[..., Settings], stream: bool) -> None:
+    first, second = FakeProvider(name="first", fail_next=[503]), FakeProvider(name="second")
+    with serve(first) as a, serve(second) as b, serve(LayerCacheApp(_two_deployments(make_settings, a, b))) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
+        if stream:
+            chunks = client.chat.completions.create(
+                model="primary", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        else:
+            response = client.chat.completions.create(model="primary", messages=[{"role": "user", "content": "hi"}])
+            text = response.choices[0].message.content or ""
+    assert text == "Echo: hi"
+    assert len(first.requests) == 1 and len(second.requests) == 1
+    assert second.requests[0].body["model"] == "gpt-4o-mini"
+
+
+def test_failover_on_timeout(make_settings: Callable[..., Settings]) -> None:
+    first, second = FakeProvider(name="first", delay=3.0), FakeProvider(name="second")
+    with serve(first) as a, serve(second) as b:
+        settings = _two_deployments(make_settings, a, b, upstream={"timeout": 0.5})
+        with serve(LayerCacheApp(settings)) as url:
+            client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
+            response = client.chat.completions.create(model="primary", messages=[{"role": "user", "content": "hi"}])
+    assert response.choices[0].message.content == "Echo: hi"
+    assert len(second.requests) == 1
+
+
+def test_no_failover_on_4xx(make_settings: Callable[..., Settings]) -> None:
+    first, second = FakeProvider(name="first", fail_next=[400]), FakeProvider(name="second")
+    with serve(first) as a, serve(second) as b, serve(LayerCacheApp(_two_deployments(make_settings, a, b))) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
+        with pytest.raises(openai.BadRequestError):
+            client.chat.completions.create(model="primary", messages=[{"role": "user", "content": "hi"}])
+    assert second.requests == []
+
+
+def test_all_deployments_down(make_settings: Callable[..., Settings]) -> None:
+    first, second = FakeProvider(fail_next=[500]), FakeProvider(fail_next=[502])
+    with serve(first) as a, serve(second) as b, serve(LayerCacheApp(_two_deployments(make_settings, a, b))) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="primary", messages=[{"role": "user", "content": "hi"}])
+
+
+class AnthropicCachingFake(FakeProvider):
+    def usage_for(self, wire: str, body: dict[str, Any], completion: Completion) -> Usage:
+        return Usage(uncached_input=5, cache_read=100, cache_write=20, output=4)
+
+
+def test_openai_client_to_anthropic_model_via_litellm(make_settings: Callable[..., Settings]) -> None:
+    fake = AnthropicCachingFake()
+    with serve(fake) as up, serve(LayerCacheApp(make_settings(providers={"anthropic": {"api_base": up}}))) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-ant-x", max_retries=0)
+        response = client.chat.completions.create(
+            model="anthropic/claude-sonnet-4-5",
+            messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "translate me"}],
+            max_tokens=100,
+        )
+        assert response.choices[0].message.content == "Echo: translate me"
+        sent = fake.requests[-1]
+        assert sent.path == "/v1/messages" and sent.headers["x-api-key"] == "sk-ant-x"
+        assert sent.body["system"][0]["text"] == "Be brief." if isinstance(sent.body["system"], list) else True
+        # Usage mapped from Anthropic's split into OpenAI's shape, nothing lost.
+        usage = response.usage
+        assert usage is not None and usage.prompt_tokens_details is not None
+        assert usage.prompt_tokens == 125
+        assert usage.prompt_tokens_details.cached_tokens == 100
+        assert usage.completion_tokens == 4
+
+        chunks = list(
+            client.chat.completions.create(
+                model="anthropic/claude-sonnet-4-5",
+                messages=[{"role": "user", "content": "stream translate"}],
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Echo: stream translate"
+        assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 4
+
+
+def test_anthropic_client_to_openai_model_via_litellm(proxy: str, fake: FakeProvider) -> None:
+    client = anthropic.Anthropic(base_url=proxy, api_key="sk-x", max_retries=0)
+    message = client.messages.create(
+        model="openai/gpt-4o", max_tokens=50, system="Be brief.", messages=[{"role": "user", "content": "hola"}]
+    )
+    assert message.content[0].text == "Echo: hola"  # type: ignore[union-attr]
+    assert fake.requests[-1].path == "/v1/chat/completions"
+    assert fake.requests[-1].body["messages"][0] == {"role": "system", "content": "Be brief."}
+    with client.messages.stream(
+        model="openai/gpt-4o", max_tokens=50, messages=[{"role": "user", "content": "stream hola"}]
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.content[0].text == "Echo: stream hola"  # type: ignore[union-attr]
+    assert final.usage.output_tokens > 0
+
+
+def test_bare_claude_name_on_messages_goes_to_anthropic(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
+    anthropic_client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+    assert fake.requests[-1].path == "/v1/messages"
+    assert fake.requests[-1].body["model"] == "claude-haiku-4-5"

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, Router
 
 from ._config import Settings, load_settings
+from ._count_tokens import CountTokens
 from ._errors import error_body
 from ._ingress import ProxyEndpoint
 from ._runtime import Runtime
@@ -98,6 +99,7 @@ class LayerCacheApp:
             Route("/v1/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]),
             Route("/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]),
             Route("/v1/messages", ProxyEndpoint("anthropic", "/v1/messages", runtime, stack), methods=["POST"]),
+            Route("/v1/messages/count_tokens", CountTokens(runtime).handle, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/health", self._health, methods=["GET"]),
             *self._component_routes(),

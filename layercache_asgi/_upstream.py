@@ -22,7 +22,7 @@ from ._providers import Deployment
 from ._sse import SSEParser, format_event
 from ._wire import StreamAccumulator, new_accumulator
 
-__all__ = ["UpstreamError", "UpstreamResponse", "attempt"]
+__all__ = ["UpstreamError", "UpstreamResponse", "attempt", "forward_headers", "parse_json"]
 
 _OPENAI_BASE = "https://api.openai.com/v1"
 _ANTHROPIC_BASE = "https://api.anthropic.com"
@@ -62,21 +62,26 @@ def _status_error(status: int, text: str, exchange: Exchange, key: str | None) -
     return UpstreamError(status, message, retriable=status >= 500 or status == 429)
 
 
-def _fast_request(deployment: Deployment, exchange: Exchange, key: str | None) -> tuple[str, dict[str, str]]:
+def forward_headers(client_headers: dict[str, str], provider: str, key: str | None) -> dict[str, str]:
+    """Upstream request headers: the provider's auth plus the client's version/beta headers."""
     headers = {"content-type": "application/json"}
     for name in _FORWARDED_HEADERS:
-        if name in exchange.client_headers:
-            headers[name] = exchange.client_headers[name]
-    if deployment.provider == "anthropic":
-        base = (deployment.api_base or _ANTHROPIC_BASE).rstrip("/")
+        if name in client_headers:
+            headers[name] = client_headers[name]
+    if provider == "anthropic":
         headers.setdefault("anthropic-version", _ANTHROPIC_VERSION)
         if key:
             headers["x-api-key"] = key
-        return f"{base}/v1/messages", headers
-    base = (deployment.api_base or _OPENAI_BASE).rstrip("/")
-    if key:
+    elif key:
         headers["authorization"] = f"Bearer {key}"
-    return f"{base}/chat/completions", headers
+    return headers
+
+
+def _fast_request(deployment: Deployment, exchange: Exchange, key: str | None) -> tuple[str, dict[str, str]]:
+    headers = forward_headers(exchange.client_headers, deployment.provider, key)
+    if deployment.provider == "anthropic":
+        return f"{(deployment.api_base or _ANTHROPIC_BASE).rstrip('/')}/v1/messages", headers
+    return f"{(deployment.api_base or _OPENAI_BASE).rstrip('/')}/chat/completions", headers
 
 
 async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:

@@ -152,3 +152,13 @@ def test_beta_headers_and_lc_extensions(anthropic_client: anthropic.Anthropic, f
     sent = fake.requests[-1]
     assert sent.headers["anthropic-beta"] == "prompt-caching-2024-07-31"
     assert not [k for k in sent.body if k.startswith("lc_")]
+
+
+def test_count_tokens(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
+    messages: Any = [{"role": "user", "content": "how many tokens is this?"}]
+    counted = anthropic_client.messages.count_tokens(model=MODEL, messages=messages)
+    assert counted.input_tokens > 0
+    assert fake.requests[-1].path == "/v1/messages/count_tokens"
+    # Not an Anthropic model: counted locally with LiteLLM's tokenizer.
+    local = anthropic_client.messages.count_tokens(model="openai/gpt-4o", messages=messages)
+    assert 5 <= local.input_tokens <= 20

@@ -98,6 +98,12 @@ class FakeProvider:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        if path.endswith("/v1/messages/count_tokens"):
+            doc = json.loads(raw or b"{}")
+            self.requests.append(RecordedRequest(path, headers, doc))
+            prompt = {k: v for k, v in doc.items() if k in ("system", "tools", "messages")}
+            await _send(send, 200, {"input_tokens": count_tokens(prompt)})
+            return
         if path.endswith("/chat/completions"):
             wire = "openai"
         elif path.endswith("/v1/messages"):

@@ -1,0 +1,79 @@
+"""The apps the overhead benchmark serves, one uvicorn process each (``--app-dir bench``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import httpx
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeProvider
+
+
+class _QuietFake(FakeProvider):
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await super().__call__(scope, receive, send)
+        self.requests.clear()  # a benchmark sends thousands: keep memory flat
+
+
+upstream = _QuietFake()
+
+
+class Passthrough:
+    """The baseline: parse the JSON body, forward it with one shared httpx client, relay the answer."""
+
+    def __init__(self) -> None:
+        self.client: httpx.AsyncClient | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                while (msg := await receive())["type"] != "lifespan.shutdown":
+                    await send({"type": "lifespan.startup.complete"})
+                await send({"type": "lifespan.shutdown.complete"})
+            return
+        if self.client is None:
+            self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if scope["method"] != "POST":
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = json.loads(raw)
+        response = await self.client.post(
+            f"{os.environ['BENCH_UPSTREAM']}/v1/chat/completions",
+            content=json.dumps(body).encode(),
+            headers={"content-type": "application/json", "authorization": "Bearer sk-bench"},
+        )
+        await send(
+            {"type": "http.response.start", "status": response.status_code,
+             "headers": [(b"content-type", b"application/json")]}
+        )
+        await send({"type": "http.response.body", "body": response.content})
+
+
+passthrough = Passthrough()
+
+
+def layercache() -> LayerCacheApp:
+    """Factory (``--factory``): providers pointed at the bench upstream, database in a temp file."""
+    semantic: dict[str, Any] = {"enabled": os.environ.get("BENCH_SEMANTIC") == "1"}
+    if os.environ.get("BENCH_MODEL_PATH"):
+        semantic["model_path"] = os.environ["BENCH_MODEL_PATH"]
+    return LayerCacheApp(
+        Settings.model_validate(
+            {
+                "providers": {"openai": {"api_base": f"{os.environ['BENCH_UPSTREAM']}/v1"}},
+                "database": {"url": os.environ["BENCH_DB_URL"]},
+                "caching": {"semantic": semantic},
+                "logging": {"level": "WARNING"},
+            }
+        )
+    )

@@ -1,0 +1,85 @@
+"""POST /v1/messages/count_tokens: Anthropic's token counting, which Claude Code calls.
+
+Anthropic models: forwarded to the provider as is. Other models: counted locally with
+LiteLLM's tokenizer (translated to OpenAI messages first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ._auth import identify
+from ._errors import ProxyError, error_body
+from ._providers import provider_of
+from ._runtime import Runtime
+from ._upstream import forward_headers
+
+__all__ = ["CountTokens"]
+
+
+def _local_count(model: str, body: dict[str, Any]) -> int:
+    from ._litellm import litellm
+
+    messages: list[dict[str, Any]] = []
+    system = body.get("system")
+    if system:
+        text = system if isinstance(system, str) else " ".join(str(b.get("text", "")) for b in system)
+        messages.append({"role": "system", "content": text})
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        text = content if isinstance(content, str) else json.dumps(content)
+        messages.append({"role": message.get("role", "user"), "content": text})
+    tools = body.get("tools")
+    extra = json.dumps(tools) if tools else ""
+    return int(litellm.token_counter(model=model, messages=messages)) + (
+        int(litellm.token_counter(model=model, text=extra)) if extra else 0
+    )
+
+
+class CountTokens:
+    def __init__(self, get_runtime: Callable[[], Runtime]) -> None:
+        self._runtime = get_runtime
+
+    async def handle(self, request: Request) -> Response:
+        runtime = self._runtime()
+        settings = runtime.settings
+        try:
+            caller = identify({k.lower(): v for k, v in request.headers.items()}, settings)
+            try:
+                body = json.loads(await request.body())
+            except ValueError:
+                raise ProxyError(400, "request body is not valid JSON") from None
+            if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+                raise ProxyError(400, "'model' is required", param="model")
+            if not isinstance(body.get("messages"), list):
+                raise ProxyError(400, "'messages' must be an array", param="messages")
+            provider, upstream_model = await provider_of(body["model"], "anthropic")
+            if provider != "anthropic":
+                count = await asyncio.to_thread(_local_count, f"{provider}/{upstream_model}", body)
+                return JSONResponse({"input_tokens": count})
+            provider_cfg = settings.providers.get("anthropic")
+            base = ((provider_cfg.api_base if provider_cfg else None) or "https://api.anthropic.com").rstrip("/")
+            env_key = None
+            if provider_cfg and provider_cfg.api_key_env:
+                env_key = os.environ.get(provider_cfg.api_key_env)
+            key = env_key if settings.proxy.proxy_api_key else (caller.credential or env_key)
+            headers = forward_headers({k.lower(): v for k, v in request.headers.items()}, "anthropic", key)
+            try:
+                upstream = await runtime.http.post(
+                    f"{base}/v1/messages/count_tokens",
+                    content=json.dumps({**body, "model": upstream_model}).encode(),
+                    headers=headers,
+                )
+            except httpx.HTTPError:
+                raise ProxyError(502, "upstream anthropic unreachable") from None
+            return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+        except ProxyError as exc:
+            return Response(error_body("anthropic", exc.status, exc.message), exc.status, media_type="application/json")

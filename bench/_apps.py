@@ -30,7 +30,7 @@ class Passthrough:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
-                while (msg := await receive())["type"] != "lifespan.shutdown":
+                while (await receive())["type"] != "lifespan.shutdown":
                     await send({"type": "lifespan.startup.complete"})
                 await send({"type": "lifespan.shutdown.complete"})
             return
@@ -53,8 +53,11 @@ class Passthrough:
             headers={"content-type": "application/json", "authorization": "Bearer sk-bench"},
         )
         await send(
-            {"type": "http.response.start", "status": response.status_code,
-             "headers": [(b"content-type", b"application/json")]}
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [(b"content-type", b"application/json")],
+            }
         )
         await send({"type": "http.response.body", "body": response.content})
 

@@ -34,8 +34,21 @@ def _free_port() -> int:
 
 def _start(target: str, env: dict[str, str], *, factory: bool = False) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    cmd = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(HERE), "--port", str(port),
-           "--log-level", "warning", "--no-access-log", "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--app-dir",
+        str(HERE),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--workers",
+        "1",
+    ]
     if factory:
         cmd.append("--factory")
     proc = subprocess.Popen(cmd, env={**os.environ, **env})
@@ -61,21 +74,28 @@ async def _load(url: str, total: int, concurrency: int, tag: str) -> tuple[float
         async def worker() -> None:
             nonlocal errors
             for i in counter:
-                body = {"model": "gpt-4o-mini", "messages": [
-                    {"role": "system", "content": "You are a helpful assistant. " * 20},
-                    {"role": "user", "content": f"question {tag}-{i}: what is {i} plus {i}?"},
-                ]}
+                body = {
+                    "model": "gpt-4o-mini",
+                    "messages": [
+                        {"role": "system", "content": "You are a helpful assistant. " * 20},
+                        {"role": "user", "content": f"question {tag}-{i}: what is {i} plus {i}?"},
+                    ],
+                }
                 start = time.perf_counter()
-                response = await client.post("/v1/chat/completions", json=body,
-                                             headers={"authorization": "Bearer sk-bench"})
+                response = await client.post(
+                    "/v1/chat/completions", json=body, headers={"authorization": "Bearer sk-bench"}
+                )
                 latencies.append(time.perf_counter() - start)
                 if response.status_code != 200:
                     errors += 1
 
         # warm-up: connections, lazy start-up, first imports
         for i in range(20):
-            await client.post("/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": [
-                {"role": "user", "content": f"warm {tag} {i}"}]}, headers={"authorization": "Bearer sk-bench"})
+            await client.post(
+                "/v1/chat/completions",
+                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"warm {tag} {i}"}]},
+                headers={"authorization": "Bearer sk-bench"},
+            )
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
@@ -107,13 +127,18 @@ def main() -> None:
         p, targets["bare pass-through"] = _start("_apps:passthrough", common)
         procs.append(p)
         p, targets["layercache-asgi"] = _start(
-            "_apps:layercache", {**common, "BENCH_DB_URL": f"sqlite+aiosqlite:///{tmp}/a.db"}, factory=True)
+            "_apps:layercache", {**common, "BENCH_DB_URL": f"sqlite+aiosqlite:///{tmp}/a.db"}, factory=True
+        )
         procs.append(p)
         if MODEL_DIR.is_dir():
             p, targets["layercache-asgi + semantic"] = _start(
                 "_apps:layercache",
-                {**common, "BENCH_DB_URL": f"sqlite+aiosqlite:///{tmp}/b.db", "BENCH_SEMANTIC": "1",
-                 "BENCH_MODEL_PATH": str(MODEL_DIR)},
+                {
+                    **common,
+                    "BENCH_DB_URL": f"sqlite+aiosqlite:///{tmp}/b.db",
+                    "BENCH_SEMANTIC": "1",
+                    "BENCH_MODEL_PATH": str(MODEL_DIR),
+                },
                 factory=True,
             )
             procs.append(p)
@@ -123,11 +148,15 @@ def main() -> None:
                 continue
             results[name] = asyncio.run(_load(url, args.requests, args.concurrency, name.split()[0]))
         base = results["bare pass-through"][0]
-        print(f"\n{args.requests} requests, concurrency {args.concurrency}, one uvicorn worker each, "
-              f"{os.cpu_count()} cores shared by all processes\n")
+        print(
+            f"\n{args.requests} requests, concurrency {args.concurrency}, one uvicorn worker each, "
+            f"{os.cpu_count()} cores shared by all processes\n"
+        )
         print(f"{'target':<30} {'req/s':>8} {'vs pass-through':>16} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
         for name, (rps, lat, errors) in results.items():
-            print(f"{name:<30} {rps:>8.0f} {rps / base:>15.2f}x {_pct(lat, 50):>8.1f} {_pct(lat, 99):>8.1f} {errors:>7}")
+            print(
+                f"{name:<30} {rps:>8.0f} {rps / base:>15.2f}x {_pct(lat, 50):>8.1f} {_pct(lat, 99):>8.1f} {errors:>7}"
+            )
     finally:
         for proc in procs:
             proc.terminate()

@@ -36,7 +36,9 @@ class LayerCacheApp:
     first request, or when a host enters :meth:`lifespan`.
     """
 
-    def __init__(self, settings: Settings | str | os.PathLike[str] | None = None, *, stages: Sequence[Any] | None = None):
+    def __init__(
+        self, settings: Settings | str | os.PathLike[str] | None = None, *, stages: Sequence[Any] | None = None
+    ):
         self._settings_source = settings
         self.stages: tuple[Any, ...] = tuple(DEFAULT_STAGES if stages is None else stages)
         self._runtime: Runtime | None = None
@@ -96,8 +98,14 @@ class LayerCacheApp:
         runtime = lambda: self.runtime  # noqa: E731
         stack = lambda: self._stack_or_fail()  # noqa: E731
         return [
-            Route("/v1/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]),
-            Route("/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]),
+            Route(
+                "/v1/chat/completions",
+                ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack),
+                methods=["POST"],
+            ),
+            Route(
+                "/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]
+            ),
             Route("/v1/messages", ProxyEndpoint("anthropic", "/v1/messages", runtime, stack), methods=["POST"]),
             Route("/v1/messages/count_tokens", CountTokens(runtime).handle, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),

@@ -69,6 +69,8 @@ class Completion:
         return cls(
             model=str(data.get("model", "")),
             text=str(data.get("text", "")),
-            tool_calls=[ToolCall(str(t["id"]), str(t["name"]), str(t["arguments"])) for t in data.get("tool_calls", [])],
+            tool_calls=[
+                ToolCall(str(t["id"]), str(t["name"]), str(t["arguments"])) for t in data.get("tool_calls", [])
+            ],
             finish_reason=str(data.get("finish_reason", "stop")),
         )

@@ -50,7 +50,8 @@ class ProxySettings(_Section):
     host: str = "127.0.0.1"
     port: int = 8000
     proxy_api_key: SecretStr | None = Field(
-        default=None, description="When set, clients must present this key; provider keys then come from the environment."
+        default=None,
+        description="When set, clients must present this key; provider keys then come from the environment.",
     )
     tenant_header: str | None = Field(
         default=None, description="With proxy auth on, a request header naming the tenant (else one shared tenant)."
@@ -97,7 +98,9 @@ class DatabaseSettings(_Section):
 class SemanticCacheSettings(_Section):
     enabled: bool = True
     model: str = Field(default="BAAI/bge-small-en-v1.5", description="fastembed model name.")
-    model_path: str | None = Field(default=None, description="Local model folder (ONNX + tokenizer), for offline installs.")
+    model_path: str | None = Field(
+        default=None, description="Local model folder (ONNX + tokenizer), for offline installs."
+    )
     similarity_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
     default_ttl: int = Field(default=300, ge=0)
     max_entries: int = Field(default=10_000, ge=1)

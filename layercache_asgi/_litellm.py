@@ -11,7 +11,7 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_LOG", "ERROR")
 
-import litellm  # noqa: E402
+import litellm
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True

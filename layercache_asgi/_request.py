@@ -142,4 +142,3 @@ def parse_request(wire: Wire, raw: bytes) -> ChatRequest:
         where = ".".join(str(p) for p in first["loc"])
         raise _bad(f"invalid {where}: {first['msg']}", where) from None
     return ChatRequest(wire=wire, body=body, ext=ext)
-

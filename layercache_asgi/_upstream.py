@@ -108,7 +108,9 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
     except httpx.TimeoutException:
         raise UpstreamError(504, f"upstream {deployment.provider} timed out", retriable=True) from None
     except httpx.HTTPError as exc:
-        raise UpstreamError(502, f"upstream {deployment.provider} unreachable: {type(exc).__name__}", retriable=True) from None
+        raise UpstreamError(
+            502, f"upstream {deployment.provider} unreachable: {type(exc).__name__}", retriable=True
+        ) from None
     if upstream.status_code >= 400:
         text = (await upstream.aread()).decode("utf-8", "replace")
         await upstream.aclose()
@@ -129,7 +131,9 @@ async def _relay(upstream: httpx.Response, stream: StreamAccumulator, *, hide_us
         parser = SSEParser()
         async for chunk in upstream.aiter_raw():
             stream.feed(chunk)
-            out = b"".join(format_event(data, event or None) for event, data in parser.feed(chunk) if not _usage_only(data))
+            out = b"".join(
+                format_event(data, event or None) for event, data in parser.feed(chunk) if not _usage_only(data)
+            )
             if out:
                 yield out
     finally:
@@ -149,8 +153,10 @@ async def _translated(deployment: Deployment, exchange: Exchange, key: str | Non
 async def attempt(deployment: Deployment, exchange: Exchange) -> UpstreamResponse:
     """One try against one deployment."""
     settings = exchange.settings
-    key = deployment.api_key(settings) if settings.proxy.proxy_api_key else (
-        exchange.credential or deployment.api_key(settings)
+    key = (
+        deployment.api_key(settings)
+        if settings.proxy.proxy_api_key
+        else (exchange.credential or deployment.api_key(settings))
     )
     if deployment.fast_path(exchange.request.wire):
         return await _fast(deployment, exchange, key)

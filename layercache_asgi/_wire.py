@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import _wire_anthropic, _wire_openai
 from ._completion import Completion
 from ._types import Wire
 from ._wire_anthropic import AnthropicStream
@@ -16,24 +19,20 @@ def new_accumulator(wire: Wire) -> StreamAccumulator:
     return OpenAIStream() if wire == "openai" else AnthropicStream()
 
 
-def completion_from_body(wire: Wire, body: dict[str, object]) -> Completion:
-    from . import _wire_anthropic, _wire_openai
-
-    module = _wire_openai if wire == "openai" else _wire_anthropic
-    return module.completion_from_json(body)
+def completion_from_body(wire: Wire, body: dict[str, Any]) -> Completion:
+    if wire == "openai":
+        return _wire_openai.completion_from_json(body)
+    return _wire_anthropic.completion_from_json(body)
 
 
 def render_body(wire: Wire, completion: Completion, *, model: str) -> bytes:
-    from . import _wire_anthropic, _wire_openai
-
     if wire == "openai":
         return _wire_openai.render_json(completion, model=model)
     return _wire_anthropic.render_json(completion, model=model)
 
 
 def render_stream(wire: Wire, completion: Completion, *, model: str, include_usage: bool) -> list[bytes]:
-    from . import _wire_anthropic, _wire_openai
-
+    """A complete SSE event sequence for ``completion`` in the client's format."""
     if wire == "openai":
         return _wire_openai.render_sse(completion, model=model, include_usage=include_usage)
     return _wire_anthropic.render_sse(completion, model=model)

@@ -70,7 +70,9 @@ def _blocks(completion: Completion) -> list[dict[str, Any]]:
             args = json.loads(call.arguments or "{}")
         except ValueError:
             args = {}
-        blocks.append({"type": "tool_use", "id": call.id or f"toolu_{uuid.uuid4().hex[:24]}", "name": call.name, "input": args})
+        blocks.append(
+            {"type": "tool_use", "id": call.id or f"toolu_{uuid.uuid4().hex[:24]}", "name": call.name, "input": args}
+        )
     return blocks
 
 
@@ -100,7 +102,7 @@ def render_sse(completion: Completion, *, model: str) -> list[bytes]:
     """The full message_start ... message_stop sequence the Anthropic SDK parses."""
     usage = usage_to_wire(completion.usage)
     start_usage = {**usage, "output_tokens": 0}
-    message = {
+    message: dict[str, Any] = {
         "id": _message_id(completion),
         "type": "message",
         "role": "assistant",
@@ -113,7 +115,9 @@ def render_sse(completion: Completion, *, model: str) -> list[bytes]:
     events = [_event("message_start", {"message": message})]
     for index, block in enumerate(_blocks(completion)):
         if block["type"] == "text":
-            events.append(_event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}}))
+            events.append(
+                _event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}})
+            )
             if block["text"]:
                 delta = {"type": "text_delta", "text": block["text"]}
                 events.append(_event("content_block_delta", {"index": index, "delta": delta}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -63,8 +64,24 @@ def test_bad_openai_requests(proxy: str, raw: bytes | None, doc: Any, needle: st
     [
         ({"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
         ({"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "role"),
-        ({"model": "claude-sonnet-4-6", "max_tokens": 5, "system": 3, "messages": [{"role": "user", "content": "x"}]}, "system"),
-        ({"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "lc_layer_hints": {"0": 9}}, "layer"),
+        (
+            {
+                "model": "claude-sonnet-4-6",
+                "max_tokens": 5,
+                "system": 3,
+                "messages": [{"role": "user", "content": "x"}],
+            },
+            "system",
+        ),
+        (
+            {
+                "model": "claude-sonnet-4-6",
+                "max_tokens": 5,
+                "messages": [{"role": "user", "content": "x"}],
+                "lc_layer_hints": {"0": 9},
+            },
+            "layer",
+        ),
     ],
 )
 def test_bad_anthropic_requests(proxy: str, doc: Any, needle: str) -> None:
@@ -97,7 +114,9 @@ def test_upstream_error_keeps_status_and_message(
     assert "failed with 429" in str(caught.value)
     fake.fail_next = [400]
     with pytest.raises(anthropic.BadRequestError):
-        anthropic_client.messages.create(model="claude-sonnet-4-6", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+        anthropic_client.messages.create(
+            model="claude-sonnet-4-6", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
 
 
 def test_upstream_timeout_is_504(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
@@ -127,12 +146,14 @@ def test_stream_broken_midway_ends_with_error_event(proxy: str, fake: FakeProvid
                 pass
     else:
         aclient = anthropic.Anthropic(base_url=proxy, api_key="sk-ant-x", max_retries=0)
-        with pytest.raises(anthropic.APIError):
-            with aclient.messages.stream(
+        with (
+            pytest.raises(anthropic.APIError),
+            aclient.messages.stream(
                 model="claude-sonnet-4-6", max_tokens=5, messages=[{"role": "user", "content": "a b c"}]
-            ) as stream:
-                for _ in stream:
-                    pass
+            ) as stream,
+        ):
+            for _ in stream:
+                pass
 
 
 class LeakyFake(FakeProvider):
@@ -143,20 +164,23 @@ class LeakyFake(FakeProvider):
             return await super().__call__(scope, receive, send)
         headers = dict(scope["headers"])
         key = headers.get(b"authorization", b"").decode()
-        body = ('{"error": {"message": "Incorrect API key provided: %s", "type": "invalid_request_error"}}' % key).encode()
+        error = {"message": f"Incorrect API key provided: {key}", "type": "invalid_request_error"}
+        body = json.dumps({"error": error}).encode()
         await send({"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
 
 
 def test_provider_keys_never_echoed(make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]) -> None:
     secret = "sk-live-SUPERSECRET-0123456789"
-    with serve(LeakyFake()) as up:
-        with serve(LayerCacheApp(make_settings(providers={"openai": {"api_base": f"{up}/v1"}}))) as url:
-            response = httpx.post(
-                url + OPENAI,
-                json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
-                headers={"authorization": f"Bearer {secret}"},
-            )
+    with (
+        serve(LeakyFake()) as up,
+        serve(LayerCacheApp(make_settings(providers={"openai": {"api_base": f"{up}/v1"}}))) as url,
+    ):
+        response = httpx.post(
+            url + OPENAI,
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+            headers={"authorization": f"Bearer {secret}"},
+        )
     assert response.status_code == 401
     assert secret not in response.text
     assert "SUPERSECRET" not in response.text
@@ -183,6 +207,9 @@ def test_proxy_key_required_when_configured(
         assert client.chat.completions.create(**doc).choices[0].message.content == "Echo: x"  # type: ignore[call-overload]
         # The provider got the server's key, never the proxy key.
         assert fake.requests[-1].headers["authorization"] == "Bearer sk-server-side-key"
-        ok = httpx.post(url + ANTHROPIC, json={**doc, "model": "claude-sonnet-4-6", "max_tokens": 5},
-                        headers={"x-api-key": "proxy-secret"})
+        ok = httpx.post(
+            url + ANTHROPIC,
+            json={**doc, "model": "claude-sonnet-4-6", "max_tokens": 5},
+            headers={"x-api-key": "proxy-secret"},
+        )
         assert ok.status_code == 200

@@ -47,9 +47,12 @@ def test_sdks_through_a_fastapi_mount(settings: Settings, fake: FakeProvider, wi
         assert httpx.get(f"{url}/items").json() == {"items": [1, 2, 3]}
         assert httpx.get(f"{url}/llm/health").json()["status"] == "healthy"
         oc = openai.OpenAI(base_url=f"{url}/llm/v1", api_key="sk-x", max_retries=0)
-        assert oc.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "mounted"}]
-        ).choices[0].message.content == "Echo: mounted"
+        assert (
+            oc.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "mounted"}])
+            .choices[0]
+            .message.content
+            == "Echo: mounted"
+        )
         ac = anthropic.Anthropic(base_url=f"{url}/llm", api_key="sk-ant-x", max_retries=0)
         with ac.messages.stream(
             model="claude-sonnet-4-6", max_tokens=10, messages=[{"role": "user", "content": "mounted too"}]
@@ -142,9 +145,12 @@ def test_standalone_uvicorn_module_app(tmp_path: Path, upstream: str, database_u
                 time.sleep(0.2)
         assert health.json()["status"] == "healthy"
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-x", max_retries=0)
-        assert client.chat.completions.create(
-            model="from-yaml", messages=[{"role": "user", "content": "standalone"}]
-        ).choices[0].message.content == "Echo: standalone"
+        assert (
+            client.chat.completions.create(model="from-yaml", messages=[{"role": "user", "content": "standalone"}])
+            .choices[0]
+            .message.content
+            == "Echo: standalone"
+        )
     finally:
         proc.terminate()
         proc.wait(10)

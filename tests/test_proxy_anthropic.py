@@ -124,21 +124,20 @@ def test_stream_event_sequence(proxy: str, anthropic_client: anthropic.Anthropic
 
 def test_cache_usage_fields_intact(make_settings: Callable[..., Settings]) -> None:
     fake = CachingFake()
-    with serve(fake) as up:
-        with serve(LayerCacheApp(make_settings(providers={"anthropic": {"api_base": up}}))) as url:
-            client = anthropic.Anthropic(base_url=url, api_key="sk-ant-x", max_retries=0)
-            message = client.messages.create(
-                model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "a longer question here"}]
-            )
-            assert message.usage.cache_creation_input_tokens == 7
-            assert message.usage.cache_read_input_tokens and message.usage.cache_read_input_tokens > 0
-            assert message.usage.input_tokens == 3
-            with client.messages.stream(
-                model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "a longer question here"}]
-            ) as stream:
-                final = stream.get_final_message()
-            assert final.usage.cache_creation_input_tokens == 7
-            assert final.usage.input_tokens == 3
+    with serve(fake) as up, serve(LayerCacheApp(make_settings(providers={"anthropic": {"api_base": up}}))) as url:
+        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-x", max_retries=0)
+        message = client.messages.create(
+            model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "a longer question here"}]
+        )
+        assert message.usage.cache_creation_input_tokens == 7
+        assert message.usage.cache_read_input_tokens and message.usage.cache_read_input_tokens > 0
+        assert message.usage.input_tokens == 3
+        with client.messages.stream(
+            model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "a longer question here"}]
+        ) as stream:
+            final = stream.get_final_message()
+        assert final.usage.cache_creation_input_tokens == 7
+        assert final.usage.input_tokens == 3
 
 
 def test_beta_headers_and_lc_extensions(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:

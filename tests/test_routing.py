@@ -124,7 +124,11 @@ def test_anthropic_client_to_openai_model_via_litellm(proxy: str, fake: FakeProv
     assert final.usage.output_tokens > 0
 
 
-def test_bare_claude_name_on_messages_goes_to_anthropic(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
-    anthropic_client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+def test_bare_claude_name_on_messages_goes_to_anthropic(
+    anthropic_client: anthropic.Anthropic, fake: FakeProvider
+) -> None:
+    anthropic_client.messages.create(
+        model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+    )
     assert fake.requests[-1].path == "/v1/messages"
     assert fake.requests[-1].body["model"] == "claude-haiku-4-5"

@@ -1,6 +1,6 @@
 """Test doubles shipped as public API: a fake provider and a way to serve apps locally.
 
-    from layercache_asgi.testing import FakeProvider, serve
+Use ``from layercache_asgi.testing import FakeProvider, serve``.
 """
 
 from __future__ import annotations

@@ -132,7 +132,9 @@ class FakeProvider:
         completion.usage = self.usage_for(wire, body, completion)
         model = str(body.get("model", ""))
         if not body.get("stream"):
-            doc = json.loads(openai_json(completion, model=model) if wire == "openai" else anthropic_json(completion, model=model))
+            doc = json.loads(
+                openai_json(completion, model=model) if wire == "openai" else anthropic_json(completion, model=model)
+            )
             await _send(send, 200, doc)
             return
         if wire == "openai":
@@ -141,10 +143,10 @@ class FakeProvider:
         else:
             events = anthropic_sse(completion, model=model)
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
-        for i, event in enumerate(events):
+        for i, chunk in enumerate(events):
             if self.break_stream_after is not None and i >= self.break_stream_after:
                 raise ConnectionError("fake provider dropped the stream")
-            await send({"type": "http.response.body", "body": event, "more_body": True})
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
@@ -171,6 +173,10 @@ def _error(wire: str, status: int, message: str) -> dict[str, Any]:
 
 async def _send(send: Send, status: int, doc: dict[str, Any]) -> None:
     body = json.dumps(doc).encode()
-    start: Message = {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json")],
+    }
     await send(start)
     await send({"type": "http.response.body", "body": body})

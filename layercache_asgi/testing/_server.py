@@ -7,13 +7,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 __all__ = ["serve"]
 
 
 @contextlib.contextmanager
-def serve(app: Any, *, port: int = 0, lifespan: str = "auto", timeout: float = 30.0) -> Iterator[str]:
+def serve(app: Any, *, port: int = 0, lifespan: Literal["auto", "on", "off"] = "auto", timeout: float = 30.0) -> Iterator[str]:
     """Run ``app`` until the block ends; yields its base URL, e.g. ``http://127.0.0.1:54321``."""
     import uvicorn
 

@@ -69,6 +69,22 @@ async def _anthropic_chunks(response: Any, stream: StreamAccumulator) -> AsyncIt
         yield data
 
 
+async def _started(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Wait for the first chunk before answering 200, so early stream errors can fail over."""
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        first = b""
+
+    async def rest() -> AsyncIterator[bytes]:
+        if first:
+            yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return rest()
+
+
 async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
     request = exchange.request
     params: dict[str, Any] = {k: v for k, v in request.body.items() if k != "model"}
@@ -88,12 +104,13 @@ async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | No
             if not request.stream:
                 return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
             stream = new_accumulator("openai")
-            return UpstreamResponse(200, chunks=_openai_chunks(response, stream, hide_usage), stream=stream)
+            chunks = await _started(_openai_chunks(response, stream, hide_usage))
+            return UpstreamResponse(200, chunks=chunks, stream=stream)
         response = await litellm.anthropic.messages.acreate(**params)
         if not request.stream:
             return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
         stream = new_accumulator("anthropic")
-        return UpstreamResponse(200, chunks=_anthropic_chunks(response, stream), stream=stream)
+        return UpstreamResponse(200, chunks=await _started(_anthropic_chunks(response, stream)), stream=stream)
     except UpstreamError:
         raise
     except Exception as exc:

@@ -132,3 +132,35 @@ def test_bare_claude_name_on_messages_goes_to_anthropic(
     )
     assert fake.requests[-1].path == "/v1/messages"
     assert fake.requests[-1].body["model"] == "claude-haiku-4-5"
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_translated_stream_that_fails_before_starting_fails_over(
+    make_settings: Callable[..., Settings], wire: str
+) -> None:
+    first, second = FakeProvider(name="first", fail_next=[500]), FakeProvider(name="second")
+    with serve(first) as a, serve(second) as b:
+        # Each deployment needs LiteLLM's translation: the client's format is not the provider's.
+        target = "anthropic/claude-sonnet-4-5" if wire == "openai" else "openai/gpt-4o"
+        settings = make_settings(
+            models=[
+                {"name": "primary", "model": target, "api_base": a if wire == "openai" else f"{a}/v1"},
+                {"name": "backup", "model": target, "api_base": b if wire == "openai" else f"{b}/v1"},
+            ],
+            fallbacks={"primary": ["backup"]},
+        )
+        with serve(LayerCacheApp(settings)) as url:
+            if wire == "openai":
+                client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
+                chunks = client.chat.completions.create(
+                    model="primary", messages=[{"role": "user", "content": "hi"}], stream=True
+                )
+                text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            else:
+                aclient = anthropic.Anthropic(base_url=url, api_key="sk-x", max_retries=0)
+                with aclient.messages.stream(
+                    model="primary", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
+                ) as stream:
+                    text = stream.get_final_message().content[0].text  # type: ignore[union-attr]
+    assert text == "Echo: hi"
+    assert len(first.requests) == 1 and len(second.requests) == 1

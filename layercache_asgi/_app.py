@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, Router
 
-from ._config import Settings, load_settings
+from ._config import Settings, config_path_from_env, load_settings
 from ._count_tokens import CountTokens
 from ._errors import error_body
 from ._ingress import ProxyEndpoint
@@ -63,6 +63,14 @@ class LayerCacheApp:
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
+
+    @property
+    def config_path(self) -> Path | None:
+        """The YAML file the settings come from (what a config reload re-reads), or None."""
+        source = self._settings_source
+        if isinstance(source, Settings):
+            return None
+        return Path(source) if source is not None else config_path_from_env()
 
     async def startup(self) -> None:
         """Start once: load settings, open clients and stores. Safe to call concurrently."""

@@ -101,19 +101,40 @@ class SemanticCacheSettings(_Section):
     model_path: str | None = Field(
         default=None, description="Local model folder (ONNX + tokenizer), for offline installs."
     )
-    similarity_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
-    default_ttl: int = Field(default=300, ge=0)
-    max_entries: int = Field(default=10_000, ge=1)
-    purge_interval_seconds: float = Field(default=60.0, gt=0)
+    similarity_threshold: float = Field(
+        default=0.85, ge=0.0, le=1.0, description="Minimum cosine between the new and the cached user input for a hit."
+    )
+    guard: bool = Field(
+        default=True,
+        description="Reject near-misses cosine cannot see (numbers, names, negation, antonyms, direction).",
+    )
+    default_ttl: int = Field(
+        default=300, ge=0, description="Seconds an answer stays cached (per request: lc_cache_ttl)"
+    )
+    max_entries: int = Field(default=10_000, ge=1, description="Size cap; least recently used entries are evicted.")
+    purge_interval_seconds: float = Field(default=60.0, gt=0, description="How often expired entries are deleted.")
+    single_flight_wait_seconds: float = Field(
+        default=60.0, ge=0, description="How long identical concurrent requests wait for the first one's answer."
+    )
+    model_load_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Start-up waits this long for the embedding model; requests bypass the cache until it loads.",
+    )
 
 
 class CachingSettings(_Section):
     semantic: SemanticCacheSettings = SemanticCacheSettings()
     max_session_tokens: int | None = Field(default=None, ge=1, description="Trim L2 history to this many tokens.")
-    anthropic_ttl: Literal["5m", "1h"] = "5m"
+    anthropic_ttl: Literal["5m", "1h"] = Field(
+        default="5m", description="TTL of the cache_control breakpoints added for Anthropic models."
+    )
     warmup_wait_seconds: float = Field(default=5.0, ge=0, description="Max hold of followers behind a prefix writer.")
     min_prefix_tokens: dict[str, int] = Field(
         default_factory=dict, description="Extra or overriding minimum cacheable prefix per model name."
+    )
+    gemini_cache_ttl_seconds: int = Field(
+        default=3600, ge=60, description="Lifetime of the Gemini CachedContent created for an L0+L1 prefix."
     )
 
 

@@ -28,6 +28,8 @@ class Runtime:
         self.templates: Any = None  # the prompt template registry
         self.metrics: Any = None  # the per-app metrics recorder and registry
         self.prompt_state: Any = None  # prefix families, warm-up gate, Gemini handles
+        self.logs: Any = None  # the per-app log ring buffer (_logging.LogBuffer)
+        self._reloaders: list[Callable[[Settings], None]] = []
 
     async def start(self) -> None:
         upstream = self.settings.upstream
@@ -37,11 +39,26 @@ class Runtime:
             trust_env=False,
         )
         self._closers.append(self.http.aclose)
-        for starter in _starters():
-            await starter(self)
+        try:
+            for starter in _starters():
+                await starter(self)
+        except BaseException:
+            # A refused start (a schema that is behind) is retried on the next request: free what started.
+            await self.close()
+            raise
 
     def on_close(self, closer: Callable[[], Awaitable[Any]]) -> None:
         self._closers.append(closer)
+
+    def on_reload(self, reloader: Callable[[Settings], None]) -> None:
+        """Call ``reloader(new_settings)`` whenever :meth:`reload` swaps the settings."""
+        self._reloaders.append(reloader)
+
+    def reload(self, settings: Settings) -> None:
+        """Swap in validated settings. Requests already in flight keep their snapshot."""
+        self.settings = settings
+        for reloader in self._reloaders:
+            reloader(settings)
 
     async def close(self) -> None:
         for closer in reversed(self._closers):
@@ -55,7 +72,16 @@ def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
     # uncached proxy, never a failed start-up (except a Postgres schema that is behind).
     from ._prompt_state import start_prompt_state
     from .db._start import start_database
-    from .metrics._start import start_metrics
+    from .metrics._start import start_metric_snapshots, start_metrics
     from .semantic._start import start_semantic_cache
+    from .templates._start import start_templates
 
-    return [start_metrics, start_database, start_semantic_cache, start_prompt_state]
+    # Snapshots start after the database so they are closed (and flushed) before it.
+    return [
+        start_metrics,
+        start_database,
+        start_templates,
+        start_metric_snapshots,
+        start_semantic_cache,
+        start_prompt_state,
+    ]

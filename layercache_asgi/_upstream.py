@@ -98,13 +98,16 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
             injected_usage = True
     url, headers = _fast_request(deployment, exchange, key)
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    # Per request, from the settings snapshot: a hot reload changes it without a new client.
+    timeout = httpx.Timeout(exchange.settings.upstream.timeout, connect=exchange.settings.upstream.connect_timeout)
     try:
         if not request.stream:
-            response = await client.post(url, content=content, headers=headers)
+            response = await client.post(url, content=content, headers=headers, timeout=timeout)
             if response.status_code >= 400:
                 raise _status_error(response.status_code, response.text, exchange, key)
             return UpstreamResponse(response.status_code, body=response.content)
-        upstream = await client.send(client.build_request("POST", url, content=content, headers=headers), stream=True)
+        built = client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
+        upstream = await client.send(built, stream=True)
     except httpx.TimeoutException:
         raise UpstreamError(504, f"upstream {deployment.provider} timed out", retriable=True) from None
     except httpx.HTTPError as exc:

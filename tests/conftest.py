@@ -68,7 +68,7 @@ def make_settings(upstream: str, database_url: str) -> Callable[..., Settings]:
                 "anthropic": {"api_base": upstream},
                 "gemini": {"api_base": upstream},
             },
-            "database": {"url": database_url},
+            "database": {"url": database_url, "auto_upgrade": True},
             "caching": {"semantic": {"model_path": str(MODEL_DIR), "enabled": False}},
             "logging": {"format": "console"},
         }

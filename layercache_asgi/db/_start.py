@@ -1,4 +1,4 @@
-"""Open the database at start-up."""
+"""Open the database at start-up and make sure its schema is the one this code expects."""
 
 from __future__ import annotations
 
@@ -7,23 +7,58 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ._database import Database
-from ._tables import metadata
+from ._migrate import SchemaError, current, head, is_known, upgrade
 
 if TYPE_CHECKING:
     from .._runtime import Runtime
 
+__all__ = ["start_database"]
+
 log = structlog.get_logger("layercache.db")
+
+UPGRADE_COMMAND = "layercache-asgi db upgrade"
 
 
 async def start_database(runtime: Runtime) -> None:
-    """Open the database. (Temporary: creates tables directly until Alembic migrations land.)"""
-    db = Database(runtime.settings.database.url)
+    """Open the database and bring or check its schema.
+
+    With ``database.auto_upgrade`` (default: on for SQLite only) the schema is migrated to
+    the newest revision. Otherwise a schema that is not at the newest revision stops
+    start-up with a :class:`SchemaError` naming the command that fixes it. A database that
+    cannot be reached leaves ``runtime.db`` None: the proxy then serves uncached.
+    """
+    settings = runtime.settings.database
     try:
-        async with db.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        db = Database(settings.url)
+    except Exception as exc:  # a malformed URL or a missing driver
+        log.error("database_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
+        return
+    auto_upgrade = settings.auto_upgrade if settings.auto_upgrade is not None else db.dialect == "sqlite"
+    try:
+        expected = head()
+        at = await current(db.engine)
+        if auto_upgrade and at != expected and (at is None or is_known(at)):
+            await upgrade(db.engine)
+            at = await current(db.engine)
     except Exception as exc:
         log.error("database_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
         await db.close()
         return
+    if at != expected:
+        await db.close()
+        raise SchemaError(_schema_message(at, expected))
+    log.info("database_ready", backend=db.dialect, revision=at)
     runtime.db = db
     runtime.on_close(db.close)
+
+
+def _schema_message(at: str | None, expected: str) -> str:
+    if at is not None and not is_known(at):
+        return (
+            f"the database schema is at revision {at}, which this version of layercache-asgi does not know "
+            f"(a newer version migrated it; it needs {expected}): upgrade layercache-asgi"
+        )
+    return (
+        f"the database schema is at revision {at or 'base (empty)'} but this version of layercache-asgi "
+        f"needs {expected}: run `{UPGRADE_COMMAND}` (or set database.auto_upgrade: true)"
+    )

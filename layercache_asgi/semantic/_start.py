@@ -4,9 +4,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import structlog
+
+from .._embedder import Embedder
+from ._service import SemanticCacheService
+
 if TYPE_CHECKING:
     from .._runtime import Runtime
 
+log = structlog.get_logger("layercache.semantic")
+
 
 async def start_semantic_cache(runtime: Runtime) -> None:
-    """Placeholder until the semantic cache lands."""
+    """Set ``runtime.semantic`` when the cache is enabled, the database is up and the model loads."""
+    settings = runtime.settings.caching.semantic
+    if not settings.enabled:
+        return
+    if runtime.db is None:
+        log.warning("semantic_cache_off", reason="the database is unavailable; requests are proxied uncached")
+        return
+    service = SemanticCacheService(runtime.db, Embedder(settings.model, settings.model_path), settings)
+    runtime.on_close(service.close)
+    if await service.start():
+        runtime.semantic = service

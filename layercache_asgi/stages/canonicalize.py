@@ -1,11 +1,15 @@
-"""Make the same intent give the same bytes, so provider prefix caches hit.
+"""Rewrite the request into canonical form, so the same intent always gives the same bytes.
 
-Pass-through until this stage is filled in; its place in the stack is fixed.
+The rules are in :mod:`layercache_asgi._canonical`. ``lc_bypass_cache`` requests are
+left exactly as the client sent them.
 """
 
 from __future__ import annotations
 
+from .._canonical import canonicalize_body
+from .._exchange import get_exchange
 from .._types import ASGIApp, Receive, Scope, Send
+from .stratify import restratify
 
 __all__ = ["Canonicalize"]
 
@@ -15,4 +19,8 @@ class Canonicalize:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = get_exchange(scope)
+        if exchange is not None and not exchange.request.ext.lc_bypass_cache:
+            canonicalize_body(exchange.request.wire, exchange.request.body)
+            restratify(exchange)
         await self.app(scope, receive, send)

@@ -1,18 +1,104 @@
-"""Inject prompt enhancements at L3, after the cached prefix.
+"""Apply the enhancements named in ``lc_enhancements`` at L3: after L2, before L4.
 
-Pass-through until this stage is filled in; its place in the stack is fixed.
+Where the text goes, so the cached prefix (everything through L2) never changes:
+
+- OpenAI wire: text parts at the start of the first user message of the newest turn;
+  when the newest turn is only tool results, a user message after them.
+- Anthropic wire: text blocks in the final user turn, after its ``tool_result`` blocks
+  (Anthropic wants those first) and before the user's own content.
+
+Parameters an enhancement sets (``response_format``) never override the client's.
+Unknown names are a 400; an enhancement that fails unexpectedly is skipped with a log line.
 """
 
 from __future__ import annotations
 
-from .._types import ASGIApp, Receive, Scope, Send
+import dataclasses
+from typing import Any
 
-__all__ = ["Enhance"]
+import structlog
+
+from .._errors import ProxyError
+from .._exchange import Exchange, get_exchange
+from .._layers import Layers, stratify
+from .._types import ASGIApp, Receive, Scope, Send
+from ..enhancements import EnhancementRegistry, default_registry
+
+__all__ = ["Enhance", "place_l3"]
+
+log = structlog.get_logger("layercache.enhance")
+
+
+def _as_parts(content: Any) -> list[Any]:
+    if isinstance(content, list):
+        return content
+    return [{"type": "text", "text": content}] if isinstance(content, str) and content else []
+
+
+def place_l3(exchange: Exchange, layers: Layers, texts: list[str]) -> Layers:
+    """Insert ``texts`` at L3 in the request body; return the updated layers."""
+    request = exchange.request
+    messages = request.messages
+    blocks = [{"type": "text", "text": t} for t in texts]
+    newest = layers.messages_in(4)
+    hints = dict(layers.hints)
+    if request.wire == "openai":
+        users = [i for i in newest if messages[i].get("role") == "user"]
+        if users:
+            message = messages[users[0]]
+            message["content"] = [*blocks, *_as_parts(message.get("content"))]
+        else:
+            messages.append({"role": "user", "content": blocks})
+            hints[len(messages) - 1] = 3
+    else:
+        users = [i for i in newest if messages[i].get("role") == "user"]
+        message = messages[users[-1] if users else -1]
+        content = _as_parts(message.get("content"))
+        results = 0
+        while (
+            results < len(content)
+            and isinstance(content[results], dict)
+            and (content[results].get("type") == "tool_result")
+        ):
+            results += 1
+        message["content"] = [*content[:results], *blocks, *content[results:]]
+    updated = stratify(request.wire, request.body, hints)
+    return dataclasses.replace(updated, enhancements=tuple(texts))
 
 
 class Enhance:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, registry: EnhancementRegistry | None = None) -> None:
         self.app = app
+        self.registry = registry if registry is not None else default_registry()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = get_exchange(scope)
+        if exchange is not None and exchange.request.ext.lc_enhancements and isinstance(exchange.layers, Layers):
+            await self._enhance(exchange, exchange.layers)
         await self.app(scope, receive, send)
+
+    async def _enhance(self, exchange: Exchange, layers: Layers) -> None:
+        specs = exchange.request.ext.lc_enhancements
+        functions = []
+        for spec in specs:
+            function = self.registry.get(spec.name)
+            if function is None:
+                known = ", ".join(self.registry.names())
+                raise ProxyError(400, f"unknown enhancement '{spec.name}' (known: {known})", param="lc_enhancements")
+            functions.append((spec, function))
+        texts: list[str] = []
+        for spec, function in functions:
+            try:
+                addition = await function(exchange, dict(spec.options))
+            except ProxyError:
+                raise
+            except Exception as exc:
+                log.warning("enhancement_failed", enhancement=spec.name, error=type(exc).__name__)
+                continue
+            if addition.text:
+                texts.append(addition.text)
+            for key, value in addition.params.items():
+                exchange.request.body.setdefault(key, value)
+        if texts:
+            exchange.layers = place_l3(exchange, layers, texts)
+        exchange.notes["enhancements"] = [spec.name for spec, _ in functions]

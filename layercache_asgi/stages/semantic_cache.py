@@ -1,13 +1,37 @@
 """Answer near-duplicate questions from the semantic cache; store new answers.
 
-Pass-through until this stage is filled in; its place in the stack is fixed.
+Runs after the prompt is canonical and trimmed, so lookup and store share one key.
+A hit is answered here, in the client's wire format (JSON, or SSE when it asked for a
+stream); a miss goes on down the stack and its answer is stored once complete. Any
+fault of the cache degrades to an uncached request with a log line.
 """
 
 from __future__ import annotations
 
-from .._types import ASGIApp, Receive, Scope, Send
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-__all__ = ["SemanticCache"]
+import structlog
+
+from .._completion import Completion, Usage
+from .._exchange import Exchange, get_exchange
+from .._types import ASGIApp, Receive, Scope, Send
+from .._wire import render_body, render_stream
+from ..semantic._key import CacheKey, cache_key
+
+if TYPE_CHECKING:
+    from .._config import SemanticCacheSettings
+    from ..semantic._index import Vector
+    from ..semantic._service import SemanticCacheService
+
+__all__ = ["CACHE_HEADER", "SemanticCache"]
+
+CACHE_HEADER = "x-layercache-cache"
+# Only whole answers are worth replaying: not cut off by a length limit or a filter.
+_COMPLETE = frozenset({"stop", "tool_calls", "end_turn", "stop_sequence", "tool_use"})
+
+log = structlog.get_logger("layercache.semantic")
 
 
 class SemanticCache:
@@ -15,4 +39,135 @@ class SemanticCache:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = get_exchange(scope)
+        if exchange is None:
+            await self.app(scope, receive, send)
+            return
+        service: SemanticCacheService | None = exchange.runtime.semantic
+        settings = exchange.settings.caching.semantic
+        ext = exchange.request.ext
+        key = None
+        wanted = not (ext.lc_bypass_cache or ext.lc_skip_semantic_cache)
+        if service is not None and service.ready and settings.enabled and wanted:
+            key = cache_key(exchange, service.namespace)
+        if service is None or key is None:
+            _mark(exchange, "bypass")
+            await self.app(scope, receive, send)
+            return
+        await _Lookup(self.app, exchange, service, settings, key).run(scope, receive, send)
+
+
+def _mark(exchange: Exchange, result: str) -> None:
+    exchange.outcome.cache = result
+    exchange.response_headers[CACHE_HEADER] = result
+
+
+class _Lookup:
+    """One request's trip through the cache (per-request state stays off the middleware)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        exchange: Exchange,
+        service: SemanticCacheService,
+        settings: SemanticCacheSettings,
+        key: CacheKey,
+    ) -> None:
+        self.app, self.exchange, self.service, self.settings, self.key = app, exchange, service, settings, key
+
+    async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = self.exchange
+        try:
+            vector = await self.service.embed_query(self.key.query)
+            answer = await self.service.lookup(self.key, vector, self.settings)
+        except Exception as exc:
+            log.warning("semantic_lookup_failed", request_id=exchange.request_id, error=type(exc).__name__)
+            _mark(exchange, "bypass")
+            await self.app(scope, receive, send)
+            return
+        if answer is not None:
+            exchange.notes["semantic_entry_id"] = answer.entry_id
+            exchange.notes["semantic_similarity"] = round(answer.similarity, 4)
+            exchange.notes["saved_usage"] = Usage(uncached_input=answer.input_tokens, output=answer.output_tokens)
+            if answer.cost_usd:
+                exchange.notes["saved_cost_usd"] = answer.cost_usd
+            await _answer(exchange, Completion.from_dict(answer.response), send)
+            return
+        flight = self.service.flights.join(self.key.flight)
+        if not flight.leader:
+            shared = await self.service.flights.wait(flight, self.settings.single_flight_wait_seconds)
+            if shared is not None:
+                exchange.notes["semantic_shared_flight"] = True
+                exchange.notes["saved_usage"] = replace(shared.usage)
+                await _answer(exchange, shared, send)
+                return
+            await self._miss(scope, receive, send, vector)
+            return
+        stored: Completion | None = None
+        try:
+            stored = await self._miss(scope, receive, send, vector)
+        finally:
+            self.service.flights.land(flight, stored)
+
+    async def _miss(self, scope: Scope, receive: Receive, send: Send, vector: Vector) -> Completion | None:
+        """Go upstream; store the answer if it is whole. Returns what was stored."""
+        exchange = self.exchange
+        _mark(exchange, "miss")
         await self.app(scope, receive, send)
+        ext = exchange.request.ext
+        ttl = self.settings.default_ttl if ext.lc_cache_ttl is None else ext.lc_cache_ttl
+        completion = exchange.outcome.completion
+        if ttl <= 0 or not _storable(exchange, completion):
+            return None
+        assert completion is not None
+        try:
+            entry_id = await self.service.remember(self.key, vector, completion, ttl)
+        except Exception as exc:
+            log.warning("semantic_store_failed", request_id=exchange.request_id, error=type(exc).__name__)
+            return None
+        exchange.notes["semantic_stored_id"] = entry_id
+        return completion
+
+
+def _storable(exchange: Exchange, completion: Completion | None) -> bool:
+    outcome = exchange.outcome
+    return (
+        completion is not None
+        and outcome.status == 200
+        and outcome.error is None
+        and completion.finish_reason in _COMPLETE
+        and bool(completion.text or completion.tool_calls)
+    )
+
+
+async def _answer(exchange: Exchange, cached: Completion, send: Send) -> None:
+    """Send a cached answer in the client's wire format, reporting zero upstream usage."""
+    request = exchange.request
+    completion = replace(
+        cached,
+        usage=Usage(),
+        id="",
+        tool_calls=[replace(call, id=_fresh_id(call.id)) for call in cached.tool_calls],
+    )
+    _mark(exchange, "hit")
+    outcome = exchange.outcome
+    outcome.status, outcome.completion, outcome.provider = 200, completion, ""
+    headers = exchange.header_list()
+    if request.stream:
+        include_usage = bool((request.body.get("stream_options") or {}).get("include_usage"))
+        events = render_stream(request.wire, completion, model=request.model, include_usage=include_usage)
+        headers += [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"".join(events), "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
+    body = render_body(request.wire, completion, model=request.model)
+    headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _fresh_id(old: str) -> str:
+    # Tool call ids must be unique per answer; keep the provider's prefix (call_, toolu_).
+    prefix = old.split("_", 1)[0] + "_" if "_" in old else "call_"
+    return prefix + uuid.uuid4().hex[:24]

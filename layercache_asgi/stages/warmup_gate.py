@@ -1,13 +1,53 @@
-"""Hold requests whose cacheable prefix is being written by an in-flight request until its response starts.
+"""Hold requests whose new cacheable prefix is already being written by an in-flight request.
 
-Pass-through until this stage is filled in; its place in the stack is fixed.
+A provider cache entry becomes readable only once the response that writes it has
+started, so N concurrent requests sharing a new prefix would all pay the write price.
+The first one (the leader) goes ahead; the others wait until its response starts (at
+most ``caching.warmup_wait_seconds``), then go and read: 1 write + N-1 reads.
+
+Prefixes are keyed by tenant, deployment and the digest of the prefix through L2 and
+through L1 (the ends the markers cache). A prefix whose writer has started is "warm"
+for the provider's TTL and never waits. ``lc_warmup: false`` turns the gate off for a
+request; prefixes below the provider's minimum are never gated (nothing is cached).
 """
 
 from __future__ import annotations
 
-from .._types import ASGIApp, Receive, Scope, Send
+import asyncio
+import time
 
-__all__ = ["WarmupGate"]
+import structlog
+
+from .._exchange import Exchange, get_exchange
+from .._layers import Layers, digest
+from .._lru import LRU
+from .._prefix_minimums import min_prefix_tokens
+from .._prompt_state import prompt_state
+from .._target import target_of
+from .._types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["WarmupGate", "WarmupRegistry"]
+
+log = structlog.get_logger("layercache.warmup")
+
+
+class WarmupRegistry:
+    """Per app: prefixes being written (with the event their leader sets) and prefixes known warm."""
+
+    def __init__(self) -> None:
+        self.inflight: dict[str, asyncio.Event] = {}
+        self.warm: LRU[str, float] = LRU(20_000)  # key -> monotonic time it stops being warm
+
+    def is_warm(self, key: str, now: float) -> bool:
+        until = self.warm.get(key)
+        return until is not None and until > now
+
+
+def _registry(exchange: Exchange) -> WarmupRegistry:
+    state = prompt_state(exchange)
+    if not isinstance(state.gate, WarmupRegistry):
+        state.gate = WarmupRegistry()
+    return state.gate
 
 
 class WarmupGate:
@@ -15,4 +55,77 @@ class WarmupGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        exchange = get_exchange(scope)
+        keys = await self._keys(exchange) if exchange is not None else []
+        if exchange is None or not keys:
+            await self.app(scope, receive, send)
+            return
+        registry = _registry(exchange)
+        ttl = 3600.0 if exchange.settings.caching.anthropic_ttl == "1h" else 300.0
+        now = time.monotonic()
+        leading: list[str] = []
+        wait_for: asyncio.Event | None = None
+        for key in keys:  # deepest prefix first
+            if registry.is_warm(key, now):
+                registry.warm.put(key, now + ttl)  # a read refreshes the provider's TTL
+                break
+            if key in registry.inflight:
+                wait_for = registry.inflight[key]
+                break
+            leading.append(key)
+        started = asyncio.Event()
+        for key in leading:
+            registry.inflight[key] = started
+        try:
+            if wait_for is not None:
+                await self._wait(exchange, wait_for)
+            elif leading:
+                exchange.notes["warmup"] = "leader"
+
+            async def send_and_release(message: Message) -> None:
+                if message["type"] == "http.response.start" and not started.is_set():
+                    if message.get("status", 500) < 400:
+                        until = time.monotonic() + ttl
+                        for key in leading:
+                            registry.warm.put(key, until)
+                    self._release(registry, leading, started)
+                await send(message)
+
+            await self.app(scope, receive, send_and_release)
+        finally:
+            self._release(registry, leading, started)
+
+    async def _keys(self, exchange: Exchange) -> list[str]:
+        layers = exchange.layers
+        ext = exchange.request.ext
+        wait = exchange.settings.caching.warmup_wait_seconds
+        if not isinstance(layers, Layers) or not ext.lc_warmup or ext.lc_bypass_cache or wait <= 0:
+            return []
+        if exchange.notes.get("prefix_below_minimum") or layers.boundary(1) == 0:
+            return []
+        target = await target_of(exchange)
+        if target is None or min_prefix_tokens(target.provider, target.upstream_model) is None:
+            return []
+        levels = (2, 1) if layers.boundary(2) > layers.boundary(1) else (1,)
+        return [digest(exchange.tenant, target.model, layers.prefix_digest(k)) for k in levels]
+
+    async def _wait(self, exchange: Exchange, leader_started: asyncio.Event) -> None:
+        began = time.perf_counter()
+        try:
+            await asyncio.wait_for(leader_started.wait(), exchange.settings.caching.warmup_wait_seconds)
+            exchange.notes["warmup"] = "follower"
+        except TimeoutError:
+            exchange.notes["warmup"] = "timeout"
+            log.info("warmup_wait_timed_out", seconds=exchange.settings.caching.warmup_wait_seconds)
+        waited = time.perf_counter() - began
+        exchange.notes["warmup_wait_seconds"] = waited
+        exchange.response_headers["x-layercache-warmup-wait-ms"] = str(round(waited * 1000))
+
+    @staticmethod
+    def _release(registry: WarmupRegistry, keys: list[str], started: asyncio.Event) -> None:
+        if started.is_set():
+            return
+        started.set()
+        for key in keys:
+            if registry.inflight.get(key) is started:
+                del registry.inflight[key]

@@ -1,11 +1,13 @@
 """Test doubles shipped as public API: a fake provider and a way to serve apps locally.
 
-Use ``from layercache_asgi.testing import FakeProvider, serve``.
+Use ``from layercache_asgi.testing import FakeProvider, FakeGemini, PrefixCacheSimulator, serve``.
 """
 
 from __future__ import annotations
 
+from ._fake_gemini import FakeGemini
 from ._fake_provider import FakeProvider, RecordedRequest, count_tokens
+from ._prefix_cache_sim import PrefixCacheSimulator
 from ._server import serve
 
-__all__ = ["FakeProvider", "RecordedRequest", "count_tokens", "serve"]
+__all__ = ["FakeGemini", "FakeProvider", "PrefixCacheSimulator", "RecordedRequest", "count_tokens", "serve"]

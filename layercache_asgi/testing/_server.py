@@ -13,7 +13,9 @@ __all__ = ["serve"]
 
 
 @contextlib.contextmanager
-def serve(app: Any, *, port: int = 0, lifespan: Literal["auto", "on", "off"] = "auto", timeout: float = 30.0) -> Iterator[str]:
+def serve(
+    app: Any, *, port: int = 0, lifespan: Literal["auto", "on", "off"] = "auto", timeout: float = 30.0
+) -> Iterator[str]:
     """Run ``app`` until the block ends; yields its base URL, e.g. ``http://127.0.0.1:54321``."""
     import uvicorn
 

@@ -1,0 +1,371 @@
+"""Prefix-cache benchmark: a noisy agent app, direct to a provider vs through layercache-asgi.
+
+Replays a multi-turn agent workload through the official SDKs against
+:class:`layercache_asgi.testing.PrefixCacheSimulator` (which bills prompt tokens like
+the providers' prefix caches): a long system prompt, several tools, sessions growing
+turn by turn (question → tool call → tool result → answer), interleaved. The noisy app
+lists tools in varying order with JSON-schema keys in varying order, adds trailing
+whitespace / CRLF / stray blank lines to its system prompt, and asks for "think step by
+step" on some requests (in its system prompt when direct; as ``lc_enhancements``
+through layercache-asgi).
+
+Prints, per variant, the cached fraction of prompt tokens and a cost index (uncached
+1.0, 5-minute write 1.25, read 0.1; all-uncached = 1.0). The goal: through
+layercache-asgi, the noisy app reaches ≥ 98% of the hand-tuned client's cached fraction.
+
+Also: a warm-up fan-out (8 concurrent requests sharing a new prefix, responses starting
+after 300 ms) with the warm-up gate on and off.
+
+Run: ``python bench/prefix_cache.py [--sessions 6] [--turns 6]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import random
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+import openai
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import PrefixCacheSimulator, serve
+
+MODEL_ANTHROPIC = "claude-sonnet-4-5"
+MODEL_OPENAI = "gpt-4o"
+COT = "Think step by step."
+CC: dict[str, Any] = {"type": "ephemeral"}
+
+SYSTEM = "\n".join(
+    [
+        "You are Atlas, the operations assistant of a logistics company.",
+        "",
+        *[
+            f"Rule {i}: when a customer asks about shipment {i}, check the tracking system, confirm the address, "
+            f"quote the service level agreement section {i % 7}, and never promise delivery dates you cannot verify."
+            for i in range(1, 41)
+        ],
+        "",
+        "Answer concisely. Use the tools when facts are needed.",
+    ]
+)
+
+
+def _schema(fields: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {f: {"type": "string", "description": f"The {f.replace('_', ' ')}."} for f in fields},
+        "required": fields[:1],
+        "additionalProperties": False,
+    }
+
+
+TOOLS: list[tuple[str, str, dict[str, Any]]] = [
+    ("track_shipment", "Look up the tracking history of a shipment.", _schema(["shipment_id", "carrier"])),
+    ("find_customer", "Find a customer record by email or phone.", _schema(["email", "phone", "name"])),
+    ("quote_rate", "Quote a shipping rate between two postcodes.", _schema(["origin", "destination", "weight_kg"])),
+    ("open_ticket", "Open a support ticket for a problem.", _schema(["subject", "body", "priority"])),
+    ("list_depots", "List the depots in a region.", _schema(["region", "country"])),
+    ("reschedule", "Reschedule a delivery window.", _schema(["shipment_id", "window_start", "window_end"])),
+]
+
+
+# -- the app's noise --------------------------------------------------------------------------
+
+
+def _shuffled(value: Any, rnd: random.Random) -> Any:
+    if isinstance(value, dict):
+        keys = list(value)
+        rnd.shuffle(keys)
+        return {k: _shuffled(value[k], rnd) for k in keys}
+    if isinstance(value, list):
+        return [_shuffled(v, rnd) for v in value]
+    return value
+
+
+def noisy_system(rnd: random.Random, cot: bool) -> str:
+    lines = SYSTEM.split("\n") + ([COT] if cot else [])
+    lines = [line + rnd.choice(["", "", " ", "  ", "\t"]) for line in lines]
+    text = rnd.choice(["\n", "\r\n"]).join(lines)
+    return rnd.choice(["", "\n", "\r\n\r\n"]) + text + rnd.choice(["", "\n", "\n\n", " \r\n"])
+
+
+def anthropic_tools(rnd: random.Random | None) -> list[dict[str, Any]]:
+    tools = [{"name": n, "description": d, "input_schema": s} for n, d, s in TOOLS]
+    if rnd is None:
+        return tools
+    rnd.shuffle(tools)
+    return [_shuffled(t, rnd) for t in tools]
+
+
+def openai_tools(rnd: random.Random | None) -> list[dict[str, Any]]:
+    tools = [{"type": "function", "function": {"name": n, "description": d, "parameters": s}} for n, d, s in TOOLS]
+    if rnd is None:
+        return tools
+    rnd.shuffle(tools)
+    return [_shuffled(t, rnd) for t in tools]
+
+
+# -- billing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    uncached: int = 0
+    write: int = 0
+    read: int = 0
+    requests: int = 0
+    writers: int = 0  # requests that paid for a cache write
+    readers: int = 0  # requests that read from the cache
+
+    def add(self, uncached: int, write: int, read: int) -> None:
+        self.uncached, self.write, self.read = self.uncached + uncached, self.write + write, self.read + read
+        self.requests += 1
+        self.writers += write > 0
+        self.readers += read > 0
+
+    @property
+    def prompt(self) -> int:
+        return self.uncached + self.write + self.read
+
+    @property
+    def cached_fraction(self) -> float:
+        return self.read / self.prompt if self.prompt else 0.0
+
+    @property
+    def cost_index(self) -> float:
+        return (self.uncached + 1.25 * self.write + 0.1 * self.read) / self.prompt if self.prompt else 0.0
+
+
+# -- the workload -----------------------------------------------------------------------------
+
+Variant = str  # "direct" | "direct+system-marker" | "hand-tuned" | "layercache"
+
+
+def _question(session: int, turn: int) -> str:
+    return f"Customer {session} asks (turn {turn}): where is shipment {1000 * session + turn} and can it arrive sooner?"
+
+
+def _anthropic_request(
+    variant: Variant, history: list[dict[str, Any]], newest: dict[str, Any], rnd: random.Random
+) -> dict[str, Any]:
+    cot = rnd.random() < 0.5
+    history = copy.deepcopy(history)
+    newest = copy.deepcopy(newest)
+    if variant == "hand-tuned":
+        tools = anthropic_tools(None)
+        tools[-1]["cache_control"] = CC
+        system: Any = [{"type": "text", "text": SYSTEM, "cache_control": CC}]
+        if history:
+            last = history[-1]
+            if isinstance(last["content"], str):
+                last["content"] = [{"type": "text", "text": last["content"]}]
+            last["content"][-1]["cache_control"] = CC
+        if cot:
+            content = (
+                newest["content"]
+                if isinstance(newest["content"], list)
+                else [{"type": "text", "text": newest["content"]}]
+            )
+            newest["content"] = [*content, {"type": "text", "text": COT}]
+        return {"system": system, "tools": tools, "messages": [*history, newest]}
+    request: dict[str, Any] = {
+        "system": noisy_system(rnd, cot and variant != "layercache"),
+        "tools": anthropic_tools(rnd),
+        "messages": [*history, newest],
+    }
+    if variant == "direct+system-marker":
+        request["system"] = [{"type": "text", "text": request["system"], "cache_control": CC}]
+    if variant == "layercache" and cot:
+        request["extra_body"] = {"lc_enhancements": ["chain_of_thought"]}
+    return request
+
+
+def _openai_request(
+    variant: Variant, history: list[dict[str, Any]], newest: list[dict[str, Any]], rnd: random.Random
+) -> dict[str, Any]:
+    cot = rnd.random() < 0.5
+    newest = copy.deepcopy(newest)
+    if variant == "hand-tuned":
+        if cot:
+            newest.append({"role": "user", "content": COT})
+        return {"tools": openai_tools(None), "messages": [{"role": "system", "content": SYSTEM}, *history, *newest]}
+    system = noisy_system(rnd, cot and variant != "layercache")
+    request: dict[str, Any] = {
+        "tools": openai_tools(rnd),
+        "messages": [{"role": "system", "content": system}, *history, *newest],
+    }
+    if variant == "layercache" and cot:
+        request["extra_body"] = {"lc_enhancements": ["chain_of_thought"]}
+    return request
+
+
+def run_anthropic(base_url: str, variant: Variant, sessions: int, turns: int, seed: int) -> Totals:
+    client = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-bench", max_retries=0)
+    rnd = random.Random(seed)
+    histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
+    totals = Totals()
+    for turn in range(turns):
+        for step in ("question", "tool_result"):
+            for s in range(sessions):
+                history = histories[s]
+                if step == "question":
+                    newest: dict[str, Any] = {"role": "user", "content": _question(s, turn)}
+                else:
+                    calls = [b for b in history[-1]["content"] if b.get("type") == "tool_use"]
+                    results = [
+                        {"type": "tool_result", "tool_use_id": c["id"], "content": f"Shipment in transit, depot {s}."}
+                        for c in calls
+                    ]
+                    newest = {"role": "user", "content": results}
+                request = _anthropic_request(variant, history, newest, rnd)
+                response = client.messages.create(model=MODEL_ANTHROPIC, max_tokens=200, **request)
+                usage = response.usage
+                totals.add(
+                    usage.input_tokens, usage.cache_creation_input_tokens or 0, usage.cache_read_input_tokens or 0
+                )
+                content = [b.model_dump(exclude_none=True) for b in response.content]
+                history += [newest, {"role": "assistant", "content": content}]
+    return totals
+
+
+def run_openai(base_url: str, variant: Variant, sessions: int, turns: int, seed: int) -> Totals:
+    client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-bench", max_retries=0)
+    rnd = random.Random(seed)
+    histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
+    totals = Totals()
+    for turn in range(turns):
+        for step in ("question", "tool_result"):
+            for s in range(sessions):
+                history = histories[s]
+                if step == "question":
+                    newest = [{"role": "user", "content": _question(s, turn)}]
+                else:
+                    calls = history[-1].get("tool_calls") or []
+                    newest = [
+                        {"role": "tool", "tool_call_id": c["id"], "content": f"Shipment in transit, depot {s}."}
+                        for c in calls
+                    ]
+                request = _openai_request(variant, history, newest, rnd)
+                response = client.chat.completions.create(model=MODEL_OPENAI, **request)
+                usage = response.usage
+                assert usage is not None
+                cached = usage.prompt_tokens_details.cached_tokens if usage.prompt_tokens_details else 0
+                totals.add(usage.prompt_tokens - (cached or 0), 0, cached or 0)
+                message = response.choices[0].message.model_dump(exclude_none=True)
+                history += [*newest, message]
+    return totals
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+
+
+def proxy_settings(upstream: str, folder: str, **caching: Any) -> Settings:
+    return Settings.model_validate(
+        {
+            "providers": {"openai": {"api_base": f"{upstream}/v1"}, "anthropic": {"api_base": upstream}},
+            "database": {"url": f"sqlite+aiosqlite:///{folder}/bench.db"},
+            "caching": {"semantic": {"enabled": False}, **caching},
+            "logging": {"level": "WARNING", "format": "console"},
+            "metrics": {"snapshot_interval_seconds": 3600},
+        }
+    )
+
+
+@contextlib.contextmanager
+def target(variant: Variant, sim: PrefixCacheSimulator, **caching: Any) -> Iterator[str]:
+    """The base URL a client of ``variant`` talks to: the simulator, or the proxy in front of it."""
+    with serve(sim) as upstream:
+        if variant != "layercache":
+            yield upstream
+            return
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            serve(LayerCacheApp(proxy_settings(upstream, folder, **caching))) as url,
+        ):
+            yield url
+
+
+def prefix_cache_table(sessions: int, turns: int, seed: int = 7) -> dict[tuple[str, str], Totals]:
+    results: dict[tuple[str, str], Totals] = {}
+    runs: list[tuple[str, Callable[..., Totals], list[Variant]]] = [
+        ("anthropic", run_anthropic, ["direct", "direct+system-marker", "hand-tuned", "layercache"]),
+        ("openai", run_openai, ["direct", "hand-tuned", "layercache"]),
+    ]
+    for provider, run, variants in runs:
+        for variant in variants:
+            with target(variant, PrefixCacheSimulator()) as url:
+                results[(provider, variant)] = run(url, variant, sessions, turns, seed)
+    return results
+
+
+def _fan_out_once(url: str, fan_out: int, warmup: bool) -> Totals:
+    client = anthropic.Anthropic(base_url=url, api_key="sk-ant-bench", max_retries=0, timeout=60)
+    totals = Totals()
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        response = client.messages.create(
+            model=MODEL_ANTHROPIC,
+            max_tokens=50,
+            system=SYSTEM,
+            tools=anthropic_tools(None),  # type: ignore[arg-type]
+            messages=[{"role": "user", "content": f"Sub-task {i}: check depot {i}."}],
+            extra_body={"lc_warmup": warmup},
+        )
+        u = response.usage
+        with lock:
+            totals.add(u.input_tokens, u.cache_creation_input_tokens or 0, u.cache_read_input_tokens or 0)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(fan_out)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return totals
+
+
+def warmup_fanout(fan_out: int = 8, start_delay: float = 0.3) -> dict[str, Totals]:
+    """``fan_out`` concurrent requests sharing a new prefix, with the warm-up gate off and on."""
+    results: dict[str, Totals] = {}
+    for label, warmup in (("gate off", False), ("gate on", True)):
+        with target("layercache", PrefixCacheSimulator(delay=start_delay)) as url:
+            results[label] = _fan_out_once(url, fan_out, warmup)
+    return results
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDKs' model-deprecation notices
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=6)
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    results = prefix_cache_table(args.sessions, args.turns, args.seed)
+    print(f"\nPrefix cache: {args.sessions} interleaved sessions x {args.turns} turns (2 requests per turn)\n")
+    print(f"{'provider':<10} {'variant':<22} {'requests':>8} {'prompt tok':>11} {'cached':>8} {'cost idx':>9}")
+    for (provider, variant), t in results.items():
+        print(
+            f"{provider:<10} {variant:<22} {t.requests:>8} {t.prompt:>11} "
+            f"{t.cached_fraction:>7.1%} {t.cost_index:>9.3f}"
+        )
+    for provider in ("anthropic", "openai"):
+        ours, tuned = results[(provider, "layercache")], results[(provider, "hand-tuned")]
+        ratio = ours.cached_fraction / tuned.cached_fraction if tuned.cached_fraction else 0.0
+        print(f"{provider}: layercache reaches {ratio:.1%} of the hand-tuned cached fraction (goal >= 98%)")
+    fan = warmup_fanout()
+    print("\nWarm-up gate: 8 concurrent requests sharing a new prefix, responses start after 300 ms\n")
+    print(f"{'':<10} {'writes':>7} {'reads':>6} {'write tok':>10} {'read tok':>9} {'cost idx':>9}")
+    for label, t in fan.items():
+        print(f"{label:<10} {t.writers:>7} {t.readers:>6} {t.write:>10} {t.read:>9} {t.cost_index:>9.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Sentence embeddings with fastembed, loaded lazily and run off the event loop.
+
+Import is free: fastembed and the model load on the first :meth:`Embedder.embed` (or
+:meth:`Embedder.load`). Inference runs in one dedicated worker thread (onnxruntime
+releases the GIL and uses its own intra-op threads), never in a forked process pool:
+forking a process that already runs threads can deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import structlog
+
+__all__ = ["DEFAULT_EMBEDDING_MODEL", "Embedder", "EmbedderUnavailable"]
+
+DEFAULT_EMBEDDING_MODEL = "BAAI/bge-small-en-v1.5"
+
+log = structlog.get_logger("layercache.embedder")
+
+# fastembed keeps custom models in a process-wide registry; register each folder once.
+_registry_lock = threading.Lock()
+
+
+class EmbedderUnavailable(RuntimeError):
+    """The embedding model could not be loaded; the semantic cache should turn itself off."""
+
+
+class Embedder:
+    """Embeds texts into float32, L2-normalised rows.
+
+    ``model_name`` is a fastembed model name. With ``model_path`` the model is read from
+    that local folder (ONNX file + tokenizer) and nothing is downloaded: a folder holding
+    the named model's own ONNX file is loaded as that model; any other folder is loaded
+    as a mean-pooled sentence-transformers export, its dimension read from ``config.json``.
+    """
+
+    def __init__(self, model_name: str = DEFAULT_EMBEDDING_MODEL, model_path: str | None = None) -> None:
+        self.model_name = model_name
+        self.model_path = model_path
+        self.dim: int | None = None
+        self._model: Any = None
+        self._failure: str | None = None
+        self._load_lock: asyncio.Lock | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def ready(self) -> bool:
+        """True once the model is loaded (embedding will not wait for a load or download)."""
+        return self._model is not None
+
+    @property
+    def available(self) -> bool:
+        """False once loading has failed (it is not retried)."""
+        return self._failure is None
+
+    async def load(self) -> None:
+        """Load the model now (otherwise the first :meth:`embed` does). Raises :class:`EmbedderUnavailable`."""
+        if self._model is not None:
+            return
+        if self._failure is not None:
+            raise EmbedderUnavailable(self._failure)
+        if self._load_lock is None:
+            self._load_lock = asyncio.Lock()
+        async with self._load_lock:
+            if self._model is not None:
+                return
+            if self._failure is not None:
+                raise EmbedderUnavailable(self._failure)
+            try:
+                self._model = await asyncio.get_running_loop().run_in_executor(self._pool(), self._load_sync)
+            except Exception as exc:
+                self._failure = f"{type(exc).__name__}: {str(exc)[:300]}"
+                log.warning(
+                    "embedding_model_unavailable",
+                    model=self.model_name,
+                    model_path=self.model_path,
+                    error=self._failure,
+                    effect="semantic cache disabled; requests are proxied uncached",
+                )
+                raise EmbedderUnavailable(self._failure) from exc
+
+    async def embed(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """One float32, L2-normalised row per text (shape ``(len(texts), dim)``)."""
+        await self.load()
+        if not texts:
+            return np.zeros((0, self.dim or 0), dtype=np.float32)
+        return await asyncio.get_running_loop().run_in_executor(self._pool(), self._embed_sync, list(texts))
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- worker thread ----------------------------------------------------------------------
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layercache-embed")
+        return self._executor
+
+    def _load_sync(self) -> Any:
+        from fastembed import TextEmbedding
+
+        if self.model_path is None:
+            model = TextEmbedding(model_name=self.model_name)
+        else:
+            folder = Path(self.model_path).expanduser().resolve()
+            if not folder.is_dir():
+                raise FileNotFoundError(f"model_path {str(folder)!r} is not a folder")
+            name = _local_model_name(TextEmbedding, self.model_name, folder)
+            model = TextEmbedding(model_name=name, specific_model_path=str(folder))
+        probe = np.asarray(next(iter(model.embed(["probe"]))), dtype=np.float32)
+        self.dim = int(probe.shape[-1])
+        return model
+
+    def _embed_sync(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        # Small batches: long texts in big batches blow up onnxruntime's memory.
+        rows = np.asarray(list(self._model.embed(texts, batch_size=16)), dtype=np.float32)
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        normalised: np.ndarray[Any, np.dtype[np.float32]] = (rows / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalised
+
+
+def _local_model_name(text_embedding: Any, model_name: str, folder: Path) -> str:
+    """The fastembed model name to load ``folder`` as, registering a custom model if needed."""
+    known = {m["model"].lower(): m for m in text_embedding.list_supported_models()}
+    described = known.get(model_name.lower())
+    if described is not None and (folder / described["model_file"]).is_file():
+        return model_name
+    from fastembed.common.model_description import ModelSource, PoolingType
+
+    model_file = _onnx_file(folder)
+    name = "layercache-local/" + hashlib.sha256(f"{folder}\x00{model_file}".encode()).hexdigest()[:16]
+    with _registry_lock:
+        if name.lower() not in known:
+            text_embedding.add_custom_model(
+                model=name,
+                pooling=_pooling(folder, PoolingType),
+                normalization=True,
+                sources=ModelSource(hf="local/unused"),  # never fetched: specific_model_path wins
+                dim=_hidden_size(folder),
+                model_file=model_file,
+            )
+    return name
+
+
+def _onnx_file(folder: Path) -> str:
+    for candidate in ("model.onnx", "model_optimized.onnx", "onnx/model.onnx"):
+        if (folder / candidate).is_file():
+            return candidate
+    found = sorted(folder.rglob("*.onnx"))
+    if not found:
+        raise FileNotFoundError(f"no .onnx file in {str(folder)!r}")
+    return found[0].relative_to(folder).as_posix()
+
+
+def _hidden_size(folder: Path) -> int:
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    return int(config.get("hidden_size") or config["dim"])
+
+
+def _pooling(folder: Path, pooling_type: Any) -> Any:
+    # sentence-transformers exports say how they pool; without that, mean pooling is their default.
+    pooling_config = folder / "1_Pooling" / "config.json"
+    if pooling_config.is_file():
+        config = json.loads(pooling_config.read_text(encoding="utf-8"))
+        if config.get("pooling_mode_cls_token"):
+            return pooling_type.CLS
+    return pooling_type.MEAN

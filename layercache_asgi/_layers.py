@@ -1,0 +1,226 @@
+"""The layers of a chat request, L0 (system) to L4 (the newest input), with hashes.
+
+A request is seen as parts in the order a provider's prefix cache reads them: tools,
+then the system prompt, then messages. Each part has a layer and a digest of its
+content (cache markers excluded, so adding ``cache_control`` never changes identity).
+
+Default assignment (``lc_layer_hints``, message index → layer, overrides messages):
+
+- L0: the system prompt (Anthropic ``system``; OpenAI leading system/developer messages).
+- L1: tools; messages a template or the client hints as static context or few-shots.
+- L2: the conversation before the newest input.
+- L3: enhancements (added by the Enhance stage, inside the newest turn).
+- L4: the newest input: the trailing messages after the last assistant message (a
+  trailing assistant prefill belongs to it too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._types import Wire
+
+__all__ = [
+    "LAYER_NAMES",
+    "Layers",
+    "Part",
+    "digest",
+    "part_value",
+    "prefix_blocks",
+    "stratify",
+    "strip_markers",
+    "turn_groups",
+]
+
+LAYER_NAMES = ("L0", "L1", "L2", "L3", "L4")
+_SYSTEM_ROLES = frozenset({"system", "developer"})
+
+
+def strip_markers(value: Any) -> Any:
+    """``value`` without any ``cache_control`` keys (markers say where to cache, not what)."""
+    if isinstance(value, dict):
+        return {k: strip_markers(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [strip_markers(v) for v in value]
+    return value
+
+
+def digest(*values: Any) -> str:
+    """The one content hash of the prompt engine: SHA-256 over minified JSON, markers excluded."""
+    h = hashlib.sha256()
+    for value in values:
+        h.update(json.dumps(strip_markers(value), ensure_ascii=False, separators=(",", ":")).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Part:
+    path: str  # where it is in the body: "tools[2]", "system", "system[0]", "messages[5]"
+    layer: int
+    digest: str
+    blocks: int = 1  # Anthropic-style content blocks in it (what the 20-block lookback counts)
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The layer of every part of one request, in the provider's prefix order."""
+
+    wire: Wire
+    parts: tuple[Part, ...]
+    message_layers: tuple[int, ...]  # the layer of each entry of body["messages"]
+    hints: Mapping[int, int] = field(default_factory=dict)
+    enhancements: tuple[str, ...] = ()  # the L3 texts the Enhance stage added
+
+    def of(self, layer: int) -> tuple[Part, ...]:
+        return tuple(p for p in self.parts if p.layer == layer)
+
+    def messages_in(self, layer: int) -> list[int]:
+        return [i for i, layer_ in enumerate(self.message_layers) if layer_ == layer]
+
+    def layer_digest(self, layer: int) -> str:
+        if layer == 3:
+            return digest(list(self.enhancements))
+        return digest([p.digest for p in self.of(layer)])
+
+    def boundary(self, layer: int) -> int:
+        """How many leading parts have a layer ≤ ``layer``: the stable prefix through it."""
+        for i, part in enumerate(self.parts):
+            if part.layer > layer:
+                return i
+        return len(self.parts)
+
+    def prefix_digest(self, layer: int) -> str:
+        """Digest of the stable prefix through ``layer`` (what a provider could cache there)."""
+        return digest([p.digest for p in self.parts[: self.boundary(layer)]])
+
+    def first_difference(self, other: Layers) -> tuple[int, Part | None]:
+        """Index and part (of self) where this request stops matching ``other``; (n, None) if it extends it."""
+        for i, (mine, theirs) in enumerate(zip(self.parts, other.parts, strict=False)):
+            if mine.digest != theirs.digest or mine.path != theirs.path:
+                return i, mine
+        if len(self.parts) < len(other.parts):
+            return len(self.parts), None
+        return len(other.parts), None
+
+    def with_hints(self, hints: Mapping[int, int]) -> Layers:
+        return Layers(self.wire, self.parts, self.message_layers, dict(hints), self.enhancements)
+
+
+def _blocks(message: Any) -> int:
+    if not isinstance(message, dict):
+        return 1
+    content = message.get("content")
+    n = len(content) if isinstance(content, list) and content else 1
+    return n + len(message.get("tool_calls") or [])
+
+
+def _message_parts(messages: list[Any], layers: list[int]) -> Iterator[Part]:
+    for i, message in enumerate(messages):
+        yield Part(f"messages[{i}]", layers[i], digest(message), _blocks(message))
+
+
+def part_value(body: Mapping[str, Any], path: str) -> Any:
+    """The value at a part's ``path`` ("tools[2]", "system", "system[0]", "messages[5]")."""
+    name, _, index = path.partition("[")
+    value: Any = body.get(name)
+    return value[int(index.rstrip("]"))] if index else value
+
+
+def _default_message_layers(wire: Wire, messages: list[Any]) -> list[int]:
+    n = len(messages)
+    roles = [m.get("role") if isinstance(m, dict) else None for m in messages]
+    layers = [2] * n
+    start = 0
+    if wire == "openai":
+        while start < n and roles[start] in _SYSTEM_ROLES:
+            layers[start] = 0
+            start += 1
+    # A trailing assistant message is a prefill: it belongs to the newest turn.
+    end = n - 1 if n and roles[-1] == "assistant" else n
+    last_assistant = max((i for i in range(end) if roles[i] == "assistant"), default=start - 1)
+    for i in range(max(last_assistant + 1, start), n):
+        layers[i] = 4
+    return layers
+
+
+def stratify(wire: Wire, body: Mapping[str, Any], hints: Mapping[int, int] | None = None) -> Layers:
+    """Assign every part of ``body`` to a layer. ``hints`` (message index → layer) win."""
+    messages = body.get("messages")
+    messages = messages if isinstance(messages, list) else []
+    message_layers = _default_message_layers(wire, messages)
+    for index, layer in (hints or {}).items():
+        if 0 <= index < len(messages):
+            message_layers[index] = layer
+    parts: list[Part] = []
+    tools = body.get("tools")
+    for i, tool in enumerate(tools if isinstance(tools, list) else []):
+        parts.append(Part(f"tools[{i}]", 1, digest(tool)))
+    system = body.get("system") if wire == "anthropic" else None
+    if isinstance(system, str) and system:
+        parts.append(Part("system", 0, digest(system)))
+    elif isinstance(system, list):
+        parts.extend(Part(f"system[{i}]", 0, digest(block)) for i, block in enumerate(system))
+    parts.extend(_message_parts(messages, message_layers))
+    return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}))
+
+
+def _is_tool_result(wire: Wire, message: Any) -> bool:
+    if not isinstance(message, dict):
+        return False
+    if wire == "openai":
+        return message.get("role") in ("tool", "function")
+    content = message.get("content")
+    return (
+        message.get("role") == "user"
+        and isinstance(content, list)
+        and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    )
+
+
+def turn_groups(wire: Wire, messages: list[Any], indices: list[int]) -> list[list[int]]:
+    """Split message ``indices`` into turns. A turn starts at a user message that is not a tool
+    result, so an assistant's tool calls always stay with their results."""
+    groups: list[list[int]] = []
+    for i in indices:
+        message = messages[i]
+        starts = isinstance(message, dict) and message.get("role") == "user" and not _is_tool_result(wire, message)
+        if starts or not groups:
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+    return groups
+
+
+def prefix_blocks(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The request as Anthropic-style content blocks in prefix order: (path, block).
+
+    A tool, a system block, and each content block (or string content) of a message is
+    one block; that is what Anthropic's 20-block lookback counts.
+    """
+    blocks: list[tuple[str, Any]] = []
+    tools = body.get("tools")
+    for i, tool in enumerate(tools if isinstance(tools, list) else []):
+        blocks.append((f"tools[{i}]", tool))
+    system = body.get("system") if wire == "anthropic" else None
+    if isinstance(system, str) and system:
+        blocks.append(("system", system))
+    elif isinstance(system, list):
+        blocks.extend((f"system[{i}]", b) for i, b in enumerate(system))
+    messages = body.get("messages")
+    for i, message in enumerate(messages if isinstance(messages, list) else []):
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        role = message.get("role")
+        if isinstance(content, list) and content:
+            blocks.extend((f"messages[{i}].content[{j}]", {"role": role, "block": b}) for j, b in enumerate(content))
+        else:
+            blocks.append((f"messages[{i}]", {"role": role, "content": content}))
+        for j, call in enumerate(message.get("tool_calls") or []):
+            blocks.append((f"messages[{i}].tool_calls[{j}]", call))
+    return blocks

@@ -1,0 +1,47 @@
+"""Token counts for prompt parts, with LiteLLM's counter, off the event loop and memoised.
+
+Parts are counted one by one and remembered by (model, content digest), so a long
+system prompt or conversation is tokenised once, not on every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ._layers import strip_markers
+from ._lru import LRU
+
+__all__ = ["count_parts", "part_text"]
+
+# Per-message overhead the chat formats add (role, separators): about what tiktoken adds.
+_MESSAGE_OVERHEAD = 4
+_memo: LRU[tuple[str, str], int] = LRU(50_000)
+
+
+def part_text(value: Any) -> str:
+    """The text a tokenizer should see for one part: plain text as is, structure as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("content"), str) and set(value) <= {"role", "content", "name"}:
+        return str(value["content"])
+    return json.dumps(strip_markers(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _count(model: str, texts: list[str]) -> list[int]:
+    from ._litellm import litellm  # lazy: importing LiteLLM costs seconds
+
+    return [int(litellm.token_counter(model=model, text=t)) + _MESSAGE_OVERHEAD if t else 0 for t in texts]
+
+
+async def count_parts(model: str, parts: Sequence[tuple[str, Any]]) -> list[int]:
+    """Tokens of each ``(digest, value)`` part for ``model`` (a LiteLLM model string)."""
+    missing = [(d, v) for d, v in parts if (model, d) not in _memo]
+    if missing:
+        unique = dict(missing)
+        counts = await asyncio.to_thread(_count, model, [part_text(v) for v in unique.values()])
+        for d, n in zip(unique, counts, strict=True):
+            _memo.put((model, d), n)
+    return [_memo.get((model, d)) or 0 for d, _ in parts]

@@ -1,0 +1,176 @@
+"""What every dashboard request goes through: the session, the auth rule, CSRF, rendering.
+
+Rules: with a proxy key set, every page but the login page needs a logged-in session;
+without one the dashboard is readable and writable only if
+``dashboard.allow_writes_without_key``. Every POST needs the session's CSRF token (form
+field ``csrf_token`` or header ``X-CSRF-Token``) and, when the browser sends an
+``Origin``, the same origin. Links are built from ``root_path``, so the dashboard
+works under any mount prefix.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+
+from .._config import Settings
+from .._runtime import Runtime
+from ._session import Session, SessionSigner
+
+__all__ = ["Dashboard", "View"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+_HEADERS = {
+    # No inline script or style anywhere: the pages load only their own static files.
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+
+
+def _usd(value: float | None) -> str:
+    # Net savings can be negative: keep the sign visible.
+    value = float(value or 0.0)
+    sign = "-" if value < 0 else ""
+    digits = 2 if abs(value) >= 100 else 4 if abs(value) >= 0.01 else 6
+    return f"{sign}${abs(value):,.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "\u2013" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None) -> str:
+    return f"{int(value or 0):,}"
+
+
+@dataclass
+class View:
+    """One dashboard request, as the page handlers see it."""
+
+    request: Request
+    runtime: Runtime
+    settings: Settings
+    session: Session
+    base: str  # e.g. "/llm/dashboard": prefix of every dashboard link
+    root: str  # e.g. "/llm": where the LayerCacheApp is mounted
+    key_set: bool
+    can_write: bool
+    csrf: str
+    new_session: Session | None = field(default=None)
+
+    async def form(self) -> dict[str, str]:
+        form = await self.request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+Handler = Callable[[View], Awaitable[Response]]
+
+
+class Dashboard:
+    """Shared state of one app's dashboard: the signer, the template environment, the app."""
+
+    def __init__(self, get_runtime: Callable[[], Runtime], app: Any) -> None:
+        self.get_runtime = get_runtime
+        self.app = app
+        self.signer = SessionSigner()
+
+    @functools.cached_property
+    def env(self) -> jinja2.Environment:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+        env.filters.update(usd=_usd, pct=_pct, num=_num)
+        return env
+
+    def render(self, view: View, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.env.get_template(template).render(
+            base=view.base,
+            root=view.root,
+            static=f"{view.base}/static",
+            csrf=view.csrf,
+            can_write=view.can_write,
+            key_set=view.key_set,
+            authenticated=view.session.authenticated,
+            page=template.removesuffix(".html"),
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def page(self, handler: Handler, *, write: bool = False, public: bool = False, data: bool = False) -> Any:
+        """Wrap a handler with the session, auth and CSRF rules."""
+
+        async def endpoint(request: Request) -> Response:
+            runtime = self.get_runtime()
+            settings = runtime.settings
+            if not settings.dashboard.enabled:
+                return PlainTextResponse("Not Found", status_code=404)
+            view = self._view(request, runtime, settings)
+            authorised = view.session.authenticated or not view.key_set
+            if not public and not authorised:
+                response: Response = (
+                    JSONResponse({"error": "log in first"}, status_code=401)
+                    if data or request.method != "GET"
+                    else RedirectResponse(f"{view.base}/login", status_code=303)
+                )
+            elif request.method == "POST" and not await self._post_allowed(view, write=write):
+                response = self.render(
+                    view,
+                    "error.html",
+                    403,
+                    message="Refused: missing or invalid CSRF token, or this dashboard is read-only.",
+                )
+            else:
+                response = await handler(view)
+            if view.new_session is not None:  # a first visit, a login or a logout
+                self.signer.write(response, request, settings, view.new_session, view.base)
+            response.headers.update(_HEADERS)
+            return response
+
+        return endpoint
+
+    def _view(self, request: Request, runtime: Runtime, settings: Settings) -> View:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        session = self.signer.read(request, settings)
+        fresh = session is None
+        if session is None:
+            session = self.signer.new(settings, authenticated=False)
+        key_set = settings.proxy.proxy_api_key is not None
+        can_write = session.authenticated if key_set else settings.dashboard.allow_writes_without_key
+        view = View(
+            request=request,
+            runtime=runtime,
+            settings=settings,
+            session=session,
+            base=f"{root}/dashboard",
+            root=root,
+            key_set=key_set,
+            can_write=can_write,
+            csrf=self.signer.csrf_token(settings, session),
+        )
+        if fresh:
+            view.new_session = session
+        return view
+
+    async def _post_allowed(self, view: View, *, write: bool) -> bool:
+        request = view.request
+        origin = request.headers.get("origin")
+        if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+            return False
+        token = request.headers.get("x-csrf-token") or (await view.form()).get("csrf_token")
+        if view.new_session is not None:  # no session cookie came with it: nothing to tie a token to
+            return False
+        if not self.signer.csrf_ok(view.settings, view.session, token):
+            return False
+        return view.can_write or not write

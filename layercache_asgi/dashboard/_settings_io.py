@@ -1,0 +1,146 @@
+"""Changing settings at runtime: re-read the config file, or take the dashboard editor's YAML.
+
+Either way the new settings are validated first, then swapped into the runtime
+(``Runtime.reload``); requests in flight keep the snapshot they started with. The
+editor never shows secrets: the proxy key and the session secret are left out and
+kept as they are unless the submitted YAML sets them, and a database password is
+masked and restored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+
+from .._config import ConfigError, Settings, load_settings
+from .._errors import ProxyError
+from .._runtime import Runtime
+
+__all__ = ["RESTART_REQUIRED", "apply_settings", "editor_yaml", "reload_from_file", "save_editor_yaml"]
+
+# Read once at start-up: a change is stored but takes effect on the next start.
+RESTART_REQUIRED = (
+    "proxy.host",
+    "proxy.port",
+    "database",
+    "upstream.max_connections",
+    "caching.semantic.enabled",
+    "caching.semantic.model",
+    "caching.semantic.model_path",
+    "dashboard.session_secret",
+    "dashboard.enabled",
+)
+_SECRETS = (("proxy", "proxy_api_key"), ("dashboard", "session_secret"))
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flat(item, f"{prefix}{key}."))
+        return out or {prefix.rstrip("."): {}}
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return {prefix.rstrip("."): value}
+
+
+def changed_paths(old: Settings, new: Settings) -> list[str]:
+    """Dotted paths whose values differ (secrets compared, never returned by value)."""
+    a, b = _flat(dict(old.model_dump())), _flat(dict(new.model_dump()))
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def apply_settings(runtime: Runtime, new: Settings) -> dict[str, Any]:
+    """Swap ``new`` in; report what changed and what only a restart will apply."""
+    changed = changed_paths(runtime.settings, new)
+    runtime.reload(new)
+    restart = [p for p in changed if any(p == r or p.startswith(r + ".") for r in RESTART_REQUIRED)]
+    return {"status": "reloaded", "changed": changed, "restart_required": restart}
+
+
+async def reload_from_file(runtime: Runtime, path: Path | None) -> dict[str, Any]:
+    """``POST /v1/config/reload``: re-read the app's config file, validate, apply."""
+    if path is None:
+        raise ProxyError(409, "this app was not built from a config file; nothing to reload")
+    try:
+        new = await asyncio.to_thread(load_settings, path)
+    except ConfigError as exc:
+        raise ProxyError(400, f"config not reloaded: {exc}") from None
+    return apply_settings(runtime, new)
+
+
+def _mask_url(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
+
+
+def editor_yaml(settings: Settings) -> str:
+    """The effective settings as YAML for the editor, without secrets."""
+    data: dict[str, Any] = settings.model_dump(mode="json")
+    for section, key in _SECRETS:
+        data.get(section, {}).pop(key, None)
+    data["database"]["url"] = _mask_url(settings.database.url)
+    header = (
+        "# Effective settings. Secrets (proxy.proxy_api_key, dashboard.session_secret) are not shown;\n"
+        "# they are kept as they are unless you set them here.\n"
+    )
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def settings_from_editor(text: str, current: Settings) -> Settings:
+    """Validate the editor's YAML, putting back the secrets it does not show."""
+    try:
+        data: Any = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping")
+    for section, key in _SECRETS:
+        secret = getattr(getattr(current, section), key)
+        part = data.setdefault(section, {})
+        if isinstance(part, dict) and key not in part and secret is not None:
+            part[key] = secret.get_secret_value()
+    database = data.get("database")
+    if isinstance(database, dict) and database.get("url") == _mask_url(current.database.url):
+        database["url"] = current.database.url
+    try:
+        return Settings.model_validate(data)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _file_yaml(settings: Settings) -> str:
+    data: dict[str, Any] = settings.model_dump(mode="json")
+    for section, key in _SECRETS:
+        secret = getattr(getattr(settings, section), key)
+        if secret is not None:
+            data[section][key] = secret.get_secret_value()
+    return "# Written by the layercache-asgi dashboard.\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+async def save_editor_yaml(runtime: Runtime, text: str, path: Path | None) -> dict[str, Any]:
+    """The config page's save: validate, write the config file (if the app has one), apply."""
+    try:
+        new = settings_from_editor(text, runtime.settings)
+    except ConfigError as exc:
+        raise ProxyError(400, f"not saved: {exc}") from None
+    if path is not None:
+        await asyncio.to_thread(_write_atomically, path, _file_yaml(new))
+    result = apply_settings(runtime, new)
+    result["written_to"] = str(path) if path is not None else None
+    return result

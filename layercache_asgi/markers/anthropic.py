@@ -1,0 +1,144 @@
+"""Anthropic: ``cache_control`` breakpoints at the end of L0, L1 and L2.
+
+Where they go, in order of value (at most 4 in a request, counting the client's own):
+
+1. the end of the stable prefix through L2 (the conversation so far);
+2. the end of the stable prefix through L1 (tools and system, in Anthropic's order);
+3. the previous L2 end of the same conversation, when the conversation grew by more
+   than 20 blocks since (Anthropic looks back only 20 blocks from a breakpoint);
+4. the end of L0 and the end of the tools, when they differ from the above.
+
+Works on both wires: OpenAI-format requests reach Anthropic through LiteLLM, which reads
+``cache_control`` on tools, content parts, tool calls and tool messages.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+from typing import Any
+
+from .._exchange import Exchange
+from .._layers import Layers, digest
+from .._prompt_state import PromptState, SessionMark
+from .._types import Wire
+
+__all__ = ["LOOKBACK_BLOCKS", "MAX_BREAKPOINTS", "apply_anthropic", "count_markers"]
+
+MAX_BREAKPOINTS = 4
+LOOKBACK_BLOCKS = 20
+_UNMARKABLE = frozenset({"thinking", "redacted_thinking"})
+
+
+def _markers_in(item: Any) -> int:
+    if isinstance(item, dict):
+        return int("cache_control" in item) + sum(_markers_in(v) for k, v in item.items() if k != "cache_control")
+    if isinstance(item, list):
+        return sum(_markers_in(v) for v in item)
+    return 0
+
+
+def count_markers(body: dict[str, Any]) -> int:
+    """Breakpoints the client already placed."""
+    return sum(_markers_in(body.get(k)) for k in ("tools", "system", "messages"))
+
+
+def _client_ttl(item: Any) -> str | None:
+    if isinstance(item, dict):
+        marker = item.get("cache_control")
+        found = [_client_ttl(v) for k, v in item.items() if k != "cache_control"]
+        own = str(marker.get("ttl") or "5m") if isinstance(marker, dict) else None
+        return next((t for t in found if t), own)
+    if isinstance(item, list):
+        return next((t for t in (_client_ttl(v) for v in item) if t), None)
+    return None
+
+
+def _markable_block(blocks: list[Any]) -> dict[str, Any] | None:
+    for block in reversed(blocks):
+        if not isinstance(block, dict) or block.get("type") in _UNMARKABLE:
+            continue
+        if block.get("type") == "text" and not block.get("text"):
+            continue
+        return block
+    return None
+
+
+def _mark_content(holder: dict[str, Any], key: str, cc: dict[str, str]) -> bool:
+    content = holder.get(key)
+    if isinstance(content, str):
+        if not content:
+            return False
+        holder[key] = [{"type": "text", "text": content, "cache_control": cc}]
+        return True
+    block = _markable_block(content) if isinstance(content, list) else None
+    if block is None:
+        return False
+    block["cache_control"] = cc
+    return True
+
+
+def _mark(body: dict[str, Any], wire: Wire, path: str, cc: dict[str, str]) -> bool:
+    name, _, index = path.partition("[")
+    if name == "system" and not index:
+        return _mark_content(body, "system", cc)
+    item = body[name][int(index.rstrip("]"))]
+    if not isinstance(item, dict):
+        return False
+    if name == "tools" or (name == "system" and item.get("text")):
+        item["cache_control"] = cc
+        return True
+    if name != "messages":
+        return False
+    if wire == "openai":
+        if item.get("tool_calls"):
+            item["tool_calls"][-1]["cache_control"] = cc
+            return True
+        if item.get("role") in ("tool", "function") and isinstance(item.get("content"), str):
+            item["cache_control"] = cc  # LiteLLM carries it onto the tool_result block
+            return True
+    return _mark_content(item, "content", cc)
+
+
+def _session_key(exchange: Exchange, layers: Layers) -> str:
+    start = layers.boundary(1)
+    first = layers.parts[start].digest if start < len(layers.parts) else ""
+    return digest(exchange.tenant, exchange.request.model, layers.prefix_digest(1), first)
+
+
+def _candidates(layers: Layers, ends: list[int], mark: SessionMark | None) -> list[int]:
+    last = [layers.boundary(k) - 1 for k in (2, 1)]
+    extra: list[int] = []
+    if mark is not None and 0 <= mark.part_index < last[0]:
+        same = digest([p.digest for p in layers.parts[: mark.part_index + 1]]) == mark.prefix_digest
+        if same and ends[last[0]] - mark.block_end > LOOKBACK_BLOCKS:
+            extra.append(mark.part_index)
+    tools = [i for i, p in enumerate(layers.parts[: layers.boundary(1)]) if p.path.startswith("tools[")]
+    ordered = [*last, *extra, layers.boundary(0) - 1, *(tools[-1:])]
+    return [i for i in dict.fromkeys(ordered) if i >= 0]
+
+
+def apply_anthropic(exchange: Exchange, layers: Layers, state: PromptState) -> list[str]:
+    """Add breakpoints; return the paths marked."""
+    body = exchange.request.body
+    existing = count_markers(body)
+    budget = MAX_BREAKPOINTS - existing
+    if budget <= 0 or not layers.parts:
+        return []
+    ttl = (_client_ttl([body.get(k) for k in ("tools", "system", "messages")]) if existing else None) or (
+        exchange.settings.caching.anthropic_ttl
+    )
+    cc = {"type": "ephemeral"} if ttl == "5m" else {"type": "ephemeral", "ttl": ttl}
+    ends = list(accumulate(p.blocks for p in layers.parts))
+    key = _session_key(exchange, layers)
+    marked: list[str] = []
+    for index in _candidates(layers, ends, state.sessions.get(key)):
+        if len(marked) == budget:
+            break
+        path = layers.parts[index].path
+        if _mark(body, exchange.request.wire, path, dict(cc)):
+            marked.append(path)
+    end = layers.boundary(2) - 1
+    if end >= layers.boundary(1):
+        prefix = digest([p.digest for p in layers.parts[: end + 1]])
+        state.sessions.put(key, SessionMark(end, prefix, ends[end]))
+    return marked

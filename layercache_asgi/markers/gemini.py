@@ -1,0 +1,206 @@
+"""Gemini: hold L0 + L1 in an explicit CachedContent, created once and reused by hash.
+
+For an OpenAI-format request to a Gemini model whose L0 + L1 (system prompt, tools,
+static context) reaches the model's minimum:
+
+1. the handle is looked up by digest (tenant, model, L0 + L1): in memory, then in the
+   ``gemini_cache_handles`` table (so replicas and restarts reuse it);
+2. when there is none (or it is about to expire) one request creates it while the
+   others for the same digest wait on a per-digest lock: one creation, however many
+   requests arrive at once;
+3. the request is sent with ``cached_content`` and without what the cache holds
+   (the system messages, L1 messages and tools), as Gemini requires.
+
+Any failure leaves the request as it was (Gemini's implicit caching still applies).
+Anthropic-format requests to Gemini are not rewritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import delete, select
+
+from .._layers import Layers, digest
+from .._lru import LRU
+from .._prompt_state import prompt_state
+from ..db._tables import GeminiCacheHandle
+
+if TYPE_CHECKING:
+    from .._exchange import Exchange
+    from .._providers import Deployment
+
+__all__ = ["GeminiHandles", "apply_gemini", "cache_request"]
+
+log = structlog.get_logger("layercache.gemini")
+
+_GEMINI_BASE = "https://generativelanguage.googleapis.com/v1beta"
+_MARGIN = timedelta(seconds=60)  # never hand out a handle about to expire mid-request
+_UNSUPPORTED_SCHEMA_KEYS = frozenset({"additionalProperties", "$schema", "strict"})
+
+
+@dataclass
+class GeminiHandles:
+    """Per app: known handles by digest, and one lock per digest being created."""
+
+    known: LRU[str, tuple[str, datetime]] = field(default_factory=lambda: LRU(5_000))
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def _schema(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _schema(v) for k, v in value.items() if k not in _UNSUPPORTED_SCHEMA_KEYS}
+    if isinstance(value, list):
+        return [_schema(v) for v in value]
+    return value
+
+
+def cache_request(body: dict[str, Any], layers: Layers, model: str, ttl_seconds: int) -> dict[str, Any] | None:
+    """The ``cachedContents`` creation body for L0 + L1, or None when it cannot hold them."""
+    messages = body["messages"]
+    held = layers.messages_in(0) + layers.messages_in(1)
+    system = [_text(messages[i].get("content")) for i in held if messages[i].get("role") in ("system", "developer")]
+    contents = []
+    for i in held:
+        role = messages[i].get("role")
+        if role in ("system", "developer"):
+            continue
+        if role not in ("user", "assistant") or not isinstance(messages[i].get("content"), str | list):
+            return None  # tool traffic in a static layer: leave it to the request
+        contents.append(
+            {"role": "model" if role == "assistant" else "user", "parts": [{"text": _text(messages[i]["content"])}]}
+        )
+    request: dict[str, Any] = {"model": f"models/{model}", "ttl": f"{ttl_seconds}s"}
+    if system:
+        request["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
+    if contents:
+        request["contents"] = contents
+    tools = body.get("tools") or []
+    declarations = []
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or not function.get("name"):
+            return None
+        declaration = {"name": function["name"], "description": function.get("description", "")}
+        if function.get("parameters"):
+            declaration["parameters"] = _schema(function["parameters"])
+        declarations.append(declaration)
+    if declarations:
+        request["tools"] = [{"functionDeclarations": declarations}]
+    return request
+
+
+def _key(exchange: Exchange, target: Deployment) -> str | None:
+    settings = exchange.settings
+    if settings.proxy.proxy_api_key:
+        return target.api_key(settings)
+    return exchange.credential or target.api_key(settings)
+
+
+async def _stored(exchange: Exchange, prefix_hash: str, now: datetime) -> tuple[str, datetime] | None:
+    db = exchange.runtime.db
+    if db is None:
+        return None
+    async with db.session() as session:
+        row = (
+            await session.execute(select(GeminiCacheHandle).where(GeminiCacheHandle.prefix_hash == prefix_hash))
+        ).scalar_one_or_none()
+    if row is None:
+        return None
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    return (row.cache_name, expires) if expires - _MARGIN > now else None
+
+
+async def _store(exchange: Exchange, prefix_hash: str, model: str, name: str, now: datetime, expires: datetime) -> None:
+    db = exchange.runtime.db
+    if db is None:
+        return
+    async with db.session() as session:
+        await session.execute(delete(GeminiCacheHandle).where(GeminiCacheHandle.prefix_hash == prefix_hash))
+        session.add(
+            GeminiCacheHandle(prefix_hash=prefix_hash, model=model, cache_name=name, created_at=now, expires_at=expires)
+        )
+        await session.commit()
+
+
+async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any]) -> str:
+    base = (target.api_base or _GEMINI_BASE).rstrip("/")
+    headers = {"content-type": "application/json"}
+    key = _key(exchange, target)
+    if key:
+        headers["x-goog-api-key"] = key
+    response = await exchange.runtime.http.post(f"{base}/cachedContents", content=json.dumps(request), headers=headers)
+    if response.status_code >= 400:
+        raise RuntimeError(f"cachedContents returned HTTP {response.status_code}")
+    name = response.json().get("name")
+    if not isinstance(name, str) or not name:
+        raise RuntimeError("cachedContents answered without a name")
+    return name
+
+
+async def _handle(exchange: Exchange, target: Deployment, prefix_hash: str, request: dict[str, Any]) -> str:
+    state = prompt_state(exchange)
+    if not isinstance(state.gemini, GeminiHandles):
+        state.gemini = GeminiHandles()
+    handles: GeminiHandles = state.gemini
+    now = datetime.now(UTC)
+    known = handles.known.get(prefix_hash)
+    if known is not None and known[1] - _MARGIN > now:
+        return known[0]
+    lock = handles.locks.setdefault(prefix_hash, asyncio.Lock())
+    async with lock:
+        known = handles.known.get(prefix_hash)
+        if known is None or known[1] - _MARGIN <= now:
+            known = await _stored(exchange, prefix_hash, now)
+        if known is None:
+            name = await _create(exchange, target, request)
+            expires = now + timedelta(seconds=exchange.settings.caching.gemini_cache_ttl_seconds)
+            known = (name, expires)
+            log.info("gemini_cache_created", model=target.upstream_model, cache=name)
+            try:
+                await _store(exchange, prefix_hash, target.upstream_model, name, now, expires)
+            except Exception as exc:  # the handle still works in this process
+                log.warning("gemini_handle_not_stored", error=type(exc).__name__)
+        handles.known.put(prefix_hash, known)
+    handles.locks.pop(prefix_hash, None)
+    return known[0]
+
+
+async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, prefix_tokens: int) -> str | None:
+    """Send the request against a CachedContent holding L0 + L1; return its name, or None."""
+    from .._prefix_minimums import min_prefix_tokens
+
+    body = exchange.request.body
+    if exchange.request.wire != "openai" or body.get("cached_content") or body.get("tool_choice") not in (None, "auto"):
+        return None
+    minimum = min_prefix_tokens("gemini", target.upstream_model, exchange.settings.caching.min_prefix_tokens)
+    if minimum is None or prefix_tokens < minimum or layers.boundary(1) == 0:
+        return None
+    request = cache_request(body, layers, target.upstream_model, exchange.settings.caching.gemini_cache_ttl_seconds)
+    if request is None:
+        return None
+    prefix_hash = digest(exchange.tenant, target.model, layers.prefix_digest(1))
+    try:
+        name = await _handle(exchange, target, prefix_hash, request)
+    except Exception as exc:
+        log.warning("gemini_cache_unavailable", model=target.upstream_model, error=type(exc).__name__)
+        return None
+    held = set(layers.messages_in(0) + layers.messages_in(1))
+    body["messages"] = [m for i, m in enumerate(body["messages"]) if i not in held]
+    body.pop("tools", None)
+    body.pop("tool_choice", None)
+    body["cached_content"] = name
+    return name

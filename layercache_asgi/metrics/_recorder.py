@@ -1,0 +1,259 @@
+"""The per-app metrics: a Prometheus registry of its own plus plain per-model totals.
+
+Each LayerCacheApp owns one :class:`MetricsRecorder`, so two apps in one process never
+share (or collide on) a collector. The totals feed the JSON API and the snapshots; the
+Prometheus collectors feed ``/metrics``. Labels never carry tenants, request ids, keys
+or prompt text, and model labels are capped so a client cannot blow up cardinality.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter as Tally
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from .._completion import Usage
+from .._exchange import Exchange
+from ._prices import PriceBook, call_cost, prefix_savings
+
+if TYPE_CHECKING:
+    from ._snapshots import SnapshotLoop
+
+__all__ = ["FIELDS", "PREFIX_CAUSES", "MetricsRecorder", "Sample"]
+
+# Per-model totals, all numbers, so snapshots can subtract them.
+FIELDS = (
+    "requests",
+    "errors",
+    "upstream_errors",
+    "failovers",
+    "hits",
+    "misses",
+    "bypasses",
+    "uncached_input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "tokens_saved_prefix",
+    "tokens_saved_semantic",
+    "cost_usd",
+    "saved_prefix_usd",
+    "saved_semantic_usd",
+    "prefix_below_minimum",
+    "prefix_stable",
+    "prefix_new",
+    "prefix_L0",
+    "prefix_L1",
+    "prefix_L2",
+    "upstream_seconds",
+    "upstream_calls",
+)
+PREFIX_CAUSES = ("stable", "new", "L0", "L1", "L2")
+_RESULT_FIELD = {"hit": "hits", "miss": "misses", "bypass": "bypasses"}
+_MAX_MODELS = 200
+_MAX_DETAILS = 500
+_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+_OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+@dataclass
+class Sample:
+    """What the RecordMetrics stage measured for one request (timers already stopped)."""
+
+    exchange: Exchange
+    status: int
+    overhead_seconds: float | None  # None when no response body was sent
+    semantic_on: bool
+
+
+class MetricsRecorder:
+    """Counts requests into a per-app Prometheus registry and per-model totals."""
+
+    def __init__(self, prices: PriceBook, replica: str) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.prices = prices
+        self.replica = replica
+        self.started_at = datetime.now(UTC)
+        self.started_monotonic = time.monotonic()
+        self.totals: dict[str, dict[str, float]] = {}
+        self.prefix_details: Tally[tuple[str, str]] = Tally()
+        self._models: set[str] = set()
+        self.model_providers: dict[str, set[str]] = {}  # for the dashboard's per-provider table
+        self.snapshots: SnapshotLoop | None = None  # set once the database starter has run
+        r = self.registry
+        model_provider = ["model", "provider"]
+        self.requests = Counter(
+            "layercache_requests", "Proxied requests.", ["route", "model", "provider", "status", "cache"], registry=r
+        )
+        self.upstream_latency = Histogram(
+            "layercache_upstream_latency_seconds",
+            "Time until the provider's answer started.",
+            model_provider,
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.overhead = Histogram(
+            "layercache_proxy_overhead_seconds",
+            "Time to first byte minus upstream latency.",
+            ["route"],
+            buckets=_OVERHEAD_BUCKETS,
+            registry=r,
+        )
+        self.semantic = Counter(
+            "layercache_semantic_cache", "Semantic cache lookups by result.", ["model", "result"], registry=r
+        )
+        self.cache_read = Counter(
+            "layercache_cache_read_tokens",
+            "Prompt tokens the provider read from its cache.",
+            model_provider,
+            registry=r,
+        )
+        self.cache_write = Counter(
+            "layercache_cache_write_tokens",
+            "Prompt tokens the provider wrote to its cache.",
+            model_provider,
+            registry=r,
+        )
+        self.uncached = Counter(
+            "layercache_uncached_prompt_tokens", "Prompt tokens billed at the full price.", model_provider, registry=r
+        )
+        self.completion = Counter("layercache_completion_tokens", "Output tokens.", model_provider, registry=r)
+        self.tokens_saved = Counter(
+            "layercache_tokens_saved",
+            "Tokens not billed in full (prefix cache reads, semantic hits).",
+            ["model", "source"],
+            registry=r,
+        )
+        self.cost = Counter("layercache_cost_usd", "USD billed by providers.", model_provider, registry=r)
+        # A gauge, not a counter: net savings fall when cache writes cost more than reads saved.
+        self.saved = Gauge(
+            "layercache_cost_saved_usd", "Net USD saved (may be negative).", ["model", "source"], registry=r
+        )
+        self.below_minimum = Counter(
+            "layercache_prefix_below_minimum",
+            "Requests whose cacheable prefix was under the provider minimum.",
+            ["model"],
+            registry=r,
+        )
+        self.prefix_changes = Counter(
+            "layercache_prefix_changes",
+            "Prefix compared with the previous request of its family.",
+            ["model", "cause"],
+            registry=r,
+        )
+        self.upstream_errors = Counter(
+            "layercache_upstream_errors", "Requests that failed upstream.", ["provider", "status"], registry=r
+        )
+        self.failovers = Counter(
+            "layercache_failovers", "Fallback deployments tried after a failure.", ["model"], registry=r
+        )
+
+    def _model_label(self, model: str) -> str:
+        model = model[:100] or "unknown"
+        if model in self._models:
+            return model
+        if len(self._models) >= _MAX_MODELS:
+            return "other"
+        self._models.add(model)
+        return model
+
+    def _add(self, model: str, **amounts: float) -> None:
+        row = self.totals.get(model)
+        if row is None:
+            row = self.totals[model] = dict.fromkeys(FIELDS, 0.0)
+        for name, amount in amounts.items():
+            row[name] += amount
+
+    def record(self, sample: Sample) -> None:
+        """Count one finished request. Never raises on odd input: metrics must not break the proxy."""
+        ex = sample.exchange
+        outcome, notes = ex.outcome, ex.notes
+        model = self._model_label(ex.request.model)
+        cache = outcome.cache if sample.semantic_on or outcome.cache == "hit" else "off"
+        provider = outcome.provider or ("cache" if cache == "hit" else "none")
+        self.requests.labels(ex.route, model, provider, str(sample.status), cache).inc()
+        if outcome.provider:
+            self.model_providers.setdefault(model, set()).add(outcome.provider)
+        self._add(model, requests=1, errors=float(sample.status >= 400))
+        if cache in ("hit", "miss", "bypass"):
+            self.semantic.labels(model, cache).inc()
+            self._add(model, **{_RESULT_FIELD[cache]: 1})
+        if outcome.failovers:
+            self.failovers.labels(model).inc(outcome.failovers)
+            self._add(model, failovers=outcome.failovers)
+        if outcome.error is not None and cache != "hit" and sample.status >= 400:
+            self.upstream_errors.labels(outcome.provider or "none", str(sample.status)).inc()
+            self._add(model, upstream_errors=1)
+        if outcome.upstream_seconds > 0:
+            self.upstream_latency.labels(model, provider).observe(outcome.upstream_seconds)
+            self._add(model, upstream_seconds=outcome.upstream_seconds, upstream_calls=1)
+        if sample.overhead_seconds is not None:
+            self.overhead.labels(ex.route).observe(max(0.0, sample.overhead_seconds))
+        self._record_prefix(model, notes)
+        if cache == "hit":
+            self._record_semantic_hit(ex, model)
+        elif outcome.completion is not None:
+            self._record_usage(ex, model, provider, outcome.completion.usage)
+
+    def _record_prefix(self, model: str, notes: dict[str, object]) -> None:
+        if notes.get("prefix_below_minimum"):
+            self.below_minimum.labels(model).inc()
+            self._add(model, prefix_below_minimum=1)
+        cause = notes.get("prefix_change")
+        if isinstance(cause, str) and cause:
+            cause = cause if cause in PREFIX_CAUSES else "other"
+            self.prefix_changes.labels(model, cause).inc()
+            if cause != "other":
+                self._add(model, **{"prefix_" + cause: 1})
+        detail = notes.get("prefix_change_detail")
+        if isinstance(detail, str) and detail and detail != "stable":
+            key = (model, detail[:120])
+            if key in self.prefix_details or len(self.prefix_details) < _MAX_DETAILS:
+                self.prefix_details[key] += 1
+
+    def _record_usage(self, ex: Exchange, model: str, provider: str, usage: Usage) -> None:
+        price = self.prices.price(_price_names(ex), provider, ex.settings.caching.anthropic_ttl)
+        cost, saved = call_cost(usage, price), prefix_savings(usage, price)
+        self.cache_read.labels(model, provider).inc(usage.cache_read)
+        self.cache_write.labels(model, provider).inc(usage.cache_write)
+        self.uncached.labels(model, provider).inc(usage.uncached_input)
+        self.completion.labels(model, provider).inc(usage.output)
+        self.tokens_saved.labels(model, "prefix_cache").inc(usage.cache_read)
+        self.cost.labels(model, provider).inc(cost)
+        self.saved.labels(model, "prefix_cache").inc(saved)
+        self._add(
+            model,
+            uncached_input_tokens=usage.uncached_input,
+            cache_read_tokens=usage.cache_read,
+            cache_write_tokens=usage.cache_write,
+            output_tokens=usage.output,
+            tokens_saved_prefix=usage.cache_read,
+            cost_usd=cost,
+            saved_prefix_usd=saved,
+        )
+
+    def _record_semantic_hit(self, ex: Exchange, model: str) -> None:
+        # The semantic cache notes what the original call cost; a hit avoided all of it.
+        saved_usage = ex.notes.get("saved_usage")
+        usage = saved_usage if isinstance(saved_usage, Usage) else Usage()
+        noted = ex.notes.get("saved_cost_usd")
+        if isinstance(noted, int | float):
+            saved = float(noted)
+        else:
+            price = self.prices.price(_price_names(ex), "", ex.settings.caching.anthropic_ttl)
+            saved = call_cost(usage, price)
+        tokens = usage.input_total + usage.output
+        self.tokens_saved.labels(model, "semantic_cache").inc(tokens)
+        self.saved.labels(model, "semantic_cache").inc(saved)
+        self._add(model, tokens_saved_semantic=tokens, saved_semantic_usd=saved)
+
+
+def _price_names(ex: Exchange) -> tuple[str, ...]:
+    """Names to price a call by: the configured route's model string first, then what was sent."""
+    deployment = ex.outcome.deployment or ex.request.model
+    routes = {r.name: r.model for r in ex.settings.models}
+    return tuple(n for n in (routes.get(deployment), deployment, ex.request.model) if n)

@@ -1,0 +1,148 @@
+"""An in-memory copy of the stored embeddings, grouped by (tenant, exact key).
+
+The database stays the source of truth: a bucket is filled from it, topped up with the
+rows other replicas added (ids above its watermark), reloaded in full now and then, and
+a row found gone when its answer is fetched is dropped here too. Vectors live in one
+growable float32 matrix per bucket, so a lookup is one matrix-vector product.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Bucket", "Candidate", "VectorIndex"]
+
+BucketKey = tuple[str, str]  # (tenant, exact key)
+Vector = np.ndarray[Any, np.dtype[np.float32]]
+
+
+@dataclass
+class Candidate:
+    entry_id: int
+    similarity: float
+    query: str
+
+
+@dataclass
+class Bucket:
+    dim: int
+    ids: np.ndarray[Any, np.dtype[np.int64]] = field(init=False)
+    vectors: Vector = field(init=False)
+    expires: np.ndarray[Any, np.dtype[np.float64]] = field(init=False)  # epoch seconds; 0 = removed
+    queries: list[str] = field(default_factory=list)
+    positions: dict[int, int] = field(default_factory=dict)
+    size: int = 0
+    removed: int = 0
+    watermark: int = 0  # highest id read from the database
+    loaded_at: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.ids = np.zeros(16, dtype=np.int64)
+        self.vectors = np.zeros((16, self.dim), dtype=np.float32)
+        self.expires = np.zeros(16, dtype=np.float64)
+
+    @property
+    def live(self) -> int:
+        return self.size - self.removed
+
+    def add(self, entry_id: int, vector: Vector, query: str, expires: float) -> None:
+        if entry_id in self.positions:
+            return
+        if self.size == len(self.ids):
+            self._grow()
+        i = self.size
+        self.ids[i], self.vectors[i], self.expires[i] = entry_id, vector, expires
+        self.queries.append(query)
+        self.positions[entry_id] = i
+        self.size += 1
+
+    def remove(self, entry_id: int) -> None:
+        i = self.positions.pop(entry_id, None)
+        if i is not None and self.expires[i] != 0:
+            self.expires[i] = 0
+            self.removed += 1
+        if self.removed > 64 and self.removed * 2 > self.size:
+            self._compact()
+
+    def search(self, vector: Vector, threshold: float, now: float, limit: int) -> list[Candidate]:
+        """Live rows at or above ``threshold``, most similar first."""
+        if self.size == 0:
+            return []
+        sims = self.vectors[: self.size] @ vector
+        sims[self.expires[: self.size] <= now] = -2.0
+        above = np.flatnonzero(sims >= threshold)
+        if above.size > limit:
+            above = above[np.argpartition(-sims[above], limit - 1)[:limit]]
+        ranked = above[np.argsort(-sims[above], kind="stable")]
+        return [Candidate(int(self.ids[i]), float(sims[i]), self.queries[i]) for i in ranked]
+
+    def drop_expired(self, now: float) -> None:
+        stale = np.flatnonzero((self.expires[: self.size] <= now) & (self.expires[: self.size] != 0))
+        for entry_id in [int(self.ids[i]) for i in stale]:  # ids first: removing may compact the arrays
+            self.remove(entry_id)
+
+    def _grow(self) -> None:
+        capacity = len(self.ids) * 2
+        self.ids = np.resize(self.ids, capacity)
+        self.expires = np.resize(self.expires, capacity)
+        vectors = np.zeros((capacity, self.dim), dtype=np.float32)
+        vectors[: self.size] = self.vectors[: self.size]
+        self.vectors = vectors
+
+    def _compact(self) -> None:
+        keep = np.flatnonzero(self.expires[: self.size] != 0)
+        self.ids = self.ids[keep].copy()
+        self.vectors = self.vectors[keep].copy()
+        self.expires = self.expires[keep].copy()
+        self.queries = [self.queries[i] for i in keep]
+        self.size, self.removed = len(keep), 0
+        self.positions = {int(entry_id): i for i, entry_id in enumerate(self.ids)}
+        if self.size == 0:
+            self.__post_init__()
+
+
+class VectorIndex:
+    """Buckets kept least-recently-used first; whole buckets are dropped past ``max_rows``."""
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+        self._buckets: OrderedDict[BucketKey, Bucket] = OrderedDict()
+
+    def get(self, key: BucketKey) -> Bucket | None:
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            self._buckets.move_to_end(key)
+        return bucket
+
+    def put(self, key: BucketKey, bucket: Bucket) -> None:
+        self._buckets[key] = bucket
+        self._buckets.move_to_end(key)
+        self._shrink()
+
+    def remove_ids(self, entry_ids: set[int]) -> None:
+        for bucket in self._buckets.values():
+            for entry_id in entry_ids & bucket.positions.keys():
+                bucket.remove(entry_id)
+
+    def clear(self) -> None:
+        self._buckets.clear()
+
+    def drop_expired(self, now: float) -> None:
+        for key in list(self._buckets):
+            bucket = self._buckets[key]
+            bucket.drop_expired(now)
+            if bucket.live == 0:
+                del self._buckets[key]
+
+    @property
+    def rows(self) -> int:
+        return sum(b.live for b in self._buckets.values())
+
+    def _shrink(self) -> None:
+        while len(self._buckets) > 1 and self.rows > self.max_rows:
+            self._buckets.popitem(last=False)

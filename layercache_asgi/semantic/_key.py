@@ -1,0 +1,109 @@
+"""The semantic cache key: an exact hash of everything but the newest user input, plus that input.
+
+Computed once per request, after the prompt is canonical and trimmed, so lookup and
+store use the very same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .._exchange import Exchange
+
+__all__ = ["CacheKey", "cache_key", "normalise_query"]
+
+_KEY_VERSION = 1
+# Request fields that change how an answer is delivered, not what it says.
+_DELIVERY_ONLY = frozenset({"stream", "stream_options"})
+_QUERY_PLACEHOLDER = "\x00newest-user-input\x00"
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    tenant: str
+    model: str
+    exact: str  # sha256 hex over tenant, wire, model, the prompt minus the newest input, params
+    query: str  # the newest user input: what is embedded and compared
+
+    @property
+    def flight(self) -> tuple[str, str, str]:
+        """Identical requests (same exact key and same input text) share one upstream call."""
+        return (self.tenant, self.exact, normalise_query(self.query))
+
+
+def normalise_query(text: str) -> str:
+    return " ".join(text.split())
+
+
+def cache_key(exchange: Exchange, namespace: str = "") -> CacheKey | None:
+    """The key of a cacheable request, or None when the newest message is not a user's text question.
+
+    ``namespace`` names the embedding model: vectors of two models never meet in one bucket.
+    """
+    request = exchange.request
+    body = request.body
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return None
+    if _choices(body) != 1:
+        return None  # several choices cannot be replayed from one stored answer
+    last = messages[-1]
+    if last.get("role") != "user":
+        return None  # tool results and assistant prefills are not questions
+    split = _split_text(last.get("content"))
+    if split is None:
+        return None
+    query, keyed_content = split
+    if not query.strip():
+        return None
+    keyed_body = {k: v for k, v in body.items() if k not in _DELIVERY_ONLY and k != "messages"}
+    keyed_body["messages"] = [*messages[:-1], {**last, "content": keyed_content}]
+    material = {
+        "v": _KEY_VERSION,
+        "namespace": namespace,
+        "tenant": exchange.tenant,
+        "wire": request.wire,
+        "template": request.ext.lc_template,
+        "enhancements": [spec.model_dump(mode="json") for spec in request.ext.lc_enhancements],
+        "body": _without_cache_control(keyed_body),
+    }
+    encoded = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    digest = hashlib.sha256(encoded.encode()).hexdigest()
+    return CacheKey(tenant=exchange.tenant, model=request.model, exact=digest, query=query.strip())
+
+
+def _choices(body: dict[str, Any]) -> int:
+    n = body.get("n")
+    return n if isinstance(n, int) and not isinstance(n, bool) else 1
+
+
+def _split_text(content: Any) -> tuple[str, Any] | None:
+    """(the text of a user message, its content with the text replaced by a placeholder)."""
+    if isinstance(content, str):
+        return content, _QUERY_PLACEHOLDER
+    if not isinstance(content, list):
+        return None
+    texts: list[str] = []
+    kept: list[Any] = []
+    for part in content:
+        if isinstance(part, dict) and part.get("type") in ("tool_result", "function_result"):
+            return None  # a tool turn, not a question
+        if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+            kept.append(_QUERY_PLACEHOLDER)
+        else:
+            kept.append(part)  # images, documents: they shape the answer, so they stay in the exact key
+    return "\n".join(texts), kept
+
+
+def _without_cache_control(value: Any) -> Any:
+    # Prompt-cache markers steer the provider's prefix cache, not the answer.
+    if isinstance(value, dict):
+        return {k: _without_cache_control(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [_without_cache_control(v) for v in value]
+    return value

@@ -1,0 +1,142 @@
+"""The semantic cache as the runtime holds it: embedder, store, guard and single flight together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from .._completion import Completion
+from .._config import SemanticCacheSettings
+from .._embedder import Embedder, EmbedderUnavailable
+from ..db import Database
+from ._flight import SingleFlight
+from ._guard import compare_questions
+from ._index import Vector
+from ._key import CacheKey
+from ._store import SemanticStore, StoredAnswer
+
+__all__ = ["SemanticCacheService"]
+
+log = structlog.get_logger("layercache.semantic")
+
+
+class SemanticCacheService:
+    """Started by :func:`start_semantic_cache`; ``runtime.semantic`` while the cache is usable."""
+
+    def __init__(self, db: Database, embedder: Embedder, settings: SemanticCacheSettings) -> None:
+        self.db = db
+        self.embedder = embedder
+        self.settings = settings
+        self.store: SemanticStore | None = None  # created once the model is loaded and its size known
+        self.flights = SingleFlight()
+        self.namespace = embedder.model_name + (f"@{Path(embedder.model_path).name}" if embedder.model_path else "")
+        self._inserts = 0
+        self._purger: asyncio.Task[None] | None = None
+        self._loader: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        """False while the model is loading, and for good once it failed to load."""
+        return self.store is not None and self.embedder.available
+
+    async def start(self) -> bool:
+        """Load the model (waiting up to ``model_load_wait_seconds``) and start the purge loop.
+
+        False when the model cannot load: the cache is off and the proxy serves uncached.
+        """
+        self._loader = asyncio.get_running_loop().create_task(self._load())
+        self._loader.add_done_callback(_consume)
+        # A timeout leaves the model loading in the background; a failure was logged by the embedder.
+        with contextlib.suppress(TimeoutError, EmbedderUnavailable):
+            await asyncio.wait_for(asyncio.shield(self._loader), self.settings.model_load_wait_seconds)
+        if self._loader.done() and self._loader.exception() is not None:
+            return False
+        self._purger = asyncio.get_running_loop().create_task(self._purge_loop())
+        return True
+
+    async def _load(self) -> None:
+        await self.embedder.load()
+        assert self.embedder.dim is not None
+        self.store = SemanticStore(self.db, max_entries=self.settings.max_entries, dim=self.embedder.dim)
+
+    async def embed_query(self, text: str) -> Vector:
+        rows = await self.embedder.embed([text])
+        vector: Vector = rows[0]
+        return vector
+
+    async def lookup(self, key: CacheKey, vector: Vector, settings: SemanticCacheSettings) -> StoredAnswer | None:
+        """The best stored answer at or above the threshold whose question the guard accepts."""
+        store = self._store()
+        for candidate in await store.candidates(key.tenant, key.exact, vector, settings.similarity_threshold):
+            if settings.guard and not compare_questions(key.query, candidate.query).same:
+                continue
+            answer = await store.fetch(candidate)
+            if answer is not None:
+                store.record_hit(answer.entry_id)
+                return answer
+        return None
+
+    async def remember(self, key: CacheKey, vector: Vector, completion: Completion, ttl: int) -> int:
+        store = self._store()
+        entry_id = await store.add(
+            tenant=key.tenant,
+            model=key.model,
+            exact=key.exact,
+            query=key.query,
+            vector=vector,
+            completion=completion,
+            ttl=ttl,
+        )
+        self._inserts += 1
+        if self._inserts >= max(1, self.settings.max_entries // 100):
+            self._inserts = 0
+            await store.enforce_cap()
+        return entry_id
+
+    def forget(self, entry_ids: set[int] | None = None) -> None:
+        """Drop deleted entries from the in-memory index (None: all of them)."""
+        if self.store is None:
+            return
+        if entry_ids is None:
+            self.store.index.clear()
+        else:
+            self.store.index.remove_ids(entry_ids)
+
+    def _store(self) -> SemanticStore:
+        if self.store is None:
+            raise EmbedderUnavailable("the embedding model is not loaded yet")
+        return self.store
+
+    async def _purge_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.purge_interval_seconds)
+            if self.store is None:
+                continue
+            try:
+                purged = await self.store.purge_expired()
+                evicted = await self.store.enforce_cap()
+            except Exception as exc:  # a database hiccup must not end the loop
+                log.warning("semantic_purge_failed", error=type(exc).__name__, detail=str(exc)[:200])
+                continue
+            if purged or evicted:
+                log.info("semantic_purged", expired=purged, evicted=evicted)
+
+    async def close(self) -> None:
+        for task in (self._purger, self._loader):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        if self.store is not None:
+            await self.store.close()
+        await self.embedder.close()
+
+
+def _consume(task: asyncio.Task[Any]) -> None:
+    # A failed load was already logged by the embedder; reading the exception keeps asyncio quiet.
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,88 @@
+"""The template registry a running app uses: a store, an in-process cache, folder import."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._files import read_folder
+from ._model import Template, TemplateSpec, split_reference
+from ._store import Store
+
+__all__ = ["ImportReport", "TemplateRegistry"]
+
+# Other replicas' edits show up within this many seconds; this process's own edits at once.
+CACHE_SECONDS = 5.0
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)  # name@version of each new version
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"created": self.created, "unchanged": self.unchanged, "errors": self.errors}
+
+
+class TemplateRegistry:
+    """Read templates (cached per process, invalidated on change) and change them."""
+
+    def __init__(self, store: Store, *, persistent: bool) -> None:
+        self.store = store
+        self.persistent = persistent  # False: the database is down, templates live in memory only
+        self._cache: dict[str, tuple[float, Template | None]] = {}
+
+    def invalidate(self) -> None:
+        self._cache.clear()
+
+    async def get(self, reference: str) -> Template | None:
+        """The template ``name`` (newest version) or ``name@version``; None when there is none."""
+        now = time.monotonic()
+        cached = self._cache.get(reference)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        name, version = split_reference(reference)
+        template = await self.store.get(name, version)
+        self._cache[reference] = (now + CACHE_SECONDS, template)
+        return template
+
+    async def latest_all(self) -> list[Template]:
+        """The newest version of every template, by name."""
+        return await self.store.latest_all()
+
+    async def versions(self, name: str) -> list[int]:
+        return await self.store.versions(name)
+
+    async def save(self, spec: TemplateSpec) -> tuple[Template, bool]:
+        """Store ``spec`` as a new version (True) or find it identical to the newest (False)."""
+        try:
+            return await self.store.save(spec)
+        finally:
+            self.invalidate()
+
+    async def delete(self, name: str) -> int:
+        """Delete every version of ``name``; how many there were."""
+        try:
+            return await self.store.delete(name)
+        finally:
+            self.invalidate()
+
+    async def import_specs(self, specs: list[TemplateSpec]) -> ImportReport:
+        report = ImportReport()
+        for spec in specs:
+            template, created = await self.save(spec)
+            (report.created if created else report.unchanged).append(template.reference)
+        return report
+
+    async def reload(self, folder: str | Path) -> ImportReport:
+        """Import every YAML/JSON file in ``folder``; files that fail are reported, the rest imported."""
+        path = Path(folder)
+        if not await asyncio.to_thread(path.is_dir):
+            return ImportReport(errors=[f"templates folder {path} does not exist"])
+        specs, errors = await asyncio.to_thread(read_folder, path)
+        report = await self.import_specs(specs)
+        report.errors.extend(errors)
+        return report

@@ -1,0 +1,203 @@
+"""A fake provider that bills prompt tokens the way the providers' prefix caches do.
+
+- OpenAI (``/chat/completions``): automatic. A prompt of at least 1024 tokens stores its
+  prefixes at 1024 + 128·k token boundaries; a later prompt reads the longest stored
+  boundary it matches exactly. ``prompt_cache_key`` selects the cache (as routing does).
+- Anthropic (``/v1/messages``): only prefixes ending at a block with ``cache_control``
+  are written, when at least the model's minimum long. A request reads the longest
+  written prefix ending at one of its breakpoints or up to 20 blocks before one.
+  Order: tools, system, messages. TTL 5 minutes (or ``"ttl": "1h"``), refreshed on read.
+  More than 4 breakpoints is a 400, as at Anthropic.
+- Both: an entry becomes readable only once the response that writes it has started
+  (the base class's ``delay`` is the time before a response starts).
+
+Tokens are about four characters each (:func:`count_tokens`), counted over a fixed
+serialisation of the prompt in which key order and whitespace matter, as they do for
+the real tokenizers. Content without markers hashes the same whether a text is a string
+or a one-block list, as it does at the providers.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._completion import Completion, Usage
+from .._layers import strip_markers
+from .._prefix_minimums import min_prefix_tokens
+from .._types import Message, Receive, Scope, Send
+from ._fake_provider import FakeProvider, _error, _send, count_tokens
+
+__all__ = ["ANTHROPIC_LOOKBACK", "OPENAI_BOUNDARY_STEP", "OPENAI_MIN_TOKENS", "PrefixCacheSimulator"]
+
+OPENAI_MIN_TOKENS = 1024
+OPENAI_BOUNDARY_STEP = 128
+ANTHROPIC_LOOKBACK = 20
+_TTL = {"5m": 300.0, "1h": 3600.0}
+_arrival: contextvars.ContextVar[float] = contextvars.ContextVar("arrival")
+
+
+@dataclass
+class _Entry:
+    tokens: int
+    readable_at: float
+    expires_at: float
+    ttl: float
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(strip_markers(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _as_blocks(content: Any) -> list[Any]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    return list(content) if isinstance(content, list) else []
+
+
+def _anthropic_blocks(body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(serialised block, raw block) in prefix order: tools, system, messages."""
+    blocks = [(f"tool:{_dumps(t)}", t) for t in body.get("tools") or []]
+    blocks += [(f"system:{_dumps(b)}", b) for b in _as_blocks(body.get("system"))]
+    for message in body.get("messages") or []:
+        role = message.get("role")
+        blocks += [(f"{role}:{_dumps(b)}", b) for b in _as_blocks(message.get("content"))]
+    return blocks
+
+
+def _openai_text(body: dict[str, Any]) -> str:
+    parts = [_dumps(t) for t in body.get("tools") or []]
+    for message in body.get("messages") or []:
+        normal = dict(message)
+        if isinstance(normal.get("content"), str):
+            normal["content"] = _as_blocks(normal["content"])
+        parts.append(_dumps(normal))
+    return "\n".join(parts)
+
+
+def _has_marker(block: Any) -> dict[str, Any] | None:
+    marker = block.get("cache_control") if isinstance(block, dict) else None
+    return marker if isinstance(marker, dict) else None
+
+
+@dataclass
+class PrefixCacheSimulator(FakeProvider):
+    """:class:`FakeProvider` with provider prefix-cache billing. ``clock`` may be replaced in tests."""
+
+    clock: Callable[[], float] = time.monotonic
+    usages: list[tuple[str, Usage]] = field(default_factory=list)
+    _openai: dict[tuple[str, str], _Entry] = field(default_factory=dict)
+    _anthropic: dict[str, _Entry] = field(default_factory=dict)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/v1/messages"):
+            token = _arrival.set(self.clock())
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                _arrival.reset(token)
+            return
+        # Anthropic rejects more than 4 breakpoints: check before the base class answers.
+        chunks: list[Message] = []
+        while True:
+            message = await receive()
+            chunks.append(message)
+            if not message.get("more_body"):
+                break
+        raw = b"".join(m.get("body", b"") for m in chunks)
+        try:
+            markers = sum(1 for _, b in _anthropic_blocks(json.loads(raw)) if _has_marker(b))
+        except (ValueError, AttributeError, TypeError):
+            markers = 0
+        if markers > 4:
+            await _send(
+                send,
+                400,
+                _error("anthropic", 400, f"A maximum of 4 blocks with cache_control may be provided. Found {markers}."),
+            )
+            return
+        replay = iter(chunks)
+
+        async def replayed() -> Message:
+            return next(replay, {"type": "http.disconnect"})
+
+        token = _arrival.set(self.clock())
+        try:
+            await super().__call__(scope, replayed, send)
+        finally:
+            _arrival.reset(token)
+
+    def usage_for(self, wire: str, body: dict[str, Any], completion: Completion) -> Usage:
+        arrival, now = _arrival.get(self.clock()), self.clock()  # lookups at arrival, writes at response start
+        output = count_tokens(completion.text or "x")
+        if wire == "anthropic":
+            usage = self._anthropic_usage(body, arrival, now)
+        else:
+            usage = self._openai_usage(body, arrival, now)
+        usage.output = output
+        self.usages.append((wire, usage))
+        return usage
+
+    # -- OpenAI ---------------------------------------------------------------------------
+
+    def _openai_usage(self, body: dict[str, Any], arrival: float, now: float) -> Usage:
+        text = _openai_text(body)
+        total = max(1, math.ceil(len(text) / 4))
+        namespace = str(body.get("prompt_cache_key") or "")
+        read = 0
+        h = hashlib.sha256()
+        done = 0
+        boundary = OPENAI_MIN_TOKENS
+        while boundary <= total:
+            h.update(text[done : boundary * 4].encode())
+            done = boundary * 4
+            key = (namespace, h.hexdigest())
+            entry = self._openai.get(key)
+            if entry is not None and entry.readable_at <= arrival < entry.expires_at:
+                read = boundary
+                entry.expires_at = now + entry.ttl
+            elif entry is None or entry.expires_at <= arrival:
+                self._openai[key] = _Entry(boundary, now, now + _TTL["5m"], _TTL["5m"])
+            boundary += OPENAI_BOUNDARY_STEP
+        return Usage(uncached_input=total - read, cache_read=read)
+
+    # -- Anthropic ------------------------------------------------------------------------
+
+    def _anthropic_usage(self, body: dict[str, Any], arrival: float, now: float) -> Usage:
+        blocks = _anthropic_blocks(body)
+        minimum = min_prefix_tokens("anthropic", str(body.get("model", ""))) or 1024
+        digests: list[str] = []
+        cumulative: list[int] = []
+        h = hashlib.sha256()
+        tokens = 0
+        for text, _ in blocks:
+            h.update(text.encode() + b"\x00")
+            digests.append(h.hexdigest())
+            tokens += count_tokens(text)
+            cumulative.append(tokens)
+        breakpoints = [(i, _has_marker(b) or {}) for i, (_, b) in enumerate(blocks) if _has_marker(b)]
+        read = 0
+        for index, _ in breakpoints:
+            for position in range(index, max(index - ANTHROPIC_LOOKBACK, 0) - 1, -1):
+                entry = self._anthropic.get(digests[position])
+                if entry is not None and entry.readable_at <= arrival < entry.expires_at:
+                    read = max(read, cumulative[position])
+                    entry.expires_at = now + entry.ttl
+                    break
+        written = 0
+        for index, marker in breakpoints:
+            if cumulative[index] < minimum:
+                continue
+            ttl = _TTL.get(str(marker.get("ttl") or "5m"), _TTL["5m"])
+            entry = self._anthropic.get(digests[index])
+            if entry is None or entry.expires_at <= arrival:
+                self._anthropic[digests[index]] = _Entry(cumulative[index], now, now + ttl, ttl)
+            written = max(written, cumulative[index])
+        write = max(written - read, 0)
+        return Usage(uncached_input=tokens - max(read, written), cache_read=read, cache_write=write)

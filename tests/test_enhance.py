@@ -1,0 +1,223 @@
+"""Enhance: built-ins and user enhancements land at L3 and never change the cached prefix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+from starlette.middleware import Middleware
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.enhancements import Addition, default_registry
+from layercache_asgi.enhancements._builtin import CHAIN_OF_THOUGHT, SELF_CRITIQUE
+from layercache_asgi.stages import DEFAULT_STAGES, Enhance
+from layercache_asgi.testing import FakeProvider, serve
+
+SYSTEM = "You are a support agent."
+TOOLS: list[Any] = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def conversation() -> list[dict[str, Any]]:
+    return [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": "First question"},
+        {"role": "assistant", "content": "First answer"},
+        {"role": "user", "content": "Newest question"},
+    ]
+
+
+def text_parts(content: Any) -> list[str]:
+    return [p["text"] for p in content if p.get("type") == "text"]
+
+
+def test_chain_of_thought_is_l3_and_the_prefix_bytes_do_not_change(
+    fake: FakeProvider, openai_client: openai.OpenAI
+) -> None:
+    openai_client.chat.completions.create(model="gpt-4o", messages=conversation(), tools=TOOLS)  # type: ignore[arg-type]
+    openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=conversation(),  # type: ignore[arg-type]
+        tools=TOOLS,
+        extra_body={"lc_enhancements": ["chain_of_thought"]},
+    )
+    plain, enhanced = (r.body for r in fake.requests)
+    assert dumps(plain["tools"]) == dumps(enhanced["tools"])
+    assert dumps(plain["messages"][:3]) == dumps(enhanced["messages"][:3])  # L0 + L2, byte for byte
+    assert text_parts(enhanced["messages"][3]["content"]) == [CHAIN_OF_THOUGHT, "Newest question"]
+    assert plain["prompt_cache_key"] == enhanced["prompt_cache_key"]
+
+
+def test_openai_tool_results_turn_gets_a_user_message_after_them(
+    fake: FakeProvider, openai_client: openai.OpenAI
+) -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+    messages = [
+        *conversation(),
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "found it"},
+    ]
+    openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=messages,
+        extra_body={"lc_enhancements": ["self_critique"]},  # type: ignore[arg-type]
+    )
+    sent = fake.requests[-1].body["messages"]
+    assert sent[-2] == messages[-1]
+    assert sent[-1] == {"role": "user", "content": [{"type": "text", "text": SELF_CRITIQUE}]}
+
+
+def test_anthropic_text_goes_after_tool_results_and_before_user_content(
+    fake: FakeProvider, anthropic_client: anthropic.Anthropic
+) -> None:
+    call = {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}
+    result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "found"}
+    messages: list[Any] = [
+        {"role": "user", "content": "Find it"},
+        {"role": "assistant", "content": [call]},
+        {"role": "user", "content": [result, {"type": "text", "text": "and summarise"}]},
+    ]
+    for extra in ({}, {"lc_enhancements": [{"name": "chain_of_thought"}, {"name": "self_critique"}]}):
+        anthropic_client.messages.create(
+            model="claude-sonnet-4-5", max_tokens=20, system=SYSTEM, messages=messages, extra_body=extra
+        )
+    plain, enhanced = (r.body for r in fake.requests)
+    assert dumps(plain["system"]) == dumps(enhanced["system"])
+    assert dumps(plain["messages"][:2]) == dumps(enhanced["messages"][:2])
+    content = enhanced["messages"][2]["content"]
+    assert [b["type"] for b in content] == ["tool_result", "text", "text", "text"]
+    assert [b["text"] for b in content[1:]] == [CHAIN_OF_THOUGHT, SELF_CRITIQUE, "and summarise"]
+
+
+def test_anthropic_prefill_stays_last(fake: FakeProvider, anthropic_client: anthropic.Anthropic) -> None:
+    messages: list[Any] = [
+        {"role": "user", "content": "Name a colour"},
+        {"role": "assistant", "content": "The colour is"},
+    ]
+    anthropic_client.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=20,
+        messages=messages,
+        extra_body={"lc_enhancements": ["chain_of_thought"]},
+    )
+    sent = fake.requests[-1].body["messages"]
+    assert sent[-1] == messages[-1]
+    assert text_parts(sent[0]["content"]) == [CHAIN_OF_THOUGHT, "Name a colour"]
+
+
+def test_structured_json_sets_response_format_and_keeps_the_clients(
+    fake: FakeProvider, openai_client: openai.OpenAI
+) -> None:
+    schema = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
+    options = {"schema": schema, "name": "person"}
+    openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=conversation(),  # type: ignore[arg-type]
+        extra_body={"lc_enhancements": [{"name": "structured_json", "options": options}]},
+    )
+    body = fake.requests[-1].body
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["schema"]["required"] == ["name"]
+    instruction = body["messages"][3]["content"][0]["text"]
+    assert '{"properties":{"name":{"type":"string"}},"required":["name"],"type":"object"}' in instruction
+    openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=conversation(),  # type: ignore[arg-type]
+        response_format={"type": "json_object"},
+        extra_body={"lc_enhancements": [{"name": "structured_json", "options": options}]},
+    )
+    assert fake.requests[-1].body["response_format"] == {"type": "json_object"}
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_unknown_or_bad_enhancement_is_a_400(proxy: str, wire: str) -> None:
+    if wire == "openai":
+        client = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-test-key-123456", max_retries=0)
+        with pytest.raises(openai.BadRequestError, match="unknown enhancement 'nope'"):
+            client.chat.completions.create(
+                model="gpt-4o",
+                messages=conversation(),
+                extra_body={"lc_enhancements": ["nope"]},  # type: ignore[arg-type]
+            )
+        with pytest.raises(openai.BadRequestError, match="schema"):
+            client.chat.completions.create(
+                model="gpt-4o",
+                messages=conversation(),  # type: ignore[arg-type]
+                extra_body={"lc_enhancements": [{"name": "structured_json", "options": {"schema": "x"}}]},
+            )
+    else:
+        claude = anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-key-1", max_retries=0)
+        with pytest.raises(anthropic.BadRequestError, match="unknown enhancement"):
+            claude.messages.create(
+                model="claude-sonnet-4-5",
+                max_tokens=10,
+                messages=[{"role": "user", "content": "hi"}],
+                extra_body={"lc_enhancements": ["nope"]},
+            )
+
+
+def test_user_enhancements_through_a_registry(fake: FakeProvider, make_settings: Callable[..., Settings]) -> None:
+    async def persona(exchange: Any, options: dict[str, Any]) -> Addition:
+        return Addition(text=f"Answer as a {options.get('role', 'pirate')}.", params={"temperature": 0.1})
+
+    registry = default_registry()
+    registry.register("persona", persona)
+    stages = [Middleware(Enhance, registry=registry) if s is Enhance else s for s in DEFAULT_STAGES]
+    with serve(LayerCacheApp(make_settings(), stages=stages)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
+        client.chat.completions.create(
+            model="gpt-4o",
+            messages=conversation(),  # type: ignore[arg-type]
+            extra_body={"lc_enhancements": [{"name": "persona", "options": {"role": "poet"}}]},
+        )
+    body = fake.requests[-1].body
+    assert body["messages"][3]["content"][0]["text"] == "Answer as a poet."
+    assert body["temperature"] == 0.1
+
+
+EXAMPLES = [
+    {"input": "How do I reset my password?", "output": "Use the 'Forgot password' link."},
+    {"input": "I forgot my login password", "output": "Reset it from the sign-in page."},
+    {"input": "What are your opening hours?", "output": "9 to 5, Monday to Friday."},
+    {"input": "Do you ship to Canada?", "output": "Yes, within 7 days."},
+    {"input": "Can I pay with PayPal?", "output": "Yes, at checkout."},
+]
+
+
+def test_dynamic_few_shot_picks_the_closest_examples(
+    fake: FakeProvider, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    examples = tmp_path / "examples.json"
+    examples.write_text(json.dumps(EXAMPLES))
+    settings = make_settings(enhancements={"few_shot_examples": str(examples), "few_shot_top_k": 2})
+    with serve(LayerCacheApp(settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
+        for question in ("How can I change my password?", "When is the shop open?"):
+            messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+            client.chat.completions.create(
+                model="gpt-4o",
+                messages=messages,  # type: ignore[arg-type]
+                extra_body={"lc_enhancements": ["dynamic_few_shot"]},
+            )
+    password, hours = (r.body["messages"][1]["content"][0]["text"] for r in fake.requests)
+    assert "Forgot password" in password and "sign-in page" in password
+    assert "opening hours" not in password and "Canada" not in password
+    assert "9 to 5" in hours and hours.count("Input:") == 2
+
+
+def test_dynamic_few_shot_without_examples_degrades(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
+    response = openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=conversation(),
+        extra_body={"lc_enhancements": ["dynamic_few_shot"]},  # type: ignore[arg-type]
+    )
+    assert response.choices[0].message.content == "Echo: Newest question"
+    assert fake.requests[-1].body["messages"][3]["content"] == "Newest question"

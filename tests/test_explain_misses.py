@@ -1,0 +1,127 @@
+"""Explain misses: say which layer of the cacheable prefix changed first, and where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from layercache_asgi._layers import stratify
+from layercache_asgi.stages.explain_misses import explain
+
+HEADER = "x-layercache-prefix"
+
+
+def tool(name: str, extra: str = "") -> dict[str, Any]:
+    return {"name": name, "description": f"{name}{extra}", "input_schema": {"type": "object"}}
+
+
+TOOLS = [tool(n) for n in ("alpha", "beta", "delta", "gamma")]
+
+
+def body(system: str = "Rules.", tools: list[Any] | None = None, messages: list[Any] | None = None) -> dict[str, Any]:
+    return {
+        "system": system,
+        "tools": TOOLS if tools is None else tools,
+        "messages": messages or [{"role": "user", "content": "Q1"}],
+    }
+
+
+def verdict(current: dict[str, Any], *previous: dict[str, Any]) -> tuple[str, str]:
+    return explain(stratify("anthropic", current), [stratify("anthropic", p) for p in previous])
+
+
+def test_first_request_is_new_and_a_repeat_is_stable() -> None:
+    assert verdict(body()) == ("new", "new")
+    assert verdict(body(messages=[{"role": "user", "content": "other"}]), body()) == ("stable", "stable")
+
+
+def test_a_growing_conversation_is_stable() -> None:
+    turn1 = body(messages=[{"role": "user", "content": "Q1"}])
+    turn2 = body(
+        messages=[
+            {"role": "user", "content": "Q1"},
+            {"role": "assistant", "content": "A1"},
+            {"role": "user", "content": "Q2"},
+        ]
+    )
+    assert verdict(turn2, turn1) == ("stable", "stable")
+
+
+def test_changed_tool_is_named() -> None:
+    changed = [*TOOLS[:3], tool("gamma", " (v2)")]
+    assert verdict(body(tools=changed), body()) == ("L1", "changed:L1 tools[3]")
+
+
+def test_removed_tool_is_named() -> None:
+    assert verdict(body(tools=TOOLS[:3]), body()) == ("L1", "changed:L1 tools[3]")
+
+
+def test_changed_system_prompt() -> None:
+    assert verdict(body(system="Rules, v2."), body()) == ("L0", "changed:L0 system")
+
+
+def test_edited_history_is_l2() -> None:
+    history = [
+        {"role": "user", "content": "Q1"},
+        {"role": "assistant", "content": "A1"},
+        {"role": "user", "content": "Q2"},
+    ]
+    edited = [history[0], {"role": "assistant", "content": "A1 (edited)"}, {"role": "user", "content": "Q3"}]
+    assert verdict(body(messages=edited), body(messages=history)) == ("L2", "changed:L2 messages[1]")
+
+
+def test_the_closest_previous_request_is_the_reference() -> None:
+    other_app = body(system="A different app.")
+    assert verdict(body(messages=[{"role": "user", "content": "x"}]), body(), other_app) == ("stable", "stable")
+
+
+# -- through the proxy, with the real SDKs -------------------------------------------------------
+
+
+@pytest.fixture
+def claude(proxy: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-key-1", max_retries=0)
+
+
+def test_headers_through_the_proxy(claude: anthropic.Anthropic) -> None:
+    def send(tools: list[Any], question: str) -> str:
+        raw = claude.messages.with_raw_response.create(
+            model="claude-sonnet-4-5",
+            max_tokens=20,
+            system="Rules.",
+            tools=tools,  # type: ignore[arg-type]
+            messages=[{"role": "user", "content": question}],
+        )
+        return raw.headers[HEADER]
+
+    assert send(TOOLS, "a") == "new"
+    assert send(list(reversed(TOOLS)), "b") == "stable"  # canonical order: not a change
+    assert send([*TOOLS[:3], tool("gamma", " (v2)")], "c") == "changed:L1 tools[3]"
+
+
+def test_tenants_and_models_are_separate_families(proxy: str) -> None:
+    first = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-tenant-one-key", max_retries=0)
+    second = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-tenant-two-key", max_retries=0)
+    messages: Any = [{"role": "system", "content": "S"}, {"role": "user", "content": "q"}]
+    a = first.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages)
+    b = second.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages)
+    c = first.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages)
+    assert a.headers[HEADER] == b.headers[HEADER] == c.headers[HEADER] == "new"
+    changed: Any = [{"role": "system", "content": "S2"}, {"role": "user", "content": "q"}]
+    d = first.chat.completions.with_raw_response.create(model="gpt-4o", messages=changed)
+    assert d.headers[HEADER] == "changed:L0 messages[0]"
+
+
+def test_changes_reach_the_metrics(proxy: str, claude: anthropic.Anthropic) -> None:
+    import httpx
+
+    for system in ("Rules.", "Rules v2."):
+        claude.messages.create(
+            model="claude-sonnet-4-5", max_tokens=20, system=system, messages=[{"role": "user", "content": "q"}]
+        )
+    text = httpx.get(f"{proxy}/metrics").text
+    changes = [line for line in text.splitlines() if "prefix" in line and "L0" in line and not line.startswith("#")]
+    assert changes and float(changes[0].rsplit(" ", 1)[1]) >= 1

@@ -1,0 +1,140 @@
+"""Gemini CachedContent: created once per L0+L1 prefix, reused by hash, stored in the database."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import openai
+import pytest
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeGemini, serve
+
+SYSTEM = " ".join(f"Rule {i}: stay factual, cite sources and answer briefly." for i in range(160))
+TOOLS: list[Any] = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Look up a fact.",
+            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "additionalProperties": False},
+        },
+    }
+]
+MODEL = "gemini/gemini-2.5-flash"
+
+
+@pytest.fixture
+def gemini() -> FakeGemini:
+    return FakeGemini()
+
+
+@pytest.fixture
+def gemini_url(gemini: FakeGemini) -> Iterator[str]:
+    with serve(gemini) as url:
+        yield url
+
+
+@pytest.fixture
+def gemini_settings(make_settings: Callable[..., Settings], gemini_url: str) -> Settings:
+    return make_settings(providers={"gemini": {"api_base": gemini_url}})
+
+
+def client(url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key="AIzaTestKey1234567890", max_retries=0)
+
+
+def ask(url: str, question: str, system: str = SYSTEM, **extra: Any) -> Any:
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+    return client(url).chat.completions.create(model=MODEL, messages=messages, tools=TOOLS, **extra)  # type: ignore[arg-type]
+
+
+def generations(gemini: FakeGemini) -> list[dict[str, Any]]:
+    return [r.body for r in gemini.requests if ":generateContent" in r.path]
+
+
+@pytest.mark.postgres
+def test_one_creation_then_reuse_without_resending_the_prefix(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    with serve(LayerCacheApp(gemini_settings)) as url:
+        first = ask(url, "first question")
+        second = ask(url, "second question")
+    assert gemini.creations == 1
+    created = next(r.body for r in gemini.requests if r.path.endswith("/cachedContents"))
+    assert created["model"] == "models/gemini-2.5-flash"
+    assert created["systemInstruction"]["parts"][0]["text"] == SYSTEM
+    assert created["tools"][0]["functionDeclarations"][0]["name"] == "lookup"
+    assert "additionalProperties" not in created["tools"][0]["functionDeclarations"][0]["parameters"]
+    for body in generations(gemini):
+        assert body["cachedContent"].startswith("cachedContents/")
+        assert "system_instruction" not in body and "tools" not in body
+        assert body["contents"][-1]["role"] == "user"
+    assert first.usage.prompt_tokens_details.cached_tokens > 1000
+    assert second.choices[0].message.content == "Echo: second question"
+
+
+def test_concurrent_requests_create_once(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    gemini.create_delay = 0.3
+    with serve(LayerCacheApp(gemini_settings)) as url:
+        threads = [threading.Thread(target=ask, args=(url, f"q{i}")) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert gemini.creations == 1
+    assert len(generations(gemini)) == 6
+
+
+@pytest.mark.postgres
+def test_a_restart_reuses_the_stored_handle(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    with serve(LayerCacheApp(gemini_settings)) as url:
+        ask(url, "before restart")
+    with serve(LayerCacheApp(gemini_settings)) as url:  # a new app (or replica), same database
+        ask(url, "after restart")
+    assert gemini.creations == 1
+    names = {b["cachedContent"] for b in generations(gemini)}
+    assert len(names) == 1
+
+
+def test_a_different_prefix_gets_its_own_cache(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    with serve(LayerCacheApp(gemini_settings)) as url:
+        ask(url, "a")
+        ask(url, "b", system=SYSTEM + " Also be kind.")
+    assert gemini.creations == 2
+
+
+def test_short_prefix_is_sent_whole(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    with serve(LayerCacheApp(gemini_settings)) as url:
+        ask(url, "a", system="Be brief.")
+    assert gemini.creations == 0
+    body = generations(gemini)[0]
+    assert "cachedContent" not in body and body["system_instruction"]["parts"][0]["text"] == "Be brief."
+
+
+def test_expired_handle_is_recreated(
+    gemini: FakeGemini, make_settings: Callable[..., Settings], gemini_url: str
+) -> None:
+    settings = make_settings(providers={"gemini": {"api_base": gemini_url}}, caching={"gemini_cache_ttl_seconds": 60})
+    with serve(LayerCacheApp(settings)) as url:
+        ask(url, "a")  # a 60 s handle is within the safety margin at once: the next request makes a new one
+        ask(url, "b")
+    assert gemini.creations == 2
+
+
+def test_creation_failure_degrades_to_the_full_request(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    with serve(LayerCacheApp(gemini_settings)) as url:
+        original = gemini._create
+
+        async def broken(send: Any, body: dict[str, Any]) -> None:
+            from layercache_asgi.testing._fake_provider import _send
+
+            await _send(send, 500, {"error": {"code": 500, "message": "boom"}})
+
+        gemini._create = broken  # type: ignore[method-assign]
+        try:
+            response = ask(url, "still answered")
+        finally:
+            gemini._create = original  # type: ignore[method-assign]
+    assert response.choices[0].message.content == "Echo: still answered"
+    assert "cachedContent" not in generations(gemini)[0]

@@ -1,0 +1,179 @@
+"""Cache markers: Anthropic breakpoints (both wires), OpenAI prompt_cache_key, the 4-breakpoint limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.markers.anthropic import count_markers
+from layercache_asgi.testing import FakeProvider, serve
+
+CC = {"type": "ephemeral"}
+SYSTEM = "You are a careful assistant who checks every fact twice. " * 120  # above the 1024-token minimum
+A_TOOLS: list[Any] = [
+    {"name": "search", "description": "Search.", "input_schema": {"type": "object", "properties": {}}},
+    {"name": "fetch", "description": "Fetch.", "input_schema": {"type": "object", "properties": {}}},
+]
+O_TOOLS: list[Any] = [
+    {"type": "function", "function": {"name": t["name"], "parameters": t["input_schema"]}} for t in A_TOOLS
+]
+
+
+def history(turns: int) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for i in range(turns):
+        messages += [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i}"}]
+    return [*messages, {"role": "user", "content": "newest"}]
+
+
+@pytest.fixture
+def proxy_for(make_settings: Callable[..., Settings]) -> Callable[..., Any]:
+    def start(**overrides: Any) -> Any:
+        return serve(LayerCacheApp(make_settings(**overrides)))
+
+    return start
+
+
+@pytest.fixture
+def claude(proxy: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-key-1", max_retries=0)
+
+
+def sent(fake: FakeProvider) -> dict[str, Any]:
+    return fake.requests[-1].body
+
+
+def test_anthropic_breakpoints_at_tools_system_and_history(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
+    claude.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=50,
+        system=SYSTEM,
+        tools=A_TOOLS,
+        messages=history(2),  # type: ignore[arg-type]
+    )
+    body = sent(fake)
+    assert body["system"] == [{"type": "text", "text": SYSTEM.rstrip(), "cache_control": CC}]
+    assert body["tools"][-1]["cache_control"] == CC and "cache_control" not in body["tools"][0]
+    assert body["messages"][3]["content"] == [{"type": "text", "text": "answer 1", "cache_control": CC}]
+    assert body["messages"][4]["content"] == "newest"  # L4 is never marked
+    assert count_markers(body) == 3
+
+
+def test_client_markers_count_towards_the_limit(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
+    marked = [
+        {"role": "user", "content": [{"type": "text", "text": f"doc {i}", "cache_control": CC}]} for i in range(3)
+    ]
+    messages: list[Any] = []
+    for m in marked:
+        messages += [m, {"role": "assistant", "content": "ok"}]
+    messages.append({"role": "user", "content": "newest"})
+    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
+    body = sent(fake)
+    assert count_markers(body) == 4
+    assert body["messages"][5]["content"][0]["cache_control"] == CC  # ours: the end of L2
+
+
+def test_four_client_markers_get_nothing_added(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
+    messages: list[Any] = []
+    for i in range(4):
+        messages += [
+            {"role": "user", "content": [{"type": "text", "text": f"doc {i}", "cache_control": CC}]},
+            {"role": "assistant", "content": "ok"},
+        ]
+    messages.append({"role": "user", "content": "newest"})
+    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
+    assert count_markers(sent(fake)) == 4
+    assert sent(fake)["system"] == SYSTEM.rstrip()
+
+
+def test_bypass_adds_no_markers_and_keeps_the_clients(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
+    system = [{"type": "text", "text": "mine  ", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+    claude.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=50,
+        system=system,  # type: ignore[arg-type]
+        messages=history(3),  # type: ignore[arg-type]
+        extra_body={"lc_bypass_cache": True},
+    )
+    assert sent(fake)["system"] == system
+    assert count_markers(sent(fake)) == 1
+
+
+def test_one_hour_ttl_from_config(fake: FakeProvider, proxy_for: Callable[..., Any]) -> None:
+    with proxy_for(caching={"anthropic_ttl": "1h"}) as url:
+        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
+        client.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=history(1))  # type: ignore[arg-type]
+    assert sent(fake)["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+
+
+def test_extra_breakpoint_when_a_session_grows_past_the_lookback(
+    fake: FakeProvider, claude: anthropic.Anthropic
+) -> None:
+    def tool_turns(n: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "start"}]
+        for i in range(n):
+            call = {"type": "tool_use", "id": f"t{i}", "name": "search", "input": {"q": str(i)}}
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": "calling"}, call]})
+            result = {"type": "tool_result", "tool_use_id": f"t{i}", "content": "r"}
+            messages.append({"role": "user", "content": [result]})
+        return messages
+
+    first = [*tool_turns(2), {"role": "assistant", "content": "done"}, {"role": "user", "content": "next"}]
+    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=first)  # type: ignore[arg-type]
+    previous_end = len(first) - 2  # "done": the end of L2 last time
+    grown = [*first[:-1], {"role": "user", "content": "more"}]
+    for i in range(8):  # 8 tool rounds: 24 more blocks
+        call = {"type": "tool_use", "id": f"u{i}", "name": "search", "input": {}}
+        grown += [
+            {"role": "assistant", "content": [{"type": "text", "text": "again"}, call]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"u{i}", "content": "r"}]},
+        ]
+    grown += [{"role": "assistant", "content": "finished"}, {"role": "user", "content": "newest"}]
+    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=grown)  # type: ignore[arg-type]
+    body = sent(fake)
+    assert body["messages"][previous_end]["content"][-1]["cache_control"] == CC
+    assert body["messages"][-2]["content"][-1]["cache_control"] == CC
+    assert count_markers(body) == 4
+
+
+def test_openai_wire_to_anthropic_gets_markers_through_litellm(
+    fake: FakeProvider, openai_client: openai.OpenAI
+) -> None:
+    messages = [{"role": "system", "content": SYSTEM}, *history(2)]
+    openai_client.chat.completions.create(model="anthropic/claude-sonnet-4-5", messages=messages, tools=O_TOOLS)  # type: ignore[arg-type]
+    body = sent(fake)  # what LiteLLM sent to the (fake) Anthropic API
+    assert fake.requests[-1].path.endswith("/v1/messages")
+    system = body["system"]
+    assert isinstance(system, list) and system[-1]["cache_control"]["type"] == "ephemeral"
+    assert any("cache_control" in t for t in body["tools"])
+    assert body["messages"][3]["content"][-1]["cache_control"]["type"] == "ephemeral"
+    assert count_markers(body) == 3
+
+
+def test_openai_strips_markers_and_sets_a_stable_prompt_cache_key(
+    fake: FakeProvider, proxy: str, openai_client: openai.OpenAI
+) -> None:
+    system = {"role": "system", "content": [{"type": "text", "text": SYSTEM, "cache_control": CC}]}
+    for question in ("a", "b"):
+        openai_client.chat.completions.create(
+            model="gpt-4o",
+            messages=[system, {"role": "user", "content": question}],  # type: ignore[list-item]
+            tools=O_TOOLS,
+        )
+    other_tenant = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-another-tenant-key", max_retries=0)
+    other_tenant.chat.completions.create(model="gpt-4o", messages=[system, {"role": "user", "content": "a"}])  # type: ignore[list-item]
+    first, second, third = (r.body for r in fake.requests)
+    assert count_markers(first) == 0
+    assert first["prompt_cache_key"] == second["prompt_cache_key"] != third["prompt_cache_key"]
+
+
+def test_client_prompt_cache_key_wins(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
+    openai_client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "a"}], extra_body={"prompt_cache_key": "mine"}
+    )
+    assert sent(fake)["prompt_cache_key"] == "mine"

@@ -1,0 +1,150 @@
+"""The provider prefix-cache simulator bills like the providers (so the benchmark means something)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from layercache_asgi.testing import PrefixCacheSimulator, serve
+
+LONG = "All answers must be precise, sourced and polite. " * 120  # ~1500 tokens
+CC: dict[str, Any] = {"type": "ephemeral"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sim(clock: Clock) -> PrefixCacheSimulator:
+    return PrefixCacheSimulator(clock=clock)
+
+
+@pytest.fixture
+def url(sim: PrefixCacheSimulator) -> Iterator[str]:
+    with serve(sim) as base:
+        yield base
+
+
+def claude(url: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=url, api_key="sk-ant-sim", max_retries=0)
+
+
+def ask(url: str, system: Any, question: str = "q", model: str = "claude-sonnet-4-5", **extra: Any) -> Any:
+    messages = extra.pop("messages", [{"role": "user", "content": question}])
+    return claude(url).messages.create(model=model, max_tokens=10, system=system, messages=messages, **extra).usage
+
+
+def test_openai_reads_the_longest_stored_boundary(url: str) -> None:
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-sim", max_retries=0)
+    first = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "system", "content": LONG}, {"role": "user", "content": "a"}]
+    ).usage
+    second = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "system", "content": LONG}, {"role": "user", "content": "b"}]
+    ).usage
+    assert first is not None and second is not None
+    assert first.prompt_tokens_details is not None and first.prompt_tokens_details.cached_tokens == 0
+    cached = second.prompt_tokens_details.cached_tokens if second.prompt_tokens_details else 0
+    assert cached >= 1024 and (cached - 1024) % 128 == 0 and second.prompt_tokens - cached < 128 + 20
+    short = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "tiny"}]).usage
+    again = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "tiny"}]).usage
+    assert short is not None and again is not None and again.prompt_tokens_details is not None
+    assert again.prompt_tokens_details.cached_tokens == 0  # below 1024 tokens nothing is stored
+
+
+def test_openai_prefix_mismatch_reads_only_the_common_boundaries(url: str) -> None:
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-sim", max_retries=0)
+    tail = "x" * 4000
+    client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "system", "content": LONG + tail}, {"role": "user", "content": "a"}]
+    )
+    usage = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "system", "content": LONG + "y" + tail}, {"role": "user", "content": "a"}]
+    ).usage
+    assert usage is not None and usage.prompt_tokens_details is not None
+    assert 1024 <= usage.prompt_tokens_details.cached_tokens <= len(LONG) // 4
+
+
+def test_anthropic_writes_only_at_breakpoints(url: str) -> None:
+    assert ask(url, LONG).cache_creation_input_tokens == 0
+    assert ask(url, LONG).cache_read_input_tokens == 0
+    marked = [{"type": "text", "text": LONG, "cache_control": CC}]
+    first = ask(url, marked)
+    second = ask(url, marked, "another question")
+    assert first.cache_creation_input_tokens > 1024 and first.cache_read_input_tokens == 0
+    assert second.cache_read_input_tokens == first.cache_creation_input_tokens
+    assert second.cache_creation_input_tokens == 0 and second.input_tokens < 20
+
+
+def test_anthropic_minimum_depends_on_the_model(url: str) -> None:
+    marked = [{"type": "text", "text": LONG, "cache_control": CC}]
+    assert ask(url, marked, model="claude-haiku-4-5").cache_creation_input_tokens == 0  # 4096 minimum
+    assert ask(url, marked, model="claude-sonnet-4-5").cache_creation_input_tokens > 0
+
+
+def test_anthropic_lookback_is_twenty_blocks(url: str) -> None:
+    system = [{"type": "text", "text": LONG}]
+
+    def conversation(turns: int, marked_at: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        for i in range(turns):
+            messages.append({"role": "user", "content": [{"type": "text", "text": f"u{i}"}]})
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": f"a{i}"}]})
+        messages.append({"role": "user", "content": [{"type": "text", "text": "last"}]})
+        messages[marked_at]["content"][-1]["cache_control"] = CC
+        return messages
+
+    first = ask(url, system, messages=conversation(2, 3))  # writes the prefix ending at block 1 + 4
+    near = ask(url, system, messages=conversation(12, 3 + 20))  # breakpoint 20 blocks later: found
+    assert near.cache_read_input_tokens == first.cache_creation_input_tokens > 1024
+    system = [{"type": "text", "text": LONG + " Other app."}]
+    first = ask(url, system, messages=conversation(2, 3))
+    far = ask(url, system, messages=conversation(14, 3 + 21))  # 21 blocks later: not found
+    assert far.cache_read_input_tokens == 0 and far.cache_creation_input_tokens > first.cache_creation_input_tokens
+
+
+def test_anthropic_ttl_refreshes_on_read_and_expires(url: str, clock: Clock) -> None:
+    marked = [{"type": "text", "text": LONG, "cache_control": CC}]
+    ask(url, marked)
+    clock.now += 299
+    assert ask(url, marked).cache_read_input_tokens > 0  # read: TTL refreshed
+    clock.now += 299
+    assert ask(url, marked).cache_read_input_tokens > 0
+    clock.now += 301
+    assert ask(url, marked).cache_read_input_tokens == 0
+
+
+def test_anthropic_more_than_four_breakpoints_is_a_400(url: str) -> None:
+    system = [{"type": "text", "text": f"part {i}", "cache_control": CC} for i in range(5)]
+    with pytest.raises(anthropic.BadRequestError, match="maximum of 4"):
+        ask(url, system)
+
+
+def test_entry_is_readable_only_once_the_writer_has_started(clock: Clock) -> None:
+    sim = PrefixCacheSimulator(clock=__import__("time").monotonic, delay=0.3)
+    marked = [{"type": "text", "text": LONG, "cache_control": CC}]
+    with serve(sim) as base:
+        results: list[Any] = []
+        threads = [threading.Thread(target=lambda: results.append(ask(base, marked))) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        after = ask(base, marked)
+    assert len(results) == 3 and all(u.cache_creation_input_tokens > 0 for u in results)  # 3 writes
+    assert after.cache_read_input_tokens > 0

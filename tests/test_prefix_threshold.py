@@ -1,0 +1,67 @@
+"""Prefix threshold: below the provider's minimum cacheable prefix, say so (header, log, note)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anthropic
+import openai
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi._prefix_minimums import min_prefix_tokens
+from layercache_asgi.testing import serve
+
+HEADER = "x-layercache-prefix-below-minimum"
+LONG_SYSTEM = " ".join(f"Rule {i}: answer precisely and cite the source document." for i in range(150))
+
+
+def test_minimums_table() -> None:
+    assert min_prefix_tokens("anthropic", "claude-sonnet-4-5-20250929") == 1024
+    assert min_prefix_tokens("anthropic", "claude-sonnet-4-6") == 2048
+    assert min_prefix_tokens("anthropic", "claude-3-5-haiku-latest") == 2048
+    assert min_prefix_tokens("anthropic", "claude-opus-4-5") == 4096
+    assert min_prefix_tokens("anthropic", "claude-opus-4-1") == 1024
+    assert min_prefix_tokens("anthropic", "claude-haiku-4-5") == 4096
+    assert min_prefix_tokens("openai", "gpt-4o") == 1024
+    assert min_prefix_tokens("gemini", "gemini-2.5-pro") == 4096
+    assert min_prefix_tokens("deepseek", "deepseek-chat") is None
+
+
+def test_config_extends_and_overrides_the_table() -> None:
+    overrides = {"claude-sonnet-4-5": 512, "my-route": 10, "deepseek/deepseek-chat": 64}
+    assert min_prefix_tokens("anthropic", "claude-sonnet-4-5-20250929", overrides) == 512
+    assert min_prefix_tokens("openai", "gpt-4o", overrides, alias="my-route") == 10
+    assert min_prefix_tokens("deepseek", "deepseek-chat", overrides) == 64
+
+
+def test_short_prefix_gets_the_header(anthropic_client: anthropic.Anthropic) -> None:
+    raw = anthropic_client.messages.with_raw_response.create(
+        model="claude-sonnet-4-5", max_tokens=20, system="Be brief.", messages=[{"role": "user", "content": "hi"}]
+    )
+    tokens, minimum = raw.headers[HEADER].split("/")
+    assert 0 < int(tokens) < 1024 and minimum == "1024"
+
+
+def test_long_prefix_has_no_header(anthropic_client: anthropic.Anthropic) -> None:
+    raw = anthropic_client.messages.with_raw_response.create(
+        model="claude-sonnet-4-5", max_tokens=20, system=LONG_SYSTEM, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert HEADER not in raw.headers
+
+
+def test_minimum_depends_on_the_model(anthropic_client: anthropic.Anthropic) -> None:
+    raw = anthropic_client.messages.with_raw_response.create(
+        model="claude-haiku-4-5", max_tokens=20, system=LONG_SYSTEM, messages=[{"role": "user", "content": "hi"}]
+    )
+    tokens, minimum = raw.headers[HEADER].split("/")
+    assert 1024 <= int(tokens) < 4096 and minimum == "4096"
+
+
+def test_config_override_through_the_proxy(make_settings: Callable[..., Settings]) -> None:
+    with serve(LayerCacheApp(make_settings(caching={"min_prefix_tokens": {"gpt-4o": 5}}))) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o",
+            messages=[{"role": "system", "content": "Be brief, be kind."}, {"role": "user", "content": "hi"}],
+        )
+    assert HEADER not in raw.headers

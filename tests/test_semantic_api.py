@@ -1,0 +1,162 @@
+"""The cache management API, single flight, the size cap and the purge, through the served app."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeProvider, serve
+from tests.test_semantic_cache import ON, ask, oai
+
+pytestmark = pytest.mark.postgres
+
+KEY_A = "sk-tenant-a-key-0001"
+KEY_B = "sk-tenant-b-key-0002"
+
+
+@pytest.fixture
+def cached_proxy(make_settings: Callable[..., Settings]) -> Iterator[str]:
+    with serve(LayerCacheApp(make_settings(**ON))) as url:
+        yield url
+
+
+def entries(base: str, key: str = KEY_A, **params: Any) -> dict[str, Any]:
+    response = httpx.get(f"{base}/v1/cache/entries", params=params, headers={"authorization": f"Bearer {key}"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def delete(base: str, path: str = "", key: str = KEY_A, **params: Any) -> httpx.Response:
+    return httpx.delete(f"{base}/v1/cache/entries{path}", params=params, headers={"authorization": f"Bearer {key}"})
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+# -- listing ------------------------------------------------------------------------------
+
+
+def test_listing_shows_entries_without_credentials(cached_proxy: str) -> None:
+    ask(oai(cached_proxy, KEY_A), "What is the speed of light?")
+    ask(oai(cached_proxy, KEY_A), "What is the speed of light?")
+    wait_until(lambda: entries(cached_proxy)["data"][0]["hits"] == 1)
+    listing = entries(cached_proxy)
+    assert listing["total"] == 1
+    entry = listing["data"][0]
+    assert entry["query"] == "What is the speed of light?" and entry["model"] == "gpt-4o-mini"
+    assert {"id", "created_at", "expires_at", "hits", "tenant"} <= entry.keys()
+    raw = httpx.get(f"{cached_proxy}/v1/cache/entries", headers={"authorization": f"Bearer {KEY_A}"}).text
+    assert KEY_A not in raw
+    assert entries(cached_proxy, q="speed of")["total"] == 1
+    assert entries(cached_proxy, q="gravity")["total"] == 0
+
+
+def test_without_a_proxy_key_callers_see_only_their_own_entries(cached_proxy: str) -> None:
+    ask(oai(cached_proxy, KEY_A), "What is the speed of sound?")
+    assert entries(cached_proxy, KEY_A)["total"] == 1
+    assert entries(cached_proxy, KEY_B)["total"] == 0
+    tenant_a = entries(cached_proxy, KEY_A)["data"][0]["tenant"]
+    assert delete(cached_proxy, key=KEY_B, tenant=tenant_a).status_code == 403
+    assert delete(cached_proxy, key=KEY_B, all="true").json()["deleted"] == 0
+    assert entries(cached_proxy, KEY_A)["total"] == 1
+
+
+def test_bad_requests_get_4xx(cached_proxy: str) -> None:
+    assert delete(cached_proxy).status_code == 400  # nothing said about what to delete
+    assert delete(cached_proxy, "/not-a-number").status_code == 400
+    assert delete(cached_proxy, "/999999").status_code == 404
+    bad_limit = httpx.get(f"{cached_proxy}/v1/cache/entries", params={"limit": "x"})
+    assert bad_limit.status_code == 400 and "error" in bad_limit.json()
+
+
+# -- invalidation -------------------------------------------------------------------------
+
+
+def test_delete_by_id_makes_the_question_miss(cached_proxy: str, fake: FakeProvider) -> None:
+    client = oai(cached_proxy, KEY_A)
+    ask(client, "Who painted the Mona Lisa?")
+    ask(client, "Who discovered penicillin?")
+    target = next(e for e in entries(cached_proxy)["data"] if "Mona" in e["query"])
+    response = delete(cached_proxy, f"/{target['id']}")
+    assert response.status_code == 200 and response.json()["deleted"] == 1
+    assert ask(client, "Who painted the Mona Lisa?")[0] == "miss"
+    assert ask(client, "Who discovered penicillin?")[0] == "hit"
+
+
+def test_delete_by_model_and_all(cached_proxy: str) -> None:
+    client = oai(cached_proxy, KEY_A)
+    ask(client, "Name a noble gas", model="gpt-4o-mini")
+    ask(client, "Name a noble gas", model="gpt-4o")
+    assert delete(cached_proxy, model="gpt-4o").json()["deleted"] == 1
+    assert ask(client, "Name a noble gas", model="gpt-4o")[0] == "miss"
+    assert ask(client, "Name a noble gas", model="gpt-4o-mini")[0] == "hit"
+    assert delete(cached_proxy, all="true").json()["deleted"] == 2
+    assert entries(cached_proxy)["total"] == 0
+    assert ask(client, "Name a noble gas", model="gpt-4o-mini")[0] == "miss"
+
+
+def test_with_a_proxy_key_the_api_needs_it_and_sees_every_tenant(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-provider-key-000")
+    settings = make_settings(**ON, proxy={"proxy_api_key": "proxy-secret", "tenant_header": "x-tenant"})
+    with serve(LayerCacheApp(settings)) as url:
+        ask(oai(url, "proxy-secret", default_headers={"x-tenant": "a"}), "What is TCP?")
+        ask(oai(url, "proxy-secret", default_headers={"x-tenant": "b"}), "What is TCP?")
+        assert httpx.get(f"{url}/v1/cache/entries").status_code == 401
+        assert delete(url, key="wrong", all="true").status_code == 401
+        listing = entries(url, "proxy-secret")
+        assert listing["total"] == 2
+        tenant = listing["data"][0]["tenant"]
+        assert delete(url, key="proxy-secret", tenant=tenant).json()["deleted"] == 1
+        assert entries(url, "proxy-secret")["total"] == 1
+        assert "proxy-secret" not in httpx.get(f"{url}/v1/cache/entries", headers={"x-api-key": "proxy-secret"}).text
+
+
+# -- single flight, size cap, purge -------------------------------------------------------
+
+
+def test_identical_concurrent_requests_share_one_upstream_call(cached_proxy: str, fake: FakeProvider) -> None:
+    fake.delay = 1.0
+    client = oai(cached_proxy, KEY_A)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: ask(client, "Why is the sky blue?"), range(4)))
+    headers = sorted(header for header, _ in results)
+    assert headers == ["hit", "hit", "hit", "miss"]
+    assert {answer.choices[0].message.content for _, answer in results} == {"Echo: Why is the sky blue?"}
+    assert len(fake.requests) == 1
+
+
+def test_size_cap_evicts_the_least_recently_used(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(caching={"semantic": {"enabled": True, "max_entries": 2}})
+    with serve(LayerCacheApp(settings)) as url:
+        client = oai(url, KEY_A)
+        ask(client, "What is the tallest mountain?")
+        ask(client, "What is the longest river?")
+        assert ask(client, "What is the tallest mountain?")[0] == "hit"  # now the most recently used
+        wait_until(lambda: any(e["hits"] == 1 for e in entries(url)["data"]))
+        ask(client, "What is the largest desert?")  # evicts the river, least recently used
+        remaining = {e["query"] for e in entries(url)["data"]}
+        assert remaining == {"What is the tallest mountain?", "What is the largest desert?"}
+        assert ask(client, "What is the longest river?")[0] == "miss"
+
+
+def test_expired_entries_are_purged_in_the_background(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(caching={"semantic": {"enabled": True, "purge_interval_seconds": 0.2}})
+    with serve(LayerCacheApp(settings)) as url:
+        ask(oai(url, KEY_A), "What is a quark?", extra_body={"lc_cache_ttl": 1})
+        ask(oai(url, KEY_A), "What is a lepton?")
+        assert entries(url, include_expired="true")["total"] == 2
+        wait_until(lambda: entries(url, include_expired="true")["total"] == 1)
+        assert entries(url)["data"][0]["query"] == "What is a lepton?"

@@ -1,0 +1,368 @@
+"""Prompt templates: the API, YAML/JSON import and export, the folder, and lc_template through both SDKs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+import yaml
+from starlette.middleware import Middleware
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi._exchange import Exchange, get_exchange
+from layercache_asgi._layers import strip_markers
+from layercache_asgi._types import ASGIApp, Receive, Scope, Send
+from layercache_asgi.stages import ApplyTemplate, Stratify
+from layercache_asgi.testing import FakeProvider, serve
+
+pytestmark = pytest.mark.postgres
+
+BYPASS = {"lc_bypass_cache": True}
+QUERY_SCHEMA = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
+SUPPORT: dict[str, Any] = {
+    "name": "support",
+    "description": "Customer support persona",
+    "system": "You are Acme's support assistant. Answer briefly.",
+    "context": "Acme sells anvils. Returns are accepted within 30 days.",
+    "tools": [
+        # Anthropic form and OpenAI form may be mixed; each request gets its own wire's form.
+        {"name": "lookup_order", "description": "Find an order", "input_schema": {"type": "object"}},
+        {
+            "type": "function",
+            "function": {"name": "search", "description": "template search", "parameters": QUERY_SCHEMA},
+        },
+    ],
+    "enhancements": ["chain_of_thought", {"name": "self_critique", "options": {"rounds": 1}}],
+}
+
+
+def _templates_api(base: str, **headers: str) -> httpx.Client:
+    return httpx.Client(base_url=f"{base}/v1/prompts", headers=headers, timeout=30)
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[tuple[str, LayerCacheApp]]:
+    app = LayerCacheApp(settings)
+    with serve(app) as url:
+        yield url, app
+
+
+def _create(base: str, template: dict[str, Any]) -> dict[str, Any]:
+    response = _templates_api(base).post("/templates", json=template)
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json())
+
+
+def _texts(message_or_blocks: Any) -> Any:
+    return strip_markers(message_or_blocks)
+
+
+def _question_and_enhancements(messages: list[dict[str, Any]]) -> tuple[str, int]:
+    """The newest user text, and how many enhancement blocks the Enhance stage put before it (L3)."""
+    (last,) = [m for m in messages if m["role"] == "user"][-1:]
+    content = last["content"]
+    if isinstance(content, str):
+        return content, 0
+    texts = [b["text"] for b in content if b.get("type") == "text"]
+    return texts[-1], len(texts) - 1
+
+
+# -- lc_template through the SDKs -------------------------------------------------------------
+
+
+def test_openai_request_gets_the_templates_system_context_and_tools(
+    served: tuple[str, LayerCacheApp], fake: FakeProvider
+) -> None:
+    base, _ = served
+    _create(base, SUPPORT)
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+    client_search = {"type": "function", "function": {"name": "search", "description": "mine", "parameters": {}}}
+    response = client.chat.completions.with_raw_response.create(
+        model="gpt-4o",
+        messages=[
+            {"role": "system", "content": "Reply in French."},
+            {"role": "user", "content": "Where is order 42?"},
+        ],
+        tools=[client_search],  # type: ignore[list-item]
+        extra_body={"lc_template": "support", **BYPASS},
+    )
+    assert response.headers["x-layercache-template"] == "support@1"
+    sent = fake.requests[-1].body
+    assert [(m["role"], m["content"]) for m in sent["messages"][:3]] == [
+        ("system", SUPPORT["system"]),
+        ("system", "Reply in French."),
+        ("system", SUPPORT["context"]),
+    ]
+    assert _question_and_enhancements(sent["messages"]) == ("Where is order 42?", 2)  # the template's two defaults
+    tools = {t["function"]["name"]: t["function"] for t in sent["tools"]}
+    assert set(tools) == {"search", "lookup_order"}
+    assert tools["search"]["description"] == "mine"  # the client's own tool wins a name clash
+    assert tools["lookup_order"]["parameters"] == {"type": "object"}  # converted to OpenAI's form
+    assert not any(key.startswith("lc_") for key in sent)
+
+
+def test_anthropic_request_gets_system_blocks_and_tools(served: tuple[str, LayerCacheApp], fake: FakeProvider) -> None:
+    base, _ = served
+    _create(base, SUPPORT)
+    client = anthropic.Anthropic(base_url=base, api_key="sk-ant-template-test", max_retries=0)
+    message = client.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=64,
+        system="Reply in French.",
+        messages=[{"role": "user", "content": "Where is order 42?"}],
+        extra_body={"lc_template": "support", **BYPASS},
+    )
+    assert message.content
+    sent = fake.requests[-1].body
+    assert [b["text"] for b in _texts(sent["system"])] == [SUPPORT["system"], "Reply in French.", SUPPORT["context"]]
+    tools = {t["name"]: t for t in _texts(sent["tools"])}
+    assert set(tools) == {"lookup_order", "search"}
+    assert tools["search"]["input_schema"] == QUERY_SCHEMA  # an OpenAI-form template tool, converted
+    assert tools["search"]["description"] == "template search"
+    assert _question_and_enhancements(sent["messages"]) == ("Where is order 42?", 2)
+
+
+def test_an_unknown_template_is_a_404_in_the_clients_format(proxy: str, fake: FakeProvider) -> None:
+    oai = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-template-test", max_retries=0)
+    with pytest.raises(openai.NotFoundError) as oai_error:
+        oai.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "nope"}
+        )
+    assert oai_error.value.body["type"] == "not_found_error"  # type: ignore[index]
+    assert "nope" in oai_error.value.message
+
+    ant = anthropic.Anthropic(base_url=proxy, api_key="sk-ant-template-test", max_retries=0)
+    with pytest.raises(anthropic.NotFoundError) as ant_error:
+        ant.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=16,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"lc_template": "nope@3"},
+        )
+    assert ant_error.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    assert fake.requests == []
+
+
+class _Recorder:
+    """A stage that keeps what the stages before it made of each request."""
+
+    def __init__(self, app: ASGIApp, *, into: list[Exchange]) -> None:
+        self.app = app
+        self.into = into
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = get_exchange(scope)
+        if exchange is not None:
+            self.into.append(exchange)
+        await self.app(scope, receive, send)
+
+
+def test_template_content_is_layered_and_default_enhancements_added(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    seen: list[Exchange] = []
+    app = LayerCacheApp(make_settings(), stages=[ApplyTemplate, Stratify, Middleware(_Recorder, into=seen)])
+    with serve(app) as base:
+        _create(base, SUPPORT)
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+        client.chat.completions.create(
+            model="gpt-4o",
+            messages=[
+                {"role": "user", "content": "Background: my account is 7."},
+                {"role": "assistant", "content": "Noted."},
+                {"role": "user", "content": "Where is order 42?"},
+            ],
+            extra_body={
+                "lc_template": "support",
+                "lc_layer_hints": {"0": "L1"},  # the client's index 0, before the template moved it
+                "lc_enhancements": [{"name": "self_critique", "options": {"rounds": 3}}],
+            },
+        )
+    (exchange,) = seen
+    # [template system, template context, client's 0 (hinted L1), assistant, newest user]
+    assert exchange.layers.message_layers == (0, 1, 1, 2, 4)
+    assert exchange.notes["template"] == "support@1"
+    enhancements = [(e.name, e.options) for e in exchange.request.ext.lc_enhancements]
+    assert enhancements == [("chain_of_thought", {}), ("self_critique", {"rounds": 3})]  # the client's options win
+
+
+# -- the management API -----------------------------------------------------------------------
+
+
+def test_create_version_show_pin_and_delete(served: tuple[str, LayerCacheApp], fake: FakeProvider) -> None:
+    base, _ = served
+    api = _templates_api(base)
+    first = api.post("/templates", json=SUPPORT)
+    assert first.status_code == 201 and first.json()["version"] == 1 and first.json()["created"] is True
+    same = api.post("/templates", json=SUPPORT)
+    assert same.status_code == 200 and same.json()["version"] == 1 and same.json()["created"] is False
+    second = api.post("/templates", json={**SUPPORT, "system": "You are Acme's new assistant."})
+    assert second.status_code == 201 and second.json()["version"] == 2
+
+    listed = api.get("/templates").json()
+    assert [(t["name"], t["version"]) for t in listed["data"]] == [("support", 2)]
+    assert listed["persistent"] is True
+    shown = api.get("/templates/support", params={"version": 1}).json()
+    assert shown["system"] == SUPPORT["system"] and shown["versions"] == [1, 2]
+
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+
+    def system_sent(reference: str) -> str:
+        client.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"lc_template": reference, **BYPASS},
+        )
+        return str(fake.requests[-1].body["messages"][0]["content"])
+
+    assert system_sent("support") == "You are Acme's new assistant."
+    assert system_sent("support@1") == SUPPORT["system"]
+
+    deleted = api.delete("/templates/support")
+    assert deleted.status_code == 200 and deleted.json()["deleted_versions"] == 2
+    assert api.delete("/templates/support").status_code == 404
+    assert api.get("/templates/support").status_code == 404
+    with pytest.raises(openai.NotFoundError):
+        system_sent("support")  # the deletion reached the in-memory cache at once
+
+
+def test_a_change_is_seen_by_the_next_request(served: tuple[str, LayerCacheApp], fake: FakeProvider) -> None:
+    base, _ = served
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+    for n in range(3):
+        _create(base, {"name": "greeter", "system": f"Greeting style {n}."})
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "greeter"}
+        )
+        assert fake.requests[-1].body["messages"][0]["content"] == f"Greeting style {n}."
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"name": "bad/name"}, "name"),
+        ({"name": "ok", "sytem": "typo"}, "sytem"),
+        ({"name": "ok", "tools": [{"description": "no name"}]}, "tools[0] needs a name"),
+        ({"system": "no name"}, "name"),
+        ([{"name": "twice"}, {"name": "twice"}], "twice"),
+    ],
+)
+def test_bad_template_bodies_are_400(proxy: str, body: Any, fragment: str) -> None:
+    response = _templates_api(proxy).post("/templates", json=body)
+    assert response.status_code == 400
+    assert fragment in response.json()["error"]["message"]
+    assert _templates_api(proxy).post("/templates", content=b"{not: [valid").status_code == 400
+
+
+def test_export_and_import_round_trip_in_yaml_and_json(
+    make_settings: Callable[..., Settings], served: tuple[str, LayerCacheApp], tmp_path: Path
+) -> None:
+    base, _ = served
+    _create(base, SUPPORT)
+    _create(base, {"name": "terse", "system": "Be terse."})
+    _create(base, {"name": "terse", "system": "Be very terse."})
+    api = _templates_api(base)
+    exported_yaml = api.get("/templates", params={"format": "yaml"})
+    assert exported_yaml.headers["content-type"].startswith("application/yaml")
+    document = yaml.safe_load(exported_yaml.text)
+    assert [(t["name"], t["version"]) for t in document["templates"]] == [("support", 1), ("terse", 2)]
+    exported_json = api.get("/templates", params={"format": "json"}).json()
+    assert exported_json == document
+
+    other = LayerCacheApp(make_settings(database={"url": f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"}))
+    with serve(other) as other_base:
+        imported = _templates_api(other_base).post(
+            "/templates", content=exported_yaml.text, headers={"content-type": "application/yaml"}
+        )
+        assert imported.status_code == 201
+        assert imported.json()["created"] == ["support@1", "terse@1"]
+        again = _templates_api(other_base).post("/templates", content=json.dumps(exported_json))
+        assert again.status_code == 200 and again.json()["unchanged"] == ["support@1", "terse@1"]
+        copied = _templates_api(other_base).get("/templates").json()["data"]
+    originals = api.get("/templates").json()["data"]
+    fields = ("name", "description", "system", "context", "tools", "enhancements")
+    assert [{k: t[k] for k in fields} for t in copied] == [{k: t[k] for k in fields} for t in originals]
+
+
+def test_the_templates_folder_is_imported_at_start_up_and_on_reload(
+    make_settings: Callable[..., Settings], tmp_path: Path, fake: FakeProvider
+) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(
+        yaml.safe_dump({"templates": [SUPPORT, {"name": "terse", "system": "Be terse."}]}), encoding="utf-8"
+    )
+    (folder / "b.json").write_text(json.dumps({"name": "coder", "system": "You write Python."}), encoding="utf-8")
+    (folder / "notes.txt").write_text("not a template", encoding="utf-8")
+    app = LayerCacheApp(make_settings(enhancements={"templates_dir": str(folder)}))
+    with serve(app) as base:
+        api = _templates_api(base)
+        names = [(t["name"], t["version"]) for t in api.get("/templates").json()["data"]]
+        assert names == [("coder", 1), ("support", 1), ("terse", 1)]
+
+        (folder / "b.json").write_text(json.dumps({"name": "coder", "system": "You write Rust."}), encoding="utf-8")
+        (folder / "c.yaml").write_text("name: [unclosed", encoding="utf-8")
+        report = api.post("/reload").json()
+        assert report["created"] == ["coder@2"]
+        assert sorted(report["unchanged"]) == ["support@1", "terse@1"]
+        assert len(report["errors"]) == 1 and report["errors"][0].startswith("c.yaml")
+
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "coder"}
+        )
+        assert fake.requests[-1].body["messages"][0]["content"] == "You write Rust."
+
+
+def test_reload_without_a_folder_is_a_409(proxy: str) -> None:
+    response = _templates_api(proxy).post("/reload")
+    assert response.status_code == 409
+    assert "templates_dir" in response.json()["error"]["message"]
+
+
+def test_management_routes_need_the_proxy_key_when_one_is_set(make_settings: Callable[..., Settings]) -> None:
+    app = LayerCacheApp(make_settings(proxy={"proxy_api_key": "proxy-secret-key"}))
+    with serve(app) as base:
+        anonymous, wrong = _templates_api(base), _templates_api(base, authorization="Bearer guess")
+        for client in (anonymous, wrong):
+            assert client.get("/templates").status_code == 401
+            assert client.post("/templates", json=SUPPORT).status_code == 401
+            assert client.delete("/templates/support").status_code == 401
+            assert client.post("/reload").status_code == 401
+        keyed = _templates_api(base, authorization="Bearer proxy-secret-key")
+        assert keyed.post("/templates", json=SUPPORT).status_code == 201
+        assert anonymous.get("/templates/support").status_code == 401
+        assert [t["name"] for t in keyed.get("/templates").json()["data"]] == ["support"]
+
+
+def test_templates_survive_a_restart(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
+    settings = make_settings()
+    with serve(LayerCacheApp(settings)) as base:
+        _create(base, SUPPORT)
+    with serve(LayerCacheApp(settings)) as base:
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "support"}
+        )
+    assert fake.requests[-1].body["messages"][0]["content"] == SUPPORT["system"]
+
+
+def test_without_a_database_templates_live_in_memory(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    app = LayerCacheApp(make_settings(database={"url": "postgresql+asyncpg://nobody@127.0.0.1:1/layercache"}))
+    with serve(app) as base:
+        created = _templates_api(base).post("/templates", json=SUPPORT)
+        assert created.status_code == 201
+        assert _templates_api(base).get("/templates").json()["persistent"] is False
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "support"}
+        )
+    assert fake.requests[-1].body["messages"][0]["content"] == SUPPORT["system"]

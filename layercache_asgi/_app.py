@@ -142,8 +142,13 @@ class LayerCacheApp:
 
     async def _health(self, request: Request) -> Response:
         return JSONResponse(
-            {"status": "healthy", "version": __version__, "semantic_cache": self.settings.caching.semantic.enabled}
+            # Whether the semantic cache is actually serving (model loaded, store open), not just configured.
+            {"status": "healthy", "version": __version__, "semantic_cache": self._semantic_ready()}
         )
+
+    def _semantic_ready(self) -> bool:
+        semantic = self.runtime.semantic
+        return bool(semantic is not None and self.settings.caching.semantic.enabled and semantic.ready)
 
     async def _models(self, request: Request) -> Response:
         settings = self.settings

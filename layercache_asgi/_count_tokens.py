@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from ._auth import identify
 from ._errors import ProxyError, error_body
-from ._providers import provider_of
+from ._providers import provider_of, resolve_chain
 from ._runtime import Runtime
 from ._upstream import forward_headers
 
@@ -65,17 +64,14 @@ class CountTokens:
             if provider != "anthropic":
                 count = await asyncio.to_thread(_local_count, f"{provider}/{upstream_model}", body)
                 return JSONResponse({"input_tokens": count})
-            provider_cfg = settings.providers.get("anthropic")
-            base = ((provider_cfg.api_base if provider_cfg else None) or "https://api.anthropic.com").rstrip("/")
-            env_key = None
-            if provider_cfg and provider_cfg.api_key_env:
-                env_key = os.environ.get(provider_cfg.api_key_env)
-            key = env_key if settings.proxy.proxy_api_key else (caller.credential or env_key)
+            deployment = (await resolve_chain(body["model"], settings, "anthropic"))[0]
+            base = (deployment.api_base or "https://api.anthropic.com").rstrip("/")
+            key = deployment.key_for(settings, caller.credential)
             headers = forward_headers({k.lower(): v for k, v in request.headers.items()}, "anthropic", key)
             try:
                 upstream = await runtime.http.post(
                     f"{base}/v1/messages/count_tokens",
-                    content=json.dumps({**body, "model": upstream_model}).encode(),
+                    content=json.dumps({**body, "model": deployment.upstream_model}).encode(),
                     headers=headers,
                 )
             except httpx.HTTPError:

@@ -41,6 +41,13 @@ class Deployment:
         env = self.api_key_env or (settings.providers.get(self.provider) or _NO_PROVIDER).api_key_env
         return os.environ.get(env) if env else None
 
+    def key_for(self, settings: Settings, credential: str | None) -> str | None:
+        """The key this deployment is called with: with proxy auth on, only the server's own;
+        in pass-through mode the client's, else the server's."""
+        if settings.proxy.proxy_api_key:
+            return self.api_key(settings)
+        return credential or self.api_key(settings)
+
 
 class _NoProvider:
     api_key_env: str | None = None

@@ -155,12 +155,7 @@ async def _translated(deployment: Deployment, exchange: Exchange, key: str | Non
 
 async def attempt(deployment: Deployment, exchange: Exchange) -> UpstreamResponse:
     """One try against one deployment."""
-    settings = exchange.settings
-    key = (
-        deployment.api_key(settings)
-        if settings.proxy.proxy_api_key
-        else (exchange.credential or deployment.api_key(settings))
-    )
+    key = deployment.key_for(exchange.settings, exchange.credential)
     if deployment.fast_path(exchange.request.wire):
         return await _fast(deployment, exchange, key)
     return await _translated(deployment, exchange, key)

@@ -104,10 +104,7 @@ def cache_request(body: dict[str, Any], layers: Layers, model: str, ttl_seconds:
 
 
 def _key(exchange: Exchange, target: Deployment) -> str | None:
-    settings = exchange.settings
-    if settings.proxy.proxy_api_key:
-        return target.api_key(settings)
-    return exchange.credential or target.api_key(settings)
+    return target.key_for(exchange.settings, exchange.credential)
 
 
 async def _stored(exchange: Exchange, prefix_hash: str, now: datetime) -> tuple[str, datetime] | None:

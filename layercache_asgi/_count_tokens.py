@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from ._auth import identify
 from ._errors import ProxyError, error_body
+from ._json import dumps, loads
 from ._providers import provider_of, resolve_chain
 from ._runtime import Runtime
 from ._upstream import forward_headers
@@ -53,7 +54,7 @@ class CountTokens:
         try:
             caller = identify({k.lower(): v for k, v in request.headers.items()}, settings)
             try:
-                body = json.loads(await request.body())
+                body, exact = loads(await request.body())
             except ValueError:
                 raise ProxyError(400, "request body is not valid JSON") from None
             if not isinstance(body, dict) or not isinstance(body.get("model"), str):
@@ -71,7 +72,7 @@ class CountTokens:
             try:
                 upstream = await runtime.http.post(
                     f"{base}/v1/messages/count_tokens",
-                    content=json.dumps({**body, "model": deployment.upstream_model}).encode(),
+                    content=dumps({**body, "model": deployment.upstream_model}, exact=exact),
                     headers=headers,
                 )
             except httpx.HTTPError:

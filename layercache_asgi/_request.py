@@ -6,13 +6,13 @@ field and parameter the client sent stays there unless a stage means to change i
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._errors import ProxyError
+from ._json import loads
 from ._types import Wire
 
 __all__ = ["ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request"]
@@ -70,6 +70,8 @@ class ChatRequest:
     wire: Wire
     body: dict[str, Any]
     ext: LcExtensions
+    # The body holds floats spelled unusually (``1e3``); see :mod:`._json`.
+    exact_numbers: bool = False
 
     @property
     def model(self) -> str:
@@ -111,7 +113,7 @@ def _check_messages(wire: Wire, messages: Any) -> None:
 def parse_request(wire: Wire, raw: bytes) -> ChatRequest:
     """Parse and validate a chat request body; raise :class:`ProxyError` (4xx) when it is bad."""
     try:
-        body = json.loads(raw)
+        body, exact_numbers = loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad(f"request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -141,4 +143,4 @@ def parse_request(wire: Wire, raw: bytes) -> ChatRequest:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise _bad(f"invalid {where}: {first['msg']}", where) from None
-    return ChatRequest(wire=wire, body=body, ext=ext)
+    return ChatRequest(wire=wire, body=body, ext=ext, exact_numbers=exact_numbers)

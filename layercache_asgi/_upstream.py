@@ -18,6 +18,7 @@ import httpx
 
 from ._errors import redact
 from ._exchange import Exchange
+from ._json import dumps
 from ._providers import Deployment
 from ._sse import SSEParser, format_event
 from ._wire import StreamAccumulator, new_accumulator
@@ -97,7 +98,7 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
             body["stream_options"] = options
             injected_usage = True
     url, headers = _fast_request(deployment, exchange, key)
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    content = dumps(body, exact=request.exact_numbers)
     # Per request, from the settings snapshot: a hot reload changes it without a new client.
     timeout = httpx.Timeout(exchange.settings.upstream.timeout, connect=exchange.settings.upstream.connect_timeout)
     try:

@@ -161,3 +161,34 @@ def test_count_tokens(anthropic_client: anthropic.Anthropic, fake: FakeProvider)
     # Not an Anthropic model: counted locally with LiteLLM's tokenizer.
     local = anthropic_client.messages.count_tokens(model="openai/gpt-4o", messages=messages)
     assert 5 <= local.input_tokens <= 20
+
+
+def test_numbers_keep_their_spelling_upstream(proxy: str, fake: FakeProvider) -> None:
+    # json.loads would turn 1e3 into 1000.0 and 0.10 into 0.1: the provider must see what the client sent.
+    raw = (
+        b'{"model":"claude-sonnet-4-6","max_tokens":64,"lc_bypass_cache":true,'
+        b'"tools":[{"name":"pay","input_schema":{"type":"object","properties":{"amount":'
+        b'{"type":"number","maximum":1e3}}}}],'
+        b'"messages":[{"role":"user","content":"pay"},{"role":"assistant","content":[{"type":"tool_use",'
+        b'"id":"toolu_1","name":"pay","input":{"amount":0.10,"fee":2.50E-1,"ref":"1e3"}}]},'
+        b'{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"ok"}]}]}'
+    )
+    response = httpx.post(
+        proxy + "/v1/messages",
+        content=raw,
+        headers={"x-api-key": "sk-ant-test", "content-type": "application/json", "anthropic-version": "2023-06-01"},
+    )
+    assert response.status_code == 200, response.text
+    sent = fake.requests[-1].raw
+    assert b'"maximum":1e3' in sent
+    assert b'"input":{"amount":0.10,"fee":2.50E-1,"ref":"1e3"}' in sent
+
+
+def test_nan_is_a_client_error(proxy: str) -> None:
+    response = httpx.post(
+        proxy + "/v1/messages",
+        content=b'{"model":"claude-sonnet-4-6","max_tokens":NaN,"messages":[{"role":"user","content":"x"}]}',
+        headers={"x-api-key": "sk-ant-test", "content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["type"] == "error" and "NaN" in response.json()["error"]["message"]

@@ -35,6 +35,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes = b""  # the body as received, for byte-level checks
 
 
 @dataclass
@@ -116,7 +117,7 @@ class FakeProvider:
         except ValueError:
             await _send(send, 400, _error(wire, 400, "bad json"))
             return
-        self.requests.append(RecordedRequest(path, headers, body))
+        self.requests.append(RecordedRequest(path, headers, body, raw))
         if self.expected_key is not None:
             key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
             if key != self.expected_key:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from ._types import Scope
 
 if TYPE_CHECKING:
     from ._config import Settings
+    from ._providers import Deployment
     from ._runtime import Runtime
 
 __all__ = ["SCOPE_KEY", "Exchange", "Outcome", "get_exchange"]
@@ -51,6 +53,9 @@ class Exchange:
     notes: dict[str, Any] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
     outcome: Outcome = field(default_factory=Outcome)
+    # Set by a stage that shaped the body for the first deployment (cache markers): the
+    # route awaits it before failing over to another, so the body fits that one instead.
+    retarget: Callable[[Deployment], Awaitable[None]] | None = field(default=None, repr=False)
 
     def header_list(self) -> list[tuple[bytes, bytes]]:
         return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.response_headers.items()]

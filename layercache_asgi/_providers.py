@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._config import ModelRoute, Settings
 from ._errors import ProxyError
@@ -30,6 +30,8 @@ class Deployment:
     upstream_model: str  # the model id the provider itself sees
     api_base: str | None
     api_key_env: str | None
+    # The client's credential is for the model it named; a fallback elsewhere never receives it.
+    takes_client_key: bool = True
 
     def fast_path(self, wire: Wire) -> bool:
         """Whether the client's wire format is this provider's own (no translation needed)."""
@@ -43,8 +45,8 @@ class Deployment:
 
     def key_for(self, settings: Settings, credential: str | None) -> str | None:
         """The key this deployment is called with: with proxy auth on, only the server's own;
-        in pass-through mode the client's, else the server's."""
-        if settings.proxy.proxy_api_key:
+        in pass-through mode the client's (for the provider it named), else the server's."""
+        if settings.proxy.proxy_api_key or not self.takes_client_key:
             return self.api_key(settings)
         return credential or self.api_key(settings)
 
@@ -112,4 +114,6 @@ async def resolve_chain(model: str, settings: Settings, wire: Wire) -> list[Depl
     """The deployments to try for ``model`` in order: itself, then its configured fallbacks."""
     routes = {r.name: r for r in settings.models}
     names = [model, *[n for n in settings.fallbacks.get(model, []) if n != model]]
-    return [await _deployment(name, routes.get(name), settings, wire) for name in names]
+    chain = [await _deployment(name, routes.get(name), settings, wire) for name in names]
+    first = chain[0]
+    return [d if d.provider == first.provider else replace(d, takes_client_key=False) for d in chain]

@@ -10,9 +10,10 @@ from ._providers import Deployment, resolve_chain
 if TYPE_CHECKING:
     from ._exchange import Exchange
 
-__all__ = ["target_of"]
+__all__ = ["chain_of", "target_of"]
 
 _NOTE = "target"
+_CHAIN = "chain"
 
 
 async def target_of(exchange: Exchange) -> Deployment | None:
@@ -20,9 +21,18 @@ async def target_of(exchange: Exchange) -> Deployment | None:
     cached = exchange.notes.get(_NOTE)
     if isinstance(cached, Deployment):
         return cached
+    chain = await chain_of(exchange)
+    return chain[0] if chain else None
+
+
+async def chain_of(exchange: Exchange) -> list[Deployment]:
+    """Every deployment the route may try, in order; empty when the model does not resolve."""
+    cached = exchange.notes.get(_CHAIN)
+    if isinstance(cached, list):
+        return cached
     try:
         chain = await resolve_chain(exchange.request.model, exchange.settings, exchange.request.wire)
     except ProxyError:
-        return None
-    exchange.notes[_NOTE] = chain[0]
-    return chain[0]
+        return []
+    exchange.notes[_CHAIN], exchange.notes[_NOTE] = chain, chain[0]
+    return chain

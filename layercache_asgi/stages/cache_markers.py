@@ -5,16 +5,24 @@ One adapter per provider in :mod:`layercache_asgi.markers`: Anthropic gets
 Gemini a CachedContent. Other providers cache automatically: nothing to do. No
 breakpoints are added when the whole cacheable prefix is below the model's minimum.
 ``lc_bypass_cache`` requests pass untouched, the client's own markers included.
+
+Markers fit one provider only (a Gemini request even leaves out what its CachedContent
+holds), so when fallbacks are configured the unmarked body is kept and re-marked for
+whichever deployment the route fails over to.
 """
 
 from __future__ import annotations
+
+import copy
 
 import structlog
 
 from .._exchange import Exchange, get_exchange
 from .._layers import Layers
+from .._prefix_minimums import min_prefix_tokens
 from .._prompt_state import prompt_state
-from .._target import target_of
+from .._providers import Deployment
+from .._target import chain_of
 from .._types import ASGIApp, Receive, Scope, Send
 from ..markers.anthropic import apply_anthropic
 from ..markers.gemini import apply_gemini
@@ -37,22 +45,57 @@ class InjectCacheMarkers:
         await self.app(scope, receive, send)
 
     async def _mark(self, exchange: Exchange, layers: Layers) -> None:
-        target = await target_of(exchange)
-        if target is None:
+        chain = await chain_of(exchange)
+        if not chain:
             return
-        if target.provider == "anthropic":
-            if exchange.notes.get("prefix_below_minimum"):
-                return  # nothing could be cached: leave the request as the client wrote it
-            marked = apply_anthropic(exchange, layers, prompt_state(exchange))
-            exchange.notes["cache_markers"] = marked
-        elif target.provider == "openai":
-            apply_openai(exchange, layers)
-        elif target.provider == "gemini":
-            try:
-                tokens = await prefix_tokens(exchange, layers, target.model, through=1)
-            except Exception as exc:  # no count, no explicit cache: implicit caching still applies
-                log.warning("prefix_count_failed", error=type(exc).__name__, model=target.model)
-                return
-            name = await apply_gemini(exchange, layers, target, tokens)
-            if name is not None:
-                exchange.notes["gemini_cached_content"] = name
+        if len(chain) > 1:
+            pristine = copy.deepcopy(exchange.request.body)
+
+            async def retarget(deployment: Deployment) -> None:
+                exchange.request.body = copy.deepcopy(pristine)
+                for note in ("cache_markers", "gemini_cached_content"):
+                    exchange.notes.pop(note, None)
+                await _mark_for(exchange, layers, deployment, first=False)
+
+            exchange.retarget = retarget
+        await _mark_for(exchange, layers, chain[0], first=True)
+
+
+async def _below_minimum(exchange: Exchange, layers: Layers, target: Deployment, first: bool) -> bool:
+    if first:  # the PrefixThreshold stage has checked the first deployment
+        return bool(exchange.notes.get("prefix_below_minimum"))
+    minimum = min_prefix_tokens(target.provider, target.upstream_model, exchange.settings.caching.min_prefix_tokens)
+    if minimum is None:
+        return False
+    try:
+        return await prefix_tokens(exchange, layers, target.model) < minimum
+    except Exception:  # no count: mark anyway, as for a model without a known minimum
+        return False
+
+
+async def _mark_for(exchange: Exchange, layers: Layers, target: Deployment, *, first: bool) -> None:
+    try:
+        await _apply(exchange, layers, target, first)
+    except Exception as exc:  # a fallback is tried unmarked rather than not at all
+        if first:
+            raise
+        log.warning("markers_failed", deployment=target.name, error=type(exc).__name__)
+
+
+async def _apply(exchange: Exchange, layers: Layers, target: Deployment, first: bool) -> None:
+    if target.provider == "anthropic":
+        if await _below_minimum(exchange, layers, target, first):
+            return  # nothing could be cached: leave the request as the client wrote it
+        marked = apply_anthropic(exchange, layers, prompt_state(exchange))
+        exchange.notes["cache_markers"] = marked
+    elif target.provider == "openai":
+        apply_openai(exchange, layers)
+    elif target.provider == "gemini":
+        try:
+            tokens = await prefix_tokens(exchange, layers, target.model, through=1)
+        except Exception as exc:  # no count, no explicit cache: implicit caching still applies
+            log.warning("prefix_count_failed", error=type(exc).__name__, model=target.model)
+            return
+        name = await apply_gemini(exchange, layers, target, tokens)
+        if name is not None:
+            exchange.notes["gemini_cached_content"] = name

@@ -9,6 +9,7 @@ import structlog
 from .._errors import ProxyError, redact, sse_error_event
 from .._exchange import Exchange, get_exchange
 from .._providers import resolve_chain
+from .._target import chain_of
 from .._types import Receive, Scope, Send
 from .._upstream import UpstreamError, UpstreamResponse, attempt, parse_json
 from .._wire import completion_from_body
@@ -25,11 +26,15 @@ class RouteUpstream:
         exchange = get_exchange(scope)
         if exchange is None:
             raise ProxyError(404, "Not Found")
-        chain = await resolve_chain(exchange.request.model, exchange.settings, exchange.request.wire)
+        chain = await chain_of(exchange)
+        if not chain:  # resolving again raises the 404 that says why
+            chain = await resolve_chain(exchange.request.model, exchange.settings, exchange.request.wire)
         retries = exchange.settings.upstream.num_retries
         last: UpstreamError | None = None
         started = time.perf_counter()
         for position, deployment in enumerate(chain):
+            if position and exchange.retarget is not None:
+                await exchange.retarget(deployment)
             for _ in range(retries + 1):
                 try:
                     response = await attempt(deployment, exchange)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -163,6 +164,22 @@ class DashboardSettings(_Section):
     enabled: bool = True
     allow_writes_without_key: bool = False
     session_secret: SecretStr | None = None
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) the dashboard accepts form posts from, besides its own "
+        "Host and X-Forwarded-Host: for a reverse proxy that rewrites Host without saying so.",
+    )
+
+    @field_validator("allowed_origins", mode="after")
+    @classmethod
+    def _origins_only(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            path = parts.path not in ("", "/") or parts.query or parts.fragment
+            # .port raises ValueError on a malformed port, which pydantic reports like the rest.
+            if parts.scheme not in ("http", "https") or not parts.hostname or path or parts.port == 0:
+                raise ValueError(f"{origin!r} is not an origin like https://dash.example.com[:port]")
+        return value
 
 
 class Settings(_Section):

@@ -1,9 +1,11 @@
-"""The dashboard over HTTP: mounting, login, sessions, CSRF, read-only mode, config editing, logs, prefix page."""
+"""The dashboard over HTTP: mounting, login and its rate limit, sessions, CSRF and origins, read-only mode,
+config editing (the file kept as written), logs, prefix page."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,8 @@ from layercache_asgi import LayerCacheApp, Settings, get_exchange
 from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import serve
+
+from .conftest import MODEL_DIR
 
 KEY = "proxy-key-0123456789"
 PAGES = ("", "models", "cache", "templates", "config", "logs", "prefix")
@@ -30,8 +34,10 @@ def csrf_of(html: str) -> str:
 class Browser(httpx.Client):
     """An HTTP client that keeps cookies, like a browser tab on the dashboard."""
 
-    def __init__(self, base: str) -> None:
-        super().__init__(base_url=base, follow_redirects=False, timeout=30)
+    def __init__(self, base: str, *, address: str = "127.0.0.1") -> None:
+        # address: the loopback address the tab connects from (the server sees it as the client).
+        transport = httpx.HTTPTransport(local_address=address)
+        super().__init__(base_url=base, follow_redirects=False, timeout=30, transport=transport)
 
     def token(self, page: str = "login") -> str:
         return csrf_of(self.get(f"/dashboard/{page}").text)
@@ -193,3 +199,249 @@ def test_logs_hide_provider_messages_and_prefix_page_shows_layer_and_position(
 def test_a_disabled_dashboard_is_not_there(make_settings: Callable[..., Settings]) -> None:
     with serve(LayerCacheApp(make_settings(dashboard={"enabled": False}))) as base:
         assert httpx.get(f"{base}/dashboard/").status_code == 404
+
+
+# -- failed logins are rate-limited per client address -------------------------------------------
+
+
+def test_failed_logins_are_limited_per_client_address(keyed: tuple[str, LayerCacheApp]) -> None:
+    base, _ = keyed
+    guesser = Browser(base)
+    for attempt in range(5):
+        assert guesser.login(f"guess-{attempt}").status_code == 401
+    refused = guesser.login()  # the right key, but the address is locked out for now
+    assert refused.status_code == 429
+    assert "Too many failed logins from your address" in refused.text
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert guesser.get("/dashboard/").status_code == 303  # not logged in
+    # Another address is not affected, and its own success clears nothing for the first.
+    neighbour = Browser(base, address="127.0.0.2")
+    assert neighbour.login().status_code == 303
+    assert neighbour.get("/dashboard/").status_code == 200
+    assert guesser.login().status_code == 429
+
+
+def test_the_login_limiter_forgets_old_failures_and_stays_bounded() -> None:
+    from layercache_asgi.dashboard._login_limit import LoginLimiter
+
+    now = [1000.0]
+    limiter = LoginLimiter(limit=3, window=60.0, max_clients=4, clock=lambda: now[0])
+    for _ in range(3):
+        assert limiter.retry_after("a") == 0
+        limiter.failed("a")
+        now[0] += 10
+    assert limiter.retry_after("a") == 30  # the first failure (at 1000) ages out at 1060; now is 1030
+    now[0] += 30
+    assert limiter.retry_after("a") == 0  # one attempt back
+    limiter.failed("a")
+    assert limiter.retry_after("a") == 10
+    limiter.succeeded("a")
+    assert limiter.retry_after("a") == 0
+    for n in range(100):
+        limiter.failed(f"10.0.0.{n}")
+    assert len(limiter) == 4  # a flood of addresses does not grow memory
+
+
+# -- the Origin check behind reverse proxies -----------------------------------------------------
+
+
+def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(
+        proxy={"proxy_api_key": KEY}, dashboard={"allowed_origins": ["https://listed.example:8443"]}
+    )
+    app = LayerCacheApp(settings)
+    with serve(app) as base:
+        tab = Browser(base)
+        tab.login()
+        token = tab.token("config")
+        host = base.removeprefix("http://")
+        listed = "dashboard: {allowed_origins: ['https://listed.example:8443']}"  # each save replaces the settings
+        cases: list[tuple[dict[str, str], bool]] = [
+            ({"origin": base}, True),  # no proxy: Origin names Host
+            ({"origin": f"http://{host.upper()}"}, True),  # host names are case-insensitive
+            ({"origin": "https://dash.example.com", "host": "10.0.0.5:8000"}, False),  # Host rewritten, unsaid
+            (
+                {"origin": "https://dash.example.com", "host": "10.0.0.5:8000", "x-forwarded-host": "dash.example.com"},
+                True,  # TLS ends at the proxy: the scheme differs, host and (default) port match
+            ),
+            (
+                {
+                    "origin": "https://dash.example.com",
+                    "host": "10.0.0.5",
+                    "forwarded": 'for=1.2.3.4;host="dash.example.com";proto=https',
+                },
+                True,
+            ),
+            (
+                {"origin": "https://dash.example.com:8443", "host": "10.0.0.5", "x-forwarded-host": "dash.example.com"},
+                False,  # another port is another origin
+            ),
+            ({"origin": "https://evil.example", "host": "10.0.0.5", "x-forwarded-host": "dash.example.com"}, False),
+            ({"origin": "https://listed.example:8443", "host": "10.0.0.5"}, True),  # dashboard.allowed_origins
+            ({"origin": "http://listed.example:8443", "host": "10.0.0.5"}, False),  # a listed origin matches exactly
+            ({"origin": "null"}, False),
+        ]
+        for timeout, (headers, accepted) in enumerate(cases, start=100):
+            response = tab.post(
+                "/dashboard/config",
+                data={"yaml": f"{listed}\nupstream: {{timeout: {timeout}}}", "csrf_token": token},
+                headers=headers,
+            )
+            assert response.status_code == (200 if accepted else 403), headers
+            assert (app.runtime.settings.upstream.timeout == timeout) is accepted, headers
+        # The token is still required whatever the origin.
+        headers = {"origin": "https://listed.example:8443"}
+        assert (
+            tab.post("/dashboard/config", data={"yaml": "upstream: {timeout: 5}"}, headers=headers).status_code == 403
+        )
+
+
+def test_allowed_origins_must_be_origins() -> None:
+    assert Settings.model_validate({"dashboard": {"allowed_origins": ["https://a.example", "http://b:81/"]}})
+    for bad in ("a.example", "https://a.example/dashboard", "ftp://a.example", "https://a.example:x"):
+        with pytest.raises(ValueError, match="allowed_origins"):
+            Settings.model_validate({"dashboard": {"allowed_origins": [bad]}})
+
+
+# -- the config file is saved as written ---------------------------------------------------------
+
+COMMENTED = """\
+# Production proxy. Ask #platform before changing the timeouts.
+proxy:
+  proxy_api_key: '{key}'   # rotated monthly
+providers:
+  openai: {{api_base: "{upstream}/v1"}}   # the fake provider
+database:
+  url: "{database_url}"
+  auto_upgrade: true
+caching:
+  semantic: {{enabled: false, model_path: "{model}"}}
+logging: {{format: console}}
+upstream:
+  num_retries: 0
+  timeout: 600   # seconds
+"""
+
+
+def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
+    tmp_path: Path, upstream: str, database_url: str
+) -> None:
+    config = tmp_path / "layercache.yaml"
+    original = COMMENTED.format(key=KEY, upstream=upstream, database_url=database_url, model=MODEL_DIR)
+    config.write_text(original, encoding="utf-8")
+    config.chmod(0o600)
+    app = LayerCacheApp(config)
+    with serve(app) as base:
+        tab = Browser(base)
+        tab.login()
+        page = tab.get("/dashboard/config").text
+        shown = textarea_of(page)
+        assert KEY not in page
+        assert shown == original.replace(f"'{KEY}'", '"***hidden***"')  # the file as written, key hidden
+        seen = re.search(r'name="file_fingerprint" value="([^"]+)"', page)
+        assert seen is not None
+        form = {"csrf_token": csrf_of(page), "file_fingerprint": seen.group(1)}
+
+        # A change that does not validate: shown on the page, the file and the settings untouched.
+        invalid = tab.post("/dashboard/config", data={**form, "yaml": shown.replace("timeout: 600", "timeout: -1")})
+        assert invalid.status_code == 400 and "upstream.timeout" in invalid.text
+        assert config.read_text() == original and app.runtime.settings.upstream.timeout == 600
+
+        # One value changed, sent the way a browser sends a textarea (CRLF line ends).
+        edited = shown.replace("timeout: 600", "timeout: 42").replace("\n", "\r\n")
+        saved = tab.post("/dashboard/config", data={**form, "yaml": edited})
+        assert saved.status_code == 200 and "Saved and applied" in saved.text
+        assert config.read_text() == original.replace("timeout: 600", "timeout: 42")  # comments, order, the key
+        assert config.stat().st_mode & 0o777 == 0o600
+        assert app.runtime.settings.upstream.timeout == 42  # hot-reloaded
+        assert textarea_of(saved.text) == shown.replace("timeout: 600", "timeout: 42")
+        # The key still guards the proxy, and the file reloads to the same settings.
+        assert httpx.post(f"{base}/v1/config/reload").status_code == 401
+        reload = httpx.post(f"{base}/v1/config/reload", headers={"authorization": f"Bearer {KEY}"})
+        assert reload.status_code == 200 and reload.json()["changed"] == []
+
+        # A save based on an older copy of the file is refused rather than overwriting the newer one.
+        config.write_text(config.read_text() + "# edited by hand\n", encoding="utf-8")
+        stale = tab.post("/dashboard/config", data={**form, "yaml": shown})
+        assert stale.status_code == 409 and "changed since this page was loaded" in stale.text
+        assert config.read_text().endswith("# edited by hand\n")
+
+        # Replacing the placeholder sets a new key; the old one stops working.
+        page = tab.get("/dashboard/config").text
+        new_key = "proxy-key-rotated-98765"
+        rotated = textarea_of(page).replace('"***hidden***"', new_key)
+        seen = re.search(r'name="file_fingerprint" value="([^"]+)"', page)
+        assert seen is not None
+        done = tab.post(
+            "/dashboard/config",
+            data={"yaml": rotated, "csrf_token": csrf_of(page), "file_fingerprint": seen.group(1)},
+        )
+        assert done.status_code == 200 and "Saved and applied" in done.text
+        assert tab.get("/dashboard/config").status_code == 303  # sessions of the old key are logged out
+        assert f"proxy_api_key: {new_key}   # rotated monthly" in config.read_text()
+        secret = app.runtime.settings.proxy.proxy_api_key
+        assert secret is not None and secret.get_secret_value() == new_key
+
+
+def test_hidden_secrets_go_back_where_the_editor_put_them() -> None:
+    from layercache_asgi._config import ConfigError
+    from layercache_asgi.dashboard._config_text import hide_secrets, restore_secrets
+
+    original = (
+        "dashboard: {session_secret: 'abc def ghi'}  # flow style\n"
+        "database:\n  url: postgresql+asyncpg://app:hunter22@db/layercache\n"
+        "proxy:\n  proxy_api_key: |\n    sk-block-style\n  port: 9000\n"
+    )
+    shown = hide_secrets(original)
+    assert "abc def" not in shown and "hunter22" not in shown and "sk-block" not in shown
+    assert "app:***@db" in shown and "port: 9000" in shown
+    assert yaml_load(restore_secrets(shown, original)) == yaml_load(original)
+    moved = restore_secrets(shown.replace("port: 9000", "port: 9001"), original)
+    assert yaml_load(moved)["proxy"] == {"proxy_api_key": "sk-block-style\n", "port": 9001}
+    with pytest.raises(ConfigError, match=r"proxy\.proxy_api_key"):
+        restore_secrets(shown, "proxy: {}\n")  # the file no longer has the value the placeholder stands for
+    with pytest.raises(ConfigError, match="could not be hidden"):
+        hide_secrets("base: &k sk-anchored-secret\nproxy: {proxy_api_key: *k}\n")
+
+
+def textarea_of(html: str) -> str:
+    import html as html_lib
+
+    match = re.search(r"<textarea[^>]*>\n?(.*?)</textarea>", html, re.S)
+    assert match is not None
+    return html_lib.unescape(match.group(1))
+
+
+def yaml_load(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+@pytest.mark.postgres
+def test_templates_import_takes_pasted_text_and_refuses_files_that_are_not_text(
+    keyed: tuple[str, LayerCacheApp],
+) -> None:
+    base, _ = keyed
+    tab = Browser(base)
+    tab.login()
+    token = tab.token("templates")
+    pasted = tab.post(
+        "/dashboard/templates/import",
+        data={"csrf_token": token, "document": '[{"name": "a", "system": "A"}, {"name": "b", "system": "B"}]'},
+    )
+    assert pasted.status_code == 200 and "Imported: a@1, b@1." in pasted.text
+    again = tab.post("/dashboard/templates/import", data={"csrf_token": token, "document": "{name: a, system: A}"})
+    assert "Unchanged: a@1 is identical." in again.text
+    binary = tab.post(
+        "/dashboard/templates/import",
+        data={"csrf_token": token},
+        files={"file": ("t.yaml", b"\xff\xfe name: x", "application/yaml")},
+    )
+    assert "Not imported: t.yaml is not UTF-8 text" in binary.text
+    nothing = tab.post("/dashboard/templates/import", data={"csrf_token": token, "document": "  "})
+    assert "Choose a YAML or JSON file, or paste one." in nothing.text
+    listed = httpx.get(f"{base}/v1/prompts/templates", headers={"authorization": f"Bearer {KEY}"}).json()
+    assert sorted((t["name"], t["version"]) for t in listed["data"]) == [("a", 1), ("b", 1)]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hmac
 import json
 from typing import Any
+from urllib.parse import quote
 
-import yaml
 from starlette.responses import RedirectResponse, Response
 
 from .._errors import ProxyError
 from ._base import Dashboard, View
-from ._internal import call_api, items_of
+from ._internal import call_api
 from ._pages import Pages
 from ._settings_io import save_editor_yaml
 
@@ -27,16 +27,18 @@ def _json_field(text: str, name: str, default: Any) -> Any:
         raise ValueError(f"{name} is not valid JSON: {exc}") from None
 
 
-def _template_docs(text: str) -> list[dict[str, Any]]:
-    """Templates pasted for import: one mapping, a list, or ``{templates: [...]}``, in YAML or JSON."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"not valid YAML or JSON: {exc}") from None
-    docs = items_of(doc, "templates") if not (isinstance(doc, dict) and "name" in doc) else [doc]
-    if not docs:
-        raise ValueError("nothing to import: give a template mapping or a list of them")
-    return docs
+def _import_message(doc: Any) -> str:
+    """What the API says an import did: one template (``created``) or a report (``created``/``unchanged``)."""
+    if isinstance(doc, dict) and "version" in doc:
+        reference = f"{doc.get('name')}@{doc.get('version')}"
+        return f"Imported {reference}." if doc.get("created") else f"Unchanged: {reference} is identical."
+    report = doc if isinstance(doc, dict) else {}
+    parts = [
+        f"{label}: {', '.join(report[key])}"
+        for key, label in (("created", "Imported"), ("unchanged", "Unchanged"))
+        if report.get(key)
+    ]
+    return ("; ".join(parts) or "Nothing imported") + "."
 
 
 class Actions:
@@ -49,8 +51,18 @@ class Actions:
         presented = (await view.form()).get("key", "")
         if key is None:
             return RedirectResponse(f"{view.base}/", status_code=303)
+        limiter = self.d.login_limiter
+        client = view.request.client.host if view.request.client else "unknown"
+        # Checked before the key: while refused, even the right key is not tried.
+        if wait := limiter.retry_after(client):
+            error = f"Too many failed logins from your address. Try again in {wait} seconds."
+            response = await self.pages.login(view, error=error, status=429)
+            response.headers["retry-after"] = str(wait)
+            return response
         if not hmac.compare_digest(presented.encode(), key.get_secret_value().encode()):
+            limiter.failed(client)
             return await self.pages.login(view, error="That is not the proxy key.", status=401)
+        limiter.succeeded(client)
         # A new session id on login: a session planted before it is worth nothing after.
         view.new_session = self.d.signer.new(view.settings, authenticated=True)
         return RedirectResponse(f"{view.base}/", status_code=303)
@@ -98,37 +110,44 @@ class Actions:
         result = await call_api(self.d.app, view.settings, "POST", "/v1/prompts/templates", body=doc)
         if not result.ok:
             return await self.pages.templates(view, error=f"Not saved: {result.message}")
-        return await self.pages.templates(view, message=f"Template {doc['name']} saved.")
+        saved = result.doc if isinstance(result.doc, dict) else {}
+        reference = f"{saved.get('name')}@{saved.get('version')}"
+        message = f"Saved {reference}." if saved.get("created") else f"Unchanged: {reference} is identical."
+        return await self.pages.templates(view, message=message)
 
     async def template_delete(self, view: View) -> Response:
         name = (await view.form()).get("name", "")
-        result = await call_api(self.d.app, view.settings, "DELETE", f"/v1/prompts/templates/{name}")
+        path = f"/v1/prompts/templates/{quote(name, safe='')}"
+        result = await call_api(self.d.app, view.settings, "DELETE", path)
         if not result.ok:
             return await self.pages.templates(view, error=f"Not deleted: {result.message}")
         return await self.pages.templates(view, message=f"Template {name} deleted.")
 
     async def template_import(self, view: View) -> Response:
+        """A file or pasted text, handed to the API as it is: it validates every template before saving any."""
         try:
-            docs = _template_docs((await view.form()).get("document", ""))
+            uploaded = await view.upload("file", view.settings.proxy.max_body_bytes)
         except ValueError as exc:
-            return await self.pages.templates(view, error=str(exc))
-        saved = []
-        for doc in docs:
-            result = await call_api(self.d.app, view.settings, "POST", "/v1/prompts/templates", body=doc)
-            if not result.ok:
-                name = doc.get("name", "?")
-                return await self.pages.templates(view, error=f"Import stopped at {name}: {result.message}")
-            saved.append(str(doc.get("name", "?")))
-        return await self.pages.templates(view, message=f"Imported: {', '.join(saved)}.")
+            return await self.pages.templates(view, error=f"Not imported: {exc}")
+        text = uploaded or (await view.form()).get("document", "")
+        if not text.strip():
+            return await self.pages.templates(view, error="Choose a YAML or JSON file, or paste one.")
+        result = await call_api(self.d.app, view.settings, "POST", "/v1/prompts/templates", content=text)
+        if not result.ok:
+            return await self.pages.templates(view, error=f"Not imported: {result.message}")
+        return await self.pages.templates(view, message=_import_message(result.doc))
 
     async def config_save(self, view: View) -> Response:
-        text = (await view.form()).get("yaml", "")
+        form = await view.form()
+        text, seen = form.get("yaml", ""), form.get("file_fingerprint") or None
+        path = getattr(self.d.app, "config_path", None)
         try:
-            result = await save_editor_yaml(view.runtime, text, getattr(self.d.app, "config_path", None))
+            result = await save_editor_yaml(view.runtime, text, path, file_fingerprint=seen)
         except ProxyError as exc:
-            return await self.pages.config(view, text=text, error=exc.message, status=400)
+            return await self.pages.config(view, text=text, file_fingerprint=seen, error=exc.message, status=exc.status)
         except OSError as exc:
-            return await self.pages.config(view, text=text, error=f"Not saved: {exc.strerror}", status=409)
+            error = f"Not saved: {exc.strerror}"
+            return await self.pages.config(view, text=text, file_fingerprint=seen, error=error, status=409)
         # Re-read the view so the page shows (and links with) the new settings.
         view.settings = view.runtime.settings
         message = "Saved and applied." + (

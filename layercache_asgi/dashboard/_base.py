@@ -4,7 +4,8 @@ Rules: with a proxy key set, every page but the login page needs a logged-in ses
 without one the dashboard is readable and writable only if
 ``dashboard.allow_writes_without_key``. Every POST needs the session's CSRF token (form
 field ``csrf_token`` or header ``X-CSRF-Token``) and, when the browser sends an
-``Origin``, the same origin. Links are built from ``root_path``, so the dashboard
+``Origin``, the dashboard's own origin (see ``_origin``). Failed logins are limited per
+client address (``_login_limit``). Links are built from ``root_path``, so the dashboard
 works under any mount prefix.
 """
 
@@ -15,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from starlette.requests import Request
@@ -23,6 +23,8 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from .._config import Settings
 from .._runtime import Runtime
+from ._login_limit import LoginLimiter
+from ._origin import origin_allowed
 from ._session import Session, SessionSigner
 
 __all__ = ["Dashboard", "View"]
@@ -76,6 +78,19 @@ class View:
         form = await self.request.form()
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
+    async def upload(self, name: str, limit: int) -> str | None:
+        """The text of the uploaded file ``name``; None when none was chosen. ValueError if too big or not UTF-8."""
+        upload = (await self.request.form()).get(name)
+        if isinstance(upload, str) or upload is None or not upload.filename:
+            return None
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"{upload.filename} is larger than {limit} bytes")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{upload.filename} is not UTF-8 text") from None
+
 
 Handler = Callable[[View], Awaitable[Response]]
 
@@ -87,6 +102,7 @@ class Dashboard:
         self.get_runtime = get_runtime
         self.app = app
         self.signer = SessionSigner()
+        self.login_limiter = LoginLimiter()
 
     @functools.cached_property
     def env(self) -> jinja2.Environment:
@@ -166,7 +182,7 @@ class Dashboard:
     async def _post_allowed(self, view: View, *, write: bool) -> bool:
         request = view.request
         origin = request.headers.get("origin")
-        if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        if origin and not origin_allowed(origin, request.headers, view.settings.dashboard.allowed_origins):
             return False
         token = request.headers.get("x-csrf-token") or (await view.form()).get("csrf_token")
         if view.new_session is not None:  # no session cookie came with it: nothing to tie a token to

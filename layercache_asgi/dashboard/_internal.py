@@ -41,16 +41,23 @@ class ApiResult:
 
 
 async def call_api(
-    app: Any, settings: Settings, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None
+    app: Any,
+    settings: Settings,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, str] | None = None,
+    body: Any = None,
+    content: str | None = None,
 ) -> ApiResult:
-    """Call one of the app's own routes in-process."""
+    """Call one of the app's own routes in-process, with a JSON ``body`` or raw text ``content``."""
     headers = {"x-layercache-caller": "dashboard"}
     key = settings.proxy.proxy_api_key
     if key is not None:
         headers["authorization"] = f"Bearer {key.get_secret_value()}"
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://layercache.internal", headers=headers) as client:
-        response = await client.request(method, path, params=params, json=body)
+        response = await client.request(method, path, params=params, json=body, content=content)
     try:
         doc = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):

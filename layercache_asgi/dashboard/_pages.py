@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from .._config import ConfigError
 from ..metrics._recorder import MetricsRecorder
 from ..metrics.routes import metrics_summary
 from ._base import Dashboard, View
 from ._internal import call_api, items_of
-from ._settings_io import editor_yaml
+from ._settings_io import editor_yaml, read_config_file
 
 __all__ = ["Pages"]
 
@@ -146,6 +149,7 @@ class Pages:
             "templates.html",
             templates=templates,
             available=available,
+            persistent=isinstance(result.doc, dict) and result.doc.get("persistent", True),
             editing=editing,
             message=message,
             error=error,
@@ -156,17 +160,31 @@ class Pages:
         view: View,
         *,
         text: str | None = None,
+        file_fingerprint: str | None = None,
         message: str | None = None,
         error: str | None = None,
         status: int = 200,
     ) -> Response:
-        path = getattr(self.d.app, "config_path", None)
+        """The editor: the config file as it is when there is one, else the effective settings.
+
+        ``text`` (with the ``file_fingerprint`` it was edited from) redisplays a rejected save.
+        """
+        path: Path | None = getattr(self.d.app, "config_path", None)
+        problem = None
+        if text is None and path is not None:
+            try:
+                text, file_fingerprint = await asyncio.to_thread(read_config_file, path)
+            except (OSError, UnicodeDecodeError, ConfigError) as exc:
+                problem = f"{path.name} cannot be shown as it is ({getattr(exc, 'strerror', None) or exc})"
         return self.d.render(
             view,
             "config.html",
             status,
             text=text if text is not None else editor_yaml(view.settings),
+            file_fingerprint=file_fingerprint,
+            effective=editor_yaml(view.settings),
             path=str(path) if path is not None else None,
+            problem=problem,
             message=message,
             error=error,
         )

@@ -2,15 +2,18 @@
 
 Either way the new settings are validated first, then swapped into the runtime
 (``Runtime.reload``); requests in flight keep the snapshot they started with. The
-editor never shows secrets: the proxy key and the session secret are left out and
-kept as they are unless the submitted YAML sets them, and a database password is
-masked and restored.
+editor never shows secrets. When the app has a config file the editor shows that file
+as it is and saves the edited text verbatim (``_config_text``); otherwise it shows the
+effective settings, with the proxy key and the session secret left out and kept as they
+are unless the submitted YAML sets them, and a database password masked and restored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +24,16 @@ from sqlalchemy.engine import make_url
 from .._config import ConfigError, Settings, load_settings
 from .._errors import ProxyError
 from .._runtime import Runtime
+from ._config_text import fingerprint, hide_secrets, restore_secrets
 
-__all__ = ["RESTART_REQUIRED", "apply_settings", "editor_yaml", "reload_from_file", "save_editor_yaml"]
+__all__ = [
+    "RESTART_REQUIRED",
+    "apply_settings",
+    "editor_yaml",
+    "read_config_file",
+    "reload_from_file",
+    "save_editor_yaml",
+]
 
 # Read once at start-up: a change is stored but takes effect on the next start.
 RESTART_REQUIRED = (
@@ -130,17 +141,48 @@ def _file_yaml(settings: Settings) -> str:
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
+    # The file may hold the proxy key: the new one keeps the old one's permissions (e.g. 0600).
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
     os.replace(tmp, path)
 
 
-async def save_editor_yaml(runtime: Runtime, text: str, path: Path | None) -> dict[str, Any]:
-    """The config page's save: validate, write the config file (if the app has one), apply."""
+def read_config_file(path: Path) -> tuple[str, str]:
+    """The config file for the editor: its text with secrets hidden, and its fingerprint."""
+    text = path.read_text(encoding="utf-8")
+    return hide_secrets(text), fingerprint(text)
+
+
+def _save_file_text(path: Path, text: str, expected: str) -> Settings:
+    original = path.read_text(encoding="utf-8")
+    if fingerprint(original) != expected:
+        raise ProxyError(409, f"not saved: {path.name} changed since this page was loaded; reload the page")
+    text = restore_secrets(text, original)
+    new = Settings.from_yaml(text, source=path.name)
+    _write_atomically(path, text)
+    return new
+
+
+async def save_editor_yaml(
+    runtime: Runtime, text: str, path: Path | None, *, file_fingerprint: str | None = None
+) -> dict[str, Any]:
+    """The config page's save: validate, write the config file (if the app has one), apply.
+
+    With ``file_fingerprint`` the text is the config file as the editor showed it
+    (:func:`read_config_file`): it is written as typed, comments and all, with the hidden
+    secrets put back. Without it the text is the effective settings (apps configured in
+    code, or a file the editor could not show), and the file is rewritten from them.
+    """
+    text = text.replace("\r\n", "\n")  # browsers send a textarea's line ends as CRLF
     try:
-        new = settings_from_editor(text, runtime.settings)
+        if path is not None and file_fingerprint is not None:
+            new = await asyncio.to_thread(_save_file_text, path, text, file_fingerprint)
+        else:
+            new = settings_from_editor(text, runtime.settings)
+            if path is not None:
+                await asyncio.to_thread(_write_atomically, path, _file_yaml(new))
     except ConfigError as exc:
         raise ProxyError(400, f"not saved: {exc}") from None
-    if path is not None:
-        await asyncio.to_thread(_write_atomically, path, _file_yaml(new))
     result = apply_settings(runtime, new)
     result["written_to"] = str(path) if path is not None else None
     return result

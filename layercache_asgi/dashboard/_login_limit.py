@@ -1,0 +1,60 @@
+"""A limit on failed dashboard logins per client address, so the proxy key cannot be guessed at speed.
+
+In memory and per app: a restart forgets it, and each replica counts on its own. The
+address is the ASGI client, which is the real client when uvicorn runs with
+``--forwarded-allow-ips`` for the proxy in front of it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+from .._lru import LRU
+
+__all__ = ["LoginLimiter"]
+
+
+class LoginLimiter:
+    """After ``limit`` failed logins within ``window`` seconds, an address must wait until the oldest ages out."""
+
+    def __init__(
+        self,
+        *,
+        limit: int = 5,
+        window: float = 60.0,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        # Bounded: a flood of addresses evicts the least recently failing ones, never grows memory.
+        self._failures: LRU[str, deque[float]] = LRU(max_clients)
+
+    def _recent(self, client: str) -> deque[float]:
+        failures = self._failures.get(client) or deque(maxlen=self.limit)
+        horizon = self.clock() - self.window
+        while failures and failures[0] <= horizon:
+            failures.popleft()
+        return failures
+
+    def retry_after(self, client: str) -> int:
+        """Seconds ``client`` must wait before trying again; 0 when it may try now."""
+        failures = self._recent(client)
+        if len(failures) < self.limit:
+            return 0
+        return max(1, math.ceil(failures[0] + self.window - self.clock()))
+
+    def failed(self, client: str) -> None:
+        failures = self._recent(client)
+        failures.append(self.clock())
+        self._failures.put(client, failures)
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client)
+
+    def __len__(self) -> int:
+        return len(self._failures)

@@ -6,8 +6,6 @@ LiteLLM's tokenizer (translated to OpenAI messages first).
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,30 +16,19 @@ from starlette.responses import JSONResponse, Response
 from ._auth import identify
 from ._errors import ProxyError, error_body
 from ._json import dumps, loads
+from ._layers import digest
 from ._providers import provider_of, resolve_chain
 from ._runtime import Runtime
+from ._tokens import count_parts
 from ._upstream import forward_headers
 
 __all__ = ["CountTokens"]
 
 
-def _local_count(model: str, body: dict[str, Any]) -> int:
-    from ._litellm import litellm
-
-    messages: list[dict[str, Any]] = []
-    system = body.get("system")
-    if system:
-        text = system if isinstance(system, str) else " ".join(str(b.get("text", "")) for b in system)
-        messages.append({"role": "system", "content": text})
-    for message in body.get("messages") or []:
-        content = message.get("content")
-        text = content if isinstance(content, str) else json.dumps(content)
-        messages.append({"role": message.get("role", "user"), "content": text})
-    tools = body.get("tools")
-    extra = json.dumps(tools) if tools else ""
-    return int(litellm.token_counter(model=model, messages=messages)) + (
-        int(litellm.token_counter(model=model, text=extra)) if extra else 0
-    )
+async def _local_count(model: str, body: dict[str, Any]) -> int:
+    # The same memoised per-part counter the prompt stages use (LiteLLM's, off the loop).
+    values = [v for v in (body.get("system"), body.get("tools")) if v] + list(body.get("messages") or [])
+    return sum(await count_parts(model, [(digest(v), v) for v in values]))
 
 
 class CountTokens:
@@ -63,7 +50,7 @@ class CountTokens:
                 raise ProxyError(400, "'messages' must be an array", param="messages")
             provider, upstream_model = await provider_of(body["model"], "anthropic")
             if provider != "anthropic":
-                count = await asyncio.to_thread(_local_count, f"{provider}/{upstream_model}", body)
+                count = await _local_count(f"{provider}/{upstream_model}", body)
                 return JSONResponse({"input_tokens": count})
             deployment = (await resolve_chain(body["model"], settings, "anthropic"))[0]
             base = (deployment.api_base or "https://api.anthropic.com").rstrip("/")

@@ -71,6 +71,7 @@ def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
     # Each component starts itself and degrades on its own: a failed store leaves an
     # uncached proxy, never a failed start-up (except a Postgres schema that is behind).
     from ._prompt_state import start_prompt_state
+    from ._tokens import start_tokenizer
     from .db._start import start_database
     from .metrics._start import start_metric_snapshots, start_metrics
     from .semantic._start import start_semantic_cache
@@ -84,4 +85,5 @@ def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
         start_metric_snapshots,
         start_semantic_cache,
         start_prompt_state,
+        start_tokenizer,
     ]

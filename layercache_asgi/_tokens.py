@@ -7,14 +7,18 @@ system prompt or conversation is tokenised once, not on every request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._layers import strip_markers
 from ._lru import LRU
 
-__all__ = ["count_parts", "part_text"]
+if TYPE_CHECKING:
+    from ._runtime import Runtime
+
+__all__ = ["count_parts", "part_text", "start_tokenizer"]
 
 # Per-message overhead the chat formats add (role, separators): about what tiktoken adds.
 _MESSAGE_OVERHEAD = 4
@@ -45,3 +49,26 @@ async def count_parts(model: str, parts: Sequence[tuple[str, Any]]) -> list[int]
         for d, n in zip(unique, counts, strict=True):
             _memo.put((model, d), n)
     return [_memo.get((model, d)) or 0 for d, _ in parts]
+
+
+def _warm_up() -> None:
+    from ._litellm import litellm
+
+    litellm.token_counter(model="gpt-4o", text="warm up")
+
+
+async def start_tokenizer(runtime: Runtime) -> None:
+    """Import LiteLLM and load a tokenizer in the background, started with the app.
+
+    The first prefix count would otherwise pay the seconds-long import on the request
+    path. Not awaited: start-up does not wait, and a failure only leaves the lazy path.
+    """
+    task = asyncio.get_running_loop().create_task(asyncio.to_thread(_warm_up))
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    runtime.on_close(lambda: _settle(task))
+
+
+async def _settle(task: asyncio.Task[None]) -> None:
+    # A thread cannot be cancelled; closing waits briefly so interpreter exit stays quiet.
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(asyncio.shield(task), 10)

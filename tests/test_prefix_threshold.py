@@ -65,3 +65,11 @@ def test_config_override_through_the_proxy(make_settings: Callable[..., Settings
             messages=[{"role": "system", "content": "Be brief, be kind."}, {"role": "user", "content": "hi"}],
         )
     assert HEADER not in raw.headers
+
+
+def test_no_prefix_at_all_is_not_reported(anthropic_client: anthropic.Anthropic) -> None:
+    # A lone question has nothing to cache; flagging it on every call would drown real warnings.
+    raw = anthropic_client.messages.with_raw_response.create(
+        model="claude-sonnet-4-5", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert "x-layercache-prefix-below-minimum" not in raw.headers

@@ -40,6 +40,8 @@ class PrefixThreshold:
         await self.app(scope, receive, send)
 
     async def _check(self, exchange: Exchange, layers: Layers) -> None:
+        if layers.boundary(2) == 0:
+            return  # no system, context or history: nothing is meant to be cached, nothing to warn about
         target = await target_of(exchange)
         if target is None:
             return

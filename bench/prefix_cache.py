@@ -9,9 +9,20 @@ whitespace / CRLF / stray blank lines to its system prompt, and asks for "think 
 step" on some requests (in its system prompt when direct; as ``lc_enhancements``
 through layercache-asgi).
 
+Gemini (``FakeGemini`` billing through the simulator: explicit CachedContent plus
+implicit caching, at its best case): direct is the noisy app calling ``generateContent``
+itself (implicit caching only); hand-tuned creates one CachedContent for the noise-free
+system prompt and tools and sends only contents (hand-tuned-implicit sends the same
+noise-free prompt whole and relies on implicit caching); through layercache-asgi the
+OpenAI SDK asks for ``gemini/gemini-2.5-flash`` and the proxy (via LiteLLM) does the rest.
+
 Prints, per variant, the cached fraction of prompt tokens and a cost index (uncached
-1.0, 5-minute write 1.25, read 0.1; all-uncached = 1.0). The goal: through
-layercache-asgi, the noisy app reaches ≥ 98% of the hand-tuned client's cached fraction.
+1.0, 5-minute write 1.25, read 0.1; all-uncached = 1.0). Creating a Gemini
+CachedContent counts 1.0 per token (Google bills it at the input price) on top of the
+prompts; its storage (per token-hour for the TTL) is printed on its own line and left
+out of the index, because what it costs per request depends on how much traffic the
+TTL serves, which this workload does not model. The goal: through layercache-asgi, the
+noisy app reaches ≥ 98% of the hand-tuned client's cached fraction.
 
 Also: a warm-up fan-out (8 concurrent requests sharing a new prefix, responses starting
 after 300 ms) with the warm-up gate on and off.
@@ -33,13 +44,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import PrefixCacheSimulator, serve
+from layercache_asgi.testing import FakeGemini, PrefixCacheSimulator, serve
 
 MODEL_ANTHROPIC = "claude-sonnet-4-5"
 MODEL_OPENAI = "gpt-4o"
+MODEL_GEMINI = "gemini-2.5-flash"
+GEMINI_TTL = 3600  # the proxy's default gemini_cache_ttl_seconds; the hand-tuned client asks for the same
+# Storage in input-token equivalents per token-hour: $1.00 per M token-hours vs $0.30 per M input (2.5 Flash).
+GEMINI_STORAGE_PER_TOKEN_HOUR = 1.00 / 0.30
 COT = "Think step by step."
 CC: dict[str, Any] = {"type": "ephemeral"}
 
@@ -113,6 +129,18 @@ def openai_tools(rnd: random.Random | None) -> list[dict[str, Any]]:
     return [_shuffled(t, rnd) for t in tools]
 
 
+def gemini_declarations(rnd: random.Random | None) -> list[dict[str, Any]]:
+    """Function declarations; Gemini's schema subset has no ``additionalProperties``."""
+    declarations = [
+        {"name": n, "description": d, "parameters": {k: v for k, v in s.items() if k != "additionalProperties"}}
+        for n, d, s in TOOLS
+    ]
+    if rnd is None:
+        return declarations
+    rnd.shuffle(declarations)
+    return [_shuffled(d, rnd) for d in declarations]
+
+
 # -- billing ----------------------------------------------------------------------------------
 
 
@@ -124,6 +152,9 @@ class Totals:
     requests: int = 0
     writers: int = 0  # requests that paid for a cache write
     readers: int = 0  # requests that read from the cache
+    caches_created: int = 0  # Gemini: CachedContents created
+    created: int = 0  # Gemini: tokens written by creating them, billed outside any prompt
+    storage_token_hours: float = 0.0  # Gemini: CachedContent storage, for the TTL asked for
 
     def add(self, uncached: int, write: int, read: int) -> None:
         self.uncached, self.write, self.read = self.uncached + uncached, self.write + write, self.read + read
@@ -141,12 +172,13 @@ class Totals:
 
     @property
     def cost_index(self) -> float:
-        return (self.uncached + 1.25 * self.write + 0.1 * self.read) / self.prompt if self.prompt else 0.0
+        billed = self.uncached + 1.25 * self.write + self.created + 0.1 * self.read
+        return billed / self.prompt if self.prompt else 0.0
 
 
 # -- the workload -----------------------------------------------------------------------------
 
-Variant = str  # "direct" | "direct+system-marker" | "hand-tuned" | "layercache"
+Variant = str  # "direct" | "direct+system-marker" | "hand-tuned" | "hand-tuned-implicit" | "layercache"
 
 
 def _question(session: int, turn: int) -> str:
@@ -236,7 +268,9 @@ def run_anthropic(base_url: str, variant: Variant, sessions: int, turns: int, se
     return totals
 
 
-def run_openai(base_url: str, variant: Variant, sessions: int, turns: int, seed: int) -> Totals:
+def run_openai(
+    base_url: str, variant: Variant, sessions: int, turns: int, seed: int, model: str = MODEL_OPENAI
+) -> Totals:
     client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-bench", max_retries=0)
     rnd = random.Random(seed)
     histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
@@ -254,7 +288,7 @@ def run_openai(base_url: str, variant: Variant, sessions: int, turns: int, seed:
                         for c in calls
                     ]
                 request = _openai_request(variant, history, newest, rnd)
-                response = client.chat.completions.create(model=MODEL_OPENAI, **request)
+                response = client.chat.completions.create(model=model, **request)
                 usage = response.usage
                 assert usage is not None
                 cached = usage.prompt_tokens_details.cached_tokens if usage.prompt_tokens_details else 0
@@ -264,13 +298,86 @@ def run_openai(base_url: str, variant: Variant, sessions: int, turns: int, seed:
     return totals
 
 
+def _gemini_request(
+    variant: Variant, history: list[dict[str, Any]], newest: dict[str, Any], rnd: random.Random, cache: str | None
+) -> dict[str, Any]:
+    cot = rnd.random() < 0.5
+    if variant.startswith("hand-tuned"):
+        sent = copy.deepcopy(newest)
+        if cot:
+            sent["parts"].append({"text": COT})
+        if cache:
+            return {"cachedContent": cache, "contents": [*history, sent]}
+        return {
+            "system_instruction": {"parts": [{"text": SYSTEM}]},
+            "tools": [{"function_declarations": gemini_declarations(None)}],
+            "contents": [*history, sent],
+        }
+    return {
+        "system_instruction": {"parts": [{"text": noisy_system(rnd, cot)}]},
+        "tools": [{"function_declarations": gemini_declarations(rnd)}],
+        "contents": [*history, newest],
+    }
+
+
+def run_gemini_native(base_url: str, variant: Variant, sessions: int, turns: int, seed: int) -> Totals:
+    """A client of Gemini's REST API (``cachedContents``, ``generateContent``) over httpx."""
+    http = httpx.Client(base_url=base_url, headers={"x-goog-api-key": "AIza-bench"}, timeout=60)
+    cache = None
+    if variant == "hand-tuned":
+        created = http.post(
+            "/cachedContents",
+            json={
+                "model": f"models/{MODEL_GEMINI}",
+                "systemInstruction": {"parts": [{"text": SYSTEM}]},
+                "tools": [{"functionDeclarations": gemini_declarations(None)}],
+                "ttl": f"{GEMINI_TTL}s",
+            },
+        )
+        cache = created.raise_for_status().json()["name"]
+    rnd = random.Random(seed)
+    histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
+    totals = Totals()
+    for turn in range(turns):
+        for step in ("question", "tool_result"):
+            for s in range(sessions):
+                history = histories[s]
+                if step == "question":
+                    newest: dict[str, Any] = {"role": "user", "parts": [{"text": _question(s, turn)}]}
+                else:
+                    calls = [p["functionCall"] for p in history[-1]["parts"] if "functionCall" in p]
+                    result = {"result": f"Shipment in transit, depot {s}."}
+                    newest = {
+                        "role": "user",
+                        "parts": [{"functionResponse": {"name": c["name"], "response": result}} for c in calls],
+                    }
+                request = _gemini_request(variant, history, newest, rnd, cache)
+                doc = http.post(f"/models/{MODEL_GEMINI}:generateContent", json=request).raise_for_status().json()
+                usage = doc["usageMetadata"]
+                cached = usage.get("cachedContentTokenCount", 0)
+                totals.add(usage["promptTokenCount"] - cached, 0, cached)
+                history += [newest, doc["candidates"][0]["content"]]
+    http.close()
+    return totals
+
+
+def run_gemini(base_url: str, variant: Variant, sessions: int, turns: int, seed: int) -> Totals:
+    if variant == "layercache":  # the app speaks OpenAI's format; the proxy reaches Gemini through LiteLLM
+        return run_openai(base_url, variant, sessions, turns, seed, model=f"gemini/{MODEL_GEMINI}")
+    return run_gemini_native(base_url, variant, sessions, turns, seed)
+
+
 # -- plumbing ---------------------------------------------------------------------------------
 
 
 def proxy_settings(upstream: str, folder: str, **caching: Any) -> Settings:
     return Settings.model_validate(
         {
-            "providers": {"openai": {"api_base": f"{upstream}/v1"}, "anthropic": {"api_base": upstream}},
+            "providers": {
+                "openai": {"api_base": f"{upstream}/v1"},
+                "anthropic": {"api_base": upstream},
+                "gemini": {"api_base": upstream},
+            },
             "database": {"url": f"sqlite+aiosqlite:///{folder}/bench.db"},
             "caching": {"semantic": {"enabled": False}, **caching},
             "logging": {"level": "WARNING", "format": "console"},
@@ -280,9 +387,9 @@ def proxy_settings(upstream: str, folder: str, **caching: Any) -> Settings:
 
 
 @contextlib.contextmanager
-def target(variant: Variant, sim: PrefixCacheSimulator, **caching: Any) -> Iterator[str]:
-    """The base URL a client of ``variant`` talks to: the simulator, or the proxy in front of it."""
-    with serve(sim) as upstream:
+def target(variant: Variant, provider: Any, **caching: Any) -> Iterator[str]:
+    """The base URL a client of ``variant`` talks to: the fake provider, or the proxy in front of it."""
+    with serve(provider) as upstream:
         if variant != "layercache":
             yield upstream
             return
@@ -293,16 +400,30 @@ def target(variant: Variant, sim: PrefixCacheSimulator, **caching: Any) -> Itera
             yield url
 
 
-def prefix_cache_table(sessions: int, turns: int, seed: int = 7) -> dict[tuple[str, str], Totals]:
+PROVIDERS = ("anthropic", "openai", "gemini")
+
+
+def prefix_cache_table(
+    sessions: int, turns: int, seed: int = 7, providers: tuple[str, ...] = PROVIDERS
+) -> dict[tuple[str, str], Totals]:
     results: dict[tuple[str, str], Totals] = {}
     runs: list[tuple[str, Callable[..., Totals], list[Variant]]] = [
         ("anthropic", run_anthropic, ["direct", "direct+system-marker", "hand-tuned", "layercache"]),
         ("openai", run_openai, ["direct", "hand-tuned", "layercache"]),
+        ("gemini", run_gemini, ["direct", "hand-tuned-implicit", "hand-tuned", "layercache"]),
     ]
     for provider, run, variants in runs:
+        if provider not in providers:
+            continue
         for variant in variants:
-            with target(variant, PrefixCacheSimulator()) as url:
-                results[(provider, variant)] = run(url, variant, sessions, turns, seed)
+            sim = PrefixCacheSimulator()
+            upstream = FakeGemini(billing=sim, call_tools=True) if provider == "gemini" else sim
+            with target(variant, upstream) as url:
+                totals = run(url, variant, sessions, turns, seed)
+            creations = [u.cache_write for kind, u in sim.usages if kind == "gemini-cache"]
+            totals.caches_created, totals.created = len(creations), sum(creations)
+            totals.storage_token_hours = sim.gemini_storage_token_hours
+            results[(provider, variant)] = totals
     return results
 
 
@@ -356,10 +477,18 @@ def main() -> None:
             f"{provider:<10} {variant:<22} {t.requests:>8} {t.prompt:>11} "
             f"{t.cached_fraction:>7.1%} {t.cost_index:>9.3f}"
         )
-    for provider in ("anthropic", "openai"):
+    for provider in PROVIDERS:
         ours, tuned = results[(provider, "layercache")], results[(provider, "hand-tuned")]
         ratio = ours.cached_fraction / tuned.cached_fraction if tuned.cached_fraction else 0.0
         print(f"{provider}: layercache reaches {ratio:.1%} of the hand-tuned cached fraction (goal >= 98%)")
+    for (provider, variant), t in results.items():
+        if t.storage_token_hours:
+            extra = t.storage_token_hours * GEMINI_STORAGE_PER_TOKEN_HOUR
+            print(
+                f"{provider} {variant}: {t.created} tokens in CachedContents, stored {t.storage_token_hours:.0f} "
+                f"token-hours (TTL {GEMINI_TTL} s): {extra:.0f} input-token equivalents at 2.5 Flash prices, "
+                f"+{extra / t.prompt:.3f} on the cost index if this run were the TTL's only traffic"
+            )
     fan = warmup_fanout()
     print("\nWarm-up gate: 8 concurrent requests sharing a new prefix, responses start after 300 ms\n")
     print(f"{'':<10} {'writes':>7} {'reads':>6} {'write tok':>10} {'read tok':>9} {'cost idx':>9}")

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 
-from layercache_asgi.testing import PrefixCacheSimulator, serve
+from layercache_asgi._completion import Usage
+from layercache_asgi.testing import FakeGemini, PrefixCacheSimulator, serve
 
 LONG = "All answers must be precise, sourced and polite. " * 120  # ~1500 tokens
 CC: dict[str, Any] = {"type": "ephemeral"}
@@ -59,7 +61,7 @@ def test_openai_reads_the_longest_stored_boundary(url: str) -> None:
     ).usage
     assert first is not None and second is not None
     assert first.prompt_tokens_details is not None and first.prompt_tokens_details.cached_tokens == 0
-    cached = second.prompt_tokens_details.cached_tokens if second.prompt_tokens_details else 0
+    cached = (second.prompt_tokens_details.cached_tokens or 0) if second.prompt_tokens_details else 0
     assert cached >= 1024 and (cached - 1024) % 128 == 0 and second.prompt_tokens - cached < 128 + 20
     short = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "tiny"}]).usage
     again = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "tiny"}]).usage
@@ -77,7 +79,7 @@ def test_openai_prefix_mismatch_reads_only_the_common_boundaries(url: str) -> No
         model="gpt-4o", messages=[{"role": "system", "content": LONG + "y" + tail}, {"role": "user", "content": "a"}]
     ).usage
     assert usage is not None and usage.prompt_tokens_details is not None
-    assert 1024 <= usage.prompt_tokens_details.cached_tokens <= len(LONG) // 4
+    assert 1024 <= (usage.prompt_tokens_details.cached_tokens or 0) <= len(LONG) // 4
 
 
 def test_anthropic_writes_only_at_breakpoints(url: str) -> None:
@@ -148,3 +150,123 @@ def test_entry_is_readable_only_once_the_writer_has_started(clock: Clock) -> Non
         after = ask(base, marked)
     assert len(results) == 3 and all(u.cache_creation_input_tokens > 0 for u in results)  # 3 writes
     assert after.cache_read_input_tokens > 0
+
+
+# -- Gemini: FakeGemini bills through the simulator ------------------------------------------
+
+GEMINI_TOOLS = [{"functionDeclarations": [{"name": "lookup", "description": "Look up a fact."}]}]
+
+
+def generate(base: str, body: dict[str, Any], model: str = "gemini-2.5-flash") -> dict[str, Any]:
+    response = httpx.post(f"{base}/models/{model}:generateContent", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    usage: dict[str, Any] = response.json()["usageMetadata"]
+    return usage
+
+
+def inline(question: str, system: str = LONG) -> dict[str, Any]:
+    return {
+        "system_instruction": {"parts": [{"text": system}]},
+        "tools": GEMINI_TOOLS,
+        "contents": [{"role": "user", "parts": [{"text": question}]}],
+    }
+
+
+@pytest.fixture
+def gemini(sim: PrefixCacheSimulator, clock: Clock) -> FakeGemini:
+    return FakeGemini(billing=sim, clock=clock)
+
+
+@pytest.fixture
+def gemini_url(gemini: FakeGemini) -> Iterator[str]:
+    with serve(gemini) as base:
+        yield base
+
+
+def test_gemini_explicit_cache_creation_is_a_write_and_requests_read_all_of_it(
+    gemini_url: str, sim: PrefixCacheSimulator
+) -> None:
+    created = httpx.post(
+        f"{gemini_url}/cachedContents",
+        json={
+            "model": "models/gemini-2.0-flash",  # no implicit caching: only the explicit read shows
+            "systemInstruction": {"parts": [{"text": LONG * 2}]},  # above 2.0's minimum (2048 here)
+            "tools": GEMINI_TOOLS,
+            "ttl": "600s",
+        },
+    ).json()
+    tokens = created["usageMetadata"]["totalTokenCount"]
+    assert tokens > 2048
+    assert sim.usages[-1] == ("gemini-cache", Usage(cache_write=tokens))
+    assert sim.gemini_storage_token_hours == pytest.approx(tokens * 600 / 3600)
+    body = {"cachedContent": created["name"], "contents": [{"role": "user", "parts": [{"text": "q"}]}]}
+    first = generate(gemini_url, body, model="gemini-2.0-flash")
+    second = generate(gemini_url, body, model="gemini-2.0-flash")
+    assert first["cachedContentTokenCount"] == second["cachedContentTokenCount"] == tokens
+    assert first["promptTokenCount"] > tokens  # promptTokenCount includes the cached tokens
+    assert first["cacheTokensDetails"] == [{"modality": "TEXT", "tokenCount": tokens}]
+
+
+def test_gemini_explicit_cache_below_the_minimum_is_refused(gemini_url: str, gemini: FakeGemini) -> None:
+    response = httpx.post(
+        f"{gemini_url}/cachedContents",
+        json={"model": "models/gemini-2.5-pro", "systemInstruction": {"parts": [{"text": LONG}]}},
+    )
+    assert response.status_code == 400 and "too small" in response.json()["error"]["message"]  # 2.5 Pro: 4096
+    assert gemini.creations == 0
+
+
+def test_gemini_implicit_cache_reads_a_seen_prefix_on_25_models_only(gemini_url: str) -> None:
+    assert "cachedContentTokenCount" not in generate(gemini_url, inline("a"))
+    second = generate(gemini_url, inline("b"))
+    assert second["cachedContentTokenCount"] > 1024
+    assert second["promptTokenCount"] - second["cachedContentTokenCount"] < 20  # all but the question
+    generate(gemini_url, inline("a"), model="gemini-2.0-flash")
+    assert "cachedContentTokenCount" not in generate(gemini_url, inline("b"), model="gemini-2.0-flash")
+    generate(gemini_url, inline("a", system="Be brief."))
+    assert "cachedContentTokenCount" not in generate(gemini_url, inline("b", system="Be brief."))  # < 1024
+
+
+def test_gemini_implicit_cache_matches_exact_prefixes_whatever_the_field_spelling(gemini_url: str) -> None:
+    generate(gemini_url, inline("a"))
+    camel = inline("b")
+    camel["systemInstruction"] = camel.pop("system_instruction")
+    assert generate(gemini_url, camel)["cachedContentTokenCount"] > 1024
+    assert "cachedContentTokenCount" not in generate(gemini_url, inline("c", system=LONG + " "))
+
+
+def test_gemini_implicit_cache_stacks_on_the_explicit_one(gemini_url: str) -> None:
+    name = httpx.post(
+        f"{gemini_url}/cachedContents",
+        json={"model": "models/gemini-2.5-flash", "systemInstruction": {"parts": [{"text": LONG}]}},
+    ).json()["name"]
+    history = [
+        {"role": "user", "parts": [{"text": "first question " * 50}]},
+        {"role": "model", "parts": [{"text": "first answer " * 50}]},
+    ]
+    first = generate(gemini_url, {"cachedContent": name, "contents": history})
+    grown = [*history, {"role": "user", "parts": [{"text": "second question"}]}]
+    second = generate(gemini_url, {"cachedContent": name, "contents": grown})
+    assert second["cachedContentTokenCount"] == first["promptTokenCount"] > first["cachedContentTokenCount"]
+
+
+def test_gemini_implicit_entries_expire(gemini_url: str, clock: Clock) -> None:
+    generate(gemini_url, inline("a"))
+    clock.now += 299
+    assert generate(gemini_url, inline("b"))["cachedContentTokenCount"] > 0  # read: lifetime refreshed
+    clock.now += 301
+    assert "cachedContentTokenCount" not in generate(gemini_url, inline("c"))
+
+
+def test_gemini_implicit_entry_is_readable_only_once_the_writer_has_started() -> None:
+    gemini = FakeGemini(delay=0.3)
+    with serve(gemini) as base:
+        results: list[dict[str, Any]] = []
+        threads = [threading.Thread(target=lambda: results.append(generate(base, inline("q")))) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        after = generate(base, inline("q"))
+    assert len(results) == 3 and all("cachedContentTokenCount" not in u for u in results)
+    assert after["cachedContentTokenCount"] > 1024

@@ -2,7 +2,13 @@
 
 Counts CachedContent creations (:attr:`FakeGemini.creations`), rejects a request that
 names an unknown or expired cache, or that re-sends ``system_instruction`` / ``tools``
-next to ``cachedContent`` (as Gemini does), and reports ``cachedContentTokenCount``.
+next to ``cachedContent`` (as Gemini does), and a cache below the model's minimum.
+Prompt tokens are billed by :attr:`FakeGemini.billing` (a :class:`PrefixCacheSimulator`:
+explicit and implicit caching) and reported in ``usageMetadata`` as Gemini shapes it:
+``promptTokenCount`` includes the ``cachedContentTokenCount`` read from either cache.
+
+Answers "Echo: <last user text>"; with ``call_tools`` it calls the first declared
+function (in the request or its cache) when the newest content is a user's question.
 """
 
 from __future__ import annotations
@@ -15,18 +21,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._prefix_minimums import min_prefix_tokens
 from .._types import Receive, Scope, Send
 from ._fake_provider import RecordedRequest, _send, count_tokens
+from ._prefix_cache_sim import PrefixCacheSimulator
 
 __all__ = ["FakeGemini"]
 
 
+def _error(code: int, status: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "status": status}}
+
+
 @dataclass
 class FakeGemini:
-    """ASGI app. Every request is recorded in :attr:`requests`; caches live in :attr:`caches`."""
+    """ASGI app. Every request is recorded in :attr:`requests`; caches live in :attr:`caches`.
+
+    ``delay``: seconds before a ``generateContent`` response starts (what it writes to the
+    implicit cache is readable from then on). ``create_delay``: the same for creations.
+    """
 
     create_delay: float = 0.0
+    delay: float = 0.0
+    call_tools: bool = False
     clock: Callable[[], float] = time.time
+    billing: PrefixCacheSimulator = field(default_factory=PrefixCacheSimulator)
     requests: list[RecordedRequest] = field(default_factory=list)
     caches: dict[str, dict[str, Any]] = field(default_factory=dict)
     creations: int = 0
@@ -37,6 +56,7 @@ class FakeGemini:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
+        arrival = self.clock()
         raw = b""
         while True:
             message = await receive()
@@ -50,52 +70,80 @@ class FakeGemini:
         if path.endswith("/cachedContents") and scope["method"] == "POST":
             await self._create(send, body)
         elif ":generateContent" in path:
-            await self._generate(send, path, body)
+            await self._generate(send, path, body, arrival)
         else:
-            await _send(send, 404, {"error": {"code": 404, "message": f"no route {path}", "status": "NOT_FOUND"}})
+            await _send(send, 404, _error(404, "NOT_FOUND", f"no route {path}"))
 
     async def _create(self, send: Send, body: dict[str, Any]) -> None:
         if self.create_delay:
             await asyncio.sleep(self.create_delay)
+        model = str(body.get("model", "")).removeprefix("models/")
+        held: dict[str, Any] = {k: body[k] for k in ("systemInstruction", "contents", "tools") if k in body}
+        tokens = self.billing.gemini_cache_tokens(held)
+        minimum = min_prefix_tokens("gemini", model) or 0
+        if tokens < minimum:
+            message = f"Cached content is too small. total_token_count={tokens}, min_total_token_count={minimum}"
+            await _send(send, 400, _error(400, "INVALID_ARGUMENT", message))
+            return
         self.creations += 1
         name = f"cachedContents/{uuid.uuid4().hex[:16]}"
         ttl = float(str(body.get("ttl", "3600s")).rstrip("s"))
-        held: dict[str, Any] = {k: body[k] for k in ("systemInstruction", "contents", "tools") if k in body}
-        tokens = count_tokens(held)
+        self.billing.gemini_cache_created(tokens, ttl)
         self.caches[name] = {"model": body.get("model"), "expires": self.clock() + ttl, "tokens": tokens, **held}
         await _send(send, 200, {"name": name, "model": body.get("model"), "usageMetadata": {"totalTokenCount": tokens}})
 
-    async def _generate(self, send: Send, path: str, body: dict[str, Any]) -> None:
-        cached = 0
+    async def _generate(self, send: Send, path: str, body: dict[str, Any], arrival: float) -> None:
+        cache: dict[str, Any] | None = None
         name = body.get("cachedContent")
         if name:
             cache = self.caches.get(str(name))
             if cache is None or cache["expires"] <= self.clock():
-                await _send(
-                    send,
-                    403,
-                    {"error": {"code": 403, "message": "CachedContent not found", "status": "PERMISSION_DENIED"}},
-                )
+                await _send(send, 403, _error(403, "PERMISSION_DENIED", "CachedContent not found"))
                 return
             clash = [k for k in ("system_instruction", "systemInstruction", "tools", "toolConfig") if k in body]
             if clash:
                 message = f"CachedContent can not be used with {clash[0]}"
-                await _send(send, 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
+                await _send(send, 400, _error(400, "INVALID_ARGUMENT", message))
                 return
-            cached = int(cache["tokens"])
-        prompt = count_tokens({k: body.get(k) for k in ("contents", "system_instruction", "tools")}) + cached
-        last = (body.get("contents") or [{}])[-1]
-        text = " ".join(str(p.get("text", "")) for p in last.get("parts", []) if isinstance(p, dict))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        model = path.rsplit("/", 1)[-1].split(":")[0]
+        held = {k: v for k, v in (cache or {}).items() if k in ("systemInstruction", "contents", "tools")}
+        usage = self.billing.gemini_usage(model, body, held or None, arrival, self.clock())
+        part = self._answer(body, held)
+        usage.output = count_tokens(part)
+        prompt = usage.uncached_input + usage.cache_read
+        metadata: dict[str, Any] = {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": usage.output,
+            "totalTokenCount": prompt + usage.output,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+        }
+        if usage.cache_read:
+            metadata["cachedContentTokenCount"] = usage.cache_read
+            metadata["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": usage.cache_read}]
         answer = {
-            "candidates": [
-                {"content": {"role": "model", "parts": [{"text": f"Echo: {text}"}]}, "finishReason": "STOP", "index": 0}
-            ],
-            "usageMetadata": {
-                "promptTokenCount": prompt,
-                "candidatesTokenCount": 3,
-                "totalTokenCount": prompt + 3,
-                **({"cachedContentTokenCount": cached} if cached else {}),
-            },
-            "modelVersion": path.rsplit("/", 1)[-1].split(":")[0],
+            "candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
+            "usageMetadata": metadata,
+            "modelVersion": model,
         }
         await _send(send, 200, answer)
+
+    def _answer(self, body: dict[str, Any], held: dict[str, Any]) -> dict[str, Any]:
+        turn: list[dict[str, Any]] = []  # the newest user turn: every user content since the model's last
+        for content in reversed(body.get("contents") or []):
+            if content.get("role", "user") != "user":
+                break
+            turn[:0] = [p for p in content.get("parts", []) if isinstance(p, dict)]
+        results = [r for p in turn if isinstance(r := p.get("functionResponse") or p.get("function_response"), dict)]
+        text = " ".join(str(p["text"]) for p in turn if "text" in p)
+        if results:
+            return {
+                "text": "Tool said: " + " ".join(json.dumps(r.get("response"), ensure_ascii=False) for r in results)
+            }
+        if self.call_tools and turn:
+            for tool in body.get("tools") or held.get("tools") or []:
+                declarations = tool.get("functionDeclarations") or tool.get("function_declarations") or []
+                if declarations:
+                    return {"functionCall": {"name": declarations[0]["name"], "args": {"input": text}}}
+        return {"text": f"Echo: {text}"}

@@ -138,3 +138,21 @@ def test_creation_failure_degrades_to_the_full_request(gemini: FakeGemini, gemin
             gemini._create = original  # type: ignore[method-assign]
     assert response.choices[0].message.content == "Echo: still answered"
     assert "cachedContent" not in generations(gemini)[0]
+
+
+def test_a_refused_creation_is_not_retried_on_every_request(
+    gemini: FakeGemini, make_settings: Callable[..., Settings], gemini_url: str
+) -> None:
+    # The proxy's table says 100 tokens suffice; the provider says otherwise (400). One refusal is enough.
+    settings = make_settings(
+        providers={"gemini": {"api_base": gemini_url}}, caching={"min_prefix_tokens": {"gemini-2.5-flash": 100}}
+    )
+    medium = " ".join(f"Rule {i}: be brief." for i in range(60))
+    with serve(LayerCacheApp(settings)) as url:
+        answers = [ask(url, f"question {i}", system=medium) for i in range(3)]
+    creations = [r for r in gemini.requests if r.path.endswith("/cachedContents")]
+    assert len(creations) == 1 and gemini.creations == 0
+    for body in generations(gemini):
+        assert "cachedContent" not in body
+        assert body["system_instruction"]["parts"][0]["text"] == medium
+    assert all(a.choices[0].finish_reason for a in answers)

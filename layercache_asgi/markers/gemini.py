@@ -41,6 +41,8 @@ log = structlog.get_logger("layercache.gemini")
 
 _GEMINI_BASE = "https://generativelanguage.googleapis.com/v1beta"
 _MARGIN = timedelta(seconds=60)  # never hand out a handle about to expire mid-request
+_REFUSED_FOR = timedelta(minutes=10)  # after a 4xx from cachedContents
+_FAILED_FOR = timedelta(seconds=30)  # after a 5xx or a network error
 _UNSUPPORTED_SCHEMA_KEYS = frozenset({"additionalProperties", "$schema", "strict"})
 
 
@@ -50,6 +52,9 @@ class GeminiHandles:
 
     known: LRU[str, tuple[str, datetime]] = field(default_factory=lambda: LRU(5_000))
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # Digests whose creation failed, until when not to try again: a refused prefix (e.g.
+    # below a minimum the table does not know) would otherwise cost a POST per request.
+    refused: LRU[str, datetime] = field(default_factory=lambda: LRU(5_000))
 
 
 def _text(content: Any) -> str:
@@ -103,6 +108,12 @@ def cache_request(body: dict[str, Any], layers: Layers, model: str, ttl_seconds:
     return request
 
 
+class _CreateFailed(RuntimeError):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"cachedContents returned HTTP {status}")
+        self.status = status
+
+
 def _key(exchange: Exchange, target: Deployment) -> str | None:
     return target.key_for(exchange.settings, exchange.credential)
 
@@ -141,7 +152,7 @@ async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any
         headers["x-goog-api-key"] = key
     response = await exchange.runtime.http.post(f"{base}/cachedContents", content=json.dumps(request), headers=headers)
     if response.status_code >= 400:
-        raise RuntimeError(f"cachedContents returned HTTP {response.status_code}")
+        raise _CreateFailed(response.status_code)
     name = response.json().get("name")
     if not isinstance(name, str) or not name:
         raise RuntimeError("cachedContents answered without a name")
@@ -159,11 +170,21 @@ async def _handle(exchange: Exchange, target: Deployment, prefix_hash: str, requ
         return known[0]
     lock = handles.locks.setdefault(prefix_hash, asyncio.Lock())
     async with lock:
+        refused_until = handles.refused.get(prefix_hash)
+        if refused_until is not None and refused_until > now:
+            handles.locks.pop(prefix_hash, None)
+            raise _CreateFailed(0)  # waiters behind a failed creation do not repeat it
         known = handles.known.get(prefix_hash)
         if known is None or known[1] - _MARGIN <= now:
             known = await _stored(exchange, prefix_hash, now)
         if known is None:
-            name = await _create(exchange, target, request)
+            try:
+                name = await _create(exchange, target, request)
+            except Exception as exc:
+                refused = isinstance(exc, _CreateFailed) and 400 <= exc.status < 500
+                handles.refused.put(prefix_hash, now + (_REFUSED_FOR if refused else _FAILED_FOR))
+                handles.locks.pop(prefix_hash, None)
+                raise
             expires = now + timedelta(seconds=exchange.settings.caching.gemini_cache_ttl_seconds)
             known = (name, expires)
             log.info("gemini_cache_created", model=target.upstream_model, cache=name)

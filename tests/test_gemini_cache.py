@@ -156,3 +156,20 @@ def test_a_refused_creation_is_not_retried_on_every_request(
         assert "cachedContent" not in body
         assert body["system_instruction"]["parts"][0]["text"] == medium
     assert all(a.choices[0].finish_reason for a in answers)
+
+
+@pytest.mark.postgres
+def test_two_replicas_asked_at_once_create_one_cache(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    # Each replica's lock is its own; the claim row in the shared database is what makes it one creation.
+    gemini.create_delay = 0.5
+    with serve(LayerCacheApp(gemini_settings)) as a, serve(LayerCacheApp(gemini_settings)) as b:
+        ask(a, "warm a", system="Be brief.")  # both apps started (and migrated) before the race
+        ask(b, "warm b", system="Be brief.")
+        threads = [threading.Thread(target=ask, args=(url, f"q{i}")) for i, url in enumerate([a, b] * 3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert gemini.creations == 1
+    names = {body.get("cachedContent") for body in generations(gemini)[2:]}
+    assert len(names) == 1 and None not in names

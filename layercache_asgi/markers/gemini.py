@@ -18,13 +18,15 @@ Anthropic-format requests to Gemini are not rewritten.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from .._layers import Layers, digest
 from .._lru import LRU
@@ -43,6 +45,8 @@ _GEMINI_BASE = "https://generativelanguage.googleapis.com/v1beta"
 _MARGIN = timedelta(seconds=60)  # never hand out a handle about to expire mid-request
 _REFUSED_FOR = timedelta(minutes=10)  # after a 4xx from cachedContents
 _FAILED_FOR = timedelta(seconds=30)  # after a 5xx or a network error
+_CLAIM_FOR = timedelta(seconds=20)  # how long a replica may take to create; others wait that long at most
+_CLAIM_POLL = 0.1
 _UNSUPPORTED_SCHEMA_KEYS = frozenset({"additionalProperties", "$schema", "strict"})
 
 
@@ -119,6 +123,7 @@ def _key(exchange: Exchange, target: Deployment) -> str | None:
 
 
 async def _stored(exchange: Exchange, prefix_hash: str, now: datetime) -> tuple[str, datetime] | None:
+    """A usable stored handle; None when there is none, it expires soon, or it is still being created."""
     db = exchange.runtime.db
     if db is None:
         return None
@@ -126,10 +131,55 @@ async def _stored(exchange: Exchange, prefix_hash: str, now: datetime) -> tuple[
         row = (
             await session.execute(select(GeminiCacheHandle).where(GeminiCacheHandle.prefix_hash == prefix_hash))
         ).scalar_one_or_none()
-    if row is None:
+    if row is None or not row.cache_name:
         return None
+    # SQLite hands back naive datetimes; everything stored is UTC.
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
     return (row.cache_name, expires) if expires - _MARGIN > now else None
+
+
+async def _claim(exchange: Exchange, prefix_hash: str, model: str, now: datetime) -> bool:
+    """Claim the creation across replicas: a pending row (no name yet) that only one can insert.
+
+    An expired handle, or a claim abandoned past its deadline (its creator died), is replaced.
+    False: another replica holds a live claim or handle.
+    """
+    db = exchange.runtime.db
+    if db is None:
+        return True
+    try:
+        async with db.session() as session:
+            await session.execute(
+                delete(GeminiCacheHandle).where(
+                    GeminiCacheHandle.prefix_hash == prefix_hash,
+                    or_(
+                        and_(GeminiCacheHandle.cache_name != "", GeminiCacheHandle.expires_at <= now + _MARGIN),
+                        and_(GeminiCacheHandle.cache_name == "", GeminiCacheHandle.expires_at <= now),
+                    ),
+                )
+            )
+            session.add(
+                GeminiCacheHandle(
+                    prefix_hash=prefix_hash, model=model, cache_name="", created_at=now, expires_at=now + _CLAIM_FOR
+                )
+            )
+            await session.commit()
+    except IntegrityError:
+        return False
+    except Exception as exc:  # no database to coordinate through: this process creates on its own
+        log.warning("gemini_claim_failed", error=type(exc).__name__)
+    return True
+
+
+async def _claimed_elsewhere(exchange: Exchange, prefix_hash: str) -> tuple[str, datetime]:
+    """Wait for the replica holding the claim to store its handle (bounded)."""
+    deadline = asyncio.get_running_loop().time() + _CLAIM_FOR.total_seconds()
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(_CLAIM_POLL)
+        known = await _stored(exchange, prefix_hash, datetime.now(UTC))
+        if known is not None:
+            return known
+    raise _CreateFailed(0)
 
 
 async def _store(exchange: Exchange, prefix_hash: str, model: str, name: str, now: datetime, expires: datetime) -> None:
@@ -142,6 +192,21 @@ async def _store(exchange: Exchange, prefix_hash: str, model: str, name: str, no
             GeminiCacheHandle(prefix_hash=prefix_hash, model=model, cache_name=name, created_at=now, expires_at=expires)
         )
         await session.commit()
+
+
+async def _release(exchange: Exchange, prefix_hash: str) -> None:
+    # A failed creation gives its claim back, so another replica need not wait out the deadline.
+    db = exchange.runtime.db
+    if db is None:
+        return
+    with contextlib.suppress(Exception):
+        async with db.session() as session:
+            await session.execute(
+                delete(GeminiCacheHandle).where(
+                    GeminiCacheHandle.prefix_hash == prefix_hash, GeminiCacheHandle.cache_name == ""
+                )
+            )
+            await session.commit()
 
 
 async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any]) -> str:
@@ -177,6 +242,12 @@ async def _handle(exchange: Exchange, target: Deployment, prefix_hash: str, requ
         known = handles.known.get(prefix_hash)
         if known is None or known[1] - _MARGIN <= now:
             known = await _stored(exchange, prefix_hash, now)
+        if known is None and not await _claim(exchange, prefix_hash, target.upstream_model, now):
+            try:
+                known = await _claimed_elsewhere(exchange, prefix_hash)
+            except _CreateFailed:
+                handles.locks.pop(prefix_hash, None)
+                raise
         if known is None:
             try:
                 name = await _create(exchange, target, request)
@@ -184,6 +255,7 @@ async def _handle(exchange: Exchange, target: Deployment, prefix_hash: str, requ
                 refused = isinstance(exc, _CreateFailed) and 400 <= exc.status < 500
                 handles.refused.put(prefix_hash, now + (_REFUSED_FOR if refused else _FAILED_FOR))
                 handles.locks.pop(prefix_hash, None)
+                await _release(exchange, prefix_hash)
                 raise
             expires = now + timedelta(seconds=exchange.settings.caching.gemini_cache_ttl_seconds)
             known = (name, expires)

@@ -173,3 +173,33 @@ def test_two_replicas_asked_at_once_create_one_cache(gemini: FakeGemini, gemini_
     assert gemini.creations == 1
     names = {body.get("cachedContent") for body in generations(gemini)[2:]}
     assert len(names) == 1 and None not in names
+
+
+def test_creating_a_cache_is_a_write_the_savings_pay_for(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    # Creation bills the held tokens once at the input price; reads then save 90% of them.
+    with serve(LayerCacheApp(gemini_settings)) as url:
+        ask(url, "first")
+        created = next(iter(gemini.caches.values()))["tokens"]
+        first = _model_metrics(url, requests=1)
+        ask(url, "second")
+        ask(url, "third")
+        after = _model_metrics(url, requests=3)
+    assert first["tokens"]["cache_write"] == created
+    assert first["tokens"]["cache_read"] == created
+    assert first["saved_usd"]["prefix_cache"] < 0  # one read cannot pay for the creation
+    assert after["tokens"]["cache_write"] == created  # made once
+    assert after["tokens"]["cache_read"] == 3 * created
+    assert after["saved_usd"]["prefix_cache"] > 0
+
+
+def _model_metrics(url: str, requests: int) -> dict[str, Any]:
+    import time
+
+    import httpx
+
+    for _ in range(100):  # metrics are recorded as the response ends
+        models = httpx.get(f"{url}/v1/cache/metrics").json()["models"]
+        if MODEL in models and models[MODEL]["requests"] == requests:
+            return dict(models[MODEL])
+        time.sleep(0.05)
+    raise AssertionError(f"no metrics for {MODEL}")

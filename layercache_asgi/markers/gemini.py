@@ -218,9 +218,13 @@ async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any
     response = await exchange.runtime.http.post(f"{base}/cachedContents", content=json.dumps(request), headers=headers)
     if response.status_code >= 400:
         raise _CreateFailed(response.status_code)
-    name = response.json().get("name")
+    doc = response.json()
+    name = doc.get("name")
     if not isinstance(name, str) or not name:
         raise RuntimeError("cachedContents answered without a name")
+    # Creation bills its tokens at the input price: the metrics count them as a cache write.
+    tokens = (doc.get("usageMetadata") or {}).get("totalTokenCount")
+    exchange.notes["gemini_cache_write_tokens"] = tokens if isinstance(tokens, int) else None
     return name
 
 
@@ -285,6 +289,8 @@ async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, p
     prefix_hash = digest(exchange.tenant, target.model, layers.prefix_digest(1))
     try:
         name = await _handle(exchange, target, prefix_hash, request)
+        if "gemini_cache_write_tokens" in exchange.notes and exchange.notes["gemini_cache_write_tokens"] is None:
+            exchange.notes["gemini_cache_write_tokens"] = prefix_tokens  # the provider did not say: our count
     except Exception as exc:
         log.warning("gemini_cache_unavailable", model=target.upstream_model, error=type(exc).__name__)
         return None

@@ -4,9 +4,10 @@ Prices come from LiteLLM's cost map (the offline copy it ships), overridable per
 in ``metrics.prices``. Savings are what the provider billed less because of its prefix
 cache (read tokens at the cached price instead of the full one), minus the premium it
 charged for writing that cache. The net can be negative and is reported as such.
-Anthropic charges 1.25x (5 min) or 2x (1 h) for written tokens; OpenAI and Gemini
-charge no write premium (Gemini's hourly storage fee for explicit caches is not
-token-priced and is not counted here).
+Anthropic charges 1.25x (5 min) or 2x (1 h) for written tokens; OpenAI and Gemini's
+implicit caching charge no write premium. A Gemini CachedContent the proxy creates is
+billed once at the input price: the recorder counts it as a write paid out of the
+savings (its hourly storage fee is not token-priced and is not counted).
 """
 
 from __future__ import annotations

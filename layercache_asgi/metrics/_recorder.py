@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter as Tally
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -217,7 +217,14 @@ class MetricsRecorder:
 
     def _record_usage(self, ex: Exchange, model: str, provider: str, usage: Usage) -> None:
         price = self.prices.price(_price_names(ex), provider, ex.settings.caching.anthropic_ttl)
+        created = ex.notes.get("gemini_cache_write_tokens")
+        if isinstance(created, int) and created > 0:
+            # A Gemini CachedContent made for this call: its tokens were billed once, at the input
+            # price, on top of the call. Counted as a write, paid for out of the savings.
+            usage = replace(usage, cache_write=usage.cache_write + created)
         cost, saved = call_cost(usage, price), prefix_savings(usage, price)
+        if isinstance(created, int) and created > 0:
+            saved -= created * price.input
         self.cache_read.labels(model, provider).inc(usage.cache_read)
         self.cache_write.labels(model, provider).inc(usage.cache_write)
         self.uncached.labels(model, provider).inc(usage.uncached_input)

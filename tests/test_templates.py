@@ -42,6 +42,17 @@ SUPPORT: dict[str, Any] = {
 }
 
 
+@pytest.fixture
+def make_settings(make_settings: Callable[..., Settings]) -> Callable[..., Settings]:
+    """These tests change templates without a proxy key: allowed here, off by default."""
+
+    def make(**overrides: Any) -> Settings:
+        proxy = {"allow_writes_without_key": True, **overrides.pop("proxy", {})}
+        return make_settings(proxy=proxy, **overrides)
+
+    return make
+
+
 def _templates_api(base: str, **headers: str) -> httpx.Client:
     return httpx.Client(base_url=f"{base}/v1/prompts", headers=headers, timeout=30)
 
@@ -366,3 +377,20 @@ def test_without_a_database_templates_live_in_memory(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "support"}
         )
     assert fake.requests[-1].body["messages"][0]["content"] == SUPPORT["system"]
+
+
+def test_without_a_proxy_key_templates_are_read_only_by_default(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    # Templates are shared by every tenant; a provider key passed through proves nothing about who may edit them.
+    with serve(LayerCacheApp(make_settings(proxy={"allow_writes_without_key": False}))) as base:
+        api = _templates_api(base, authorization="Bearer sk-some-provider-key")
+        assert api.get("/templates").status_code == 200
+        refused = [
+            api.post("/templates", json=SUPPORT),
+            api.delete("/templates/support"),
+            api.post("/reload"),
+        ]
+    for response in refused:
+        assert response.status_code == 403
+        assert "allow_writes_without_key" in response.json()["error"]["message"]

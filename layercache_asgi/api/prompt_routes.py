@@ -1,6 +1,9 @@
 """Prompt template API: list and export, create (or add a version), show, delete, reload the folder.
 
-When ``proxy.proxy_api_key`` is set every route needs it, like the chat routes. Bodies may be
+When ``proxy.proxy_api_key`` is set every route needs it, like the chat routes. Without it
+(key pass-through), templates can be read by anyone, but changed only when
+``proxy.allow_writes_without_key`` says so: they are shared by every tenant, and a
+provider key proves nothing about who may change what the others are sent. Bodies may be
 JSON or YAML: one template, a list, or ``{"templates": [...]}`` (what an export writes).
 """
 
@@ -40,13 +43,22 @@ class _PromptApi:
     def __init__(self, get_runtime: Callable[[], Runtime]) -> None:
         self._runtime = get_runtime
 
-    def guarded(self, handler: Callable[[Request, TemplateRegistry], Awaitable[Response]]) -> Handler:
+    def guarded(
+        self, handler: Callable[[Request, TemplateRegistry], Awaitable[Response]], *, writes: bool = False
+    ) -> Handler:
         """Check the proxy key, find the registry, and answer ProxyErrors in the OpenAI error shape."""
 
         async def endpoint(request: Request) -> Response:
             runtime = self._runtime()
             try:
-                identify({k.lower(): v for k, v in request.headers.items()}, runtime.settings)
+                settings = runtime.settings
+                identify({k.lower(): v for k, v in request.headers.items()}, settings)
+                if writes and settings.proxy.proxy_api_key is None and not settings.proxy.allow_writes_without_key:
+                    raise ProxyError(
+                        403,
+                        "changing prompt templates needs proxy.proxy_api_key (or proxy.allow_writes_without_key)",
+                        code="writes_not_allowed",
+                    )
                 if runtime.templates is None:
                     raise ProxyError(503, "prompt templates are not available")
                 return await handler(request, runtime.templates)
@@ -122,8 +134,8 @@ def prompt_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
     api = _PromptApi(get_runtime)
     return [
         Route("/v1/prompts/templates", api.guarded(api.list_templates), methods=["GET"]),
-        Route("/v1/prompts/templates", api.guarded(api.create), methods=["POST"]),
+        Route("/v1/prompts/templates", api.guarded(api.create, writes=True), methods=["POST"]),
         Route("/v1/prompts/templates/{name}", api.guarded(api.show), methods=["GET"]),
-        Route("/v1/prompts/templates/{name}", api.guarded(api.delete), methods=["DELETE"]),
-        Route("/v1/prompts/reload", api.guarded(api.reload), methods=["POST"]),
+        Route("/v1/prompts/templates/{name}", api.guarded(api.delete, writes=True), methods=["DELETE"]),
+        Route("/v1/prompts/reload", api.guarded(api.reload, writes=True), methods=["POST"]),
     ]

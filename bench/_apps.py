@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider
+from layercache_asgi.testing import FakeProvider, read_body
 
 
 class _QuietFake(FakeProvider):
@@ -36,12 +36,7 @@ class Passthrough:
             return
         if self.client is None:
             self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
         if scope["method"] != "POST":
             await send({"type": "http.response.start", "status": 404, "headers": []})
             await send({"type": "http.response.body", "body": b""})

@@ -11,7 +11,7 @@ import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._types import Receive, Scope, Send
-from layercache_asgi.testing import FakeGemini, FakeProvider, serve
+from layercache_asgi.testing import FakeGemini, FakeProvider, read_body, serve
 
 SYSTEM = " ".join(f"Rule {i}: stay factual, cite sources and answer briefly." for i in range(160))
 TOOLS: Any = [
@@ -32,8 +32,7 @@ class FailingGeminiOnce:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and ":generateContent" in scope["path"] and not self.failed:
             self.failed = True
-            while (await receive()).get("more_body"):
-                pass
+            await read_body(receive)
             body = json.dumps({"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}).encode()
             await send(
                 {"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"application/json")]}

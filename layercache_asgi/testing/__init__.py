@@ -5,9 +5,18 @@ Use ``from layercache_asgi.testing import FakeProvider, FakeGemini, PrefixCacheS
 
 from __future__ import annotations
 
+from ._asgi import read_body
 from ._fake_gemini import FakeGemini
 from ._fake_provider import FakeProvider, RecordedRequest, count_tokens
 from ._prefix_cache_sim import PrefixCacheSimulator
 from ._server import serve
 
-__all__ = ["FakeGemini", "FakeProvider", "PrefixCacheSimulator", "RecordedRequest", "count_tokens", "serve"]
+__all__ = [
+    "FakeGemini",
+    "FakeProvider",
+    "PrefixCacheSimulator",
+    "RecordedRequest",
+    "count_tokens",
+    "read_body",
+    "serve",
+]

@@ -23,6 +23,7 @@ from typing import Any
 
 from .._prefix_minimums import min_prefix_tokens
 from .._types import Receive, Scope, Send
+from ._asgi import read_body
 from ._fake_provider import RecordedRequest, _send, count_tokens
 from ._prefix_cache_sim import PrefixCacheSimulator
 
@@ -57,12 +58,7 @@ class FakeGemini:
             await send({"type": "lifespan.shutdown.complete"})
             return
         arrival = self.clock()
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
         path = scope["path"]
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         body = json.loads(raw or b"{}")

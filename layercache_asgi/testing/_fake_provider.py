@@ -20,6 +20,7 @@ from .._wire_anthropic import render_json as anthropic_json
 from .._wire_anthropic import render_sse as anthropic_sse
 from .._wire_openai import render_json as openai_json
 from .._wire_openai import render_sse as openai_sse
+from ._asgi import read_body
 
 __all__ = ["FakeProvider", "RecordedRequest", "count_tokens"]
 
@@ -92,12 +93,7 @@ class FakeProvider:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         path = scope["path"]
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if path.endswith("/v1/messages/count_tokens"):
             doc = json.loads(raw or b"{}")

@@ -75,6 +75,7 @@ class Layers:
     message_layers: tuple[int, ...]  # the layer of each entry of body["messages"]
     hints: Mapping[int, int] = field(default_factory=dict)
     enhancements: tuple[str, ...] = ()  # the L3 texts the Enhance stage added
+    system_hints: Mapping[int, int] = field(default_factory=dict)  # Anthropic system block index → layer
 
     def of(self, layer: int) -> tuple[Part, ...]:
         return tuple(p for p in self.parts if p.layer == layer)
@@ -108,7 +109,7 @@ class Layers:
         return len(other.parts), None
 
     def with_hints(self, hints: Mapping[int, int]) -> Layers:
-        return Layers(self.wire, self.parts, self.message_layers, dict(hints), self.enhancements)
+        return Layers(self.wire, self.parts, self.message_layers, dict(hints), self.enhancements, self.system_hints)
 
 
 def _blocks(message: Any) -> int:
@@ -148,8 +149,16 @@ def _default_message_layers(wire: Wire, messages: list[Any]) -> list[int]:
     return layers
 
 
-def stratify(wire: Wire, body: Mapping[str, Any], hints: Mapping[int, int] | None = None) -> Layers:
-    """Assign every part of ``body`` to a layer. ``hints`` (message index → layer) win."""
+def stratify(
+    wire: Wire,
+    body: Mapping[str, Any],
+    hints: Mapping[int, int] | None = None,
+    system_hints: Mapping[int, int] | None = None,
+) -> Layers:
+    """Assign every part of ``body`` to a layer. ``hints`` (message index → layer) win;
+    ``system_hints`` (Anthropic system block index → layer) mark blocks that are not L0,
+    such as a template's static context (L1)."""
+    system_hints = dict(system_hints or {})
     messages = body.get("messages")
     messages = messages if isinstance(messages, list) else []
     message_layers = _default_message_layers(wire, messages)
@@ -164,9 +173,9 @@ def stratify(wire: Wire, body: Mapping[str, Any], hints: Mapping[int, int] | Non
     if isinstance(system, str) and system:
         parts.append(Part("system", 0, digest(system)))
     elif isinstance(system, list):
-        parts.extend(Part(f"system[{i}]", 0, digest(block)) for i, block in enumerate(system))
+        parts.extend(Part(f"system[{i}]", system_hints.get(i, 0), digest(block)) for i, block in enumerate(system))
     parts.extend(_message_parts(messages, message_layers))
-    return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}))
+    return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints)
 
 
 def _is_tool_result(wire: Wire, message: Any) -> bool:

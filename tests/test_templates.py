@@ -18,7 +18,7 @@ from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._exchange import Exchange, get_exchange
 from layercache_asgi._layers import strip_markers
 from layercache_asgi._types import ASGIApp, Receive, Scope, Send
-from layercache_asgi.stages import ApplyTemplate, Stratify
+from layercache_asgi.stages import ApplyTemplate, Enhance, Stratify
 from layercache_asgi.testing import FakeProvider, serve
 
 pytestmark = pytest.mark.postgres
@@ -201,6 +201,31 @@ def test_template_content_is_layered_and_default_enhancements_added(
     assert exchange.notes["template"] == "support@1"
     enhancements = [(e.name, e.options) for e in exchange.request.ext.lc_enhancements]
     assert enhancements == [("chain_of_thought", {}), ("self_critique", {"rounds": 3})]  # the client's options win
+
+
+def test_anthropic_template_context_is_l1_inside_the_cached_prefix(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    seen: list[Exchange] = []
+    stages = [ApplyTemplate, Stratify, Enhance, Middleware(_Recorder, into=seen)]
+    app = LayerCacheApp(make_settings(), stages=stages)
+    with serve(app) as base:
+        _create(base, SUPPORT)
+        client = anthropic.Anthropic(base_url=base, api_key="sk-ant-template-test", max_retries=0)
+        client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=64,
+            system="Reply in French.",
+            messages=[{"role": "user", "content": "Where is order 42?"}],
+            extra_body={"lc_template": "support"},
+        )
+    (exchange,) = seen
+    system = {p.path: p.layer for p in exchange.layers.parts if p.path.startswith("system")}
+    # [template system, the client's system, template context]: the context is L1, and it stays
+    # so after Enhance re-stratified the body for the template's default enhancements.
+    assert exchange.layers.enhancements  # Enhance ran
+    assert system == {"system[0]": 0, "system[1]": 0, "system[2]": 1}
+    assert exchange.layers.boundary(1) == len([p for p in exchange.layers.parts if p.layer <= 1])
 
 
 # -- the management API -----------------------------------------------------------------------

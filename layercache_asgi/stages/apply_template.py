@@ -42,8 +42,9 @@ class ApplyTemplate:
             raise ProxyError(
                 404, f"prompt template '{reference}' does not exist", code="template_not_found", param="lc_template"
             )
-        hints = apply_template(exchange.request, template)
+        hints, system_hints = apply_template(exchange.request, template)
         exchange.notes["layer_hints"] = {**exchange.notes.get("layer_hints", {}), **hints}
+        exchange.notes["system_layer_hints"] = system_hints
         exchange.notes["template"] = template.reference
         exchange.response_headers["x-layercache-template"] = template.reference
         await self.app(scope, receive, send)

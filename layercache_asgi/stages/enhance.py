@@ -62,7 +62,7 @@ def place_l3(exchange: Exchange, layers: Layers, texts: list[str]) -> Layers:
         ):
             results += 1
         message["content"] = [*content[:results], *blocks, *content[results:]]
-    updated = stratify(request.wire, request.body, hints)
+    updated = stratify(request.wire, request.body, hints, layers.system_hints)
     return dataclasses.replace(updated, enhancements=tuple(texts))
 
 

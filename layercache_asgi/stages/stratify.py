@@ -2,7 +2,9 @@
 
 The result, a :class:`layercache_asgi._layers.Layers`, is set on ``exchange.layers`` for
 the later stages. Message hints come from the template stage
-(``exchange.notes["layer_hints"]``) and from the client's ``lc_layer_hints``, which win.
+(``exchange.notes["layer_hints"]``) and from the client's ``lc_layer_hints``, which win;
+the template stage also marks its context block in an Anthropic ``system`` as L1
+(``exchange.notes["system_layer_hints"]``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ __all__ = ["Stratify", "restratify"]
 def restratify(exchange: Exchange) -> Layers:
     """Recompute ``exchange.layers`` after a stage changed the body (same hints)."""
     request = exchange.request
-    hints = exchange.layers.hints if isinstance(exchange.layers, Layers) else {}
-    layers = stratify(request.wire, request.body, hints)
+    old = exchange.layers if isinstance(exchange.layers, Layers) else None
+    layers = stratify(request.wire, request.body, old.hints if old else {}, old.system_hints if old else {})
     exchange.layers = layers
     return layers
 
@@ -42,5 +44,6 @@ class Stratify:
                         param="lc_layer_hints",
                     )
             hints.update(request.ext.lc_layer_hints)
-            exchange.layers = stratify(request.wire, request.body, hints)
+            system_hints: dict[int, int] = dict(exchange.notes.get("system_layer_hints") or {})
+            exchange.layers = stratify(request.wire, request.body, hints, system_hints)
         await self.app(scope, receive, send)

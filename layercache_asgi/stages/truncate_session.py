@@ -82,7 +82,7 @@ class TruncateSession:
         dropped = {i for group in groups[:cut] for i in group}
         request.body["messages"] = [m for i, m in enumerate(request.messages) if i not in dropped]
         hints = {i - sum(1 for d in dropped if d < i): layer for i, layer in layers.hints.items() if i not in dropped}
-        exchange.layers = stratify(request.wire, request.body, hints)
+        exchange.layers = stratify(request.wire, request.body, hints, layers.system_hints)
         exchange.notes["truncated_messages"] = len(dropped)
         exchange.response_headers["x-layercache-truncated"] = str(len(dropped))
         log.info("session_truncated", dropped_messages=len(dropped), dropped_turns=cut, limit=limit)

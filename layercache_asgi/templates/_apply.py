@@ -2,8 +2,9 @@
 
 OpenAI: the template's system prompt becomes the first system message (L0); its context a
 system message after the client's own leading system messages, hinted L1. Anthropic: both
-become text blocks of ``system`` around the client's own (the system prompt is all L0 there;
-tools are read before it anyway). Template tools join the request's tools unless the client
+become text blocks of ``system`` around the client's own: the system prompt first (L0), the
+context last, hinted L1 (Anthropic reads tools, then system, so the context still sits
+inside the cached prefix). Template tools join the request's tools unless the client
 sent a tool of the same name. Nothing the client sent is dropped or reordered.
 """
 
@@ -73,18 +74,22 @@ def _apply_openai(request: ChatRequest, template: Template) -> dict[int, int]:
     return hints
 
 
-def _apply_anthropic(request: ChatRequest, template: Template) -> None:
+def _apply_anthropic(request: ChatRequest, template: Template) -> dict[int, int]:
+    """Put the template's blocks into ``system``; return system hints (its context block is L1)."""
     if not template.system and not template.context:
-        return
+        return {}
     system = request.body.get("system")
     blocks: list[Any] = [{"type": "text", "text": template.system}] if template.system else []
     if isinstance(system, str) and system:
         blocks.append({"type": "text", "text": system})
     elif isinstance(system, list):
         blocks += system
+    hints: dict[int, int] = {}
     if template.context:
+        hints[len(blocks)] = 1
         blocks.append({"type": "text", "text": template.context})
     request.body["system"] = blocks
+    return hints
 
 
 def _merge_enhancements(request: ChatRequest, template: Template) -> None:
@@ -94,11 +99,11 @@ def _merge_enhancements(request: ChatRequest, template: Template) -> None:
     request.ext.lc_enhancements = [e for e in defaults if e.name not in asked] + request.ext.lc_enhancements
 
 
-def apply_template(request: ChatRequest, template: Template) -> dict[int, int]:
-    """Apply ``template`` to ``request`` in place; return layer hints for messages it added."""
+def apply_template(request: ChatRequest, template: Template) -> tuple[dict[int, int], dict[int, int]]:
+    """Apply ``template`` to ``request`` in place; return layer hints for the messages and
+    for the (Anthropic) system blocks it added."""
     hints = _apply_openai(request, template) if request.wire == "openai" else {}
-    if request.wire == "anthropic":
-        _apply_anthropic(request, template)
+    system_hints = _apply_anthropic(request, template) if request.wire == "anthropic" else {}
     _merge_tools(request, template)
     _merge_enhancements(request, template)
-    return hints
+    return hints, system_hints

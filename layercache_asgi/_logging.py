@@ -20,7 +20,7 @@ import sys
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -49,6 +49,9 @@ class LogBuffer:
         self._lines: collections.deque[dict[str, Any]] = collections.deque(maxlen=settings.logging.ring_buffer_size)
         self.level = logging.INFO
         self.log_prompts = False
+        # Told of every warning or error line (component, event) whatever the level: the metrics
+        # count them, so each degradation shows as a metric as well as a log line.
+        self.on_fault: Callable[[str, str], None] | None = None
         self.apply(settings)
 
     def apply(self, settings: Settings) -> None:
@@ -86,9 +89,14 @@ def _route(logger: Any, method: str, event: MutableMapping[str, Any]) -> Mapping
     ours = name == LOGGER_NAME or name.startswith(LOGGER_NAME + ".")
     if not ours:
         return event
-    targets = [b for b in ([_live.get(app_id)] if app_id else list(_live.values())) if b is not None]
+    every = [b for b in ([_live.get(app_id)] if app_id else list(_live.values())) if b is not None]
     level = _LEVELS.get(str(event.get("level", "info")).upper(), logging.INFO)
-    targets = [b for b in targets if level >= b.level]
+    if level >= logging.WARNING:
+        component = name.removeprefix(LOGGER_NAME).lstrip(".") or "core"
+        for buffer in every:
+            if buffer.on_fault is not None:
+                buffer.on_fault(component, str(event.get("event", "")))
+    targets = [b for b in every if level >= b.level]
     if not targets and _live:
         raise structlog.DropEvent
     keep_prompts = bool(targets) and all(b.log_prompts for b in targets)

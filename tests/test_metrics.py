@@ -381,3 +381,32 @@ def test_without_a_database_metrics_keep_working_in_memory(
         assert doc["persisted"] is False
         assert httpx.get(f"{proxy}/v1/cache/metrics/status").json()["persisted"] is False
         assert sample(prometheus(proxy), "layercache_requests_total") == 1
+
+
+def test_faults_show_as_metrics_as_well_as_log_lines(
+    make_settings: Callable[..., Settings], tmp_path: Any, fake: FakeProvider
+) -> None:
+    # The database refuses connections and the embedding model folder does not exist: the proxy
+    # serves uncached, and /metrics says which components are down and what went wrong.
+    settings = make_settings(
+        database={"url": "postgresql+asyncpg://nobody@127.0.0.1:1/layercache"},
+        caching={"semantic": {"enabled": True, "model_path": str(tmp_path / "no-model")}},
+    )
+    with serve(LayerCacheApp(settings)) as proxy:
+        client = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-faults", max_retries=0)
+        answer = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        assert answer.choices[0].message.content == "Echo: hi"
+        samples = prometheus(proxy)
+    assert sample(samples, "layercache_component_up", component="database") == 0
+    assert sample(samples, "layercache_component_up", component="semantic_cache") == 0
+    assert sample(samples, "layercache_component_up", component="templates") == 1  # in memory without a database
+    faults = {dict(labels)["component"] for (name, labels), value in samples.items() if name == "layercache_faults_total"}
+    assert "db" in faults, faults
+
+
+def test_healthy_components_are_up(proxy: str, openai_client: openai.OpenAI) -> None:
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    samples = prometheus(proxy)
+    assert sample(samples, "layercache_component_up", component="database") == 1
+    assert ("layercache_component_up", (("component", "semantic_cache"),)) not in samples  # off by choice
+    assert sample(samples, "layercache_faults_total") == 0

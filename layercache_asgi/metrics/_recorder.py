@@ -151,6 +151,18 @@ class MetricsRecorder:
         self.failovers = Counter(
             "layercache_failovers", "Fallback deployments tried after a failure.", ["model"], registry=r
         )
+        self.faults = Counter(
+            "layercache_faults",
+            "Warning and error log events by component and event (degradations the proxy served through).",
+            ["component", "event"],
+            registry=r,
+        )
+        self.component_up = Gauge(
+            "layercache_component_up",
+            "1 while a component works, 0 while it is off or failed (the proxy then serves uncached).",
+            ["component"],
+            registry=r,
+        )
 
     def _model_label(self, model: str) -> str:
         model = model[:100] or "unknown"
@@ -160,6 +172,9 @@ class MetricsRecorder:
             return "other"
         self._models.add(model)
         return model
+
+    def fault(self, component: str, event: str) -> None:
+        self.faults.labels(component[:40], event[:80]).inc()
 
     def _add(self, model: str, **amounts: float) -> None:
         row = self.totals.get(model)

@@ -38,6 +38,7 @@ async def start_metrics(runtime: Runtime) -> None:
 
     recorder = MetricsRecorder(PriceBook(runtime.settings.metrics.prices), _replica_id())
     runtime.metrics = recorder
+    buffer.on_fault = recorder.fault
 
     def reprice(settings: Settings) -> None:
         recorder.prices = PriceBook(settings.metrics.prices)

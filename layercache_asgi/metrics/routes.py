@@ -70,6 +70,20 @@ def metrics_summary(recorder: MetricsRecorder) -> dict[str, Any]:
     }
 
 
+def _components(runtime: Runtime, recorder: MetricsRecorder) -> None:
+    """Set ``layercache_component_up`` from what the runtime holds right now."""
+    semantic = runtime.semantic
+    states = {
+        "database": runtime.db is not None,
+        "semantic_cache": semantic is not None and bool(semantic.ready),
+        "templates": runtime.templates is not None,
+    }
+    if not runtime.settings.caching.semantic.enabled:
+        del states["semantic_cache"]  # off by choice is not a fault
+    for component, up in states.items():
+        recorder.component_up.labels(component).set(1.0 if up else 0.0)
+
+
 def metrics_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
     def guarded(handler: Callable[[Request, MetricsRecorder], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
@@ -87,7 +101,10 @@ def metrics_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
         return endpoint
 
     async def prometheus(request: Request) -> Response:
-        recorder = get_runtime().metrics
+        runtime = get_runtime()
+        recorder = runtime.metrics
+        if isinstance(recorder, MetricsRecorder):
+            _components(runtime, recorder)
         body = generate_latest(recorder.registry) if isinstance(recorder, MetricsRecorder) else b""
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 

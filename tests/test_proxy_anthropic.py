@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -192,3 +193,63 @@ def test_nan_is_a_client_error(proxy: str) -> None:
     )
     assert response.status_code == 400
     assert response.json()["type"] == "error" and "NaN" in response.json()["error"]["message"]
+
+
+def test_a_claude_code_shaped_session(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
+    # What Claude Code sends: the beta endpoint (?beta=true), beta headers, system blocks with its own
+    # cache_control, many tools, metadata, thinking, and a history with thinking, tool_use and tool_result.
+    tools: Any = [
+        {
+            "name": name,
+            "description": f"The {name} tool.",
+            "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+        }
+        for name in ("Read", "Edit", "Bash", "Grep", "Glob")
+    ]
+    system: Any = [
+        {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude."},
+        {"type": "text", "text": "Work in the repository. " * 50, "cache_control": {"type": "ephemeral"}},
+    ]
+    history: Any = [
+        {"role": "user", "content": [{"type": "text", "text": "read setup.py"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "I should read it.", "signature": "sig-abc"},
+                {"type": "tool_use", "id": "toolu_01", "name": "Read", "input": {"path": "setup.py"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_01", "content": "from setuptools import setup"},
+                {"type": "text", "text": "now summarise it", "cache_control": {"type": "ephemeral"}},
+            ],
+        },
+    ]
+    with anthropic_client.beta.messages.stream(
+        model=MODEL,
+        max_tokens=2048,
+        system=system,
+        tools=tools,
+        messages=history,
+        metadata={"user_id": "user_abc_session_1"},
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        betas=["interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14"],
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.content[0].text == "Tool said: from setuptools import setup now summarise it"  # type: ignore[union-attr]
+    sent = fake.requests[-1]
+    assert sent.path == "/v1/messages"
+    assert sent.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
+    body = sent.body
+    assert body["metadata"] == {"user_id": "user_abc_session_1"}
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert body["stream"] is True
+    assert [t["name"] for t in body["tools"]] == sorted(t["name"] for t in tools)  # canonical order
+    assert body["messages"][1]["content"][0] == history[1]["content"][0]  # thinking block and signature intact
+    assert body["messages"][1]["content"][1]["input"] == {"path": "setup.py"}
+    assert body["messages"][2]["content"][0]["tool_use_id"] == "toolu_01"
+    # The client's own breakpoints count toward the limit of four.
+    markers = json.dumps(body).count('"cache_control"')
+    assert 2 <= markers <= 4

@@ -2,16 +2,22 @@
 
 Import is free: fastembed and the model load on the first :meth:`Embedder.embed` (or
 :meth:`Embedder.load`). Inference runs in one dedicated worker thread (onnxruntime
-releases the GIL and uses its own intra-op threads), never in a forked process pool:
-forking a process that already runs threads can deadlock.
+releases the GIL), never in a forked process pool: forking a process that already runs
+threads can deadlock.
+
+Calls that arrive while the model is busy are micro-batched: they queue, and the next
+model call embeds everything queued (up to :data:`MAX_BATCH` texts) at once. An idle
+embedder adds no delay; under load, one call per batch replaces one call per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,9 +25,17 @@ from typing import Any
 import numpy as np
 import structlog
 
-__all__ = ["DEFAULT_EMBEDDING_MODEL", "Embedder", "EmbedderUnavailable"]
+__all__ = ["DEFAULT_EMBEDDING_MODEL", "MAX_BATCH", "Embedder", "EmbedderUnavailable"]
 
 DEFAULT_EMBEDDING_MODEL = "BAAI/bge-small-en-v1.5"
+# Texts per model call: bigger batches barely lower the cost per text of short questions,
+# and long texts in big batches blow up onnxruntime's memory.
+MAX_BATCH = 16
+# One intra-op thread: the event loop needs the other core, and onnxruntime's spinning
+# pool threads cost several times the inference itself when they compete for a core.
+_ONNX_THREADS = 1
+
+Rows = np.ndarray[Any, np.dtype[np.float32]]
 
 log = structlog.get_logger("layercache.embedder")
 
@@ -50,6 +64,8 @@ class Embedder:
         self._failure: str | None = None
         self._load_lock: asyncio.Lock | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._queue: deque[tuple[list[str], asyncio.Future[Rows]]] = deque()
+        self._batcher: asyncio.Task[None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -87,14 +103,62 @@ class Embedder:
                 )
                 raise EmbedderUnavailable(self._failure) from exc
 
-    async def embed(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        """One float32, L2-normalised row per text (shape ``(len(texts), dim)``)."""
+    async def embed(self, texts: list[str]) -> Rows:
+        """One float32, L2-normalised row per text (shape ``(len(texts), dim)``).
+
+        Batched with the other calls waiting for the model, so a row may differ very
+        slightly (int8 models) from the same text embedded alone.
+        """
         await self.load()
         if not texts:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
-        return await asyncio.get_running_loop().run_in_executor(self._pool(), self._embed_sync, list(texts))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Rows] = loop.create_future()
+        self._queue.append((list(texts), future))
+        if self._batcher is None or self._batcher.done() or self._batcher.get_loop() is not loop:
+            self._batcher = loop.create_task(self._run_batches())
+        return await future
+
+    async def _run_batches(self) -> None:
+        """Embed what is queued, one model call per batch, until the queue is empty."""
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            jobs = [self._queue.popleft()]
+            size = len(jobs[0][0])
+            while self._queue and size + len(self._queue[0][0]) <= MAX_BATCH:
+                jobs.append(self._queue.popleft())
+                size += len(jobs[-1][0])
+            jobs = [(texts, future) for texts, future in jobs if not future.done()]  # callers gone
+            if not jobs:
+                continue
+            texts = [text for job_texts, _ in jobs for text in job_texts]
+            try:
+                rows = await loop.run_in_executor(self._pool(), self._embed_sync, texts)
+            except asyncio.CancelledError:
+                for _, future in jobs:
+                    future.cancel()
+                raise
+            except Exception as exc:
+                for _, future in jobs:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            start = 0
+            for job_texts, future in jobs:
+                if not future.done():
+                    future.set_result(rows[start : start + len(job_texts)])
+                start += len(job_texts)
 
     async def close(self) -> None:
+        batcher, self._batcher = self._batcher, None
+        if batcher is not None and not batcher.done():
+            batcher.cancel()
+            with contextlib.suppress(BaseException):
+                await batcher
+        while self._queue:
+            _, future = self._queue.popleft()
+            if not future.done():
+                future.set_exception(EmbedderUnavailable("the embedder was closed"))
         executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
@@ -110,20 +174,19 @@ class Embedder:
         from fastembed import TextEmbedding
 
         if self.model_path is None:
-            model = TextEmbedding(model_name=self.model_name)
+            model = TextEmbedding(model_name=self.model_name, threads=_ONNX_THREADS)
         else:
             folder = Path(self.model_path).expanduser().resolve()
             if not folder.is_dir():
                 raise FileNotFoundError(f"model_path {str(folder)!r} is not a folder")
             name = _local_model_name(TextEmbedding, self.model_name, folder)
-            model = TextEmbedding(model_name=name, specific_model_path=str(folder))
+            model = TextEmbedding(model_name=name, specific_model_path=str(folder), threads=_ONNX_THREADS)
         probe = np.asarray(next(iter(model.embed(["probe"]))), dtype=np.float32)
         self.dim = int(probe.shape[-1])
         return model
 
-    def _embed_sync(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
-        # Small batches: long texts in big batches blow up onnxruntime's memory.
-        rows = np.asarray(list(self._model.embed(texts, batch_size=16)), dtype=np.float32)
+    def _embed_sync(self, texts: list[str]) -> Rows:
+        rows = np.asarray(list(self._model.embed(texts, batch_size=MAX_BATCH)), dtype=np.float32)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         normalised: np.ndarray[Any, np.dtype[np.float32]] = (rows / np.maximum(norms, 1e-12)).astype(np.float32)
         return normalised

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layercache_asgi._embedder import Embedder, EmbedderUnavailable
+from layercache_asgi._embedder import MAX_BATCH, Embedder, EmbedderUnavailable
 from tests.conftest import MODEL_DIR
 
 
@@ -124,3 +124,87 @@ async def test_two_embedders_on_one_folder_share_the_registration() -> None:
     a = (await first.embed(["same text"]))[0]
     b = (await second.embed(["same text"]))[0]
     assert float(a @ b) > 0.999
+
+
+QUESTIONS = [
+    "How do I reset my password?",
+    "What's the capital of France?",
+    "Convert 50 GBP to JPY",
+    "Explain what a Python generator is",
+    "Who wrote Dune?",
+    "How do I enable notifications?",
+    "What is the boiling point of water at sea level?",
+    "Summarize the plot of Hamlet in one sentence, please, and keep it short",
+    "Name three prime numbers",
+    "Why is the sky blue?",
+]
+
+
+async def test_concurrent_calls_are_batched_into_fewer_model_calls(embedder: Embedder) -> None:
+    await embedder.load()
+    batches: list[int] = []
+    original = embedder._embed_sync
+
+    def counting(texts: list[str]) -> np.ndarray:
+        batches.append(len(texts))
+        return original(texts)
+
+    embedder._embed_sync = counting  # type: ignore[method-assign]
+    rows = await asyncio.gather(*(embedder.embed([q]) for q in QUESTIONS))
+    assert sum(batches) == len(QUESTIONS) and len(batches) < len(QUESTIONS)
+    assert max(batches) <= MAX_BATCH
+    assert all(r.shape == (1, 384) for r in rows)
+
+
+async def test_a_batched_row_matches_the_same_text_embedded_alone(embedder: Embedder) -> None:
+    alone = np.vstack([await embedder.embed([q]) for q in QUESTIONS])
+    together = np.vstack(await asyncio.gather(*(embedder.embed([q]) for q in QUESTIONS)))
+    # int8 models vary slightly with the batch (padding, quantisation ranges): close, not equal.
+    np.testing.assert_allclose(np.sum(alone * together, axis=1), 1.0, atol=0.02)
+    assert list(np.argmax(together @ alone.T, axis=1)) == list(range(len(QUESTIONS)))  # each row is its own text
+
+
+async def test_more_queued_texts_than_a_batch_holds_are_split(embedder: Embedder) -> None:
+    texts = [f"question number {i} about the weather" for i in range(2 * MAX_BATCH + 3)]
+    rows = await asyncio.gather(*(embedder.embed([t]) for t in texts), embedder.embed(QUESTIONS))
+    assert [r.shape[0] for r in rows] == [1] * len(texts) + [len(QUESTIONS)]
+    last_alone, questions_alone = await embedder.embed([texts[-1]]), await embedder.embed(QUESTIONS)
+    assert float(last_alone[0] @ rows[len(texts) - 1][0]) > 0.98  # every caller got its own rows back
+    np.testing.assert_allclose(np.sum(questions_alone * rows[-1], axis=1), 1.0, atol=0.02)
+
+
+async def test_a_caller_that_gives_up_leaves_the_others_their_rows(embedder: Embedder) -> None:
+    await embedder.load()
+    tasks = [asyncio.ensure_future(embedder.embed([q])) for q in QUESTIONS]
+    await asyncio.sleep(0)
+    tasks[3].cancel()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(done[3], asyncio.CancelledError)
+    assert all(isinstance(r, np.ndarray) and r.shape == (1, 384) for i, r in enumerate(done) if i != 3)
+
+
+async def test_a_failed_model_call_fails_only_its_own_callers(embedder: Embedder) -> None:
+    await embedder.load()
+    original = embedder._embed_sync
+    running, release = threading.Event(), threading.Event()
+    batches: list[list[str]] = []
+
+    def flaky(texts: list[str]) -> np.ndarray:
+        batches.append(texts)
+        if len(batches) == 1:
+            running.set()
+            release.wait(10)
+            raise RuntimeError("onnxruntime hiccup")
+        return original(texts)
+
+    embedder._embed_sync = flaky  # type: ignore[method-assign]
+    first = asyncio.ensure_future(embedder.embed(["first"]))
+    await asyncio.to_thread(running.wait, 10)
+    queued = [asyncio.ensure_future(embedder.embed([text])) for text in ("second", "third")]
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(RuntimeError, match="hiccup"):
+        await first
+    rows = await asyncio.gather(*queued)
+    assert batches == [["first"], ["second", "third"]]
+    assert all(r.shape == (1, 384) for r in rows)

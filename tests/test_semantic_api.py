@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,9 +14,24 @@ import pytest
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.testing import FakeProvider, serve
 from tests.test_semantic_cache import ON, ask, oai
+from tests.test_semantic_store import accept_inserts, reject_inserts
 
 pytestmark = pytest.mark.postgres
 
+ELEMENTS = [
+    "Neon",
+    "Argon",
+    "Xenon",
+    "Krypton",
+    "Radon",
+    "Helium",
+    "Sodium",
+    "Lithium",
+    "Cobalt",
+    "Nickel",
+    "Copper",
+    "Zinc",
+]
 KEY_A = "sk-tenant-a-key-0001"
 KEY_B = "sk-tenant-b-key-0002"
 
@@ -136,6 +152,45 @@ def test_identical_concurrent_requests_share_one_upstream_call(cached_proxy: str
     assert headers == ["hit", "hit", "hit", "miss"]
     assert {answer.choices[0].message.content for _, answer in results} == {"Echo: Why is the sky blue?"}
     assert len(fake.requests) == 1
+
+
+def test_concurrent_misses_are_all_stored(cached_proxy: str, fake: FakeProvider) -> None:
+    fake.delay = 0.2  # all of them in flight together
+    client = oai(cached_proxy, KEY_A)
+    questions = [f"What is the atomic number of element {name}?" for name in ELEMENTS]
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+        first = list(pool.map(lambda q: ask(client, q)[0], questions))
+    assert first == ["miss"] * len(questions)
+    assert {e["query"] for e in entries(cached_proxy, limit=50)["data"]} == set(questions)
+    fake.delay = 0.0
+    assert [ask(client, q)[0] for q in questions] == ["hit"] * len(questions)
+    assert len(fake.requests) == len(questions)
+
+
+def test_a_database_refusing_writes_is_logged_and_the_proxy_keeps_serving(
+    make_settings: Callable[..., Settings], database_url: str, fake: FakeProvider
+) -> None:
+    app = LayerCacheApp(make_settings(**ON))
+
+    def failures() -> int:
+        return sum(1 for line in app.runtime.logs.tail(1000) if line.get("event") == "semantic_store_failed")
+
+    with serve(app) as url:
+        client = oai(url, KEY_A)
+        assert ask(client, "What is a neutron star?")[0] == "miss"
+        wait_until(lambda: entries(url)["total"] == 1)
+        asyncio.run(reject_inserts(database_url, containing="purr"))
+        header, answer = ask(client, "Why do cats purr?")
+        assert header == "miss" and answer.choices[0].message.content == "Echo: Why do cats purr?"
+        wait_until(lambda: failures() == 1)
+        assert ask(client, "Why do cats purr?")[0] == "miss"  # not stored: asked upstream again
+        assert ask(client, "What is a neutron star?")[0] == "hit"  # what was stored before is still there
+        wait_until(lambda: failures() == 2)
+        asyncio.run(accept_inserts(database_url))
+        assert ask(client, "Why do cats purr?")[0] == "miss"
+        wait_until(lambda: entries(url)["total"] == 2)
+        assert ask(client, "Why do cats purr?")[0] == "hit"
+    assert len(fake.requests) == 4
 
 
 def test_size_cap_evicts_the_least_recently_used(make_settings: Callable[..., Settings]) -> None:

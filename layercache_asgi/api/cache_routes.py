@@ -77,6 +77,8 @@ class _CacheApi:
             return _error(400, "limit and offset must be integers")
         except ProxyError as exc:
             return _error(exc.status, exc.message)
+        if runtime.semantic is not None:  # answers are written behind: list what was stored until now
+            await runtime.semantic.flush()
         total, data = await list_entries(runtime.db, where, limit=limit, offset=offset)
         return JSONResponse({"object": "list", "data": data, "total": total, "limit": limit, "offset": offset})
 
@@ -106,6 +108,8 @@ class _CacheApi:
         return response
 
     async def _delete(self, runtime: Runtime, where: EntryFilter, *, forget_all: bool) -> Response:
+        if runtime.semantic is not None:  # an answer still being written must not outlive its deletion
+            await runtime.semantic.flush()
         ids = await delete_entries(runtime.db, where)
         if runtime.semantic is not None:
             runtime.semantic.forget(None if forget_all else ids)

@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Bucket", "Candidate", "VectorIndex"]
+__all__ = ["Bucket", "BucketKey", "Candidate", "VectorIndex"]
 
 BucketKey = tuple[str, str]  # (tenant, exact key)
 Vector = np.ndarray[Any, np.dtype[np.float32]]
+# Buckets up to this size are searched with einsum, bigger ones with BLAS (see Bucket.search).
+_EINSUM_ROWS = 4096
 
 
 @dataclass
@@ -50,9 +52,10 @@ class Bucket:
     def live(self) -> int:
         return self.size - self.removed
 
-    def add(self, entry_id: int, vector: Vector, query: str, expires: float) -> None:
+    def add(self, entry_id: int, vector: Vector, query: str, expires: float) -> bool:
+        """Add a row; False when it is here already."""
         if entry_id in self.positions:
-            return
+            return False
         if self.size == len(self.ids):
             self._grow()
         i = self.size
@@ -60,6 +63,19 @@ class Bucket:
         self.queries.append(query)
         self.positions[entry_id] = i
         self.size += 1
+        return True
+
+    def rename(self, old: int, new: int) -> None:
+        """A provisional id became the row's real one (the row may already be here under it)."""
+        i = self.positions.pop(old, None)
+        if i is None:
+            return
+        if new in self.positions:
+            self.positions[old] = i
+            self.remove(old)
+            return
+        self.ids[i] = new
+        self.positions[new] = i
 
     def remove(self, entry_id: int) -> None:
         i = self.positions.pop(entry_id, None)
@@ -73,7 +89,12 @@ class Bucket:
         """Live rows at or above ``threshold``, most similar first."""
         if self.size == 0:
             return []
-        sims = self.vectors[: self.size] @ vector
+        rows = self.vectors[: self.size]
+        # numpy's BLAS wakes its worker threads for a matrix product, and they spin for a while
+        # afterwards on the cores the event loop and the embedder need: far costlier than the
+        # product itself. einsum's own loops stay on this thread; big buckets (searched off the
+        # loop) still get the BLAS product.
+        sims = np.einsum("ij,j->i", rows, vector) if self.size <= _EINSUM_ROWS else rows @ vector
         sims[self.expires[: self.size] <= now] = -2.0
         above = np.flatnonzero(sims >= threshold)
         if above.size > limit:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,6 @@ class SemanticCacheService:
         self.store: SemanticStore | None = None  # created once the model is loaded and its size known
         self.flights = SingleFlight()
         self.namespace = embedder.model_name + (f"@{Path(embedder.model_path).name}" if embedder.model_path else "")
-        self._inserts = 0
         self._purger: asyncio.Task[None] | None = None
         self._loader: asyncio.Task[None] | None = None
 
@@ -68,21 +68,18 @@ class SemanticCacheService:
         vector: Vector = rows[0]
         return vector
 
-    async def lookup(self, key: CacheKey, vector: Vector, settings: SemanticCacheSettings) -> StoredAnswer | None:
-        """The best stored answer at or above the threshold whose question the guard accepts."""
+    async def lookup(self, key: CacheKey, settings: SemanticCacheSettings) -> tuple[Vector, StoredAnswer | None]:
+        """The query's vector, and the best stored answer at or above the threshold that the guard accepts."""
         store = self._store()
-        for candidate in await store.candidates(key.tenant, key.exact, vector, settings.similarity_threshold):
-            if settings.guard and not compare_questions(key.query, candidate.query).same:
-                continue
-            answer = await store.fetch(candidate)
-            if answer is not None:
-                store.record_hit(answer.entry_id)
-                return answer
-        return None
+        vector = await self.embed_query(key.query)
+        answer = await store.lookup(key.tenant, key.exact, vector, settings.similarity_threshold, _guard(key, settings))
+        if answer is not None:
+            store.record_hit(answer.entry_id)
+        return vector, answer
 
-    async def remember(self, key: CacheKey, vector: Vector, completion: Completion, ttl: int) -> int:
-        store = self._store()
-        entry_id = await store.add(
+    def remember(self, key: CacheKey, vector: Vector, completion: Completion, ttl: int) -> bool:
+        """Store the answer (written behind; lookups see it at once). False when it could not be queued."""
+        entry_id = self._store().add(
             tenant=key.tenant,
             model=key.model,
             exact=key.exact,
@@ -91,11 +88,12 @@ class SemanticCacheService:
             completion=completion,
             ttl=ttl,
         )
-        self._inserts += 1
-        if self._inserts >= max(1, self.settings.max_entries // 100):
-            self._inserts = 0
-            await store.enforce_cap()
-        return entry_id
+        return entry_id is not None
+
+    async def flush(self) -> None:
+        """Wait until the answers stored so far are in the database (before listing or deleting entries)."""
+        if self.store is not None:
+            await self.store.flush()
 
     def forget(self, entry_ids: set[int] | None = None) -> None:
         """Drop deleted entries from the in-memory index (None: all of them)."""
@@ -134,6 +132,13 @@ class SemanticCacheService:
         if self.store is not None:
             await self.store.close()
         await self.embedder.close()
+
+
+def _guard(key: CacheKey, settings: SemanticCacheSettings) -> Callable[[str], bool]:
+    """Whether a stored question asks the same as this request's (always, with the guard off)."""
+    if not settings.guard:
+        return lambda _stored: True
+    return lambda stored: compare_questions(key.query, stored).same
 
 
 def _consume(task: asyncio.Task[Any]) -> None:

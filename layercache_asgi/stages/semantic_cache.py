@@ -78,8 +78,7 @@ class _Lookup:
     async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = self.exchange
         try:
-            vector = await self.service.embed_query(self.key.query)
-            answer = await self.service.lookup(self.key, vector, self.settings)
+            vector, answer = await self.service.lookup(self.key, self.settings)
         except Exception as exc:
             log.warning("semantic_lookup_failed", request_id=exchange.request_id, error=type(exc).__name__)
             _mark(exchange, "bypass")
@@ -121,11 +120,13 @@ class _Lookup:
             return None
         assert completion is not None
         try:
-            entry_id = await self.service.remember(self.key, vector, completion, ttl)
+            queued = self.service.remember(self.key, vector, completion, ttl)
         except Exception as exc:
             log.warning("semantic_store_failed", request_id=exchange.request_id, error=type(exc).__name__)
             return None
-        exchange.notes["semantic_stored_id"] = entry_id
+        if not queued:
+            log.warning("semantic_store_skipped", request_id=exchange.request_id, reason="write backlog full")
+        exchange.notes["semantic_stored"] = queued
         return completion
 
 

@@ -400,7 +400,7 @@ def test_faults_show_as_metrics_as_well_as_log_lines(
     assert sample(samples, "layercache_component_up", component="database") == 0
     assert sample(samples, "layercache_component_up", component="semantic_cache") == 0
     assert sample(samples, "layercache_component_up", component="templates") == 1  # in memory without a database
-    faults = {dict(labels)["component"] for (name, labels), value in samples.items() if name == "layercache_faults_total"}
+    faults = {dict(labels)["component"] for name, labels in samples if name == "layercache_faults_total"}
     assert "db" in faults, faults
 
 

@@ -47,7 +47,7 @@ class SemanticEntry(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        Index("ix_semantic_entries_key", "tenant", "exact_key"),
+        Index("ix_semantic_entries_key_id", "tenant", "exact_key", "id"),  # lookups read ids above a watermark
         Index("ix_semantic_entries_expires_at", "expires_at"),
         Index("ix_semantic_entries_model", "model"),
         Index("ix_semantic_entries_last_hit_at", "last_hit_at"),

@@ -25,7 +25,7 @@ class ConfigFile:
         self.path = path
         self.data: dict[str, Any] = {
             "providers": {"openai": {"api_base": f"{upstream}/v1"}, "anthropic": {"api_base": upstream}},
-            "database": {"url": database_url},
+            "database": {"url": database_url, "auto_upgrade": True},
             "caching": {"semantic": {"enabled": False, "model_path": str(MODEL_DIR)}},
             "logging": {"format": "console"},
         }

@@ -81,7 +81,7 @@ def _write_config(path: Path, upstream: str, db: str) -> Path:
         yaml.safe_dump(
             {
                 "providers": {"openai": {"api_base": f"{upstream}/v1"}},
-                "database": {"url": db},
+                "database": {"url": db, "auto_upgrade": True},
                 "models": [{"name": "from-yaml", "model": "openai/gpt-4o"}],
                 "caching": {"semantic": {"enabled": False}},
             }

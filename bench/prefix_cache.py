@@ -181,6 +181,15 @@ class Totals:
 Variant = str  # "direct" | "direct+system-marker" | "hand-tuned" | "hand-tuned-implicit" | "layercache"
 
 
+def _schedule(sessions: int, turns: int) -> Iterator[tuple[int, int, bool]]:
+    """(turn, session, asking) in replay order: each turn, every session asks, then every session
+    sends its tool results, so sessions interleave as a busy app's do."""
+    for turn in range(turns):
+        for asking in (True, False):
+            for session in range(sessions):
+                yield turn, session, asking
+
+
 def _question(session: int, turn: int) -> str:
     return f"Customer {session} asks (turn {turn}): where is shipment {1000 * session + turn} and can it arrive sooner?"
 
@@ -244,27 +253,23 @@ def run_anthropic(base_url: str, variant: Variant, sessions: int, turns: int, se
     rnd = random.Random(seed)
     histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
     totals = Totals()
-    for turn in range(turns):
-        for step in ("question", "tool_result"):
-            for s in range(sessions):
-                history = histories[s]
-                if step == "question":
-                    newest: dict[str, Any] = {"role": "user", "content": _question(s, turn)}
-                else:
-                    calls = [b for b in history[-1]["content"] if b.get("type") == "tool_use"]
-                    results = [
-                        {"type": "tool_result", "tool_use_id": c["id"], "content": f"Shipment in transit, depot {s}."}
-                        for c in calls
-                    ]
-                    newest = {"role": "user", "content": results}
-                request = _anthropic_request(variant, history, newest, rnd)
-                response = client.messages.create(model=MODEL_ANTHROPIC, max_tokens=200, **request)
-                usage = response.usage
-                totals.add(
-                    usage.input_tokens, usage.cache_creation_input_tokens or 0, usage.cache_read_input_tokens or 0
-                )
-                content = [b.model_dump(exclude_none=True) for b in response.content]
-                history += [newest, {"role": "assistant", "content": content}]
+    for turn, s, asking in _schedule(sessions, turns):
+        history = histories[s]
+        if asking:
+            newest: dict[str, Any] = {"role": "user", "content": _question(s, turn)}
+        else:
+            calls = [b for b in history[-1]["content"] if b.get("type") == "tool_use"]
+            results = [
+                {"type": "tool_result", "tool_use_id": c["id"], "content": f"Shipment in transit, depot {s}."}
+                for c in calls
+            ]
+            newest = {"role": "user", "content": results}
+        request = _anthropic_request(variant, history, newest, rnd)
+        response = client.messages.create(model=MODEL_ANTHROPIC, max_tokens=200, **request)
+        usage = response.usage
+        totals.add(usage.input_tokens, usage.cache_creation_input_tokens or 0, usage.cache_read_input_tokens or 0)
+        content = [b.model_dump(exclude_none=True) for b in response.content]
+        history += [newest, {"role": "assistant", "content": content}]
     return totals
 
 
@@ -275,26 +280,23 @@ def run_openai(
     rnd = random.Random(seed)
     histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
     totals = Totals()
-    for turn in range(turns):
-        for step in ("question", "tool_result"):
-            for s in range(sessions):
-                history = histories[s]
-                if step == "question":
-                    newest = [{"role": "user", "content": _question(s, turn)}]
-                else:
-                    calls = history[-1].get("tool_calls") or []
-                    newest = [
-                        {"role": "tool", "tool_call_id": c["id"], "content": f"Shipment in transit, depot {s}."}
-                        for c in calls
-                    ]
-                request = _openai_request(variant, history, newest, rnd)
-                response = client.chat.completions.create(model=model, **request)
-                usage = response.usage
-                assert usage is not None
-                cached = usage.prompt_tokens_details.cached_tokens if usage.prompt_tokens_details else 0
-                totals.add(usage.prompt_tokens - (cached or 0), 0, cached or 0)
-                message = response.choices[0].message.model_dump(exclude_none=True)
-                history += [*newest, message]
+    for turn, s, asking in _schedule(sessions, turns):
+        history = histories[s]
+        if asking:
+            newest = [{"role": "user", "content": _question(s, turn)}]
+        else:
+            calls = history[-1].get("tool_calls") or []
+            newest = [
+                {"role": "tool", "tool_call_id": c["id"], "content": f"Shipment in transit, depot {s}."} for c in calls
+            ]
+        request = _openai_request(variant, history, newest, rnd)
+        response = client.chat.completions.create(model=model, **request)
+        usage = response.usage
+        assert usage is not None
+        cached = usage.prompt_tokens_details.cached_tokens if usage.prompt_tokens_details else 0
+        totals.add(usage.prompt_tokens - (cached or 0), 0, cached or 0)
+        message = response.choices[0].message.model_dump(exclude_none=True)
+        history += [*newest, message]
     return totals
 
 
@@ -338,25 +340,23 @@ def run_gemini_native(base_url: str, variant: Variant, sessions: int, turns: int
     rnd = random.Random(seed)
     histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
     totals = Totals()
-    for turn in range(turns):
-        for step in ("question", "tool_result"):
-            for s in range(sessions):
-                history = histories[s]
-                if step == "question":
-                    newest: dict[str, Any] = {"role": "user", "parts": [{"text": _question(s, turn)}]}
-                else:
-                    calls = [p["functionCall"] for p in history[-1]["parts"] if "functionCall" in p]
-                    result = {"result": f"Shipment in transit, depot {s}."}
-                    newest = {
-                        "role": "user",
-                        "parts": [{"functionResponse": {"name": c["name"], "response": result}} for c in calls],
-                    }
-                request = _gemini_request(variant, history, newest, rnd, cache)
-                doc = http.post(f"/models/{MODEL_GEMINI}:generateContent", json=request).raise_for_status().json()
-                usage = doc["usageMetadata"]
-                cached = usage.get("cachedContentTokenCount", 0)
-                totals.add(usage["promptTokenCount"] - cached, 0, cached)
-                history += [newest, doc["candidates"][0]["content"]]
+    for turn, s, asking in _schedule(sessions, turns):
+        history = histories[s]
+        if asking:
+            newest: dict[str, Any] = {"role": "user", "parts": [{"text": _question(s, turn)}]}
+        else:
+            calls = [p["functionCall"] for p in history[-1]["parts"] if "functionCall" in p]
+            result = {"result": f"Shipment in transit, depot {s}."}
+            newest = {
+                "role": "user",
+                "parts": [{"functionResponse": {"name": c["name"], "response": result}} for c in calls],
+            }
+        request = _gemini_request(variant, history, newest, rnd, cache)
+        doc = http.post(f"/models/{MODEL_GEMINI}:generateContent", json=request).raise_for_status().json()
+        usage = doc["usageMetadata"]
+        cached = usage.get("cachedContentTokenCount", 0)
+        totals.add(usage["promptTokenCount"] - cached, 0, cached)
+        history += [newest, doc["candidates"][0]["content"]]
     http.close()
     return totals
 

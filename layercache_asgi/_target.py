@@ -1,4 +1,4 @@
-"""Where a request will go: its first deployment, resolved once per request."""
+"""Where a request will go: its deployments in failover order, resolved once per request."""
 
 from __future__ import annotations
 
@@ -12,15 +12,11 @@ if TYPE_CHECKING:
 
 __all__ = ["chain_of", "target_of"]
 
-_NOTE = "target"
 _CHAIN = "chain"
 
 
 async def target_of(exchange: Exchange) -> Deployment | None:
     """The deployment tried first, or None when the model does not resolve (the route says why)."""
-    cached = exchange.notes.get(_NOTE)
-    if isinstance(cached, Deployment):
-        return cached
     chain = await chain_of(exchange)
     return chain[0] if chain else None
 
@@ -34,5 +30,5 @@ async def chain_of(exchange: Exchange) -> list[Deployment]:
         chain = await resolve_chain(exchange.request.model, exchange.settings, exchange.request.wire)
     except ProxyError:
         return []
-    exchange.notes[_CHAIN], exchange.notes[_NOTE] = chain, chain[0]
+    exchange.notes[_CHAIN] = chain
     return chain

@@ -209,7 +209,7 @@ async def _release(exchange: Exchange, prefix_hash: str) -> None:
             await session.commit()
 
 
-async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any]) -> str:
+async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any], counted: int) -> str:
     base = (target.api_base or _GEMINI_BASE).rstrip("/")
     headers = {"content-type": "application/json"}
     key = _key(exchange, target)
@@ -222,13 +222,16 @@ async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any
     name = doc.get("name")
     if not isinstance(name, str) or not name:
         raise RuntimeError("cachedContents answered without a name")
-    # Creation bills its tokens at the input price: the metrics count them as a cache write.
+    # Creation bills its tokens at the input price: the metrics count them as a cache write
+    # (the provider's figure; our own count when it gives none).
     tokens = (doc.get("usageMetadata") or {}).get("totalTokenCount")
-    exchange.notes["gemini_cache_write_tokens"] = tokens if isinstance(tokens, int) else None
+    exchange.notes["gemini_cache_write_tokens"] = tokens if isinstance(tokens, int) else counted
     return name
 
 
-async def _handle(exchange: Exchange, target: Deployment, prefix_hash: str, request: dict[str, Any]) -> str:
+async def _handle(
+    exchange: Exchange, target: Deployment, prefix_hash: str, request: dict[str, Any], counted: int
+) -> str:
     state = prompt_state(exchange)
     if not isinstance(state.gemini, GeminiHandles):
         state.gemini = GeminiHandles()
@@ -237,40 +240,50 @@ async def _handle(exchange: Exchange, target: Deployment, prefix_hash: str, requ
     known = handles.known.get(prefix_hash)
     if known is not None and known[1] - _MARGIN > now:
         return known[0]
-    lock = handles.locks.setdefault(prefix_hash, asyncio.Lock())
-    async with lock:
-        refused_until = handles.refused.get(prefix_hash)
-        if refused_until is not None and refused_until > now:
-            handles.locks.pop(prefix_hash, None)
-            raise _CreateFailed(0)  # waiters behind a failed creation do not repeat it
-        known = handles.known.get(prefix_hash)
-        if known is None or known[1] - _MARGIN <= now:
-            known = await _stored(exchange, prefix_hash, now)
-        if known is None and not await _claim(exchange, prefix_hash, target.upstream_model, now):
-            try:
-                known = await _claimed_elsewhere(exchange, prefix_hash)
-            except _CreateFailed:
-                handles.locks.pop(prefix_hash, None)
-                raise
-        if known is None:
-            try:
-                name = await _create(exchange, target, request)
-            except Exception as exc:
-                refused = isinstance(exc, _CreateFailed) and 400 <= exc.status < 500
-                handles.refused.put(prefix_hash, now + (_REFUSED_FOR if refused else _FAILED_FOR))
-                handles.locks.pop(prefix_hash, None)
-                await _release(exchange, prefix_hash)
-                raise
-            expires = now + timedelta(seconds=exchange.settings.caching.gemini_cache_ttl_seconds)
-            known = (name, expires)
-            log.info("gemini_cache_created", model=target.upstream_model, cache=name)
-            try:
-                await _store(exchange, prefix_hash, target.upstream_model, name, now, expires)
-            except Exception as exc:  # the handle still works in this process
-                log.warning("gemini_handle_not_stored", error=type(exc).__name__)
-        handles.known.put(prefix_hash, known)
-    handles.locks.pop(prefix_hash, None)
+    try:
+        async with handles.locks.setdefault(prefix_hash, asyncio.Lock()):
+            known = await _find_or_create(exchange, target, handles, prefix_hash, request, counted, now)
+            handles.known.put(prefix_hash, known)
+    finally:
+        handles.locks.pop(prefix_hash, None)
     return known[0]
+
+
+async def _find_or_create(
+    exchange: Exchange,
+    target: Deployment,
+    handles: GeminiHandles,
+    prefix_hash: str,
+    request: dict[str, Any],
+    counted: int,
+    now: datetime,
+) -> tuple[str, datetime]:
+    """Under the per-digest lock: this process's handle, the database's, another replica's, or a new one."""
+    refused_until = handles.refused.get(prefix_hash)
+    if refused_until is not None and refused_until > now:
+        raise _CreateFailed(0)  # waiters behind a failed creation do not repeat it
+    known = handles.known.get(prefix_hash)
+    if known is not None and known[1] - _MARGIN > now:
+        return known
+    known = await _stored(exchange, prefix_hash, now)
+    if known is not None:
+        return known
+    if not await _claim(exchange, prefix_hash, target.upstream_model, now):
+        return await _claimed_elsewhere(exchange, prefix_hash)
+    try:
+        name = await _create(exchange, target, request, counted)
+    except Exception as exc:
+        refused = isinstance(exc, _CreateFailed) and 400 <= exc.status < 500
+        handles.refused.put(prefix_hash, now + (_REFUSED_FOR if refused else _FAILED_FOR))
+        await _release(exchange, prefix_hash)
+        raise
+    expires = now + timedelta(seconds=exchange.settings.caching.gemini_cache_ttl_seconds)
+    log.info("gemini_cache_created", model=target.upstream_model, cache=name)
+    try:
+        await _store(exchange, prefix_hash, target.upstream_model, name, now, expires)
+    except Exception as exc:  # the handle still works in this process
+        log.warning("gemini_handle_not_stored", error=type(exc).__name__)
+    return name, expires
 
 
 async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, prefix_tokens: int) -> str | None:
@@ -288,9 +301,7 @@ async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, p
         return None
     prefix_hash = digest(exchange.tenant, target.model, layers.prefix_digest(1))
     try:
-        name = await _handle(exchange, target, prefix_hash, request)
-        if "gemini_cache_write_tokens" in exchange.notes and exchange.notes["gemini_cache_write_tokens"] is None:
-            exchange.notes["gemini_cache_write_tokens"] = prefix_tokens  # the provider did not say: our count
+        name = await _handle(exchange, target, prefix_hash, request, prefix_tokens)
     except Exception as exc:
         log.warning("gemini_cache_unavailable", model=target.upstream_model, error=type(exc).__name__)
         return None

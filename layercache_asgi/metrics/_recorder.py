@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter as Tally
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -232,16 +232,15 @@ class MetricsRecorder:
 
     def _record_usage(self, ex: Exchange, model: str, provider: str, usage: Usage) -> None:
         price = self.prices.price(_price_names(ex), provider, ex.settings.caching.anthropic_ttl)
+        # A Gemini CachedContent made for this call is billed once, on top of the call (not in
+        # place of prompt tokens, as other cache writes are): a write paid out of the savings.
         created = ex.notes.get("gemini_cache_write_tokens")
-        if isinstance(created, int) and created > 0:
-            # A Gemini CachedContent made for this call: its tokens were billed once, at the input
-            # price, on top of the call. Counted as a write, paid for out of the savings.
-            usage = replace(usage, cache_write=usage.cache_write + created)
-        cost, saved = call_cost(usage, price), prefix_savings(usage, price)
-        if isinstance(created, int) and created > 0:
-            saved -= created * price.input
+        created = created if isinstance(created, int) and created > 0 else 0
+        cost = call_cost(usage, price) + created * price.cache_write
+        saved = prefix_savings(usage, price) - created * price.cache_write
+        written = usage.cache_write + created
         self.cache_read.labels(model, provider).inc(usage.cache_read)
-        self.cache_write.labels(model, provider).inc(usage.cache_write)
+        self.cache_write.labels(model, provider).inc(written)
         self.uncached.labels(model, provider).inc(usage.uncached_input)
         self.completion.labels(model, provider).inc(usage.output)
         self.tokens_saved.labels(model, "prefix_cache").inc(usage.cache_read)
@@ -251,7 +250,7 @@ class MetricsRecorder:
             model,
             uncached_input_tokens=usage.uncached_input,
             cache_read_tokens=usage.cache_read,
-            cache_write_tokens=usage.cache_write,
+            cache_write_tokens=written,
             output_tokens=usage.output,
             tokens_saved_prefix=usage.cache_read,
             cost_usd=cost,

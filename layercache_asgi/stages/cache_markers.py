@@ -19,7 +19,6 @@ import structlog
 
 from .._exchange import Exchange, get_exchange
 from .._layers import Layers
-from .._prefix_minimums import min_prefix_tokens
 from .._prompt_state import prompt_state
 from .._providers import Deployment
 from .._target import chain_of
@@ -27,7 +26,7 @@ from .._types import ASGIApp, Receive, Scope, Send
 from ..markers.anthropic import apply_anthropic
 from ..markers.gemini import apply_gemini
 from ..markers.openai import apply_openai
-from .prefix_threshold import prefix_tokens
+from .prefix_threshold import prefix_check, prefix_tokens
 
 __all__ = ["InjectCacheMarkers"]
 
@@ -64,13 +63,8 @@ class InjectCacheMarkers:
 async def _below_minimum(exchange: Exchange, layers: Layers, target: Deployment, first: bool) -> bool:
     if first:  # the PrefixThreshold stage has checked the first deployment
         return bool(exchange.notes.get("prefix_below_minimum"))
-    minimum = min_prefix_tokens(target.provider, target.upstream_model, exchange.settings.caching.min_prefix_tokens)
-    if minimum is None:
-        return False
-    try:
-        return await prefix_tokens(exchange, layers, target.model) < minimum
-    except Exception:  # no count: mark anyway, as for a model without a known minimum
-        return False
+    counted = await prefix_check(exchange, layers, target)
+    return counted is not None and counted[0] < counted[1]
 
 
 async def _mark_for(exchange: Exchange, layers: Layers, target: Deployment, *, first: bool) -> None:

@@ -13,11 +13,12 @@ import structlog
 from .._exchange import Exchange, get_exchange
 from .._layers import Layers, part_value
 from .._prefix_minimums import min_prefix_tokens
+from .._providers import Deployment
 from .._target import target_of
 from .._tokens import count_parts
 from .._types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["PrefixThreshold", "prefix_tokens"]
+__all__ = ["PrefixThreshold", "prefix_check", "prefix_tokens"]
 
 log = structlog.get_logger("layercache.prefix")
 
@@ -40,27 +41,37 @@ class PrefixThreshold:
         await self.app(scope, receive, send)
 
     async def _check(self, exchange: Exchange, layers: Layers) -> None:
-        if layers.boundary(2) == 0:
-            return  # no system, context or history: nothing is meant to be cached, nothing to warn about
         target = await target_of(exchange)
         if target is None:
             return
-        minimum = min_prefix_tokens(
-            target.provider,
-            target.upstream_model,
-            exchange.settings.caching.min_prefix_tokens,
-            alias=exchange.request.model,
-        )
-        if minimum is None:
+        counted = await prefix_check(exchange, layers, target)
+        if counted is None:
             return
-        try:
-            tokens = await prefix_tokens(exchange, layers, target.model)
-        except Exception as exc:  # a tokenizer problem must not fail the request
-            log.warning("prefix_count_failed", error=type(exc).__name__, model=target.model)
-            return
+        tokens, minimum = counted
         exchange.notes["prefix_tokens"] = tokens
         exchange.notes["prefix_minimum"] = minimum
         if tokens < minimum:
             exchange.notes["prefix_below_minimum"] = True
             exchange.response_headers["x-layercache-prefix-below-minimum"] = f"{tokens}/{minimum}"
             log.info("prefix_below_minimum", model=exchange.request.model, tokens=tokens, minimum=minimum)
+
+
+async def prefix_check(exchange: Exchange, layers: Layers, target: Deployment) -> tuple[int, int] | None:
+    """``(prefix tokens, the target's minimum)``; None when there is no prefix, no known
+    minimum, or the count failed (a tokenizer problem must not fail the request)."""
+    if layers.boundary(2) == 0:
+        return None  # no system, context or history: nothing is meant to be cached, nothing to warn about
+    minimum = min_prefix_tokens(
+        target.provider,
+        target.upstream_model,
+        exchange.settings.caching.min_prefix_tokens,
+        alias=exchange.request.model,
+    )
+    if minimum is None:
+        return None
+    try:
+        tokens = await prefix_tokens(exchange, layers, target.model)
+    except Exception as exc:
+        log.warning("prefix_count_failed", error=type(exc).__name__, model=target.model)
+        return None
+    return tokens, minimum

@@ -18,7 +18,9 @@ from ._types import Wire
 __all__ = ["ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request"]
 
 _OPENAI_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
-_ANTHROPIC_ROLES = frozenset({"user", "assistant"})
+# Claude Code (2.1.154+, beta ``mid-conversation-system-2026-04-07``) sends ``system`` messages
+# inside ``messages``; the proxy is never stricter than the provider about what it passes on.
+_ANTHROPIC_ROLES = frozenset({"user", "assistant", "system"})
 _LAYER_NAMES = {"L0": 0, "L1": 1, "L2": 2, "L3": 3, "L4": 4}
 
 

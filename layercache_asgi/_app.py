@@ -9,16 +9,17 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route, Router
+from starlette.routing import BaseRoute, Match, Route, Router
 
 from ._config import Settings, config_path_from_env, load_settings
 from ._count_tokens import CountTokens
-from ._errors import error_body
+from ._errors import ProxyError, error_body, send_error
 from ._ingress import ProxyEndpoint
 from ._runtime import Runtime
-from ._types import ASGIApp, Receive, Scope, Send
+from ._types import ASGIApp, Receive, Scope, Send, Wire
 from ._version import __version__
 from .stages import DEFAULT_STAGES, build_stack
 
@@ -191,7 +192,31 @@ class LayerCacheApp:
         except Exception as exc:
             await self._startup_failed(send, exc)
             return
+        if scope["type"] == "http" and await self._unserved(scope, send):
+            return
         await self._router(scope, receive, send)
+
+    async def _unserved(self, scope: Scope, send: Send) -> bool:
+        """Answer a route the proxy does not serve with JSON in the shape its path implies (a
+        host's own 404/405 page, or Starlette's plain text, would break the client's SDK)."""
+        allowed: list[str] = []
+        for route in self._router.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return False
+            if match is Match.PARTIAL and isinstance(route, Route) and route.methods:
+                allowed += sorted(route.methods)
+        path = get_route_path(scope)
+        wire: Wire = "anthropic" if path.startswith("/v1/messages") else "openai"
+        status = 405 if allowed else 404
+        message = f"layercache-asgi does not serve {scope['method']} {path}"
+        if allowed:
+            message += f" (allowed: {', '.join(dict.fromkeys(allowed))})"
+        extra = [(b"allow", ", ".join(dict.fromkeys(allowed)).encode())] if allowed else []
+        await send_error(
+            send, wire, ProxyError(status, message, code="not_found" if status == 404 else None), headers=extra
+        )
+        return True
 
     async def _startup_failed(self, send: Send, exc: Exception) -> None:
         from structlog import get_logger

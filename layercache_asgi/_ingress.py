@@ -63,7 +63,7 @@ class ProxyEndpoint:
             settings = runtime.settings
             raw = await _read_body(receive, settings.proxy.max_body_bytes)
             caller = identify(headers, settings)
-            request = parse_request(self.wire, raw)
+            request = parse_request(self.wire, raw, headers)
             exchange = Exchange(
                 request=request,
                 settings=settings,

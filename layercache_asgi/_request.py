@@ -6,6 +6,7 @@ field and parameter the client sent stays there unless a stage means to change i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from ._errors import ProxyError
 from ._json import loads
 from ._types import Wire
 
-__all__ = ["ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request"]
+__all__ = ["EXTENSION_HEADERS", "ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request"]
 
 _OPENAI_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 # Claude Code (2.1.154+, beta ``mid-conversation-system-2026-04-07``) sends ``system`` messages
@@ -112,8 +113,53 @@ def _check_messages(wire: Wire, messages: Any) -> None:
             raise _bad(f"messages[{i}].content is required", f"messages[{i}].content")
 
 
-def parse_request(wire: Wire, raw: bytes) -> ChatRequest:
-    """Parse and validate a chat request body; raise :class:`ProxyError` (4xx) when it is bad."""
+# The ``lc_*`` fields as request headers, for clients that can add headers but not body fields
+# (Claude Code's ANTHROPIC_CUSTOM_HEADERS, Codex's http_headers, SDKs' default_headers).
+EXTENSION_HEADERS = {
+    "x-layercache-template": "lc_template",
+    "x-layercache-enhancements": "lc_enhancements",
+    "x-layercache-cache-ttl": "lc_cache_ttl",
+    "x-layercache-layer-hints": "lc_layer_hints",
+    "x-layercache-skip-semantic-cache": "lc_skip_semantic_cache",
+    "x-layercache-bypass-cache": "lc_bypass_cache",
+    "x-layercache-warmup": "lc_warmup",
+}
+_JSON_HEADERS = frozenset({"lc_layer_hints"})
+_BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _header_value(header: str, field: str, text: str) -> Any:
+    text = text.strip()
+    if field in _JSON_HEADERS or (field == "lc_enhancements" and text.startswith("[")):
+        try:
+            return loads(text.encode())[0]
+        except ValueError:
+            raise _bad(f"header {header} must be JSON", header) from None
+    if field == "lc_enhancements":
+        return [name.strip() for name in text.split(",") if name.strip()]
+    if field == "lc_template":
+        return text
+    if field == "lc_cache_ttl":
+        return int(text) if text.isdigit() else text  # pydantic names a bad value below
+    word = _BOOLEAN_WORDS.get(text.lower())
+    if word is None:
+        raise _bad(f"header {header} must be true or false", header)
+    return word
+
+
+def _header_extensions(headers: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
+    return {
+        field: (header, _header_value(header, field, headers[header]))
+        for header, field in EXTENSION_HEADERS.items()
+        if header in headers
+    }
+
+
+def parse_request(wire: Wire, raw: bytes, headers: Mapping[str, str] | None = None) -> ChatRequest:
+    """Parse and validate a chat request body; raise :class:`ProxyError` (4xx) when it is bad.
+
+    ``headers`` (lower-case names) may carry the ``lc_*`` fields as ``x-layercache-*``
+    headers; a field set in the body wins."""
     try:
         body, exact_numbers = loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -139,10 +185,14 @@ def parse_request(wire: Wire, raw: bytes) -> ChatRequest:
             raise _bad("'system' must be a string or an array of text blocks", "system")
 
     ext_fields = {k: body.pop(k) for k in [k for k in body if k.startswith("lc_")]}
+    from_headers = {f: hv for f, hv in _header_extensions(headers or {}).items() if f not in ext_fields}
     try:
-        ext = LcExtensions.model_validate(ext_fields)
+        ext = LcExtensions.model_validate({**{f: v for f, (_, v) in from_headers.items()}, **ext_fields})
     except ValidationError as exc:
         first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
         where = ".".join(str(p) for p in first["loc"])
+        if field in from_headers:
+            where = from_headers[field][0]
         raise _bad(f"invalid {where}: {first['msg']}", where) from None
     return ChatRequest(wire=wire, body=body, ext=ext, exact_numbers=exact_numbers)

@@ -14,10 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
 
+from ._auth import identify
 from ._config import Settings, config_path_from_env, load_settings
 from ._count_tokens import CountTokens
 from ._errors import ProxyError, error_body, send_error
 from ._ingress import ProxyEndpoint
+from ._model_catalog import ModelCatalog, ModelInfo
 from ._runtime import Runtime
 from ._types import ASGIApp, Receive, Scope, Send, Wire
 from ._version import __version__
@@ -45,6 +47,7 @@ class LayerCacheApp:
         self._runtime: Runtime | None = None
         self._stack: ASGIApp | None = None
         self._start_lock: asyncio.Lock | None = None
+        self._catalog = ModelCatalog()
         self._router = Router(routes=self._routes())
 
     # -- start-up -------------------------------------------------------------------------
@@ -118,6 +121,7 @@ class LayerCacheApp:
             Route("/v1/messages", ProxyEndpoint("anthropic", "/v1/messages", runtime, stack), methods=["POST"]),
             Route("/v1/messages/count_tokens", CountTokens(runtime).handle, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
+            Route("/v1/models/{model_id:path}", self._model, methods=["GET"]),
             Route("/health", self._health, methods=["GET"]),
             *self._component_routes(),
         ]
@@ -152,32 +156,38 @@ class LayerCacheApp:
         return bool(semantic is not None and self.settings.caching.semantic.enabled and semantic.ready)
 
     async def _models(self, request: Request) -> Response:
-        settings = self.settings
-        names = [r.name for r in settings.models]
-        for target in settings.fallbacks.values():
-            names += [n for n in target if n not in names]
-        data = [
-            {
-                "id": name,
-                "object": "model",
-                "created": 0,
-                "owned_by": "layercache",
-                # Anthropic's SDK reads these fields from the same list.
-                "type": "model",
-                "display_name": name,
-                "created_at": "1970-01-01T00:00:00Z",
-            }
-            for name in dict.fromkeys(names)
-        ]
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": data,
-                "has_more": False,
-                "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None,
-            }
-        )
+        try:
+            models = await self._listed_models(request)
+        except ProxyError as exc:
+            return _error_response(request, exc)
+        if "anthropic-version" in request.headers:  # the Anthropic SDK's models.list()
+            data = [m.anthropic() for m in models]
+            return JSONResponse(
+                {
+                    "data": data,
+                    "has_more": False,
+                    "first_id": data[0]["id"] if data else None,
+                    "last_id": data[-1]["id"] if data else None,
+                }
+            )
+        return JSONResponse({"object": "list", "data": [m.openai() for m in models]})
+
+    async def _model(self, request: Request) -> Response:
+        model_id = request.path_params["model_id"]
+        try:
+            models = await self._listed_models(request)
+        except ProxyError as exc:
+            return _error_response(request, exc)
+        for model in models:
+            if model.id == model_id:
+                return JSONResponse(model.anthropic() if "anthropic-version" in request.headers else model.openai())
+        error = ProxyError(404, f"The model '{model_id}' does not exist", code="model_not_found")
+        return _error_response(request, error)
+
+    async def _listed_models(self, request: Request) -> list[ModelInfo]:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        identify(headers, self.settings)  # a proxy route: the client key, when one is required
+        return await self._catalog.models(self.settings, self.runtime.http)
 
     # -- ASGI -----------------------------------------------------------------------------
 
@@ -241,3 +251,9 @@ class LayerCacheApp:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _error_response(request: Request, error: ProxyError) -> Response:
+    wire: Wire = "anthropic" if "anthropic-version" in request.headers else "openai"
+    body = error_body(wire, error.status, error.message, code=error.code)
+    return Response(body, status_code=error.status, media_type="application/json")

@@ -58,7 +58,7 @@ def test_sdks_through_a_fastapi_mount(settings: Settings, fake: FakeProvider, wi
             model="claude-sonnet-4-6", max_tokens=10, messages=[{"role": "user", "content": "mounted too"}]
         ) as stream:
             assert stream.get_final_message().content[0].text == "Echo: mounted too"  # type: ignore[union-attr]
-        assert [m.id for m in oc.models.list()] == []
+        assert "fake-gpt-1" in [m.id for m in oc.models.list()]  # the provider's own list
         assert httpx.get(f"{url}/v1/models").status_code == 404  # nothing leaks outside the prefix
 
 
@@ -104,7 +104,7 @@ def test_config_sources(tmp_path: Path, upstream: str, database_url: str, monkey
     for app in (LayerCacheApp(), LayerCacheApp(str(config))):
         with serve(app) as url:
             client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
-            assert [m.id for m in client.models.list()] == ["from-yaml"]
+            assert [m.id for m in client.models.list()][0] == "from-yaml"
 
 
 def test_bad_config_fails_clearly(tmp_path: Path) -> None:

@@ -54,6 +54,8 @@ class FakeProvider:
     break_stream_after: int | None = None
     expected_key: str | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
+    # What ``GET .../models`` lists (OpenAI's shape, or Anthropic's when ``anthropic-version`` is sent).
+    models: list[str] = field(default_factory=lambda: ["fake-gpt-1", "fake-claude-1"])
 
     # -- what to answer ---------------------------------------------------------------
 
@@ -95,6 +97,10 @@ class FakeProvider:
         path = scope["path"]
         raw = await read_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        if scope["method"] == "GET" and path.endswith("/models"):
+            self.requests.append(RecordedRequest(path, headers, {}))
+            await _send(send, 200, self._model_list(anthropic="anthropic-version" in headers))
+            return
         if path.endswith("/v1/messages/count_tokens"):
             doc = json.loads(raw or b"{}")
             self.requests.append(RecordedRequest(path, headers, doc))
@@ -145,6 +151,19 @@ class FakeProvider:
                 raise ConnectionError("fake provider dropped the stream")
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _model_list(self, *, anthropic: bool) -> dict[str, Any]:
+        if anthropic:
+            data = [
+                {"type": "model", "id": m, "display_name": m.title(), "created_at": "2026-01-02T03:04:05Z"}
+                for m in self.models
+            ]
+            first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+            return {"data": data, "has_more": False, "first_id": first, "last_id": last}
+        return {
+            "object": "list",
+            "data": [{"id": m, "object": "model", "created": 1, "owned_by": self.name} for m in self.models],
+        }
 
 
 def _text_of(content: Any) -> str:

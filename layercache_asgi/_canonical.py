@@ -23,8 +23,8 @@ client's own wire format:
 3. **Key order where it means nothing**: the keys of each tool definition and of its
    ``function`` object are sorted, and so are the keywords of every JSON schema node (tool
    ``parameters`` / ``input_schema``, ``response_format.json_schema``, the Responses API's
-   ``text.format``). A schema node is a set of keywords: ``{"type": …, "properties": …}``
-   means the same with its keys in any order.
+   ``text.format``, Anthropic's ``output_config.format``). A schema node is a set of
+   keywords: ``{"type": …, "properties": …}`` means the same with its keys in any order.
 4. **Key order where it means something stays**: the names in ``properties`` (the order the
    model writes the fields in: strict function calling and structured outputs follow it, and
    prompt writers put ``reasoning`` before ``answer`` on purpose), ``patternProperties``,
@@ -175,19 +175,27 @@ def _canonical_tools(tools: list[Any]) -> list[Any]:
     return [_canonical_tool(t) for t in tools]
 
 
+def _output_formats(body: dict[str, Any]) -> None:
+    """Structured-output formats wherever a wire puts them: Chat's ``response_format``, Responses'
+    ``text.format``, Anthropic's ``output_config.format`` (and the beta's ``output_format``)."""
+    for key in ("response_format", "output_format"):
+        if key in body:
+            body[key] = canonical_response_format(body[key])
+    for key in ("text", "output_config"):
+        holder = body.get(key)
+        if isinstance(holder, dict) and "format" in holder:
+            holder["format"] = canonical_response_format(holder["format"])
+
+
 def canonicalize_body(wire: Wire, body: dict[str, Any]) -> None:
     """Rewrite ``body`` (a parsed chat request of ``wire``) into canonical form, in place."""
     if isinstance(body.get("tools"), list):
         body["tools"] = _canonical_tools(body["tools"])
+    _output_formats(body)
     if wire == "anthropic":
         if "system" in body:
             body["system"] = _instruction_text(body["system"])
         return
-    if "response_format" in body:
-        body["response_format"] = canonical_response_format(body["response_format"])
-    text = body.get("text")
-    if isinstance(text, dict) and "format" in text:  # the Responses API's structured output
-        text["format"] = canonical_response_format(text["format"])
     messages = body.get("messages")
     for message in messages if isinstance(messages, list) else []:
         if isinstance(message, dict) and message.get("role") in _INSTRUCTION_ROLES and "content" in message:

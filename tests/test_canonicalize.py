@@ -160,6 +160,20 @@ def test_response_format_chat_and_responses_text_format() -> None:
     assert next(iter(body["text"]["format"]["schema"])) == "additionalProperties"
 
 
+def test_anthropic_output_format_keeps_field_order() -> None:
+    body: dict[str, Any] = {
+        "messages": [],
+        "output_config": {"format": {"schema": answer_schema(), "type": "json_schema"}, "effort": "low"},
+        "output_format": {"schema": answer_schema(), "type": "json_schema"},
+    }
+    canonicalize_body("anthropic", body)
+    for fmt in (body["output_config"]["format"], body["output_format"]):
+        assert list(fmt) == ["schema", "type"]
+        assert list(fmt["schema"]["properties"]) == ORDER
+        assert next(iter(fmt["schema"])) == "additionalProperties"
+    assert list(body["output_config"]) == ["format", "effort"]  # not a format: left as sent
+
+
 def test_tool_schemas_keep_field_order_and_descriptions_are_instruction_text() -> None:
     body: dict[str, Any] = {
         "model": "gpt-4o",

@@ -8,13 +8,15 @@ model (translated by LiteLLM).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
 import openai
 import pytest
 
-from layercache_asgi.testing import FakeProvider
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeProvider, serve
 
 FILE = "def f():  \r\n    return 1   \r\n\r\n"  # a tool result: a file with trailing spaces and CRLF
 PATCH = "-a  \n+a"  # a user's patch: the only change is the trailing spaces
@@ -200,3 +202,31 @@ def test_a_client_marker_on_the_last_tool_keeps_covering_the_tools(
     if model.startswith("claude"):
         assert body["tools"][-1]["cache_control"]["type"] == "ephemeral"
         assert "cache_control" not in body["tools"][0]
+
+
+def test_the_semantic_cache_never_answers_a_schema_with_its_fields_in_another_order(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    # Schema order shapes the answer (reasoning before answer), so it is part of the exact key.
+    def response_format(order: list[str]) -> dict[str, Any]:
+        schema = answer_schema()
+        schema["properties"] = {name: schema["properties"][name] for name in order}
+        return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema}}
+
+    settings = make_settings(caching={"semantic": {"enabled": True}})
+    with serve(LayerCacheApp(settings)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-client-key-1", max_retries=0)
+
+        def ask(order: list[str]) -> str:
+            raw = client.chat.completions.with_raw_response.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": "Is the Earth round?"}],
+                response_format=response_format(order),  # type: ignore[arg-type]
+            )
+            return raw.headers.get("x-layercache-cache", "")
+
+        assert ask(ORDER) == "miss"
+        assert ask(sorted(ORDER)) == "miss"
+        assert ask(ORDER) == "hit"  # the cache works; only the field order kept the second out
+    assert len(fake.requests) == 2
+    assert [field_orders(r.body) for r in fake.requests] == [[ORDER], [sorted(ORDER)]]

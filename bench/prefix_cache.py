@@ -4,10 +4,11 @@ Replays a multi-turn agent workload through the official SDKs against
 :class:`layercache_asgi.testing.PrefixCacheSimulator` (which bills prompt tokens like
 the providers' prefix caches): a long system prompt, several tools, sessions growing
 turn by turn (question → tool call → tool result → answer), interleaved. The noisy app
-lists tools in varying order with JSON-schema keys in varying order, adds trailing
-whitespace / CRLF / stray blank lines to its system prompt, and asks for "think step by
-step" on some requests (in its system prompt when direct; as ``lc_enhancements``
-through layercache-asgi).
+lists tools in varying order with JSON-schema keywords in varying order (the fields in
+``properties`` keep the app's order), adds trailing whitespace / CRLF / stray blank lines
+to its system prompt, and asks for "think step by step" on some requests (in its system
+prompt when direct; as ``lc_enhancements`` through layercache-asgi). Its history is re-sent
+with the same bytes, as real clients do: the proxy never normalises message content.
 
 Gemini (``FakeGemini`` billing through the simulator: explicit CachedContent plus
 implicit caching, at its best case): direct is the noisy app calling ``generateContent``
@@ -96,11 +97,14 @@ TOOLS: list[tuple[str, str, dict[str, Any]]] = [
 # -- the app's noise --------------------------------------------------------------------------
 
 
-def _shuffled(value: Any, rnd: random.Random) -> Any:
+def _shuffled(value: Any, rnd: random.Random, keep_order: bool = False) -> Any:
+    # A real app re-renders key order where it means nothing; the field names in ``properties``
+    # come from the app's own type definitions in one fixed order (the order the model writes them).
     if isinstance(value, dict):
         keys = list(value)
-        rnd.shuffle(keys)
-        return {k: _shuffled(value[k], rnd) for k in keys}
+        if not keep_order:
+            rnd.shuffle(keys)
+        return {k: _shuffled(value[k], rnd, keep_order=k == "properties" and not keep_order) for k in keys}
     if isinstance(value, list):
         return [_shuffled(v, rnd) for v in value]
     return value

@@ -1,94 +1,128 @@
-"""Canonical form of a chat request: the same intent gives the same bytes.
+"""Canonical form of a chat request: the same intent gives the same bytes, and the same meaning.
 
-The rules, applied to the body in the client's own wire format (nothing else changes):
+Canonical form exists so that provider prefix caches hit when a client re-renders the parts
+of its prompt that it builds afresh on every request. It touches only those parts, and only
+in ways a model cannot read a difference from. The rules, applied to the body in the
+client's own wire format:
 
-1. **Text** (system prompts, message text parts and string contents, tool descriptions):
-   ``CRLF`` and lone ``CR`` become ``LF``; spaces and tabs at the end of each line are
-   removed; blank lines at the start and whitespace at the end are removed. Indentation
-   and blank lines *inside* the text stay (code keeps its shape).
-2. **Tools** are sorted by name (stable; unnamed tools keep their order, after the named).
-   Every key of every tool definition, including its JSON schema, is sorted, recursively.
-   Lists keep their order (``required``, ``enum``, ``anyOf`` mean something in order).
-3. **Tool-call arguments**: OpenAI ``tool_calls[].function.arguments`` (JSON text) is
-   re-serialised minified with sorted keys; numbers keep their exact spelling (``1e3``
-   stays ``1e3``); text that is not JSON, or has duplicate keys, is left as it is.
-   Anthropic ``tool_use.input`` objects get their keys sorted, recursively.
-4. Messages are never reordered, added or dropped; no field is removed; values inside
-   strings are never parsed (``"1e3"`` stays a string).
+1. **System prompt and tool description text** (OpenAI ``system`` / ``developer`` messages,
+   Anthropic ``system``, each tool's own ``description``): ``CRLF`` becomes ``LF``; spaces
+   and tabs at the end of a line are removed; blank lines at the start and whitespace at the
+   end are removed. These are instructions a program assembles from templates and files, and
+   what varies between renders is the invisible: the platform's line ending, the spaces an
+   editor leaves at a line end, the newline a template adds. The words, their order, the
+   indentation and the blank lines inside stay, so every line still reads the same.
+   A lone ``CR`` stays (no platform writes it as a line end, so it may be content), and
+   text that would become empty stays as sent (an empty block is an invalid request).
+2. **Tool order**: tools are sorted by name (stable; unnamed tools keep their order, after
+   the named). Every provider defines ``tools`` as the set of functions the model may call,
+   chosen by name and description; no API gives the position a meaning, and clients that
+   build the list from a registry, a set or several MCP servers send it in varying order.
+   A list in which the client put a ``cache_control`` marker is never reordered: the client
+   fixed that order on purpose, and its marker on the last tool must keep covering them all.
+3. **Key order where it means nothing**: the keys of each tool definition and of its
+   ``function`` object are sorted, and so are the keywords of every JSON schema node (tool
+   ``parameters`` / ``input_schema``, ``response_format.json_schema``, the Responses API's
+   ``text.format``, Anthropic's ``output_config.format``). A schema node is a set of
+   keywords: ``{"type": …, "properties": …}`` means the same with its keys in any order.
+4. **Key order where it means something stays**: the names in ``properties`` (the order the
+   model writes the fields in: strict function calling and structured outputs follow it, and
+   prompt writers put ``reasoning`` before ``answer`` on purpose), ``patternProperties``,
+   ``$defs`` / ``definitions``, ``dependentSchemas``; every list (``required``, ``enum``,
+   ``anyOf`` / ``oneOf`` / ``allOf``, tuple ``items``, ``prefixItems``); and every value
+   that is data rather than schema (``enum``, ``const``, ``default``, ``examples``, unknown
+   keywords) stays exactly as sent.
+5. **Message content is never touched**: user and assistant text, tool results, tool-call
+   arguments, ``tool_use.input``, thinking and every other content block reach the provider
+   byte for byte. A client re-sends its own history with the same bytes, so the prefix cache
+   loses nothing, while a file with trailing spaces or a patch must stay the file and the patch.
+   Messages are never reordered, added or dropped; no field is removed.
 
 Every rule is idempotent: ``canonicalize(canonicalize(x)) == canonicalize(x)``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from ._types import Wire
 
-__all__ = ["canonical_arguments", "canonical_text", "canonicalize_body", "sort_keys_deep"]
+__all__ = ["canonical_response_format", "canonical_schema", "canonical_text", "canonicalize_body"]
 
 _TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
+# Roles whose text is an instruction the client renders, not a turn of the conversation.
+_INSTRUCTION_ROLES = frozenset({"system", "developer"})
+
+# JSON Schema keywords whose value maps names the client chose to subschemas: order kept.
+_NAMED_SUBSCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+# Keywords whose value is one subschema (``items`` may also be a tuple list).
+_SUBSCHEMA = frozenset(
+    {
+        "items",
+        "additionalItems",
+        "additionalProperties",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "contains",
+        "propertyNames",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contentSchema",
+    }
+)
+# Keywords whose value is a list of subschemas, in an order that is kept.
+_SUBSCHEMA_LISTS = frozenset({"anyOf", "oneOf", "allOf", "prefixItems", "items"})
 
 
 def canonical_text(text: str) -> str:
-    """Normalise line endings, trailing whitespace and blank edges; keep indentation."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _TRAILING.sub("", text)
-    text = _LEADING_BLANK_LINES.sub("", text)
-    return text.rstrip()
+    """Rule 1, for instruction text only: CRLF to LF, no spaces at line ends, no blank edges."""
+    normalised = _TRAILING.sub("", text.replace("\r\n", "\n"))
+    normalised = _LEADING_BLANK_LINES.sub("", normalised).rstrip()
+    return normalised or text
 
 
-def sort_keys_deep(value: Any) -> Any:
-    """The same JSON value with every object's keys in sorted order; lists keep their order."""
-    if isinstance(value, dict):
-        return {k: sort_keys_deep(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [sort_keys_deep(v) for v in value]
-    return value
-
-
-class _Number(str):
-    """A JSON number kept as its source text, so ``1e3`` is written back as ``1e3``."""
-
-
-class _DuplicateKeyError(ValueError):
-    pass
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def canonical_schema(node: Any) -> Any:
+    """Rules 3 and 4 for a JSON schema: keywords sorted, names, lists and data as sent."""
+    if not isinstance(node, dict):
+        return node  # ``true`` / ``false`` schemas, or something a provider will reject as it is
     out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKeyError(key)
+    for key in sorted(node):
+        value = node[key]
+        if key in _NAMED_SUBSCHEMAS and isinstance(value, dict):
+            value = {name: canonical_schema(sub) for name, sub in value.items()}
+        elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
+            value = [canonical_schema(sub) for sub in value]
+        elif key in _SUBSCHEMA:
+            value = canonical_schema(value)
         out[key] = value
     return out
 
 
-def _dump(value: Any) -> str:
-    if isinstance(value, _Number):
-        return str(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_dump(value[k])}" for k in sorted(value)) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_dump(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
+def canonical_response_format(value: Any) -> Any:
+    """A structured-output format: Chat's ``response_format`` or the Responses API's ``text.format``.
+
+    Chat nests the schema (``{"type": "json_schema", "json_schema": {"name", "schema", …}}``),
+    Responses flattens it (``{"type": "json_schema", "name", "schema", …}``); both get rule 3
+    on their own keys and rules 3-4 on the schema.
+    """
+    if not isinstance(value, dict):
+        return value
+    out = {key: value[key] for key in sorted(value)}
+    if isinstance(out.get("json_schema"), dict):
+        inner = out["json_schema"]
+        out["json_schema"] = {key: inner[key] for key in sorted(inner)}
+        if "schema" in inner:
+            out["json_schema"]["schema"] = canonical_schema(inner["schema"])
+    if "schema" in out:
+        out["schema"] = canonical_schema(out["schema"])
+    return out
 
 
-def canonical_arguments(text: str) -> str:
-    """Tool-call argument JSON, minified with sorted keys and untouched number spelling."""
-    try:
-        value = json.loads(
-            text, parse_float=_Number, parse_int=_Number, parse_constant=_Number, object_pairs_hook=_pairs
-        )
-    except (ValueError, RecursionError):
-        return text
-    return _dump(value)
-
-
-def _text_parts(content: Any) -> Any:
+def _instruction_text(content: Any) -> Any:
     if isinstance(content, str):
         return canonical_text(content)
     if isinstance(content, list):
@@ -106,59 +140,63 @@ def _tool_name(tool: Any) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _has_marker(tool: Any) -> bool:
+    # Anthropic puts the marker on the tool; LiteLLM's OpenAI form also accepts it in ``function``.
+    if not isinstance(tool, dict):
+        return False
+    function = tool.get("function")
+    return "cache_control" in tool or (isinstance(function, dict) and "cache_control" in function)
+
+
+def _definition(value: dict[str, Any]) -> dict[str, Any]:
+    """Rules 1 and 3 on one tool (or its ``function``): sorted keys, canonical description and schema."""
+    out = {key: value[key] for key in sorted(value)}
+    if isinstance(out.get("description"), str):
+        out["description"] = canonical_text(out["description"])
+    for key in ("parameters", "input_schema"):
+        if key in out:
+            out[key] = canonical_schema(out[key])
+    return out
+
+
 def _canonical_tool(tool: Any) -> Any:
     if not isinstance(tool, dict):
         return tool
-    function = tool.get("function")
-    target = function if isinstance(function, dict) else tool
-    if isinstance(target.get("description"), str):
-        target["description"] = canonical_text(target["description"])
-    return sort_keys_deep(tool)
+    out = _definition(tool)
+    if isinstance(out.get("function"), dict):
+        out["function"] = _definition(out["function"])
+    return out
 
 
 def _canonical_tools(tools: list[Any]) -> list[Any]:
-    named = [t for t in tools if _tool_name(t) is not None]
-    unnamed = [t for t in tools if _tool_name(t) is None]
-    named.sort(key=lambda t: str(_tool_name(t)))
-    return [_canonical_tool(t) for t in named + unnamed]
+    if not any(_has_marker(t) for t in tools):
+        named = sorted((t for t in tools if _tool_name(t) is not None), key=lambda t: str(_tool_name(t)))
+        tools = named + [t for t in tools if _tool_name(t) is None]
+    return [_canonical_tool(t) for t in tools]
 
 
-def _openai_message(message: dict[str, Any]) -> None:
-    if "content" in message:
-        message["content"] = _text_parts(message["content"])
-    for call in message.get("tool_calls") or []:
-        function = call.get("function") if isinstance(call, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-            function["arguments"] = canonical_arguments(function["arguments"])
-
-
-def _anthropic_message(message: dict[str, Any]) -> None:
-    content = message.get("content")
-    message["content"] = _text_parts(content)
-    if not isinstance(content, list):
-        return
-    for block in content:
-        if not isinstance(block, dict):
-            continue
-        if block.get("type") in ("tool_use", "server_tool_use") and isinstance(block.get("input"), dict):
-            block["input"] = sort_keys_deep(block["input"])
-        elif block.get("type") == "tool_result" and "content" in block:
-            block["content"] = _text_parts(block["content"])
+def _output_formats(body: dict[str, Any]) -> None:
+    """Structured-output formats wherever a wire puts them: Chat's ``response_format``, Responses'
+    ``text.format``, Anthropic's ``output_config.format`` (and the beta's ``output_format``)."""
+    for key in ("response_format", "output_format"):
+        if key in body:
+            body[key] = canonical_response_format(body[key])
+    for key in ("text", "output_config"):
+        holder = body.get(key)
+        if isinstance(holder, dict) and "format" in holder:
+            holder["format"] = canonical_response_format(holder["format"])
 
 
 def canonicalize_body(wire: Wire, body: dict[str, Any]) -> None:
     """Rewrite ``body`` (a parsed chat request of ``wire``) into canonical form, in place."""
     if isinstance(body.get("tools"), list):
         body["tools"] = _canonical_tools(body["tools"])
-    if wire == "anthropic" and "system" in body:
-        body["system"] = _text_parts(body["system"])
-    messages = body.get("messages")
-    if not isinstance(messages, list):
+    _output_formats(body)
+    if wire == "anthropic":
+        if "system" in body:
+            body["system"] = _instruction_text(body["system"])
         return
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        if wire == "openai":
-            _openai_message(message)
-        else:
-            _anthropic_message(message)
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else []:
+        if isinstance(message, dict) and message.get("role") in _INSTRUCTION_ROLES and "content" in message:
+            message["content"] = _instruction_text(message["content"])

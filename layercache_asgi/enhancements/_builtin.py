@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .._canonical import sort_keys_deep
+from .._canonical import canonical_schema
 from .._errors import ProxyError
 from ._registry import Addition
 
@@ -49,7 +49,7 @@ async def structured_json(exchange: Exchange, options: dict[str, Any]) -> Additi
         text = "Respond with a single valid JSON object and nothing else."
         response_format: dict[str, Any] = {"type": "json_object"}
     else:
-        canonical = sort_keys_deep(schema)
+        canonical = canonical_schema(schema)  # keeps the order of its fields
         minified = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
         text = f"Respond with a single valid JSON object that matches this JSON schema, and nothing else: {minified}"
         response_format = {"type": "json_schema", "json_schema": {"name": name, "schema": canonical}}

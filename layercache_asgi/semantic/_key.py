@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CacheKey", "cache_key", "normalise_query"]
 
-_KEY_VERSION = 1
+_KEY_VERSION = 2  # 2: nested key order is part of the key
 # Request fields that change how an answer is delivered, not what it says.
 _DELIVERY_ONLY = frozenset({"stream", "stream_options"})
 _QUERY_PLACEHOLDER = "\x00newest-user-input\x00"
@@ -60,7 +60,9 @@ def cache_key(exchange: Exchange, namespace: str = "") -> CacheKey | None:
     query, keyed_content = split
     if not query.strip():
         return None
-    keyed_body = {k: v for k, v in body.items() if k not in _DELIVERY_ONLY and k != "messages"}
+    # Parameters are sorted by name; inside them, order is kept: the Canonicalize stage already
+    # sorted what means nothing, and what is left (a schema's field order) shapes the answer.
+    keyed_body = {k: body[k] for k in sorted(body) if k not in _DELIVERY_ONLY and k != "messages"}
     keyed_body["messages"] = [*messages[:-1], {**last, "content": keyed_content}]
     material = {
         "v": _KEY_VERSION,
@@ -71,7 +73,7 @@ def cache_key(exchange: Exchange, namespace: str = "") -> CacheKey | None:
         "enhancements": [spec.model_dump(mode="json") for spec in request.ext.lc_enhancements],
         "body": _without_cache_control(keyed_body),
     }
-    encoded = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    encoded = json.dumps(material, separators=(",", ":"), ensure_ascii=False, default=str)
     digest = hashlib.sha256(encoded.encode()).hexdigest()
     return CacheKey(tenant=exchange.tenant, model=request.model, exact=digest, query=query.strip())
 

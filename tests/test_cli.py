@@ -180,7 +180,7 @@ def test_serve_runs_the_proxy_with_the_config(tmp_path: Path, upstream: str, dat
         health = wait_until_up(f"http://127.0.0.1:{port}/health", proc)
         assert health.json()["status"] == "healthy"
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-x", max_retries=0)
-        assert [m.id for m in client.models.list()][0] == "via-cli"
+        assert next(m.id for m in client.models.list()) == "via-cli"
         reply = client.chat.completions.create(model="via-cli", messages=[{"role": "user", "content": "served"}])
         assert reply.choices[0].message.content == "Echo: served"
     finally:

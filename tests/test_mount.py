@@ -104,7 +104,7 @@ def test_config_sources(tmp_path: Path, upstream: str, database_url: str, monkey
     for app in (LayerCacheApp(), LayerCacheApp(str(config))):
         with serve(app) as url:
             client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
-            assert [m.id for m in client.models.list()][0] == "from-yaml"
+            assert next(m.id for m in client.models.list()) == "from-yaml"
 
 
 def test_bad_config_fails_clearly(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from ._providers import Deployment
 from ._sse import format_event
 from ._upstream import UpstreamError, UpstreamResponse
 from ._wire import StreamAccumulator, new_accumulator
+from ._wire_fields import translated_fields
 
 __all__ = ["call_litellm"]
 
@@ -87,7 +88,8 @@ async def _started(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 
 async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
     request = exchange.request
-    params: dict[str, Any] = {k: v for k, v in request.body.items() if k != "model"}
+    # Only the wire format's own fields (a 400 names any other); the proxy's settings go on top.
+    params = translated_fields(request)
     params.update(model=deployment.model, timeout=exchange.settings.upstream.timeout, num_retries=0)
     if key:
         params["api_key"] = key

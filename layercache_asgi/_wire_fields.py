@@ -143,6 +143,7 @@ def _litellm_kwargs() -> tuple[frozenset[str], frozenset[str], frozenset[str], s
     return completion, params(litellm.anthropic.messages.acreate), frozenset(owned), prefix
 
 
+@functools.cache
 def litellm_settings(wire: str) -> frozenset[str]:
     """Top-level names LiteLLM takes as call settings, minus the fields of ``wire`` itself."""
     completion, _messages, owned, _prefix = _litellm_kwargs()
@@ -154,7 +155,7 @@ def _is_setting(name: str, wire: str) -> bool:
     return name in litellm_settings(wire) or (name.startswith(prefix) and name not in WIRE_FIELDS[wire])
 
 
-def _refused(name: str, wire: str, why: str) -> ProxyError:
+def _refused(name: str, why: str) -> ProxyError:
     return ProxyError(400, f"'{name}' {why}", param=name, code="invalid_request")
 
 
@@ -167,7 +168,6 @@ async def refuse_litellm_settings(request: ChatRequest) -> None:
         if _is_setting(name, request.wire):
             raise _refused(
                 name,
-                request.wire,
                 f"is not a field of the {_WIRE_NAMES[request.wire]} API; "
                 "where and how the provider is called is set by the proxy's configuration",
             )
@@ -176,7 +176,7 @@ async def refuse_litellm_settings(request: ChatRequest) -> None:
 def translated_fields(request: ChatRequest) -> dict[str, Any]:
     """The body fields handed to LiteLLM: the wire format's own, minus those LiteLLM would read as its
     own settings (OpenAI's ``metadata``, Anthropic's ``fallbacks``: the provider behind the translation
-    has no such field). Any other field is a 400 naming it. ``model`` is the caller's to set."""
+    has no such field). Any other field is a 400 naming it. ``model`` is left out: the deployment sets it."""
     wire = request.wire
     allowed = WIRE_FIELDS[wire]
     completion, messages, owned, prefix = _litellm_kwargs()
@@ -186,7 +186,6 @@ def translated_fields(request: ChatRequest) -> dict[str, Any]:
         if name not in allowed:
             raise _refused(
                 name,
-                wire,
                 f"is not a field of the {_WIRE_NAMES[wire]} API, and this model is reached through "
                 "translation, which passes only those fields",
             )

@@ -33,7 +33,14 @@ from typing import Any
 from ._errors import ProxyError
 from ._request import ChatRequest
 
-__all__ = ["WIRE_FIELDS", "litellm_settings", "refuse_litellm_settings", "translated_fields"]
+__all__ = [
+    "ANTHROPIC_MESSAGES_FIELDS",
+    "OPENAI_CHAT_FIELDS",
+    "WIRE_FIELDS",
+    "litellm_settings",
+    "refuse_litellm_settings",
+    "translated_fields",
+]
 
 # POST /v1/chat/completions, from OpenAI's API reference (and the official SDK's
 # CompletionCreateParams): every top-level request field, deprecated ones included.

@@ -13,6 +13,7 @@ from ._exchange import SCOPE_KEY, Exchange
 from ._request import parse_request
 from ._runtime import Runtime
 from ._types import ASGIApp, Message, Receive, Scope, Send, Wire
+from ._wire_fields import refuse_litellm_settings
 
 __all__ = ["ProxyEndpoint"]
 
@@ -64,6 +65,7 @@ class ProxyEndpoint:
             raw = await _read_body(receive, settings.proxy.max_body_bytes)
             caller = identify(headers, settings)
             request = parse_request(self.wire, raw, headers)
+            await refuse_litellm_settings(request)
             exchange = Exchange(
                 request=request,
                 settings=settings,

@@ -16,8 +16,11 @@ from ._exchange import Exchange
 from ._litellm import litellm
 from ._providers import Deployment
 from ._sse import format_event
-from ._upstream import UpstreamError, UpstreamResponse
+from ._upstream import UpstreamError, UpstreamResponse, retry_headers
 from ._wire import StreamAccumulator, new_accumulator
+from ._wire_fields import translated_fields
+from .markers.gemini import GEMINI_CACHED_CONTENT
+from .markers.openai import PROMPT_CACHE_KEY
 
 __all__ = ["call_litellm"]
 
@@ -41,7 +44,8 @@ def _error(exc: Exception, deployment: Deployment, *secrets: str | None) -> Upst
         if message.startswith("litellm.") and prefix_end in message:
             message = message.split(prefix_end, 1)[1]
     message = redact(message[:2000], *secrets) or f"{deployment.provider} returned HTTP {status}"
-    return UpstreamError(status, message, retriable=status >= 500 or status == 429)
+    headers = getattr(exc, "litellm_response_headers", None) or getattr(getattr(exc, "response", None), "headers", None)
+    return UpstreamError(status, message, retriable=status >= 500 or status == 429, headers=retry_headers(headers))
 
 
 async def _openai_chunks(response: Any, stream: StreamAccumulator, hide_usage: bool) -> AsyncIterator[bytes]:
@@ -85,14 +89,28 @@ async def _started(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     return rest()
 
 
+def _marker_params(exchange: Exchange) -> dict[str, str]:
+    """What the cache markers chose for this deployment that is no field of the client's format."""
+    params: dict[str, str] = {}
+    cached_content = exchange.notes.get(GEMINI_CACHED_CONTENT)
+    if isinstance(cached_content, str):
+        params["cached_content"] = cached_content
+    cache_key = exchange.notes.get(PROMPT_CACHE_KEY)
+    if exchange.request.wire == "anthropic" and isinstance(cache_key, str):
+        params["prompt_cache_key"] = cache_key
+    return params
+
+
 async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
     request = exchange.request
-    params: dict[str, Any] = {k: v for k, v in request.body.items() if k != "model"}
+    # Only the wire format's own fields (a 400 names any other); the proxy's settings go on top.
+    params = translated_fields(request)
     params.update(model=deployment.model, timeout=exchange.settings.upstream.timeout, num_retries=0)
     if key:
         params["api_key"] = key
     if deployment.api_base:
         params["api_base"] = deployment.api_base
+    params.update(_marker_params(exchange))
     try:
         if request.wire == "openai":
             hide_usage = False

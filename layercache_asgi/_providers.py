@@ -30,7 +30,8 @@ class Deployment:
     upstream_model: str  # the model id the provider itself sees
     api_base: str | None
     api_key_env: str | None
-    # The client's credential is for the model it named; a fallback elsewhere never receives it.
+    # The client's credential is for the deployment it addressed; a fallback at another provider or
+    # base URL, or one with its own configured key, never receives it (see resolve_chain).
     takes_client_key: bool = True
 
     def fast_path(self, wire: Wire) -> bool:
@@ -115,5 +116,16 @@ async def resolve_chain(model: str, settings: Settings, wire: Wire) -> list[Depl
     routes = {r.name: r for r in settings.models}
     names = [model, *[n for n in settings.fallbacks.get(model, []) if n != model]]
     chain = [await _deployment(name, routes.get(name), settings, wire) for name in names]
-    first = chain[0]
-    return [d if d.provider == first.provider else replace(d, takes_client_key=False) for d in chain]
+    home = _key_home(chain[0])
+    return [d if home is not None and _key_home(d) == home else replace(d, takes_client_key=False) for d in chain]
+
+
+def _key_home(deployment: Deployment) -> tuple[str, str] | None:
+    """Where a client's key belongs: the provider and base URL of the deployment it addressed.
+
+    A deployment whose route names its own key (``api_key_env``) is called with that key only,
+    so it is no home for a client's key; nor is anything at another provider or base URL.
+    """
+    if deployment.api_key_env:
+        return None
+    return deployment.provider, (deployment.api_base or "").rstrip("/")

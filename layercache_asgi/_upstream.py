@@ -23,7 +23,7 @@ from ._providers import Deployment
 from ._sse import SSEParser, format_event
 from ._wire import StreamAccumulator, new_accumulator
 
-__all__ = ["UpstreamError", "UpstreamResponse", "attempt", "forward_headers", "parse_json"]
+__all__ = ["UpstreamError", "UpstreamResponse", "attempt", "forward_headers", "parse_json", "retry_headers"]
 
 _OPENAI_BASE = "https://api.openai.com/v1"
 _ANTHROPIC_BASE = "https://api.anthropic.com"
@@ -32,13 +32,34 @@ _FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta", "openai-organizatio
 
 
 class UpstreamError(Exception):
-    """A failed attempt. ``retriable`` failures (5xx, timeouts, connection errors) fail over."""
+    """A failed attempt. ``retriable`` failures (5xx, timeouts, connection errors) fail over.
 
-    def __init__(self, status: int, message: str, *, retriable: bool) -> None:
+    ``headers``: the provider's ``retry-after`` / ``retry-after-ms``, relayed to the client when
+    this is the last failure of the chain.
+    """
+
+    def __init__(self, status: int, message: str, *, retriable: bool, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.retriable = retriable
+        self.headers = headers or {}
+
+
+_RETRY_HEADERS = ("retry-after", "retry-after-ms")
+
+
+def retry_headers(headers: Any) -> dict[str, str]:
+    """The provider's advice on when to try again, from any mapping of response headers."""
+    if headers is None or not hasattr(headers, "get"):
+        return {}
+    found = {name: headers.get(name) for name in _RETRY_HEADERS}
+    # Relayed as a header: only a short plain value, never whatever else the provider sent.
+    return {k: v for k, v in found.items() if isinstance(v, str) and 0 < len(v) <= 64 and _plain(v)}
+
+
+def _plain(value: str) -> bool:
+    return value.isascii() and value.isprintable()
 
 
 @dataclass
@@ -50,7 +71,9 @@ class UpstreamResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _status_error(status: int, text: str, exchange: Exchange, key: str | None) -> UpstreamError:
+def _status_error(
+    status: int, text: str, exchange: Exchange, key: str | None, headers: httpx.Headers | None = None
+) -> UpstreamError:
     message = text
     try:
         doc = json.loads(text)
@@ -60,7 +83,7 @@ def _status_error(status: int, text: str, exchange: Exchange, key: str | None) -
     except ValueError:
         pass
     message = redact(message[:2000], key, exchange.credential) or f"upstream returned HTTP {status}"
-    return UpstreamError(status, message, retriable=status >= 500 or status == 429)
+    return UpstreamError(status, message, retriable=status >= 500 or status == 429, headers=retry_headers(headers))
 
 
 def forward_headers(client_headers: dict[str, str], provider: str, key: str | None) -> dict[str, str]:
@@ -105,7 +128,7 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
         if not request.stream:
             response = await client.post(url, content=content, headers=headers, timeout=timeout)
             if response.status_code >= 400:
-                raise _status_error(response.status_code, response.text, exchange, key)
+                raise _status_error(response.status_code, response.text, exchange, key, response.headers)
             return UpstreamResponse(response.status_code, body=response.content)
         built = client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
         upstream = await client.send(built, stream=True)
@@ -118,7 +141,7 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
     if upstream.status_code >= 400:
         text = (await upstream.aread()).decode("utf-8", "replace")
         await upstream.aclose()
-        raise _status_error(upstream.status_code, text, exchange, key)
+        raise _status_error(upstream.status_code, text, exchange, key, upstream.headers)
     stream = new_accumulator(request.wire)
     chunks = _relay(upstream, stream, hide_usage=injected_usage)
     return UpstreamResponse(upstream.status_code, chunks=chunks, stream=stream)

@@ -136,8 +136,10 @@ def test_bare_claude_name_on_messages_goes_to_anthropic(
 
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])
 def test_translated_stream_that_fails_before_starting_fails_over(
-    make_settings: Callable[..., Settings], wire: str
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, wire: str
 ) -> None:
+    # The backup lives at another base URL, so it is called with the server's key, not the client's.
+    monkeypatch.setenv("ANTHROPIC_API_KEY" if wire == "openai" else "OPENAI_API_KEY", "sk-server-key")
     first, second = FakeProvider(name="first", fail_next=[500]), FakeProvider(name="second")
     with serve(first) as a, serve(second) as b:
         # Each deployment needs LiteLLM's translation: the client's format is not the provider's.

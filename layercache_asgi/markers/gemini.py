@@ -8,7 +8,8 @@ static context) reaches the model's minimum:
 2. when there is none (or it is about to expire) one request creates it while the
    others for the same digest wait on a per-digest lock: one creation, however many
    requests arrive at once;
-3. the request is sent with ``cached_content`` and without what the cache holds
+3. the request is sent with ``cached_content`` (from the exchange's notes, set by the
+   stage) and without what the cache holds
    (the system messages, L1 messages and tools), as Gemini requires.
 
 Any failure leaves the request as it was (Gemini's implicit caching still applies).
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
     from .._exchange import Exchange
     from .._providers import Deployment
 
-__all__ = ["GeminiHandles", "apply_gemini", "cache_request"]
+__all__ = ["GEMINI_CACHED_CONTENT", "GeminiHandles", "apply_gemini", "cache_request"]
+
+GEMINI_CACHED_CONTENT = "gemini_cached_content"  # the exchange note holding the CachedContent name
 
 log = structlog.get_logger("layercache.gemini")
 
@@ -309,5 +312,6 @@ async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, p
     body["messages"] = [m for i, m in enumerate(body["messages"]) if i not in held]
     body.pop("tools", None)
     body.pop("tool_choice", None)
-    body["cached_content"] = name
+    # The name goes to LiteLLM as a proxy setting (GEMINI_CACHED_CONTENT note), never in the body:
+    # the translated path passes only the client's wire fields.
     return name

@@ -1,6 +1,8 @@
 """OpenAI: caching is automatic. Strip client ``cache_control`` (OpenAI does not take it) and
 set ``prompt_cache_key`` from the tenant and the L0+L1 digest, so requests sharing a
-prefix are routed to the same cache."""
+prefix are routed to the same cache. An Anthropic-format request going to OpenAI (translated)
+gets the same key through LiteLLM: it is not an Anthropic body field, so it travels in the
+exchange's notes."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from typing import Any
 from .._exchange import Exchange
 from .._layers import Layers, digest
 
-__all__ = ["apply_openai", "strip_cache_control"]
+__all__ = ["PROMPT_CACHE_KEY", "apply_openai", "strip_cache_control"]
+
+PROMPT_CACHE_KEY = "prompt_cache_key"  # the exchange note an Anthropic-format request carries it in
 
 
 def strip_cache_control(body: dict[str, Any]) -> int:
@@ -42,5 +46,8 @@ def strip_cache_control(body: dict[str, Any]) -> int:
 def apply_openai(exchange: Exchange, layers: Layers) -> None:
     body = exchange.request.body
     strip_cache_control(body)
-    if exchange.request.wire == "openai" and not body.get("prompt_cache_key"):
-        body["prompt_cache_key"] = "lc-" + digest(exchange.tenant, layers.prefix_digest(1))[:40]
+    key = "lc-" + digest(exchange.tenant, layers.prefix_digest(1))[:40]
+    if exchange.request.wire != "openai":
+        exchange.notes[PROMPT_CACHE_KEY] = key
+    elif not body.get("prompt_cache_key"):
+        body["prompt_cache_key"] = key

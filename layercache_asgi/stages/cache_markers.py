@@ -24,8 +24,8 @@ from .._providers import Deployment
 from .._target import chain_of
 from .._types import ASGIApp, Receive, Scope, Send
 from ..markers.anthropic import apply_anthropic
-from ..markers.gemini import apply_gemini
-from ..markers.openai import apply_openai
+from ..markers.gemini import GEMINI_CACHED_CONTENT, apply_gemini
+from ..markers.openai import PROMPT_CACHE_KEY, apply_openai
 from .prefix_threshold import prefix_check, prefix_tokens
 
 __all__ = ["InjectCacheMarkers"]
@@ -52,7 +52,7 @@ class InjectCacheMarkers:
 
             async def retarget(deployment: Deployment) -> None:
                 exchange.request.body = copy.deepcopy(pristine)
-                for note in ("cache_markers", "gemini_cached_content"):
+                for note in ("cache_markers", GEMINI_CACHED_CONTENT, PROMPT_CACHE_KEY):
                     exchange.notes.pop(note, None)
                 await _mark_for(exchange, layers, deployment, first=False)
 
@@ -92,4 +92,4 @@ async def _apply(exchange: Exchange, layers: Layers, target: Deployment, first: 
             return
         name = await apply_gemini(exchange, layers, target, tokens)
         if name is not None:
-            exchange.notes["gemini_cached_content"] = name
+            exchange.notes[GEMINI_CACHED_CONTENT] = name

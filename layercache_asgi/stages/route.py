@@ -59,6 +59,7 @@ class RouteUpstream:
             exchange.outcome.failovers = position + 1
         assert last is not None
         exchange.outcome.error = last.message
+        exchange.response_headers.update(last.headers)  # the provider's Retry-After, for the client
         raise ProxyError(last.status, last.message)
 
     async def _relay(self, exchange: Exchange, response: UpstreamResponse, send: Send, started: float) -> None:

@@ -46,6 +46,7 @@ class FakeProvider:
     ``fail_next``: statuses to answer the next requests with, in order. ``delay``:
     seconds before a response starts. ``break_stream_after``: drop the connection
     after that many SSE events. ``expected_key``: answer 401 to any other key.
+    ``error_headers``: extra headers of the scripted failures (e.g. ``retry-after``).
     """
 
     name: str = "fake"
@@ -53,6 +54,7 @@ class FakeProvider:
     fail_next: list[int] = field(default_factory=list)
     break_stream_after: int | None = None
     expected_key: str | None = None
+    error_headers: dict[str, str] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     # What ``GET .../models`` lists (OpenAI's shape, or Anthropic's when ``anthropic-version`` is sent).
     models: list[str] = field(default_factory=lambda: ["fake-gpt-1", "fake-claude-1"])
@@ -129,7 +131,7 @@ class FakeProvider:
             await asyncio.sleep(self.delay)
         if self.fail_next:
             status = self.fail_next.pop(0)
-            await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"))
+            await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"), self.error_headers)
             return
         completion = self.answer(wire, body)
         completion.usage = self.usage_for(wire, body, completion)
@@ -187,12 +189,13 @@ def _error(wire: str, status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": "server_error" if status >= 500 else "invalid_request_error"}}
 
 
-async def _send(send: Send, status: int, doc: dict[str, Any]) -> None:
+async def _send(send: Send, status: int, doc: dict[str, Any], headers: dict[str, str] | None = None) -> None:
     body = json.dumps(doc).encode()
+    extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     start: Message = {
         "type": "http.response.start",
         "status": status,
-        "headers": [(b"content-type", b"application/json")],
+        "headers": [(b"content-type", b"application/json"), *extra],
     }
     await send(start)
     await send({"type": "http.response.body", "body": body})

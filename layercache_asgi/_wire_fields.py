@@ -27,6 +27,7 @@ import functools
 import importlib
 import inspect
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -150,6 +151,11 @@ def _litellm_kwargs() -> tuple[frozenset[str], frozenset[str], frozenset[str], s
     return completion, params(litellm.anthropic.messages.acreate), frozenset(owned), prefix
 
 
+def _litellm_loaded() -> bool:
+    module = sys.modules.get("layercache_asgi._litellm")
+    return module is not None and hasattr(module, "__all__")  # bound on its last line: the import finished
+
+
 @functools.cache
 def litellm_settings(wire: str) -> frozenset[str]:
     """Top-level names LiteLLM takes as call settings, minus the fields of ``wire`` itself."""
@@ -170,7 +176,11 @@ async def refuse_litellm_settings(request: ChatRequest) -> None:
     """400 naming the first top-level field LiteLLM would read as a call setting (where to call, with
     which key, what to answer); the proxy's configuration alone decides those."""
     if _litellm_kwargs.cache_info().currsize == 0:
-        await asyncio.to_thread(_litellm_kwargs)  # the first request pays LiteLLM's import off the loop
+        if not _litellm_loaded():
+            # Start-up is still importing LiteLLM (seconds): no request waits for it here. The body goes
+            # where the configuration says; should it reach LiteLLM, translated_fields checks it there.
+            return
+        await asyncio.to_thread(_litellm_kwargs)
     for name in request.body:
         if _is_setting(name, request.wire):
             raise _refused(

@@ -2,7 +2,9 @@
 
 Answers deterministically ("Echo: <last user text>"), calls the first tool when tools
 are offered and the newest message is a user's question, and reports usage the way
-the real providers shape it. Failures, delays and broken streams can be scripted.
+the real providers shape it. Failures, delays and broken streams can be scripted. Like
+the real APIs it refuses, with their 400s, conversations they refuse (see
+:mod:`._request_rules`): unpaired tool calls and results, too many cache breakpoints.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .._wire_anthropic import render_sse as anthropic_sse
 from .._wire_openai import render_json as openai_json
 from .._wire_openai import render_sse as openai_sse
 from ._asgi import read_body
+from ._request_rules import anthropic_refusal, openai_refusal
 
 __all__ = ["FakeProvider", "RecordedRequest", "count_tokens"]
 
@@ -46,6 +49,9 @@ class FakeProvider:
     ``fail_next``: statuses to answer the next requests with, in order. ``delay``:
     seconds before a response starts. ``break_stream_after``: drop the connection
     after that many SSE events. ``expected_key``: answer 401 to any other key.
+    ``strict``: answer 400, as the real APIs do, to a conversation they refuse (an orphan
+    tool result, a tool call left unanswered, more than 4 cache breakpoints, a 1h
+    breakpoint after a 5-minute one).
     """
 
     name: str = "fake"
@@ -53,6 +59,7 @@ class FakeProvider:
     fail_next: list[int] = field(default_factory=list)
     break_stream_after: int | None = None
     expected_key: str | None = None
+    strict: bool = True
     requests: list[RecordedRequest] = field(default_factory=list)
 
     # -- what to answer ---------------------------------------------------------------
@@ -125,6 +132,10 @@ class FakeProvider:
             status = self.fail_next.pop(0)
             await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"))
             return
+        refusal = _refusal(wire, body) if self.strict else None
+        if refusal is not None:
+            await _send(send, 400, refusal)
+            return
         completion = self.answer(wire, body)
         completion.usage = self.usage_for(wire, body, completion)
         model = str(body.get("model", ""))
@@ -159,6 +170,21 @@ def _text_of(content: Any) -> str:
                 parts.append(_text_of(p.get("content")))
         return " ".join(parts)
     return ""
+
+
+def _refusal(wire: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    if wire == "anthropic":
+        message = anthropic_refusal(body)
+        return (
+            None
+            if message is None
+            else {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+        )
+    found = openai_refusal(body)
+    if found is None:
+        return None
+    message, param = found
+    return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}}
 
 
 def _error(wire: str, status: int, message: str) -> dict[str, Any]:

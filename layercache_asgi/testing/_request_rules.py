@@ -48,15 +48,14 @@ def openai_refusal(body: dict[str, Any]) -> tuple[str, str] | None:
             pending.pop(str(call_id), None)
             continue
         if pending:
-            ids = ", ".join(pending)
             return (
                 "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
-                f"'tool_call_id'. The following tool_call_ids did not have response messages: {ids}",
+                f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(pending)}",
                 f"messages.[{owner}].role",
             )
         calls = message.get("tool_calls") if message.get("role") == "assistant" else None
-        ids = [str(c.get("id")) for c in calls or [] if isinstance(c, dict)]
-        pending, answerable, owner = dict.fromkeys(ids), set(ids), i
+        call_ids = [str(c.get("id")) for c in calls or [] if isinstance(c, dict)]
+        pending, answerable, owner = dict.fromkeys(call_ids), set(call_ids), i
     return None
 
 

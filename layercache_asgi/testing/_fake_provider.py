@@ -73,12 +73,14 @@ class FakeProvider:
         messages = body.get("messages") or []
         last = messages[-1] if messages else {}
         text = _text_of(last.get("content"))
-        is_tool_result = last.get("role") == "tool" or (
-            isinstance(last.get("content"), list)
-            and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in last["content"])
-        )
+        is_tool_result = _is_tool_result(last)
+        # Like a model, it answers once the newest turn brings tool results (even with an
+        # instruction after them) and calls a tool only for a new question.
+        assistant = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "assistant"]
+        since = assistant[-1] + 1 if assistant else 0
+        has_results = any(_is_tool_result(m) for m in messages[since:])
         tools = body.get("tools") or []
-        if tools and last.get("role") == "user" and not is_tool_result:
+        if tools and last.get("role") == "user" and not has_results:
             tool = tools[0]
             name = tool.get("name") or (tool.get("function") or {}).get("name") or "tool"
             call = ToolCall(f"call_{uuid.uuid4().hex[:12]}", str(name), json.dumps({"input": text}))
@@ -156,6 +158,13 @@ class FakeProvider:
                 raise ConnectionError("fake provider dropped the stream")
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _is_tool_result(message: Any) -> bool:
+    content = message.get("content") if isinstance(message, dict) else None
+    return (isinstance(message, dict) and message.get("role") == "tool") or (
+        isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in content)
+    )
 
 
 def _text_of(content: Any) -> str:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._completion import Completion, ToolCall, Usage
-from .._types import Message, Receive, Scope, Send
+from .._layers import is_tool_result
+from .._types import Message, Receive, Scope, Send, Wire
 from .._wire_anthropic import render_json as anthropic_json
 from .._wire_anthropic import render_sse as anthropic_sse
 from .._wire_openai import render_json as openai_json
@@ -73,12 +74,13 @@ class FakeProvider:
         messages = body.get("messages") or []
         last = messages[-1] if messages else {}
         text = _text_of(last.get("content"))
-        is_tool_result = _is_tool_result(last)
+        kind: Wire = "anthropic" if wire == "anthropic" else "openai"
+        result = is_tool_result(kind, last)
         # Like a model, it answers once the newest turn brings tool results (even with an
         # instruction after them) and calls a tool only for a new question.
         assistant = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "assistant"]
         since = assistant[-1] + 1 if assistant else 0
-        has_results = any(_is_tool_result(m) for m in messages[since:])
+        has_results = any(is_tool_result(kind, m) for m in messages[since:])
         tools = body.get("tools") or []
         if tools and last.get("role") == "user" and not has_results:
             tool = tools[0]
@@ -87,7 +89,7 @@ class FakeProvider:
             if wire == "anthropic":
                 call.id = f"toolu_{uuid.uuid4().hex[:20]}"
             return Completion(model=str(body.get("model", "")), tool_calls=[call], finish_reason="tool_calls")
-        reply = f"Echo: {text}" if not is_tool_result else f"Tool said: {text}"
+        reply = f"Tool said: {text}" if result else f"Echo: {text}"
         return Completion(model=str(body.get("model", "")), text=reply, finish_reason="stop")
 
     # -- ASGI -------------------------------------------------------------------------
@@ -158,13 +160,6 @@ class FakeProvider:
                 raise ConnectionError("fake provider dropped the stream")
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def _is_tool_result(message: Any) -> bool:
-    content = message.get("content") if isinstance(message, dict) else None
-    return (isinstance(message, dict) and message.get("role") == "tool") or (
-        isinstance(content, list) and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in content)
-    )
 
 
 def _text_of(content: Any) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "Layers",
     "Part",
     "digest",
+    "is_tool_result",
     "part_value",
     "prefix_blocks",
     "stratify",
@@ -178,7 +179,8 @@ def stratify(
     return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints)
 
 
-def _is_tool_result(wire: Wire, message: Any) -> bool:
+def is_tool_result(wire: Wire, message: Any) -> bool:
+    """An OpenAI ``tool`` (or ``function``) message, or an Anthropic user message holding a ``tool_result``."""
     if not isinstance(message, dict):
         return False
     if wire == "openai":
@@ -197,7 +199,7 @@ def turn_groups(wire: Wire, messages: list[Any], indices: list[int]) -> list[lis
     groups: list[list[int]] = []
     for i in indices:
         message = messages[i]
-        starts = isinstance(message, dict) and message.get("role") == "user" and not _is_tool_result(wire, message)
+        starts = isinstance(message, dict) and message.get("role") == "user" and not is_tool_result(wire, message)
         if starts or not groups:
             groups.append([i])
         else:

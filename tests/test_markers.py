@@ -177,3 +177,75 @@ def test_client_prompt_cache_key_wins(fake: FakeProvider, openai_client: openai.
         model="gpt-4o", messages=[{"role": "user", "content": "a"}], extra_body={"prompt_cache_key": "mine"}
     )
     assert sent(fake)["prompt_cache_key"] == "mine"
+
+
+def grown_tool_session(rounds: int) -> list[dict[str, Any]]:
+    """A conversation whose L2 grew by ``rounds`` tool rounds (3 blocks each) since its first request."""
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": "start"},
+        {"role": "assistant", "content": "done"},
+        {"role": "user", "content": "more"},
+    ]
+    for i in range(rounds):
+        call = {"type": "tool_use", "id": f"u{i}", "name": "search", "input": {}}
+        messages += [
+            {"role": "assistant", "content": [{"type": "text", "text": "again"}, call]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"u{i}", "content": "r"}]},
+        ]
+    return [*messages, {"role": "assistant", "content": "finished"}, {"role": "user", "content": "newest"}]
+
+
+def test_top_level_cache_control_takes_one_of_the_four_slots(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
+    automatic = {"cache_control": {"type": "ephemeral"}}  # Anthropic's automatic caching
+    first = grown_tool_session(0)
+    claude.messages.create(
+        model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=first, extra_body=automatic
+    )  # type: ignore[arg-type]
+    grown = [*first[:-1], *grown_tool_session(8)[3:]]  # 24 more blocks: the lookback breakpoint is wanted too
+    claude.messages.create(
+        model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=grown, extra_body=automatic
+    )  # type: ignore[arg-type]
+    body = sent(fake)
+    assert body["cache_control"] == {"type": "ephemeral"}
+    assert count_markers(body) == 4  # three added beside the automatic one (the fake refuses a fifth)
+    assert body["messages"][-2]["content"][-1]["cache_control"] == CC  # the end of L2 first
+
+
+def test_added_markers_keep_the_ttl_order_and_the_clients_markers(
+    fake: FakeProvider, claude: anthropic.Anthropic
+) -> None:
+    hour = {"type": "ephemeral", "ttl": "1h"}
+    tools: list[Any] = [A_TOOLS[1], {**A_TOOLS[0], "cache_control": hour}]  # already in canonical order
+    messages: list[Any] = history(3)
+    messages[2] = {"role": "user", "content": [{"type": "text", "text": "question 1", "cache_control": CC}]}
+    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=tools, messages=messages)
+    body = sent(fake)  # the fake refuses a 1h marker after a 5m one
+    assert body["tools"][-1]["cache_control"] == hour  # the client's own, untouched
+    assert body["messages"][2]["content"][0]["cache_control"] == CC
+    assert body["system"][-1]["cache_control"] == CC  # config 5m: after the client's 1h, before its 5m
+    assert body["messages"][5]["content"][-1]["cache_control"] == CC  # after the client's 5m: 5m
+    assert count_markers(body) == 4
+
+
+def test_a_block_the_client_marked_is_not_rewritten(fake: FakeProvider, proxy_for: Callable[..., Any]) -> None:
+    with proxy_for(caching={"anthropic_ttl": "1h"}) as url:
+        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
+        messages: list[Any] = history(2)
+        messages[3] = {"role": "assistant", "content": [{"type": "text", "text": "answer 1", "cache_control": CC}]}
+        client.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
+    body = sent(fake)
+    assert body["messages"][3]["content"] == [{"type": "text", "text": "answer 1", "cache_control": CC}]  # still 5m
+    assert body["system"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}  # before the client's 5m
+    assert count_markers(body) == 2
+
+
+def test_no_five_minute_marker_before_a_clients_one_hour_marker(
+    fake: FakeProvider, claude: anthropic.Anthropic
+) -> None:
+    hour = {"type": "ephemeral", "ttl": "1h"}
+    messages: list[Any] = history(2)
+    messages[3] = {"role": "assistant", "content": [{"type": "text", "text": "answer 1", "cache_control": hour}]}
+    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
+    body = sent(fake)
+    assert body["system"] == SYSTEM.rstrip()  # a 5m marker here would come before the client's 1h one
+    assert count_markers(body) == 1

@@ -7,34 +7,45 @@ from collections.abc import Callable
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.stages.truncate_session import choose_cut
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, serve
 
 SYSTEM = "You are an agent that uses tools."
 TOOLS: list[Any] = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
 
 
 def test_choose_cut_fits_and_drops_nothing_when_it_fits() -> None:
-    assert choose_cut([100] * 4, 1000) == 0
+    assert choose_cut([100] * 4, 100, 1000) == 0
     for n in range(6, 40):
         tokens = [100] * n
-        cut = choose_cut(tokens, 500)
-        assert sum(tokens[cut:]) <= 500
+        cut = choose_cut(tokens, 50, 550)
+        assert sum(tokens[cut:]) + 50 <= 550
 
 
 def test_choose_cut_is_stable_while_the_session_grows() -> None:
-    cuts = [choose_cut([100] * n, 1000) for n in range(11, 30)]
+    cuts = [choose_cut([100] * n, 100, 1100) for n in range(11, 30)]
     changes = sum(1 for a, b in itertools.pairwise(cuts) if a != b)
     assert changes <= len(cuts) // 4  # moves in jumps, not on every turn
 
 
+def test_choose_cut_never_moves_back_when_the_newest_input_varies() -> None:
+    history: list[int] = []
+    cuts = []
+    for turn, newest in enumerate(itertools.islice(itertools.cycle([20, 400, 60, 250, 5, 700]), 60)):
+        cuts.append(choose_cut(history, newest, 2000))
+        history.append(newest + 80 + turn % 3)  # the question and its answer join the history
+    assert cuts == sorted(cuts)  # only forward
+    assert len(set(cuts)) <= sum(history) // (2000 // 2) + 1  # once per half the room of growth, at most
+
+
 def test_choose_cut_drops_everything_when_nothing_fits() -> None:
-    assert choose_cut([100, 100], 0) == 2
-    assert choose_cut([900, 100], 50) == 2
+    assert choose_cut([100, 100], 0, 0) == 2
+    assert choose_cut([900, 100], 10, 60) == 2
 
 
 def openai_session(turns: int) -> list[dict[str, Any]]:
@@ -65,6 +76,7 @@ def test_openai_session_keeps_system_newest_and_whole_tool_turns(fake: FakeProvi
     assert sent[0] == {"role": "system", "content": SYSTEM}
     assert sent[-1] == messages[-1]
     assert sent[1]["role"] == "user" and sent[1:] == messages[1 + dropped :]  # whole turns, in order
+    assert "x-layercache-truncation" not in raw.headers  # what is left fits
     call_ids = {c["id"] for m in sent if m.get("tool_calls") for c in m["tool_calls"]}
     assert call_ids == {m["tool_call_id"] for m in sent if m["role"] == "tool"}
 
@@ -106,3 +118,102 @@ def test_no_limit_means_no_truncation(fake: FakeProvider, openai_client: openai.
     messages = openai_session(12)
     openai_client.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
     assert len(fake.requests[-1].body["messages"]) == len(messages)
+
+
+def agent_proxy(make_settings: Callable[..., Settings], **caching: Any) -> Any:
+    return serve(LayerCacheApp(make_settings(caching={"max_session_tokens": 4000, **caching})))
+
+
+EARLIER: list[dict[str, Any]] = [
+    {"role": "user", "content": "First, list the files." + " detail" * 150},
+    {"role": "assistant", "content": "Here they are:" + " file" * 150},
+]
+TASK = "read the log file please." + " context" * 600  # the task, long enough that it cannot share the budget
+LOG = "line" + " line" * 3600  # a tool result that alone nearly fills the budget
+
+
+def test_openai_agent_loop_keeps_the_calls_its_results_answer(
+    fake: FakeProvider, make_settings: Callable[..., Settings]
+) -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": '{"file":"log"}'}}
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": SYSTEM},
+        *EARLIER,
+        {"role": "user", "content": TASK},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": LOG},
+    ]
+    with agent_proxy(make_settings) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
+        raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages, tools=TOOLS)  # type: ignore[arg-type]
+    sent = fake.requests[-1].body["messages"]  # the fake refuses a tool message without its call
+    assert sent == [messages[0], *messages[3:]]  # the earlier turn dropped; the task, the call and its result kept
+    assert raw.headers["x-layercache-truncated"] == "2"
+    assert raw.headers["x-layercache-truncation"] == "over-budget"  # even the newest turn is over 4000
+
+
+def test_anthropic_agent_loop_keeps_thinking_calls_and_task(
+    fake: FakeProvider, make_settings: Callable[..., Settings]
+) -> None:
+    thinking = {"type": "thinking", "thinking": "I should read the log.", "signature": "sig"}
+    uses = [{"type": "tool_use", "id": f"toolu_{i}", "name": "lookup", "input": {"part": i}} for i in (1, 2)]
+    results = [{"type": "tool_result", "tool_use_id": f"toolu_{i}", "content": LOG[: len(LOG) // 2]} for i in (1, 2)]
+    messages: list[dict[str, Any]] = [
+        *EARLIER,
+        {"role": "user", "content": TASK},
+        {"role": "assistant", "content": [thinking, *uses]},
+        {"role": "user", "content": results},
+    ]
+    with agent_proxy(make_settings) as url:
+        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
+        raw = client.messages.with_raw_response.create(
+            model="claude-sonnet-4-6",
+            max_tokens=20,
+            system=SYSTEM,
+            messages=messages,  # type: ignore[arg-type]
+            thinking={"type": "enabled", "budget_tokens": 1024},
+            tools=[{"name": "lookup", "input_schema": {"type": "object"}}],
+        )
+        metrics = httpx.get(f"{url}/metrics").text
+    assert fake.requests[-1].body["messages"] == messages[2:]
+    assert raw.headers["x-layercache-truncation"] == "over-budget"
+    assert 'layercache_session_over_budget_total{model="claude-sonnet-4-6"} 1.0' in metrics
+
+
+def simulated_session(make_settings: Callable[..., Settings], lengths: list[int]) -> tuple[list[int], float]:
+    """A chat through the proxy to the prefix-cache simulator, one user message per length (in
+    words): the first turn kept in each request, and the cached fraction of the prompts once
+    truncation started."""
+    sim = PrefixCacheSimulator()
+    with serve(sim) as upstream:
+        settings = make_settings(
+            providers={"openai": {"api_base": f"{upstream}/v1"}}, caching={"max_session_tokens": 3000}
+        )
+        with serve(LayerCacheApp(settings)) as url:
+            client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
+            messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM + " Be thorough." * 100}]
+            firsts: list[int] = []
+            for turn, words in enumerate(lengths):
+                messages.append({"role": "user", "content": f"Turn {turn}:" + " word" * words})
+                client.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
+                first = sim.requests[-1].body["messages"][1]["content"]
+                firsts.append(int(first.split(":")[0].removeprefix("Turn ")))
+                messages.append({"role": "assistant", "content": f"Answer {turn}:" + " reply" * 120})
+    truncated = [usage for first, (_, usage) in zip(firsts, sim.usages, strict=True) if first > 0]
+    assert len(truncated) > len(lengths) // 2
+    cached = sum(u.cache_read for u in truncated) / sum(u.cache_read + u.uncached_input for u in truncated)
+    return firsts, cached
+
+
+def test_the_cut_moves_only_forward_in_steps_whatever_the_message_lengths(
+    make_settings: Callable[..., Settings],
+) -> None:
+    varying = list(itertools.islice(itertools.cycle([5, 260, 40, 180, 10, 90, 400, 25]), 48))
+    firsts, cached = simulated_session(make_settings, varying)
+    assert firsts == sorted(firsts)  # never backwards
+    cuts = sorted(set(firsts) - {0})
+    assert len(cuts) <= len(firsts) // 4  # in steps, each held for several turns
+    steady_firsts, steady_cached = simulated_session(make_settings, [sum(varying) // len(varying)] * len(varying))
+    assert steady_firsts == sorted(steady_firsts)
+    # The newest message's length no longer moves the cut: as much is cached as with constant lengths.
+    assert cached >= steady_cached - 0.05

@@ -1,12 +1,18 @@
 """Anthropic: ``cache_control`` breakpoints at the end of L0, L1 and L2.
 
-Where they go, in order of value (at most 4 in a request, counting the client's own):
+Where they go, in order of value (at most 4 in a request, counting the client's own and
+a top-level ``cache_control``):
 
 1. the end of the stable prefix through L2 (the conversation so far);
 2. the end of the stable prefix through L1 (tools and system, in Anthropic's order);
 3. the previous L2 end of the same conversation, when the conversation grew by more
    than 20 blocks since (Anthropic looks back only 20 blocks from a breakpoint);
 4. the end of L0 and the end of the tools, when they differ from the above.
+
+A client's marker is never rewritten (a block it marked already is a breakpoint), and
+an added marker takes the configured TTL unless that would break Anthropic's order with
+the client's markers (1h entries before 5m ones): after a client's 5m marker it is 5m,
+and before a client's 1h marker it is 1h only if 1h is configured (otherwise none).
 
 Works on both wires: OpenAI-format requests reach Anthropic through LiteLLM, which reads
 ``cache_control`` on tools, content parts, tool calls and tool messages.
@@ -18,7 +24,7 @@ from itertools import accumulate
 from typing import Any
 
 from .._exchange import Exchange
-from .._layers import Layers, digest
+from .._layers import Layers, digest, part_value
 from .._prompt_state import PromptState, SessionMark
 from .._types import Wire
 
@@ -38,19 +44,31 @@ def _markers_in(item: Any) -> int:
 
 
 def count_markers(body: dict[str, Any]) -> int:
-    """Breakpoints the client already placed."""
-    return sum(_markers_in(body.get(k)) for k in ("tools", "system", "messages"))
+    """Breakpoints the client already placed. A top-level ``cache_control`` (Anthropic's automatic
+    caching, which marks the last block) takes one of the four slots too."""
+    top = int(body.get("cache_control") is not None)
+    return top + sum(_markers_in(body.get(k)) for k in ("tools", "system", "messages"))
 
 
-def _client_ttl(item: Any) -> str | None:
+def _ttls_in(item: Any) -> list[str]:
+    """The TTLs of the client's markers inside ``item``."""
     if isinstance(item, dict):
         marker = item.get("cache_control")
-        found = [_client_ttl(v) for k, v in item.items() if k != "cache_control"]
-        own = str(marker.get("ttl") or "5m") if isinstance(marker, dict) else None
-        return next((t for t in found if t), own)
+        own = [str(marker.get("ttl") or "5m")] if isinstance(marker, dict) else []
+        return own + [t for k, v in item.items() if k != "cache_control" for t in _ttls_in(v)]
     if isinstance(item, list):
-        return next((t for t in (_client_ttl(v) for v in item) if t), None)
-    return None
+        return [t for v in item for t in _ttls_in(v)]
+    return []
+
+
+def _ttl_at(index: int, client: list[list[str]], wanted: str) -> str | None:
+    """The TTL of a marker added at part ``index`` that keeps Anthropic's order (1h entries
+    before 5m ones, across tools, system, messages) with the client's markers; None when
+    none does. ``client``: the TTLs of the client's markers per part, the automatic one last."""
+    before = {t for ttls in client[: index + 1] for t in ttls}  # a marker in the same part comes first
+    after = {t for ttls in client[index + 1 :] for t in ttls}
+    ttl = "5m" if "5m" in before else wanted
+    return None if ttl != "1h" and "1h" in after else ttl
 
 
 def _markable_block(blocks: list[Any]) -> dict[str, Any] | None:
@@ -71,7 +89,7 @@ def _mark_content(holder: dict[str, Any], key: str, cc: dict[str, str]) -> bool:
         holder[key] = [{"type": "text", "text": content, "cache_control": cc}]
         return True
     block = _markable_block(content) if isinstance(content, list) else None
-    if block is None:
+    if block is None or "cache_control" in block:  # the client's breakpoint is there already
         return False
     block["cache_control"] = cc
     return True
@@ -82,7 +100,7 @@ def _mark(body: dict[str, Any], wire: Wire, path: str, cc: dict[str, str]) -> bo
     if name == "system" and not index:
         return _mark_content(body, "system", cc)
     item = body[name][int(index.rstrip("]"))]
-    if not isinstance(item, dict):
+    if not isinstance(item, dict) or "cache_control" in item:
         return False
     if name == "tools" or (name == "system" and item.get("text")):
         item["cache_control"] = cc
@@ -91,6 +109,8 @@ def _mark(body: dict[str, Any], wire: Wire, path: str, cc: dict[str, str]) -> bo
         return False
     if wire == "openai":
         if item.get("tool_calls"):
+            if "cache_control" in item["tool_calls"][-1]:
+                return False
             item["tool_calls"][-1]["cache_control"] = cc
             return True
         if item.get("role") in ("tool", "function") and isinstance(item.get("content"), str):
@@ -124,18 +144,21 @@ def apply_anthropic(exchange: Exchange, layers: Layers, state: PromptState) -> l
     budget = MAX_BREAKPOINTS - existing
     if budget <= 0 or not layers.parts:
         return []
-    ttl = (_client_ttl([body.get(k) for k in ("tools", "system", "messages")]) if existing else None) or (
-        exchange.settings.caching.anthropic_ttl
-    )
-    cc = {"type": "ephemeral"} if ttl == "5m" else {"type": "ephemeral", "ttl": ttl}
+    client = [_ttls_in(part_value(body, p.path)) for p in layers.parts]
+    if body.get("cache_control") is not None:
+        client.append(_ttls_in({"cache_control": body["cache_control"]}))  # on the last block, after all parts
     ends = list(accumulate(p.blocks for p in layers.parts))
     key = _session_key(exchange, layers)
     marked: list[str] = []
     for index in _candidates(layers, ends, state.sessions.get(key)):
         if len(marked) == budget:
             break
+        ttl = _ttl_at(index, client, exchange.settings.caching.anthropic_ttl)
+        if ttl is None:
+            continue
+        cc = {"type": "ephemeral"} if ttl == "5m" else {"type": "ephemeral", "ttl": ttl}
         path = layers.parts[index].path
-        if _mark(body, exchange.request.wire, path, dict(cc)):
+        if _mark(body, exchange.request.wire, path, cc):
             marked.append(path)
     end = layers.boundary(2) - 1
     if end >= layers.boundary(1):

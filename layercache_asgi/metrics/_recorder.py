@@ -145,6 +145,12 @@ class MetricsRecorder:
             ["model", "cause"],
             registry=r,
         )
+        self.over_budget = Counter(
+            "layercache_session_over_budget",
+            "Requests over caching.max_session_tokens even after truncation (the newest turn alone is too long).",
+            ["model"],
+            registry=r,
+        )
         self.upstream_errors = Counter(
             "layercache_upstream_errors", "Requests that failed upstream.", ["provider", "status"], registry=r
         )
@@ -197,6 +203,8 @@ class MetricsRecorder:
         if cache in ("hit", "miss", "bypass"):
             self.semantic.labels(model, cache).inc()
             self._add(model, **{_RESULT_FIELD[cache]: 1})
+        if notes.get("session_over_budget"):
+            self.over_budget.labels(model).inc()
         if outcome.failovers:
             self.failovers.labels(model).inc(outcome.failovers)
             self._add(model, failovers=outcome.failovers)

@@ -1,13 +1,19 @@
 """Drop the oldest L2 turns so the prompt fits ``caching.max_session_tokens``.
 
 Only whole turns go (a turn starts at a user message that is not a tool result, so an
-assistant's tool calls stay with their results); L0, L1 and L4 are never dropped.
+assistant's tool calls stay with their results); L0, L1 and L4 are never dropped. In an
+agent loop L4 is only the tool results: the turn holding the calls they answer (the
+task, the assistant's thinking and tool calls) is kept with them.
 
-The cut is chosen among *checkpoints*: turn starts where the running token count from
-the start of L2 passes a multiple of half the L2 budget. Checkpoints depend only on the
-history before them, which clients resend unchanged, so successive turns of a
-conversation keep the same cut (and the same cached prefix) until the history has grown
-by about half the budget; then the cut moves once.
+The cut is chosen among *checkpoints*: turn starts where the running token count of the
+history passes a multiple of half the *room*, the limit minus L0/L1. Both depend only on
+what clients resend unchanged, not on the length of the newest message, and the history
+only grows, so the cut only moves forward: it stays put (and so does the cached prefix)
+until the history has grown by about half the room, then jumps to a later checkpoint.
+
+When even the newest turn does not fit, the request goes as small as it can and says
+so: ``x-layercache-truncation: over-budget`` and the ``layercache_session_over_budget``
+counter.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import structlog
 
 from .._exchange import Exchange, get_exchange
-from .._layers import Layers, part_value, stratify, turn_groups
+from .._layers import Layers, is_tool_result, part_value, stratify, turn_groups
 from .._target import target_of
 from .._tokens import count_parts
 from .._types import ASGIApp, Receive, Scope, Send
@@ -25,25 +31,23 @@ __all__ = ["TruncateSession", "choose_cut"]
 log = structlog.get_logger("layercache.truncate")
 
 
-def choose_cut(group_tokens: list[int], budget: int) -> int:
-    """How many leading groups to drop so the rest fits ``budget``, preferring stable checkpoints."""
-    total = sum(group_tokens)
-    if total <= budget:
+def choose_cut(history: list[int], newest: int, room: int) -> int:
+    """How many leading ``history`` groups (tokens each) to drop so that what is left plus
+    ``newest`` fits ``room``, preferring stable checkpoints; all of them when nothing fits."""
+    remaining = sum(history) + newest
+    if remaining <= room:
         return 0
-    if budget <= 0:
-        return len(group_tokens)
-    step = max(budget // 2, 1)
+    step = max(room // 2, 1)
     running = 0
-    fallback = len(group_tokens)
-    for i, tokens in enumerate(group_tokens):
-        remaining = total - running
-        checkpoint = i == 0 or running // step > (running - group_tokens[i - 1]) // step
-        if remaining <= budget:
-            if checkpoint:
+    first_fit = len(history)
+    for i, tokens in enumerate(history):
+        if remaining <= room:
+            if i == 0 or running // step > (running - history[i - 1]) // step:
                 return i
-            fallback = min(fallback, i)
+            first_fit = min(first_fit, i)
         running += tokens
-    return fallback
+        remaining -= tokens
+    return first_fit
 
 
 class TruncateSession:
@@ -70,13 +74,20 @@ class TruncateSession:
         if target is None:
             return
         groups = turn_groups(request.wire, request.messages, layers.messages_in(2))
-        if not groups:
-            return
+        newest = layers.messages_in(4)
+        if groups and newest and is_tool_result(request.wire, request.messages[newest[0]]):
+            groups = groups[:-1]  # the turn that made the calls L4 answers goes with L4
         counts = await count_parts(target.model, [(p.digest, part_value(request.body, p.path)) for p in layers.parts])
         by_path = {p.path: n for p, n in zip(layers.parts, counts, strict=True)}
-        group_tokens = [sum(by_path[f"messages[{i}]"] for i in group) for group in groups]
-        fixed = sum(counts) - sum(group_tokens)
-        cut = choose_cut(group_tokens, limit - fixed)
+        history = [sum(by_path[f"messages[{i}]"] for i in group) for group in groups]
+        stable = sum(n for p, n in zip(layers.parts, counts, strict=True) if p.layer <= 1)
+        room = limit - stable
+        rest = sum(counts) - stable - sum(history)  # L4 and the turn it belongs to
+        cut = choose_cut(history, rest, room)
+        if sum(history[cut:]) + rest > room:
+            exchange.notes["session_over_budget"] = True
+            exchange.response_headers["x-layercache-truncation"] = "over-budget"
+            log.info("session_over_budget", limit=limit, tokens=stable + sum(history[cut:]) + rest)
         if cut == 0:
             return
         dropped = {i for group in groups[:cut] for i in group}

@@ -2,7 +2,9 @@
 
 Answers deterministically ("Echo: <last user text>"), calls the first tool when tools
 are offered and the newest message is a user's question, and reports usage the way
-the real providers shape it. Failures, delays and broken streams can be scripted.
+the real providers shape it. Failures, delays and broken streams can be scripted. Like
+the real APIs it refuses, with their 400s, conversations they refuse (see
+:mod:`._request_rules`): unpaired tool calls and results, too many cache breakpoints.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._completion import Completion, ToolCall, Usage
-from .._types import Message, Receive, Scope, Send
+from .._layers import is_tool_result
+from .._types import Message, Receive, Scope, Send, Wire
 from .._wire_anthropic import render_json as anthropic_json
 from .._wire_anthropic import render_sse as anthropic_sse
 from .._wire_openai import render_json as openai_json
 from .._wire_openai import render_sse as openai_sse
 from ._asgi import read_body
+from ._request_rules import anthropic_refusal, openai_refusal
 
 __all__ = ["FakeProvider", "RecordedRequest", "count_tokens"]
 
@@ -47,6 +51,9 @@ class FakeProvider:
     seconds before a response starts. ``break_stream_after``: drop the connection
     after that many SSE events. ``expected_key``: answer 401 to any other key.
     ``error_headers``: extra headers of the scripted failures (e.g. ``retry-after``).
+    ``strict``: answer 400, as the real APIs do, to a conversation they refuse (an orphan
+    tool result, a tool call left unanswered, more than 4 cache breakpoints, a 1h
+    breakpoint after a 5-minute one).
     """
 
     name: str = "fake"
@@ -55,6 +62,7 @@ class FakeProvider:
     break_stream_after: int | None = None
     expected_key: str | None = None
     error_headers: dict[str, str] = field(default_factory=dict)
+    strict: bool = True
     requests: list[RecordedRequest] = field(default_factory=list)
     # What ``GET .../models`` lists (OpenAI's shape, or Anthropic's when ``anthropic-version`` is sent).
     models: list[str] = field(default_factory=lambda: ["fake-gpt-1", "fake-claude-1"])
@@ -70,19 +78,22 @@ class FakeProvider:
         messages = body.get("messages") or []
         last = messages[-1] if messages else {}
         text = _text_of(last.get("content"))
-        is_tool_result = last.get("role") == "tool" or (
-            isinstance(last.get("content"), list)
-            and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in last["content"])
-        )
+        kind: Wire = "anthropic" if wire == "anthropic" else "openai"
+        result = is_tool_result(kind, last)
+        # Like a model, it answers once the newest turn brings tool results (even with an
+        # instruction after them) and calls a tool only for a new question.
+        assistant = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "assistant"]
+        since = assistant[-1] + 1 if assistant else 0
+        has_results = any(is_tool_result(kind, m) for m in messages[since:])
         tools = body.get("tools") or []
-        if tools and last.get("role") == "user" and not is_tool_result:
+        if tools and last.get("role") == "user" and not has_results:
             tool = tools[0]
             name = tool.get("name") or (tool.get("function") or {}).get("name") or "tool"
             call = ToolCall(f"call_{uuid.uuid4().hex[:12]}", str(name), json.dumps({"input": text}))
             if wire == "anthropic":
                 call.id = f"toolu_{uuid.uuid4().hex[:20]}"
             return Completion(model=str(body.get("model", "")), tool_calls=[call], finish_reason="tool_calls")
-        reply = f"Echo: {text}" if not is_tool_result else f"Tool said: {text}"
+        reply = f"Tool said: {text}" if result else f"Echo: {text}"
         return Completion(model=str(body.get("model", "")), text=reply, finish_reason="stop")
 
     # -- ASGI -------------------------------------------------------------------------
@@ -133,6 +144,10 @@ class FakeProvider:
             status = self.fail_next.pop(0)
             await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"), self.error_headers)
             return
+        refusal = _refusal(wire, body) if self.strict else None
+        if refusal is not None:
+            await _send(send, 400, refusal)
+            return
         completion = self.answer(wire, body)
         completion.usage = self.usage_for(wire, body, completion)
         model = str(body.get("model", ""))
@@ -180,6 +195,21 @@ def _text_of(content: Any) -> str:
                 parts.append(_text_of(p.get("content")))
         return " ".join(parts)
     return ""
+
+
+def _refusal(wire: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    if wire == "anthropic":
+        message = anthropic_refusal(body)
+        return (
+            None
+            if message is None
+            else {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+        )
+    found = openai_refusal(body)
+    if found is None:
+        return None
+    message, param = found
+    return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}}
 
 
 def _error(wire: str, status: int, message: str) -> dict[str, Any]:

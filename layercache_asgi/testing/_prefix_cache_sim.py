@@ -7,7 +7,7 @@
   are written, when at least the model's minimum long. A request reads the longest
   written prefix ending at one of its breakpoints or up to 20 blocks before one.
   Order: tools, system, messages. TTL 5 minutes (or ``"ttl": "1h"``), refreshed on read.
-  More than 4 breakpoints is a 400, as at Anthropic.
+  More than 4 breakpoints is a 400, as at Anthropic (the base fake's rules).
 - Gemini (served by :class:`~layercache_asgi.testing.FakeGemini`, which bills here):
   blocks are the system instruction's parts, the function declarations, then each
   content's parts; a request naming a ``cachedContent`` is that cache's blocks, then its
@@ -48,8 +48,8 @@ from typing import Any
 from .._completion import Completion, Usage
 from .._layers import strip_markers
 from .._prefix_minimums import min_prefix_tokens
-from .._types import Message, Receive, Scope, Send
-from ._fake_provider import FakeProvider, _error, _send, count_tokens
+from .._types import Receive, Scope, Send
+from ._fake_provider import FakeProvider, count_tokens
 
 __all__ = [
     "ANTHROPIC_LOOKBACK",
@@ -171,40 +171,9 @@ class PrefixCacheSimulator(FakeProvider):
     gemini_storage_token_hours: float = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith("/v1/messages"):
-            token = _arrival.set(self.clock())
-            try:
-                await super().__call__(scope, receive, send)
-            finally:
-                _arrival.reset(token)
-            return
-        # Anthropic rejects more than 4 breakpoints: check before the base class answers.
-        chunks: list[Message] = []
-        while True:
-            message = await receive()
-            chunks.append(message)
-            if not message.get("more_body"):
-                break
-        raw = b"".join(m.get("body", b"") for m in chunks)
-        try:
-            markers = sum(1 for _, b in _anthropic_blocks(json.loads(raw)) if _has_marker(b))
-        except (ValueError, AttributeError, TypeError):
-            markers = 0
-        if markers > 4:
-            await _send(
-                send,
-                400,
-                _error("anthropic", 400, f"A maximum of 4 blocks with cache_control may be provided. Found {markers}."),
-            )
-            return
-        replay = iter(chunks)
-
-        async def replayed() -> Message:
-            return next(replay, {"type": "http.disconnect"})
-
         token = _arrival.set(self.clock())
         try:
-            await super().__call__(scope, replayed, send)
+            await super().__call__(scope, receive, send)
         finally:
             _arrival.reset(token)
 

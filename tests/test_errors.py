@@ -63,7 +63,7 @@ def test_bad_openai_requests(proxy: str, raw: bytes | None, doc: Any, needle: st
     ("doc", "needle"),
     [
         ({"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
-        ({"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "role"),
+        ({"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": [{"role": "wizard", "content": "x"}]}, "role"),
         (
             {
                 "model": "claude-sonnet-4-6",

@@ -110,7 +110,9 @@ def _db(args: argparse.Namespace) -> int:
 
 async def _db_action(action: str, url: str) -> int:
     from .db import _migrate
+    from .db._database import restrict_sqlite_file
 
+    restrict_sqlite_file(url)  # before anything opens (and so creates) it
     shown = _display_url(url)
     before = await _migrate.current(url)
     if action == "current":

@@ -132,6 +132,7 @@ class Dashboard:
             view = self._view(request, runtime, settings)
             if admin_key(settings) is None:  # secure by default: nothing here until an admin key is set
                 off = admin_off(settings)
+                view.new_session = None  # no cookie either: there is nothing to log in to
                 response: Response = (
                     JSONResponse({"error": off}, status_code=403)
                     if data or request.method != "GET"

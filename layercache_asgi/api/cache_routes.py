@@ -34,8 +34,8 @@ def cache_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
     ]
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = error_body("openai", status, message)
+def _error(status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None) -> Response:
+    body = error_body("openai", status, message, code=code)
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
@@ -69,7 +69,7 @@ class _CacheApi:
         except ValueError:
             return _error(400, "limit and offset must be integers")
         except ProxyError as exc:
-            return _error(exc.status, exc.message, exc.headers)
+            return _error(exc.status, exc.message, exc.headers, exc.code)
         if runtime.semantic is not None:  # answers are written behind: list what was stored until now
             await runtime.semantic.flush()
         total, data = await list_entries(runtime.db, where, limit=limit, offset=offset)
@@ -80,7 +80,7 @@ class _CacheApi:
             runtime = self._scope(request)
             where = self._filter(request)
         except ProxyError as exc:
-            return _error(exc.status, exc.message, exc.headers)
+            return _error(exc.status, exc.message, exc.headers, exc.code)
         params = request.query_params
         everything = _truthy(params.get("all"))
         if not everything and params.get("model") is None and params.get("tenant") is None:
@@ -94,7 +94,7 @@ class _CacheApi:
         except ValueError:
             return _error(400, "the entry id must be an integer")
         except ProxyError as exc:
-            return _error(exc.status, exc.message, exc.headers)
+            return _error(exc.status, exc.message, exc.headers, exc.code)
         response = await self._delete(runtime, EntryFilter(entry_id=entry_id), forget_all=False)
         if json.loads(bytes(response.body))["deleted"] == 0:
             return _error(404, f"no cache entry {entry_id}")

@@ -33,7 +33,7 @@ def _reload_endpoint(get_runtime: Callable[[], Runtime], app: Any) -> Callable[[
             runtime.auth.admin(request.scope, {k.lower(): v for k, v in request.headers.items()}, runtime.settings)
             result = await reload_from_file(runtime, getattr(app, "config_path", None))
         except ProxyError as exc:
-            body = error_body("openai", exc.status, exc.message)
+            body = error_body("openai", exc.status, exc.message, code=exc.code)
             return Response(body, exc.status, headers=exc.headers, media_type="application/json")
         return JSONResponse(result)
 

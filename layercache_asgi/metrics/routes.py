@@ -42,7 +42,7 @@ def parse_duration(text: str, name: str) -> float:
 
 
 def _error(exc: ProxyError) -> Response:
-    body = error_body("openai", exc.status, exc.message, param=exc.param)
+    body = error_body("openai", exc.status, exc.message, code=exc.code, param=exc.param)
     return Response(body, exc.status, headers=exc.headers, media_type="application/json")
 
 

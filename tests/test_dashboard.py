@@ -1,4 +1,4 @@
-"""The dashboard over HTTP: mounting, login and its rate limit, sessions, CSRF and origins, read-only mode,
+"""The dashboard over HTTP: mounting, login and its rate limit, sessions, CSRF and origins, the off switch,
 config editing (the file kept as written), logs, prefix page."""
 
 from __future__ import annotations

@@ -338,10 +338,11 @@ def test_the_config_page_hides_credentials_inside_urls_and_keeps_them_on_save(
         )  # every secret back where it was
         assert app.runtime.settings.providers["openai"].api_base == f"{with_user}/v1"
         # The effective-settings view (what an app configured in code shows) hides them too.
-        from layercache_asgi.dashboard._settings_io import editor_yaml
+        from layercache_asgi.dashboard._settings_io import editor_yaml, settings_from_editor
 
         effective = editor_yaml(app.runtime.settings)
         assert not [s for s in (*SECRETS, ADMIN_KEY) if s in effective]
+        assert settings_from_editor(effective, app.runtime.settings) == app.runtime.settings  # all put back
 
 
 def test_the_sqlite_file_is_created_owner_only(make_settings: Callable[..., Settings], tmp_path: Any) -> None:

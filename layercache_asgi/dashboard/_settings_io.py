@@ -4,8 +4,8 @@ Either way the new settings are validated first, then swapped into the runtime
 (``Runtime.reload``); requests in flight keep the snapshot they started with. The
 editor never shows secrets. When the app has a config file the editor shows that file
 as it is and saves the edited text verbatim (``_config_text``); otherwise it shows the
-effective settings, with the proxy key and the session secret left out and kept as they
-are unless the submitted YAML sets them, and a database password masked and restored.
+effective settings, with the keys and the session secret hidden and kept as they
+are unless the submitted YAML sets them, and credentials in URLs masked and restored.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def _file_yaml(settings: Settings) -> str:
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
-    # The file may hold the proxy key: the new one keeps the old one's permissions (e.g. 0600).
+    # The file may hold keys: the new one keeps the old one's permissions (e.g. 0600).
     with contextlib.suppress(OSError):
         os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
     os.replace(tmp, path)

@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
 
-from ._auth import identify
 from ._config import Settings, config_path_from_env, load_settings
 from ._count_tokens import CountTokens
 from ._errors import ProxyError, error_body, send_error
@@ -186,7 +185,7 @@ class LayerCacheApp:
 
     async def _listed_models(self, request: Request) -> list[ModelInfo]:
         headers = {k.lower(): v for k, v in request.headers.items()}
-        identify(headers, self.settings)  # a proxy route: the client key, when one is required
+        self.runtime.auth.client(request.scope, headers, self.settings)  # a proxy route: the client key
         return await self._catalog.models(self.settings, self.runtime.http)
 
     # -- ASGI -----------------------------------------------------------------------------

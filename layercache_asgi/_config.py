@@ -7,18 +7,20 @@ at import or in a constructor.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG_FILE",
     "CachingSettings",
+    "ClientKey",
     "ConfigError",
     "DashboardSettings",
     "DatabaseSettings",
@@ -47,22 +49,77 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+_REMOVED = "{} was removed: the dashboard and the management routes need proxy.admin_api_key (or $LAYERCACHE_ADMIN_KEY)"
+
+
+def _refuse_removed(data: Any, where: str) -> Any:
+    # A clear message instead of pydantic's "extra inputs are not permitted" for a setting that now means nothing.
+    if isinstance(data, dict) and "allow_writes_without_key" in data:
+        raise ValueError(_REMOVED.format(f"{where}.allow_writes_without_key"))
+    return data
+
+
+class ClientKey(_Section):
+    """One key clients may present on the proxy routes, optionally bound to a tenant."""
+
+    key: SecretStr | None = Field(default=None, description="The key itself (or name it with key_env).")
+    key_env: str | None = Field(default=None, description="Environment variable holding the key.")
+    tenant: str | None = Field(
+        default=None, description="The tenant this key's requests use; unbound keys may name one in tenant_header."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ClientKey:
+        if (self.key is None) == (self.key_env is None):
+            raise ValueError("a client key needs exactly one of key or key_env")
+        return self
+
+
 class ProxySettings(_Section):
     host: str = "127.0.0.1"
     port: int = 8000
     proxy_api_key: SecretStr | None = Field(
         default=None,
-        description="When set, clients must present this key; provider keys then come from the environment.",
+        description="A client key for the proxy routes (like one entry of client_keys, not bound to a tenant). "
+        "With any client key set, clients must present one and provider keys come from the environment.",
+    )
+    client_keys: list[ClientKey] = Field(
+        default_factory=list,
+        description="Keys clients may present on the proxy routes, each optionally bound to a tenant.",
+    )
+    admin_api_key: SecretStr | None = Field(
+        default=None,
+        description="The key for the dashboard and the management APIs; unset: read from admin_api_key_env. "
+        "Without one they are off (403). Never a client key.",
+    )
+    admin_api_key_env: str | None = Field(
+        default="LAYERCACHE_ADMIN_KEY",
+        description="Environment variable holding the admin key when admin_api_key is unset.",
     )
     tenant_header: str | None = Field(
-        default=None, description="With proxy auth on, a request header naming the tenant (else one shared tenant)."
+        default=None,
+        description="A request header naming the tenant, honoured for client keys not bound to a tenant.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or CIDRs of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.",
     )
     max_body_bytes: int = Field(default=32 * 1024 * 1024, description="Larger request bodies get a 413.")
-    allow_writes_without_key: bool = Field(
-        default=False,
-        description="Without proxy_api_key, let any caller change prompt templates through the API "
-        "(they are shared by every tenant). Off: those routes answer 403.",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_removed(cls, data: Any) -> Any:
+        return _refuse_removed(data, "proxy")
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR like 10.0.0.0/8") from None
+        return value
 
 
 class ProviderSettings(_Section):
@@ -167,8 +224,12 @@ class LoggingSettings(_Section):
 
 class DashboardSettings(_Section):
     enabled: bool = True
-    allow_writes_without_key: bool = False
     session_secret: SecretStr | None = None
+    secure_cookies: bool = Field(
+        default=False,
+        description="Always mark the session cookie Secure (else only over https, as seen directly or from a "
+        "trusted proxy's X-Forwarded-Proto).",
+    )
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="Origins (scheme://host[:port]) the dashboard accepts form posts from, besides its own "
@@ -185,6 +246,11 @@ class DashboardSettings(_Section):
             if parts.scheme not in ("http", "https") or not parts.hostname or path or parts.port == 0:
                 raise ValueError(f"{origin!r} is not an origin like https://dash.example.com[:port]")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_removed(cls, data: Any) -> Any:
+        return _refuse_removed(data, "dashboard")
 
 
 class Settings(_Section):

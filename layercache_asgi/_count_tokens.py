@@ -13,7 +13,6 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ._auth import identify
 from ._errors import ProxyError, error_body
 from ._json import dumps, loads
 from ._layers import digest
@@ -39,7 +38,7 @@ class CountTokens:
         runtime = self._runtime()
         settings = runtime.settings
         try:
-            caller = identify({k.lower(): v for k, v in request.headers.items()}, settings)
+            caller = runtime.auth.client(request.scope, {k.lower(): v for k, v in request.headers.items()}, settings)
             try:
                 body, exact = loads(await request.body())
             except ValueError:
@@ -66,4 +65,5 @@ class CountTokens:
                 raise ProxyError(502, "upstream anthropic unreachable") from None
             return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
         except ProxyError as exc:
-            return Response(error_body("anthropic", exc.status, exc.message), exc.status, media_type="application/json")
+            body = error_body("anthropic", exc.status, exc.message)
+            return Response(body, exc.status, headers=exc.headers, media_type="application/json")

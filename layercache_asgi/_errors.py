@@ -46,12 +46,21 @@ def redact(text: str, *secrets: str | None) -> str:
 class ProxyError(Exception):
     """An error answered to the client in its own wire format."""
 
-    def __init__(self, status: int, message: str, *, code: str | None = None, param: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.param = param
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
 def _type_for(status: int, wire: Wire) -> str:
@@ -87,6 +96,7 @@ async def send_error(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *((k.encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()),
                 *(headers or []),
             ],
         }

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import structlog
 
-from ._auth import identify
 from ._errors import ProxyError, send_error
 from ._exchange import SCOPE_KEY, Exchange
 from ._request import parse_request
@@ -63,7 +62,7 @@ class ProxyEndpoint:
             runtime = self._runtime()
             settings = runtime.settings
             raw = await _read_body(receive, settings.proxy.max_body_bytes)
-            caller = identify(headers, settings)
+            caller = runtime.auth.client(scope, headers, settings)
             request = parse_request(self.wire, raw, headers)
             await refuse_litellm_settings(request)
             exchange = Exchange(

@@ -12,6 +12,7 @@ import functools
 import os
 from dataclasses import dataclass, replace
 
+from ._auth import client_keys_configured
 from ._config import ModelRoute, Settings
 from ._errors import ProxyError
 from ._types import Wire
@@ -47,7 +48,7 @@ class Deployment:
     def key_for(self, settings: Settings, credential: str | None) -> str | None:
         """The key this deployment is called with: with proxy auth on, only the server's own;
         in pass-through mode the client's (for the provider it named), else the server's."""
-        if settings.proxy.proxy_api_key or not self.takes_client_key:
+        if client_keys_configured(settings) or not self.takes_client_key:
             return self.api_key(settings)
         return credential or self.api_key(settings)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from ._auth import AuthGuard
 from ._config import Settings
 
 __all__ = ["Runtime"]
@@ -22,6 +23,7 @@ class Runtime:
         self.settings = settings
         self.http: httpx.AsyncClient = httpx.AsyncClient()  # replaced in start(); no I/O until used
         self._closers: list[Callable[[], Awaitable[Any]]] = []
+        self.auth = AuthGuard()  # key checks and the per-address limit on failed ones
         # Filled by the component starters below; None when a component is off or failed.
         self.db: Any = None  # db.Database
         self.semantic: Any = None  # the semantic cache (store + embedder)

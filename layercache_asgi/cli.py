@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._auth import admin_key, admin_off
 from ._config import CONFIG_ENV, ConfigError, config_path_from_env, load_settings
 from ._version import __version__
 
@@ -79,12 +80,16 @@ def _serve(args: argparse.Namespace) -> int:
     if config is not None:
         # Workers import ``layercache_asgi:app``, which reads the file named here.
         os.environ[CONFIG_ENV] = str(config.resolve())
+    if admin_key(settings) is None:
+        print(f"layercache-asgi: {admin_off(settings)}", file=sys.stderr)
     uvicorn.run(
         "layercache_asgi:app",
         host=args.host or settings.proxy.host,
         port=args.port if args.port is not None else settings.proxy.port,
         workers=args.workers,
         log_level=settings.logging.level.lower(),
+        # The app believes X-Forwarded-* only from proxy.trusted_proxies; uvicorn would trust loopback.
+        proxy_headers=False,
     )
     return 0
 
@@ -105,7 +110,9 @@ def _db(args: argparse.Namespace) -> int:
 
 async def _db_action(action: str, url: str) -> int:
     from .db import _migrate
+    from .db._database import restrict_sqlite_file
 
+    restrict_sqlite_file(url)  # before anything opens (and so creates) it
     shown = _display_url(url)
     before = await _migrate.current(url)
     if action == "current":

@@ -24,6 +24,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 REPO = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO.parent / "shared" / "models" / "all-MiniLM-L6-v2-int8"
 TEST_DB = os.environ.get("LAYERCACHE_TEST_DB", "sqlite")
+# Every test app has this admin key (management routes and the dashboard are off without one);
+# ADMIN is the header that presents it.
+ADMIN_KEY = "admin-key-0123456789"
+ADMIN = {"authorization": f"Bearer {ADMIN_KEY}"}
 PG_URL = os.environ.get("LAYERCACHE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
@@ -59,10 +63,11 @@ def upstream(fake: FakeProvider) -> Iterator[str]:
 
 @pytest.fixture
 def make_settings(upstream: str, database_url: str) -> Callable[..., Settings]:
-    """Settings pointing every provider at the fake; keyword dicts deep-merge over them."""
+    """Settings pointing every provider at the fake, admin key ADMIN_KEY; keyword dicts deep-merge over them."""
 
     def make(**overrides: Any) -> Settings:
         base: dict[str, Any] = {
+            "proxy": {"admin_api_key": ADMIN_KEY},
             "providers": {
                 "openai": {"api_base": f"{upstream}/v1"},
                 "anthropic": {"api_base": upstream},

@@ -9,6 +9,7 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 import yaml
@@ -168,7 +169,7 @@ def test_serve_runs_the_proxy_with_the_config(tmp_path: Path, upstream: str, dat
         )
     )
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "LAYERCACHE_CONFIG"}
+    env = {k: v for k, v in os.environ.items() if k not in ("LAYERCACHE_CONFIG", "LAYERCACHE_ADMIN_KEY")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "layercache_asgi.cli", "serve", "-c", str(config), "--port", str(port)],
         env=env,
@@ -183,9 +184,17 @@ def test_serve_runs_the_proxy_with_the_config(tmp_path: Path, upstream: str, dat
         assert next(m.id for m in client.models.list()) == "via-cli"
         reply = client.chat.completions.create(model="via-cli", messages=[{"role": "user", "content": "served"}])
         assert reply.choices[0].message.content == "Echo: served"
+        off = httpx.get(f"http://127.0.0.1:{port}/dashboard/")
+        assert off.status_code == 403  # no admin key: secure by default
     finally:
         proc.terminate()
         proc.wait(15)
+    assert proc.stderr is not None
+    said = [line for line in proc.stderr.read().decode().splitlines() if "admin_api_key" in line]
+    assert said == [
+        "layercache-asgi: the dashboard and the management routes are off: set proxy.admin_api_key "
+        "(or the environment variable $LAYERCACHE_ADMIN_KEY) to turn them on"
+    ]
 
 
 def test_serve_refuses_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,4 @@
-"""The dashboard over HTTP: mounting, login and its rate limit, sessions, CSRF and origins, read-only mode,
+"""The dashboard over HTTP: mounting, login and its rate limit, sessions, CSRF and origins, the off switch,
 config editing (the file kept as written), logs, prefix page."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from layercache_asgi.testing import serve
 
 from .conftest import MODEL_DIR
 
-KEY = "proxy-key-0123456789"
+KEY = "admin-key-for-the-dashboard-0123"  # the admin key: it logs in
+CLIENT_KEY = "proxy-key-0123456789"  # a client key: it never does
 PAGES = ("", "models", "cache", "templates", "config", "logs", "prefix")
 
 
@@ -64,9 +65,10 @@ class Chatty:
 
 @pytest.fixture
 def keyed(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, LayerCacheApp]]:
-    """An app with a proxy key, mounted under /llm in a host app."""
+    """An app with an admin key and a client key, mounted under /llm in a host app."""
     # Chatty innermost, so its notes are the ones recorded (the prompt-engine stages write the same keys).
-    app = LayerCacheApp(make_settings(proxy={"proxy_api_key": KEY}), stages=[*DEFAULT_STAGES, Chatty])
+    settings = make_settings(proxy={"proxy_api_key": CLIENT_KEY, "admin_api_key": KEY})
+    app = LayerCacheApp(settings, stages=[*DEFAULT_STAGES, Chatty])
     with serve(Starlette(routes=[Mount("/llm", app)])) as url:
         yield f"{url}/llm", app
 
@@ -82,6 +84,7 @@ def test_every_page_needs_a_login_and_links_follow_the_mount_prefix(keyed: tuple
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/llm/dashboard" in cookie
 
     assert tab.login("wrong-key").status_code == 401
+    assert tab.login(CLIENT_KEY).status_code == 401  # a client key is no admin key
     assert tab.login().status_code == 303
     for page in PAGES:
         response = tab.get(f"/dashboard/{page}")
@@ -89,7 +92,7 @@ def test_every_page_needs_a_login_and_links_follow_the_mount_prefix(keyed: tuple
         assert "content-security-policy" in response.headers
         links = re.findall(r'(?:href|src|action)="([^"]+)"', response.text)
         assert links and all(link.startswith("/llm/dashboard") for link in links if link.startswith("/")), links
-        assert KEY not in response.text
+        assert KEY not in response.text and CLIENT_KEY not in response.text
     assert tab.get("/dashboard/static/vendor/chart-4.6.1.umd.min.js").status_code == 200
     cross = tab.get("/dashboard/", headers={"origin": "https://evil.example"})
     assert not [h for h in cross.headers if h.startswith("access-control-")]  # no CORS, let alone a wildcard
@@ -123,13 +126,13 @@ def test_state_changing_requests_need_the_sessions_csrf_token(keyed: tuple[str, 
 def test_the_config_editor_hides_secrets_and_keeps_them_on_save(
     make_settings: Callable[..., Settings], tmp_path: Any
 ) -> None:
-    settings = make_settings(proxy={"proxy_api_key": KEY}, dashboard={"session_secret": "s3cret-session-value-xyz"})
+    settings = make_settings(proxy={"admin_api_key": KEY}, dashboard={"session_secret": "s3cret-session-value-xyz"})
     app = LayerCacheApp(settings)
     with serve(app) as base:
         tab = Browser(base)
         tab.login()
         page = tab.get("/dashboard/config").text
-        assert KEY not in page and "s3cret-session" not in page and "proxy_api_key" not in page.split("#", 2)[-1]
+        assert KEY not in page and "s3cret-session" not in page and "admin_api_key:" not in page
         text = re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.S)
         assert text is not None
         edited = text.group(1).replace("&#39;", "'").replace("&#34;", '"').replace("&amp;", "&")
@@ -137,8 +140,8 @@ def test_the_config_editor_hides_secrets_and_keeps_them_on_save(
         saved = tab.post("/dashboard/config", data={"yaml": edited, "csrf_token": csrf_of(page)})
         assert saved.status_code == 200 and "Saved and applied" in saved.text
         assert app.runtime.settings.upstream.timeout == 33.0
-        proxy_key = app.runtime.settings.proxy.proxy_api_key
-        assert proxy_key is not None and proxy_key.get_secret_value() == KEY  # kept, not blanked
+        admin_key = app.runtime.settings.proxy.admin_api_key
+        assert admin_key is not None and admin_key.get_secret_value() == KEY  # kept, not blanked
         invalid = tab.post("/dashboard/config", data={"yaml": "upstream: {timeout: -1}", "csrf_token": csrf_of(page)})
         assert invalid.status_code == 400 and "upstream.timeout" in invalid.text
         assert app.runtime.settings.upstream.timeout == 33.0
@@ -153,24 +156,35 @@ def test_database_passwords_are_masked_in_the_editor() -> None:
     assert settings_from_editor(shown, current).database.url == current.database.url
 
 
-def test_without_a_key_the_dashboard_is_read_only_unless_enabled(make_settings: Callable[..., Settings]) -> None:
-    for writable in (False, True):
-        app = LayerCacheApp(make_settings(dashboard={"allow_writes_without_key": writable}))
-        with serve(app) as base:
-            tab = Browser(base)
-            page = tab.get("/dashboard/config")
-            assert page.status_code == 200 and ("Validate and save" in page.text) is writable
-            saved = tab.post(
-                "/dashboard/config", data={"yaml": "upstream: {timeout: 7}", "csrf_token": csrf_of(page.text)}
-            )
-            assert saved.status_code == (200 if writable else 403)
-            assert (app.runtime.settings.upstream.timeout == 7) is writable
+def test_without_an_admin_key_the_dashboard_is_off(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LAYERCACHE_ADMIN_KEY", raising=False)
+    app = LayerCacheApp(make_settings(proxy={"admin_api_key": None, "proxy_api_key": CLIENT_KEY}))
+    with serve(app) as base:
+        tab = Browser(base)
+        for page in (*PAGES, "login"):
+            response = tab.get(f"/dashboard/{page}")
+            assert response.status_code == 403 and response.headers["content-type"].startswith("text/html"), page
+            assert "proxy.admin_api_key" in response.text and "$LAYERCACHE_ADMIN_KEY" in response.text
+            assert "csrf_token" not in response.text and "/dashboard/config" not in response.text  # no way in
+        data = tab.get("/dashboard/data/history")
+        assert data.status_code == 403 and "proxy.admin_api_key" in data.json()["error"]
+        for key in (CLIENT_KEY, ""):
+            login = tab.post("/dashboard/login", data={"key": key})
+            assert login.status_code == 403 and "layercache_dashboard" not in login.headers.get("set-cookie", "")
+        saved = tab.post("/dashboard/config", data={"yaml": "upstream: {timeout: 7}"})
+        assert saved.status_code == 403 and app.runtime.settings.upstream.timeout != 7
+        # The key from the environment turns it on without a restart.
+        monkeypatch.setenv("LAYERCACHE_ADMIN_KEY", "admin-from-the-environment")
+        assert tab.login("admin-from-the-environment").status_code == 303
+        assert tab.get("/dashboard/config").status_code == 200
 
 
 def test_sessions_are_signed_with_a_per_app_random_secret(make_settings: Callable[..., Settings]) -> None:
     assert Settings().dashboard.session_secret is None
-    first = LayerCacheApp(make_settings(proxy={"proxy_api_key": KEY}))
-    second = LayerCacheApp(make_settings(proxy={"proxy_api_key": KEY}))
+    first = LayerCacheApp(make_settings(proxy={"admin_api_key": KEY}))
+    second = LayerCacheApp(make_settings(proxy={"admin_api_key": KEY}))
     with serve(first) as one, serve(second) as two:
         tab = Browser(one)
         tab.login()
@@ -185,7 +199,7 @@ def test_logs_hide_provider_messages_and_prefix_page_shows_layer_and_position(
 ) -> None:
     base, _ = keyed
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "my secret plan"}]}
-    answered = httpx.post(f"{base}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {KEY}"})
+    answered = httpx.post(f"{base}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {CLIENT_KEY}"})
     assert answered.status_code == 200
     tab = Browser(base)
     tab.login()
@@ -207,7 +221,7 @@ def test_a_disabled_dashboard_is_not_there(make_settings: Callable[..., Settings
 def test_failed_logins_are_limited_per_client_address(keyed: tuple[str, LayerCacheApp]) -> None:
     base, _ = keyed
     guesser = Browser(base)
-    for attempt in range(5):
+    for attempt in range(10):
         assert guesser.login(f"guess-{attempt}").status_code == 401
     refused = guesser.login()  # the right key, but the address is locked out for now
     assert refused.status_code == 429
@@ -249,7 +263,7 @@ def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings(
-        proxy={"proxy_api_key": KEY}, dashboard={"allowed_origins": ["https://listed.example:8443"]}
+        proxy={"admin_api_key": KEY}, dashboard={"allowed_origins": ["https://listed.example:8443"]}
     )
     app = LayerCacheApp(settings)
     with serve(app) as base:
@@ -310,7 +324,7 @@ def test_allowed_origins_must_be_origins() -> None:
 COMMENTED = """\
 # Production proxy. Ask #platform before changing the timeouts.
 proxy:
-  proxy_api_key: '{key}'   # rotated monthly
+  admin_api_key: '{key}'   # rotated monthly
 providers:
   openai: {{api_base: "{upstream}/v1"}}   # the fake provider
 database:
@@ -357,7 +371,7 @@ def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
         assert config.stat().st_mode & 0o777 == 0o600
         assert app.runtime.settings.upstream.timeout == 42  # hot-reloaded
         assert textarea_of(saved.text) == shown.replace("timeout: 600", "timeout: 42")
-        # The key still guards the proxy, and the file reloads to the same settings.
+        # The key still guards the management routes, and the file reloads to the same settings.
         assert httpx.post(f"{base}/v1/config/reload").status_code == 401
         reload = httpx.post(f"{base}/v1/config/reload", headers={"authorization": f"Bearer {KEY}"})
         assert reload.status_code == 200 and reload.json()["changed"] == []
@@ -380,8 +394,8 @@ def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
         )
         assert done.status_code == 200 and "Saved and applied" in done.text
         assert tab.get("/dashboard/config").status_code == 303  # sessions of the old key are logged out
-        assert f"proxy_api_key: {new_key}   # rotated monthly" in config.read_text()
-        secret = app.runtime.settings.proxy.proxy_api_key
+        assert f"admin_api_key: {new_key}   # rotated monthly" in config.read_text()
+        secret = app.runtime.settings.proxy.admin_api_key
         assert secret is not None and secret.get_secret_value() == new_key
 
 

@@ -38,14 +38,16 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-KEY = "proxy-key-browser-0123"
+KEY = "admin-key-browser-0123"  # the admin key: the dashboard login
+CLIENT_KEY = "proxy-key-browser-0123"  # what the clients send
 ARTIFACTS = Path(os.environ.get("LAYERCACHE_ARTIFACTS_DIR") or REPO / "tests" / "artifacts")
 DOCS_SHOTS = REPO / "docs" / "screenshots"
 # A config file as a person writes one: comments and key order must survive a save from the dashboard.
 CONFIG = """\
 # LayerCache for the browser test.
 proxy:
-  proxy_api_key: {key}   # also the dashboard login
+  proxy_api_key: {client_key}   # what the clients send
+  admin_api_key: {key}   # the dashboard login
 providers:
   openai: {{api_base: "{upstream}/v1"}}
   anthropic: {{api_base: "{upstream}"}}
@@ -84,12 +86,12 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
 def site(tmp_path: Path, upstream: str, database_url: str) -> Iterator[tuple[str, LayerCacheApp, Path]]:
     """A host app with LayerCacheApp under /llm, configured from a YAML file, with some traffic."""
     config = tmp_path / "layercache.yaml"
-    text = CONFIG.format(key=KEY, upstream=upstream, database_url=database_url, model=MODEL_DIR)
+    text = CONFIG.format(key=KEY, client_key=CLIENT_KEY, upstream=upstream, database_url=database_url, model=MODEL_DIR)
     config.write_text(text, encoding="utf-8")
     app = LayerCacheApp(config)
     with serve(Starlette(routes=[Mount("/llm", app)])) as url:
         base = f"{url}/llm"
-        client = openai.OpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0)
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key=CLIENT_KEY, max_retries=0)
         for question in ("What is the capital of France?", "What is the capital of France?", "Name a prime number"):
             client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
         headers = {"authorization": f"Bearer {KEY}"}
@@ -133,7 +135,7 @@ def test_dashboard_in_a_real_browser(site: tuple[str, LayerCacheApp, Path], brow
     shoot(page, "login")
     page.fill("input[name=key]", "not-the-key")
     page.click("button[type=submit]")
-    assert page.locator("text=That is not the proxy key.").is_visible()
+    assert page.locator("text=That is not the admin key.").is_visible()
     page.fill("input[name=key]", KEY)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/dashboard/")
@@ -168,7 +170,8 @@ def test_dashboard_in_a_real_browser(site: tuple[str, LayerCacheApp, Path], brow
     page.goto(f"{base}/dashboard/config")
     editor = page.locator("textarea[name=yaml]")
     shown = editor.input_value()
-    assert KEY not in shown and 'proxy_api_key: "***hidden***"   # also the dashboard login' in shown
+    assert KEY not in shown and 'admin_api_key: "***hidden***"   # the dashboard login' in shown
+    assert CLIENT_KEY not in shown and 'proxy_api_key: "***hidden***"   # what the clients send' in shown
     editor.fill(shown.replace("timeout: 600", "timeout: 45"))
     page.click("text=Validate and save")
     assert page.locator("text=Saved and applied.").is_visible()
@@ -215,7 +218,7 @@ templates:
 
 @pytest.fixture
 def templates_site(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, Settings]]:
-    settings = make_settings(proxy={"proxy_api_key": KEY})
+    settings = make_settings(proxy={"proxy_api_key": CLIENT_KEY, "admin_api_key": KEY})
     with serve(Starlette(routes=[Mount("/llm", LayerCacheApp(settings))])) as url:
         yield f"{url}/llm", settings
 
@@ -315,7 +318,7 @@ def test_templates_page_creates_edits_imports_and_deletes_in_the_store(
     shoot(page, "templates", full_page=True)
 
     # A request naming the template gets the edited version's system prompt.
-    client = openai.OpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0)
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key=CLIENT_KEY, max_retries=0)
     answer = client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini",
         messages=[{"role": "user", "content": "Where is my anvil?"}],

@@ -12,6 +12,8 @@ import pytest
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.testing import FakeGemini, serve
 
+from .conftest import ADMIN
+
 SYSTEM = " ".join(f"Rule {i}: stay factual, cite sources and answer briefly." for i in range(160))
 TOOLS: list[Any] = [
     {
@@ -198,7 +200,7 @@ def _model_metrics(url: str, requests: int) -> dict[str, Any]:
     import httpx
 
     for _ in range(100):  # metrics are recorded as the response ends
-        models = httpx.get(f"{url}/v1/cache/metrics").json()["models"]
+        models = httpx.get(f"{url}/v1/cache/metrics", headers=ADMIN).json()["models"]
         if MODEL in models and models[MODEL]["requests"] == requests:
             return dict(models[MODEL])
         time.sleep(0.05)

@@ -15,7 +15,7 @@ import yaml
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.testing import FakeProvider, serve
 
-from .conftest import MODEL_DIR
+from .conftest import ADMIN, ADMIN_KEY, MODEL_DIR
 
 
 class ConfigFile:
@@ -24,6 +24,7 @@ class ConfigFile:
     def __init__(self, path: Path, upstream: str, database_url: str) -> None:
         self.path = path
         self.data: dict[str, Any] = {
+            "proxy": {"admin_api_key": ADMIN_KEY},
             "providers": {"openai": {"api_base": f"{upstream}/v1"}, "anthropic": {"api_base": upstream}},
             "database": {"url": database_url, "auto_upgrade": True},
             "caching": {"semantic": {"enabled": False, "model_path": str(MODEL_DIR)}},
@@ -48,7 +49,8 @@ def chat(proxy: str, text: str = "hi", key: str = "sk-test-1") -> httpx.Response
 
 
 def reload(proxy: str, **headers: str) -> httpx.Response:
-    return httpx.post(f"{proxy}/v1/config/reload", headers=headers)
+    """POST /v1/config/reload with the admin key, unless ``headers`` say otherwise."""
+    return httpx.post(f"{proxy}/v1/config/reload", headers=headers or ADMIN)
 
 
 def test_upstream_timeout_and_retries_change_without_a_restart(config: ConfigFile, fake: FakeProvider) -> None:
@@ -131,12 +133,23 @@ def test_settings_read_only_at_start_are_reported_as_needing_a_restart(config: C
         assert result["restart_required"] == ["database.url"]
 
 
-def test_reload_needs_the_proxy_key_when_one_is_set(config: ConfigFile) -> None:
+def test_reload_needs_the_admin_key_not_a_client_key(config: ConfigFile) -> None:
     config.write(proxy={"proxy_api_key": "proxy-key-42"})
     with serve(LayerCacheApp(config.path)) as proxy:
-        assert reload(proxy).status_code == 401
+        assert reload(proxy, **{"x-nothing": "1"}).status_code == 401
         assert reload(proxy, authorization="Bearer nope").status_code == 401
-        assert reload(proxy, authorization="Bearer proxy-key-42").status_code == 200
+        assert reload(proxy, authorization="Bearer proxy-key-42").status_code == 401
+        assert reload(proxy, authorization=f"Bearer {ADMIN_KEY}").status_code == 200
+
+
+def test_without_an_admin_key_reload_is_off(config: ConfigFile, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.write(proxy={"admin_api_key": None})
+    monkeypatch.delenv("LAYERCACHE_ADMIN_KEY", raising=False)
+    with serve(LayerCacheApp(config.path)) as proxy:
+        refused = reload(proxy, authorization="Bearer anything")
+        assert refused.status_code == 403 and "proxy.admin_api_key" in refused.json()["error"]["message"]
+        monkeypatch.setenv("LAYERCACHE_ADMIN_KEY", "admin-from-the-environment")
+        assert reload(proxy, authorization="Bearer admin-from-the-environment").status_code == 200
 
 
 def test_an_app_configured_in_code_has_no_file_to_reload(settings: Settings) -> None:

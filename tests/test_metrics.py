@@ -17,6 +17,8 @@ from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, serve
 
+from .conftest import ADMIN, ADMIN_KEY
+
 # claude-sonnet-4-6 in LiteLLM's map: input 3e-6, cache read 3e-7, cache write 3.75e-6 (5m) / 6e-6 (1h).
 SONNET = "claude-sonnet-4-6"
 
@@ -43,7 +45,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 
 def summary(proxy: str, **headers: str) -> dict[str, Any]:
-    response = httpx.get(f"{proxy}/v1/cache/metrics", headers=headers)
+    response = httpx.get(f"{proxy}/v1/cache/metrics", headers=headers or ADMIN)
     assert response.status_code == 200, response.text
     doc: dict[str, Any] = response.json()
     return doc
@@ -302,7 +304,7 @@ def test_two_apps_in_one_process_keep_their_own_registries(make_settings: Callab
         assert sample(prometheus(two), "layercache_requests_total") == 1
 
 
-def test_metrics_is_open_to_scrapers_but_the_json_api_needs_the_proxy_key(
+def test_metrics_is_open_to_scrapers_but_the_json_api_needs_the_admin_key(
     make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-provider-secret-123456")
@@ -313,10 +315,11 @@ def test_metrics_is_open_to_scrapers_but_the_json_api_needs_the_proxy_key(
         scraped = httpx.get(f"{proxy}/metrics")
         assert scraped.status_code == 200
         assert "proxy-key-123" not in scraped.text and "sk-provider-secret" not in scraped.text
-        refused = httpx.get(f"{proxy}/v1/cache/metrics")
-        assert refused.status_code == 401 and refused.json()["error"]["type"] == "authentication_error"
+        for headers in ({}, {"authorization": "Bearer proxy-key-123"}):  # nothing, or a client key
+            refused = httpx.get(f"{proxy}/v1/cache/metrics", headers=headers)
+            assert refused.status_code == 401 and refused.json()["error"]["type"] == "authentication_error"
         assert httpx.get(f"{proxy}/v1/cache/metrics/history", headers={"x-api-key": "wrong"}).status_code == 401
-        wait_for(lambda: summary(proxy, authorization="Bearer proxy-key-123")["totals"]["requests"] == 1)
+        wait_for(lambda: summary(proxy, authorization=f"Bearer {ADMIN_KEY}")["totals"]["requests"] == 1)
 
 
 @pytest.mark.postgres
@@ -326,7 +329,7 @@ def test_history_from_several_snapshots_survives_a_restart_and_merges_replicas(
     settings = make_settings(metrics={"snapshot_interval_seconds": 0.2})
 
     def history(proxy: str) -> dict[str, Any]:
-        doc: dict[str, Any] = httpx.get(f"{proxy}/v1/cache/metrics/history?window=1h&bucket=1m").json()
+        doc: dict[str, Any] = httpx.get(f"{proxy}/v1/cache/metrics/history?window=1h&bucket=1m", headers=ADMIN).json()
         return doc
 
     def requests_in(doc: dict[str, Any]) -> int:
@@ -341,7 +344,7 @@ def test_history_from_several_snapshots_survives_a_restart_and_merges_replicas(
         first = history(proxy)
         assert first["persisted"] is True and first["models"] == ["gpt-4o-mini"]
         assert len(first["buckets"]) == 60
-        status = httpx.get(f"{proxy}/v1/cache/metrics/status").json()
+        status = httpx.get(f"{proxy}/v1/cache/metrics/status", headers=ADMIN).json()
         assert status["newest_snapshot_at"] is not None and status["age_seconds"] < 60
 
     # A new app (and a second replica beside it) on the same database sees the old history.
@@ -354,13 +357,13 @@ def test_history_from_several_snapshots_survives_a_restart_and_merges_replicas(
         merged = history(again)
         assert merged["models"] == ["gpt-4o", "gpt-4o-mini"]
         assert len(merged["replicas"]) == 3
-        only = httpx.get(f"{again}/v1/cache/metrics/history?window=1h&bucket=5m&model=gpt-4o").json()
+        only = httpx.get(f"{again}/v1/cache/metrics/history?window=1h&bucket=5m&model=gpt-4o", headers=ADMIN).json()
         assert requests_in(only) == 2 and sum(b["semantic"]["hits"] for b in only["buckets"]) == 0
 
 
 def test_history_rejects_bad_windows(proxy: str) -> None:
     for query in ("window=abc", "window=-1h", "bucket=0s", "window=1h&bucket=1s", "window=30d"):
-        response = httpx.get(f"{proxy}/v1/cache/metrics/history?{query}")
+        response = httpx.get(f"{proxy}/v1/cache/metrics/history?{query}", headers=ADMIN)
         assert response.status_code == 400, query
         assert response.json()["error"]["type"] == "invalid_request_error"
 
@@ -376,10 +379,10 @@ def test_without_a_database_metrics_keep_working_in_memory(
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
         assert app.runtime.db is None
         url = f"{proxy}/v1/cache/metrics/history?window=10m&bucket=1m"
-        wait_for(lambda: sum(b["requests"] for b in httpx.get(url).json()["buckets"]) == 1)
-        doc = httpx.get(url).json()
+        wait_for(lambda: sum(b["requests"] for b in httpx.get(url, headers=ADMIN).json()["buckets"]) == 1)
+        doc = httpx.get(url, headers=ADMIN).json()
         assert doc["persisted"] is False
-        assert httpx.get(f"{proxy}/v1/cache/metrics/status").json()["persisted"] is False
+        assert httpx.get(f"{proxy}/v1/cache/metrics/status", headers=ADMIN).json()["persisted"] is False
         assert sample(prometheus(proxy), "layercache_requests_total") == 1
 
 

@@ -20,7 +20,7 @@ import pytest
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.testing import FakeProvider, serve
 from tests._hosted import check_semantic_hit
-from tests.conftest import TEST_DB
+from tests.conftest import ADMIN, TEST_DB
 
 pytestmark = [
     pytest.mark.postgres,
@@ -40,7 +40,7 @@ def test_an_answer_stored_by_one_replica_is_served_by_the_other(
 
 
 def _history(base: str) -> dict[str, Any]:
-    response = httpx.get(f"{base}/v1/cache/metrics/history", params={"window": "2h", "bucket": "1h"})
+    response = httpx.get(f"{base}/v1/cache/metrics/history", params={"window": "2h", "bucket": "1h"}, headers=ADMIN)
     if response.status_code == 404:
         pytest.skip("metric history is not implemented (no /v1/cache/metrics/history route)")
     assert response.status_code == 200, response.text

@@ -16,6 +16,8 @@ from layercache_asgi.testing import FakeProvider, serve
 from tests.test_semantic_cache import ON, ask, oai
 from tests.test_semantic_store import accept_inserts, reject_inserts
 
+from .conftest import ADMIN, ADMIN_KEY
+
 pytestmark = pytest.mark.postgres
 
 ELEMENTS = [
@@ -42,14 +44,14 @@ def cached_proxy(make_settings: Callable[..., Settings]) -> Iterator[str]:
         yield url
 
 
-def entries(base: str, key: str = KEY_A, **params: Any) -> dict[str, Any]:
+def entries(base: str, key: str = ADMIN_KEY, **params: Any) -> dict[str, Any]:
     response = httpx.get(f"{base}/v1/cache/entries", params=params, headers={"authorization": f"Bearer {key}"})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-def delete(base: str, path: str = "", key: str = KEY_A, **params: Any) -> httpx.Response:
+def delete(base: str, path: str = "", key: str = ADMIN_KEY, **params: Any) -> httpx.Response:
     return httpx.delete(f"{base}/v1/cache/entries{path}", params=params, headers={"authorization": f"Bearer {key}"})
 
 
@@ -72,27 +74,28 @@ def test_listing_shows_entries_without_credentials(cached_proxy: str) -> None:
     entry = listing["data"][0]
     assert entry["query"] == "What is the speed of light?" and entry["model"] == "gpt-4o-mini"
     assert {"id", "created_at", "expires_at", "hits", "tenant"} <= entry.keys()
-    raw = httpx.get(f"{cached_proxy}/v1/cache/entries", headers={"authorization": f"Bearer {KEY_A}"}).text
-    assert KEY_A not in raw
+    raw = httpx.get(f"{cached_proxy}/v1/cache/entries", headers=ADMIN).text
+    assert KEY_A not in raw and ADMIN_KEY not in raw
     assert entries(cached_proxy, q="speed of")["total"] == 1
     assert entries(cached_proxy, q="gravity")["total"] == 0
 
 
-def test_without_a_proxy_key_callers_see_only_their_own_entries(cached_proxy: str) -> None:
+def test_provider_keys_passed_through_do_not_open_the_cache_api(cached_proxy: str) -> None:
     ask(oai(cached_proxy, KEY_A), "What is the speed of sound?")
-    assert entries(cached_proxy, KEY_A)["total"] == 1
-    assert entries(cached_proxy, KEY_B)["total"] == 0
-    tenant_a = entries(cached_proxy, KEY_A)["data"][0]["tenant"]
-    assert delete(cached_proxy, key=KEY_B, tenant=tenant_a).status_code == 403
-    assert delete(cached_proxy, key=KEY_B, all="true").json()["deleted"] == 0
-    assert entries(cached_proxy, KEY_A)["total"] == 1
+    ask(oai(cached_proxy, KEY_B), "What is the speed of sound?")
+    for key in (KEY_A, KEY_B):
+        listed = httpx.get(f"{cached_proxy}/v1/cache/entries", headers={"authorization": f"Bearer {key}"})
+        assert listed.status_code == 401 and listed.json()["error"]["type"] == "authentication_error"
+        assert delete(cached_proxy, key=key, all="true").status_code == 401
+    listing = entries(cached_proxy)  # the admin sees every tenant
+    assert listing["total"] == 2 and len({e["tenant"] for e in listing["data"]}) == 2
 
 
 def test_bad_requests_get_4xx(cached_proxy: str) -> None:
     assert delete(cached_proxy).status_code == 400  # nothing said about what to delete
     assert delete(cached_proxy, "/not-a-number").status_code == 400
     assert delete(cached_proxy, "/999999").status_code == 404
-    bad_limit = httpx.get(f"{cached_proxy}/v1/cache/entries", params={"limit": "x"})
+    bad_limit = httpx.get(f"{cached_proxy}/v1/cache/entries", params={"limit": "x"}, headers=ADMIN)
     assert bad_limit.status_code == 400 and "error" in bad_limit.json()
 
 
@@ -122,7 +125,7 @@ def test_delete_by_model_and_all(cached_proxy: str) -> None:
     assert ask(client, "Name a noble gas", model="gpt-4o-mini")[0] == "miss"
 
 
-def test_with_a_proxy_key_the_api_needs_it_and_sees_every_tenant(
+def test_with_a_client_key_the_api_needs_the_admin_key_and_sees_every_tenant(
     make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-provider-key-000")
@@ -132,12 +135,13 @@ def test_with_a_proxy_key_the_api_needs_it_and_sees_every_tenant(
         ask(oai(url, "proxy-secret", default_headers={"x-tenant": "b"}), "What is TCP?")
         assert httpx.get(f"{url}/v1/cache/entries").status_code == 401
         assert delete(url, key="wrong", all="true").status_code == 401
-        listing = entries(url, "proxy-secret")
+        assert delete(url, key="proxy-secret", all="true").status_code == 401  # a client key is no admin key
+        listing = entries(url)
         assert listing["total"] == 2
         tenant = listing["data"][0]["tenant"]
-        assert delete(url, key="proxy-secret", tenant=tenant).json()["deleted"] == 1
-        assert entries(url, "proxy-secret")["total"] == 1
-        assert "proxy-secret" not in httpx.get(f"{url}/v1/cache/entries", headers={"x-api-key": "proxy-secret"}).text
+        assert delete(url, tenant=tenant).json()["deleted"] == 1
+        assert entries(url)["total"] == 1
+        assert ADMIN_KEY not in httpx.get(f"{url}/v1/cache/entries", headers={"x-api-key": ADMIN_KEY}).text
 
 
 # -- single flight, size cap, purge -------------------------------------------------------

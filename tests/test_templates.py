@@ -21,6 +21,8 @@ from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import ApplyTemplate, Enhance, Stratify
 from layercache_asgi.testing import FakeProvider, serve
 
+from .conftest import ADMIN, ADMIN_KEY
+
 pytestmark = pytest.mark.postgres
 
 BYPASS = {"lc_bypass_cache": True}
@@ -42,19 +44,9 @@ SUPPORT: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def make_settings(make_settings: Callable[..., Settings]) -> Callable[..., Settings]:
-    """These tests change templates without a proxy key: allowed here, off by default."""
-
-    def make(**overrides: Any) -> Settings:
-        proxy = {"allow_writes_without_key": True, **overrides.pop("proxy", {})}
-        return make_settings(proxy=proxy, **overrides)
-
-    return make
-
-
 def _templates_api(base: str, **headers: str) -> httpx.Client:
-    return httpx.Client(base_url=f"{base}/v1/prompts", headers=headers, timeout=30)
+    """The template API with the admin key, unless ``headers`` say otherwise."""
+    return httpx.Client(base_url=f"{base}/v1/prompts", headers=headers or ADMIN, timeout=30)
 
 
 @pytest.fixture
@@ -362,19 +354,21 @@ def test_reload_without_a_folder_is_a_409(proxy: str) -> None:
     assert "templates_dir" in response.json()["error"]["message"]
 
 
-def test_management_routes_need_the_proxy_key_when_one_is_set(make_settings: Callable[..., Settings]) -> None:
+def test_template_routes_need_the_admin_key_and_never_a_client_key(make_settings: Callable[..., Settings]) -> None:
     app = LayerCacheApp(make_settings(proxy={"proxy_api_key": "proxy-secret-key"}))
     with serve(app) as base:
-        anonymous, wrong = _templates_api(base), _templates_api(base, authorization="Bearer guess")
-        for client in (anonymous, wrong):
+        anonymous = _templates_api(base, **{"x-nothing": "1"})
+        client_key = _templates_api(base, authorization="Bearer proxy-secret-key")
+        wrong = _templates_api(base, authorization="Bearer guess")
+        for client in (anonymous, client_key, wrong):
             assert client.get("/templates").status_code == 401
             assert client.post("/templates", json=SUPPORT).status_code == 401
             assert client.delete("/templates/support").status_code == 401
             assert client.post("/reload").status_code == 401
-        keyed = _templates_api(base, authorization="Bearer proxy-secret-key")
-        assert keyed.post("/templates", json=SUPPORT).status_code == 201
-        assert anonymous.get("/templates/support").status_code == 401
-        assert [t["name"] for t in keyed.get("/templates").json()["data"]] == ["support"]
+        admin = _templates_api(base, authorization=f"Bearer {ADMIN_KEY}")
+        assert admin.post("/templates", json=SUPPORT).status_code == 201
+        assert client_key.get("/templates/support").status_code == 401
+        assert [t["name"] for t in admin.get("/templates").json()["data"]] == ["support"]
 
 
 def test_templates_survive_a_restart(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
@@ -404,18 +398,19 @@ def test_without_a_database_templates_live_in_memory(
     assert fake.requests[-1].body["messages"][0]["content"] == SUPPORT["system"]
 
 
-def test_without_a_proxy_key_templates_are_read_only_by_default(
-    make_settings: Callable[..., Settings], fake: FakeProvider
-) -> None:
+def test_without_an_admin_key_the_template_api_is_off(make_settings: Callable[..., Settings]) -> None:
     # Templates are shared by every tenant; a provider key passed through proves nothing about who may edit them.
-    with serve(LayerCacheApp(make_settings(proxy={"allow_writes_without_key": False}))) as base:
+    with serve(LayerCacheApp(make_settings(proxy={"admin_api_key": None}))) as base:
         api = _templates_api(base, authorization="Bearer sk-some-provider-key")
-        assert api.get("/templates").status_code == 200
         refused = [
+            api.get("/templates"),
+            api.get("/templates/support"),
             api.post("/templates", json=SUPPORT),
             api.delete("/templates/support"),
             api.post("/reload"),
         ]
     for response in refused:
         assert response.status_code == 403
-        assert "allow_writes_without_key" in response.json()["error"]["message"]
+        error = response.json()["error"]
+        assert error["code"] == "admin_key_not_set" and "proxy.admin_api_key" in error["message"]
+        assert "$LAYERCACHE_ADMIN_KEY" in error["message"]

@@ -1,8 +1,7 @@
 """Semantic cache management: list entries; invalidate them by id, model, tenant, or all.
 
-With a proxy key configured, these routes need it and see every tenant. Without one
-(key pass-through), a caller sees and deletes only its own tenant's entries: the
-tenant of the key it presents.
+These routes need the admin key (``proxy.admin_api_key``) and see every tenant; without
+an admin key they are off (403). Client keys never open them.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .._auth import identify
 from .._errors import ProxyError, error_body
 from ..semantic._entries import EntryFilter, delete_entries, list_entries
 
@@ -36,8 +34,9 @@ def cache_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
     ]
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(error_body("openai", status, message), status_code=status, media_type="application/json")
+def _error(status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None) -> Response:
+    body = error_body("openai", status, message, code=code)
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 def _truthy(value: str | None) -> bool:
@@ -48,35 +47,29 @@ class _CacheApi:
     def __init__(self, get_runtime: Callable[[], Runtime]) -> None:
         self._runtime = get_runtime
 
-    def _scope(self, request: Request) -> tuple[Runtime, str | None]:
-        """The runtime, and the only tenant this caller may touch (None: any)."""
+    def _scope(self, request: Request) -> Runtime:
+        """The runtime, once the caller has shown the admin key."""
         runtime = self._runtime()
-        caller = identify({k.lower(): v for k, v in request.headers.items()}, runtime.settings)
+        runtime.auth.admin(request.scope, {k.lower(): v for k, v in request.headers.items()}, runtime.settings)
         if runtime.db is None:
             raise ProxyError(503, "the cache database is unavailable")
-        admin = runtime.settings.proxy.proxy_api_key is not None
-        return runtime, None if admin else caller.tenant
+        return runtime
 
-    def _filter(self, request: Request, own_tenant: str | None) -> EntryFilter:
+    def _filter(self, request: Request) -> EntryFilter:
         params = request.query_params
-        tenant = params.get("tenant")
-        if own_tenant is not None:
-            if tenant is not None and tenant != own_tenant:
-                raise ProxyError(403, "without a proxy key, only your own tenant's entries are visible")
-            tenant = own_tenant
-        return EntryFilter(model=params.get("model"), tenant=tenant, search=params.get("q"))
+        return EntryFilter(model=params.get("model"), tenant=params.get("tenant"), search=params.get("q"))
 
     async def list(self, request: Request) -> Response:
         try:
-            runtime, own = self._scope(request)
-            where = self._filter(request, own)
+            runtime = self._scope(request)
+            where = self._filter(request)
             where.include_expired = _truthy(request.query_params.get("include_expired"))
             limit = min(max(int(request.query_params.get("limit", "50")), 1), _MAX_PAGE)
             offset = max(int(request.query_params.get("offset", "0")), 0)
         except ValueError:
             return _error(400, "limit and offset must be integers")
         except ProxyError as exc:
-            return _error(exc.status, exc.message)
+            return _error(exc.status, exc.message, exc.headers, exc.code)
         if runtime.semantic is not None:  # answers are written behind: list what was stored until now
             await runtime.semantic.flush()
         total, data = await list_entries(runtime.db, where, limit=limit, offset=offset)
@@ -84,25 +77,25 @@ class _CacheApi:
 
     async def delete_many(self, request: Request) -> Response:
         try:
-            runtime, own = self._scope(request)
-            where = self._filter(request, own)
+            runtime = self._scope(request)
+            where = self._filter(request)
         except ProxyError as exc:
-            return _error(exc.status, exc.message)
+            return _error(exc.status, exc.message, exc.headers, exc.code)
         params = request.query_params
         everything = _truthy(params.get("all"))
         if not everything and params.get("model") is None and params.get("tenant") is None:
             return _error(400, "say what to delete: ?model=..., ?tenant=... or ?all=true")
-        return await self._delete(runtime, where, forget_all=everything and own is None)
+        return await self._delete(runtime, where, forget_all=everything)
 
     async def delete_one(self, request: Request) -> Response:
         try:
-            runtime, own = self._scope(request)
+            runtime = self._scope(request)
             entry_id = int(request.path_params["entry_id"])
         except ValueError:
             return _error(400, "the entry id must be an integer")
         except ProxyError as exc:
-            return _error(exc.status, exc.message)
-        response = await self._delete(runtime, EntryFilter(entry_id=entry_id, tenant=own), forget_all=False)
+            return _error(exc.status, exc.message, exc.headers, exc.code)
+        response = await self._delete(runtime, EntryFilter(entry_id=entry_id), forget_all=False)
         if json.loads(bytes(response.body))["deleted"] == 0:
             return _error(404, f"no cache entry {entry_id}")
         return response

@@ -1,9 +1,7 @@
 """Prompt template API: list and export, create (or add a version), show, delete, reload the folder.
 
-When ``proxy.proxy_api_key`` is set every route needs it, like the chat routes. Without it
-(key pass-through), templates can be read by anyone, but changed only when
-``proxy.allow_writes_without_key`` says so: they are shared by every tenant, and a
-provider key proves nothing about who may change what the others are sent. Bodies may be
+Every route needs the admin key (``proxy.admin_api_key``); without one they are off (403).
+Templates are shared by every tenant, so no client key may read or change them. Bodies may be
 JSON or YAML: one template, a list, or ``{"templates": [...]}`` (what an export writes).
 """
 
@@ -18,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .._auth import identify
 from .._errors import ProxyError, error_body
 
 if TYPE_CHECKING:
@@ -32,7 +29,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def _error(error: ProxyError) -> Response:
     body = error_body("openai", error.status, error.message, code=error.code, param=error.param)
-    return Response(body, status_code=error.status, media_type="application/json")
+    return Response(body, status_code=error.status, headers=error.headers, media_type="application/json")
 
 
 def _template_json(template: Template, **extra: Any) -> dict[str, Any]:
@@ -43,22 +40,14 @@ class _PromptApi:
     def __init__(self, get_runtime: Callable[[], Runtime]) -> None:
         self._runtime = get_runtime
 
-    def guarded(
-        self, handler: Callable[[Request, TemplateRegistry], Awaitable[Response]], *, writes: bool = False
-    ) -> Handler:
-        """Check the proxy key, find the registry, and answer ProxyErrors in the OpenAI error shape."""
+    def guarded(self, handler: Callable[[Request, TemplateRegistry], Awaitable[Response]]) -> Handler:
+        """Check the admin key, find the registry, and answer ProxyErrors in the OpenAI error shape."""
 
         async def endpoint(request: Request) -> Response:
             runtime = self._runtime()
             try:
-                settings = runtime.settings
-                identify({k.lower(): v for k, v in request.headers.items()}, settings)
-                if writes and settings.proxy.proxy_api_key is None and not settings.proxy.allow_writes_without_key:
-                    raise ProxyError(
-                        403,
-                        "changing prompt templates needs proxy.proxy_api_key (or proxy.allow_writes_without_key)",
-                        code="writes_not_allowed",
-                    )
+                headers = {k.lower(): v for k, v in request.headers.items()}
+                runtime.auth.admin(request.scope, headers, runtime.settings)
                 if runtime.templates is None:
                     raise ProxyError(503, "prompt templates are not available")
                 return await handler(request, runtime.templates)
@@ -134,8 +123,8 @@ def prompt_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
     api = _PromptApi(get_runtime)
     return [
         Route("/v1/prompts/templates", api.guarded(api.list_templates), methods=["GET"]),
-        Route("/v1/prompts/templates", api.guarded(api.create, writes=True), methods=["POST"]),
+        Route("/v1/prompts/templates", api.guarded(api.create), methods=["POST"]),
         Route("/v1/prompts/templates/{name}", api.guarded(api.show), methods=["GET"]),
-        Route("/v1/prompts/templates/{name}", api.guarded(api.delete, writes=True), methods=["DELETE"]),
-        Route("/v1/prompts/reload", api.guarded(api.reload, writes=True), methods=["POST"]),
+        Route("/v1/prompts/templates/{name}", api.guarded(api.delete), methods=["DELETE"]),
+        Route("/v1/prompts/reload", api.guarded(api.reload), methods=["POST"]),
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 from urllib.parse import quote
@@ -47,29 +46,27 @@ class Actions:
         self.pages = pages
 
     async def login(self, view: View) -> Response:
-        key = view.settings.proxy.proxy_api_key
         presented = (await view.form()).get("key", "")
-        if key is None:
-            return RedirectResponse(f"{view.base}/", status_code=303)
-        limiter = self.d.login_limiter
-        client = view.request.client.host if view.request.client else "unknown"
-        # Checked before the key: while refused, even the right key is not tried.
-        if wait := limiter.retry_after(client):
+        try:
+            # While the address is locked out, even the right key is not tried.
+            ok = view.runtime.auth.admin_login(view.request.scope, presented, view.settings)
+        except ProxyError as exc:
+            wait = exc.headers.get("retry-after", "60")
             error = f"Too many failed logins from your address. Try again in {wait} seconds."
             response = await self.pages.login(view, error=error, status=429)
-            response.headers["retry-after"] = str(wait)
+            response.headers["retry-after"] = wait
             return response
-        if not hmac.compare_digest(presented.encode(), key.get_secret_value().encode()):
-            limiter.failed(client)
-            return await self.pages.login(view, error="That is not the proxy key.", status=401)
-        limiter.succeeded(client)
+        if not ok:
+            return await self.pages.login(view, error="That is not the admin key.", status=401)
+        # A success clears no failures: they age out, so other routes' wrong keys still count.
         # A new session id on login: a session planted before it is worth nothing after.
         view.new_session = self.d.signer.new(view.settings, authenticated=True)
         return RedirectResponse(f"{view.base}/", status_code=303)
 
     async def logout(self, view: View) -> Response:
+        self.d.signer.revoke(view.session)  # a copy of the cookie is worth nothing from now on
         view.new_session = self.d.signer.new(view.settings, authenticated=False)
-        return RedirectResponse(f"{view.base}/login" if view.key_set else f"{view.base}/", status_code=303)
+        return RedirectResponse(f"{view.base}/login", status_code=303)
 
     async def cache_delete(self, view: View) -> Response:
         form = await view.form()

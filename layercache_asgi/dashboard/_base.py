@@ -1,12 +1,12 @@
 """What every dashboard request goes through: the session, the auth rule, CSRF, rendering.
 
-Rules: with a proxy key set, every page but the login page needs a logged-in session;
-without one the dashboard is readable and writable only if
-``dashboard.allow_writes_without_key``. Every POST needs the session's CSRF token (form
-field ``csrf_token`` or header ``X-CSRF-Token``) and, when the browser sends an
-``Origin``, the dashboard's own origin (see ``_origin``). Failed logins are limited per
-client address (``_login_limit``). Links are built from ``root_path``, so the dashboard
-works under any mount prefix.
+Rules: without an admin key (``proxy.admin_api_key`` or ``$LAYERCACHE_ADMIN_KEY``) the
+dashboard is off: every page is a 403 saying how to turn it on. With one, every page but
+the login page needs a session logged in with that key (client keys never open it). Every
+POST needs the session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``)
+and, when the browser sends an ``Origin``, the dashboard's own origin (see ``_origin``).
+Failed logins count in the app's limiter of failed authentications (``_auth``). Links are
+built from ``root_path``, so the dashboard works under any mount prefix.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from .._auth import admin_key, admin_off
 from .._config import Settings
 from .._runtime import Runtime
-from ._login_limit import LoginLimiter
 from ._origin import origin_allowed
 from ._session import Session, SessionSigner
 
@@ -69,7 +69,6 @@ class View:
     session: Session
     base: str  # e.g. "/llm/dashboard": prefix of every dashboard link
     root: str  # e.g. "/llm": where the LayerCacheApp is mounted
-    key_set: bool
     can_write: bool
     csrf: str
     new_session: Session | None = field(default=None)
@@ -102,7 +101,6 @@ class Dashboard:
         self.get_runtime = get_runtime
         self.app = app
         self.signer = SessionSigner()
-        self.login_limiter = LoginLimiter()
 
     @functools.cached_property
     def env(self) -> jinja2.Environment:
@@ -117,7 +115,6 @@ class Dashboard:
             static=f"{view.base}/static",
             csrf=view.csrf,
             can_write=view.can_write,
-            key_set=view.key_set,
             authenticated=view.session.authenticated,
             page=template.removesuffix(".html"),
             **context,
@@ -133,9 +130,16 @@ class Dashboard:
             if not settings.dashboard.enabled:
                 return PlainTextResponse("Not Found", status_code=404)
             view = self._view(request, runtime, settings)
-            authorised = view.session.authenticated or not view.key_set
-            if not public and not authorised:
+            if admin_key(settings) is None:  # secure by default: nothing here until an admin key is set
+                off = admin_off(settings)
+                view.new_session = None  # no cookie either: there is nothing to log in to
                 response: Response = (
+                    JSONResponse({"error": off}, status_code=403)
+                    if data or request.method != "GET"
+                    else self.render(view, "off.html", 403, reason=off, env=settings.proxy.admin_api_key_env)
+                )
+            elif not public and not view.session.authenticated:
+                response = (
                     JSONResponse({"error": "log in first"}, status_code=401)
                     if data or request.method != "GET"
                     else RedirectResponse(f"{view.base}/login", status_code=303)
@@ -145,7 +149,7 @@ class Dashboard:
                     view,
                     "error.html",
                     403,
-                    message="Refused: missing or invalid CSRF token, or this dashboard is read-only.",
+                    message="Refused: missing or invalid CSRF token.",
                 )
             else:
                 response = await handler(view)
@@ -162,8 +166,6 @@ class Dashboard:
         fresh = session is None
         if session is None:
             session = self.signer.new(settings, authenticated=False)
-        key_set = settings.proxy.proxy_api_key is not None
-        can_write = session.authenticated if key_set else settings.dashboard.allow_writes_without_key
         view = View(
             request=request,
             runtime=runtime,
@@ -171,8 +173,7 @@ class Dashboard:
             session=session,
             base=f"{root}/dashboard",
             root=root,
-            key_set=key_set,
-            can_write=can_write,
+            can_write=session.authenticated,
             csrf=self.signer.csrf_token(settings, session),
         )
         if fresh:

@@ -11,19 +11,36 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from sqlalchemy.engine import make_url
 
 from .._config import ConfigError
 
-__all__ = ["HIDDEN", "fingerprint", "hide_secrets", "restore_secrets"]
+__all__ = ["HIDDEN", "SECRET_KEYS", "SECRET_URLS", "fingerprint", "hide_secrets", "masked_url", "restore_secrets"]
 
 HIDDEN = "***hidden***"
-_KEYS = (("proxy", "proxy_api_key"), ("dashboard", "session_secret"))
-_URL = ("database", "url")
+# Where secrets live; "*" is any mapping key or list item. List items are matched by position on save.
+SECRET_KEYS: tuple[tuple[str, ...], ...] = (
+    ("proxy", "proxy_api_key"),
+    ("proxy", "admin_api_key"),
+    ("proxy", "client_keys", "*", "key"),
+    ("dashboard", "session_secret"),
+)
+# URLs whose credentials (user:password@, ?key=... and the like) are masked, the rest shown.
+SECRET_URLS: tuple[tuple[str, ...], ...] = (
+    ("database", "url"),
+    ("providers", "*", "api_base"),
+    ("models", "*", "api_base"),
+)
+_DATABASE_URL = ("database", "url")
 _NULL = "tag:yaml.org,2002:null"
+_SECRET_PARAM = re.compile(r"(?i)(key|token|secret|pass|pwd|sig|auth|cred|session)")
+_PARAM = re.compile(r"(^|[&;])([^=&;]+)=([^&;#]*)")
+
+KeyPath = tuple[str | int, ...]
 
 
 def fingerprint(text: str) -> str:
@@ -38,31 +55,76 @@ def _compose(text: str) -> yaml.Node | None:
         raise ConfigError(f"not valid YAML: {exc}") from None
 
 
-def _scalars(root: yaml.Node | None, path: tuple[str, ...]) -> list[yaml.ScalarNode]:
-    """Every non-null scalar at ``path``, duplicates included (the last one is the one that counts)."""
-    nodes: list[yaml.Node] = [root] if root is not None else []
-    for key in path:
-        nodes = [
-            value
-            for node in nodes
-            if isinstance(node, yaml.MappingNode)
-            for name, value in node.value
-            if isinstance(name, yaml.ScalarNode) and name.value == key
-        ]
-    return [n for n in nodes if isinstance(n, yaml.ScalarNode) and n.tag != _NULL and n.value != ""]
+def _scalars(root: yaml.Node | None, pattern: tuple[str, ...]) -> list[tuple[KeyPath, yaml.ScalarNode]]:
+    """Every non-null scalar at ``pattern`` with its concrete path, duplicates included (the last one counts)."""
+    found: list[tuple[KeyPath, yaml.Node]] = [((), root)] if root is not None else []
+    for key in pattern:
+        step: list[tuple[KeyPath, yaml.Node]] = []
+        for path, node in found:
+            if isinstance(node, yaml.MappingNode):
+                step += [
+                    ((*path, name.value), value)
+                    for name, value in node.value
+                    if isinstance(name, yaml.ScalarNode) and (key == "*" or name.value == key)
+                ]
+            elif isinstance(node, yaml.SequenceNode) and key == "*":
+                step += [((*path, i), item) for i, item in enumerate(node.value)]
+        found = step
+    return [(path, n) for path, n in found if isinstance(n, yaml.ScalarNode) and n.tag != _NULL and n.value != ""]
 
 
-def _masked_url(url: str) -> str | None:
-    try:
-        parsed = make_url(url)
-    except Exception:
-        return None
-    return parsed.render_as_string(hide_password=True) if parsed.password else None
+def _values(data: Any, pattern: tuple[str, ...]) -> list[Any]:
+    """The same walk over loaded data."""
+    found = [data]
+    for key in pattern:
+        step: list[Any] = []
+        for value in found:
+            if isinstance(value, dict):
+                step += list(value.values()) if key == "*" else [value[key]] if key in value else []
+            elif isinstance(value, list) and key == "*":
+                step += value
+        found = step
+    return found
 
 
-def _shown(path: tuple[str, ...], value: str) -> str | None:
+def _url_secrets(url: str, *, keep_user: bool) -> tuple[str | None, list[str]]:
+    """``url`` with its credentials masked (None when it has none), and the secret parts themselves."""
+    parts = urlsplit(url)
+    netloc, query = parts.netloc, parts.query
+    secrets: list[str] = []
+    userinfo, at, host = netloc.rpartition("@")
+    if at:
+        user, colon, password = userinfo.partition(":")
+        if keep_user and colon:
+            netloc, secrets = f"{user}:***@{host}", [password]
+        elif not keep_user:
+            netloc, secrets = f"***@{host}", [userinfo, password]
+
+    def hide(match: re.Match[str]) -> str:
+        if not _SECRET_PARAM.search(match.group(2)) or not match.group(3):
+            return match.group(0)
+        secrets.append(match.group(3))
+        return f"{match.group(1)}{match.group(2)}=***"
+
+    query = _PARAM.sub(hide, query)
+    if not secrets:
+        return None, []
+    return urlunsplit(parts._replace(netloc=netloc, query=query)), [s for s in secrets if s]
+
+
+def masked_url(url: str, *, database: bool = False) -> str | None:
+    """``https://user:pass@host/?key=k`` → ``https://***@host/?key=***``; None when there is nothing to hide.
+
+    Database URLs keep the user name (``app:***@db``), as SQLAlchemy shows them.
+    """
+    return _url_secrets(url, keep_user=database)[0]
+
+
+def _shown(pattern: tuple[str, ...], value: str) -> str | None:
     """What the editor shows instead of ``value``; None when it is no secret."""
-    return _masked_url(value) if path == _URL else HIDDEN
+    if pattern in SECRET_URLS:
+        return masked_url(value, database=pattern == _DATABASE_URL)
+    return HIDDEN
 
 
 def _span(node: yaml.ScalarNode) -> tuple[int, int]:
@@ -76,15 +138,13 @@ def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def _secret_values(data: Any) -> list[str]:
-    values = []
-    for path in (*_KEYS, _URL):
-        value: Any = data
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, str) and path == _URL:
-            value = make_url(value).password if _masked_url(value) else None
-        if isinstance(value, str):
-            values.append(value)
+    values: list[str] = []
+    for pattern in SECRET_KEYS:
+        values += [v for v in _values(data, pattern) if isinstance(v, str)]
+    for pattern in SECRET_URLS:
+        for url in _values(data, pattern):
+            if isinstance(url, str):
+                values += _url_secrets(url, keep_user=pattern == _DATABASE_URL)[1]
     return values
 
 
@@ -92,9 +152,9 @@ def hide_secrets(text: str) -> str:
     """``text`` with every secret value replaced; ConfigError if that cannot be done safely."""
     root = _compose(text)
     edits = []
-    for path in (*_KEYS, _URL):
-        for node in _scalars(root, path):
-            shown = _shown(path, node.value)
+    for pattern in (*SECRET_KEYS, *SECRET_URLS):
+        for _path, node in _scalars(root, pattern):
+            shown = _shown(pattern, node.value)
             if shown is not None:
                 # Double-quoted is valid in block and flow context alike; a block scalar owned its line end.
                 end = "\n" if node.style in ("|", ">") else ""
@@ -120,16 +180,16 @@ def restore_secrets(edited: str, original: str) -> str:
     mine, theirs = _compose(edited), _compose(original)
     edits = []
     restored: list[tuple[tuple[str, ...], str]] = []
-    for path in (*_KEYS, _URL):
-        kept = _scalars(theirs, path)
-        for node in _scalars(mine, path):
-            if kept and node.value == _shown(path, kept[-1].value):
-                old = kept[-1]
+    for pattern in (*SECRET_KEYS, *SECRET_URLS):
+        kept = dict(_scalars(theirs, pattern))  # the last of duplicate keys wins, as when loading
+        for path, node in _scalars(mine, pattern):
+            old = kept.get(path)
+            if old is not None and node.value == _shown(pattern, old.value):
                 plain = old.style in (None, '"', "'") and "\n" not in original[slice(*_span(old))]
                 edits.append((*_span(node), original[slice(*_span(old))] if plain else json.dumps(old.value)))
-                restored.append((path, old.value))
-            elif node.value == HIDDEN or (path == _URL and ":***@" in node.value):
-                where = ".".join(path)
+                restored.append((pattern, old.value))
+            elif node.value == HIDDEN or (pattern in SECRET_URLS and "***" in node.value):
+                where = ".".join(str(p) for p in path)
                 raise ConfigError(f"{where}: its hidden value is no longer in the file; type the value again")
     text = _splice(edited, edits)
     if restored and not _holds(text, restored):  # the original's spelling does not fit where it now stands
@@ -144,4 +204,4 @@ def _holds(text: str, expected: list[tuple[tuple[str, ...], str]]) -> bool:
         root = _compose(text)
     except ConfigError:
         return False
-    return all(any(n.value == value for n in _scalars(root, path)) for path, value in expected)
+    return all(any(n.value == value for _, n in _scalars(root, pattern)) for pattern, value in expected)

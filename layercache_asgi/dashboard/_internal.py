@@ -1,8 +1,8 @@
 """The dashboard's way to the cache and template APIs: the app's own endpoints, called in-process.
 
-Going through ``/v1/cache/entries`` and ``/v1/prompts/templates`` (with the proxy key
-when one is set) means the dashboard gets exactly the checks and shapes API clients get,
-and does not depend on the internals of the stores behind them.
+Going through ``/v1/cache/entries`` and ``/v1/prompts/templates`` with the admin key means
+the dashboard gets exactly the checks and shapes API clients get, and does not depend on the
+internals of the stores behind them.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from typing import Any
 
 import httpx
 
+from .._auth import admin_key
 from .._config import Settings
 
-__all__ = ["ApiResult", "call_api", "items_of"]
+__all__ = ["INTERNAL_CLIENT", "ApiResult", "call_api", "items_of"]
+
+INTERNAL_CLIENT = "layercache.internal"
 
 
 class ApiResult:
@@ -52,10 +55,11 @@ async def call_api(
 ) -> ApiResult:
     """Call one of the app's own routes in-process, with a JSON ``body`` or raw text ``content``."""
     headers = {"x-layercache-caller": "dashboard"}
-    key = settings.proxy.proxy_api_key
+    key = admin_key(settings)
     if key is not None:
-        headers["authorization"] = f"Bearer {key.get_secret_value()}"
-    transport = httpx.ASGITransport(app=app)
+        headers["authorization"] = f"Bearer {key}"
+    # Its own client address, so a guesser locked out at 127.0.0.1 cannot lock out the dashboard's own calls.
+    transport = httpx.ASGITransport(app=app, client=(INTERNAL_CLIENT, 0))
     async with httpx.AsyncClient(transport=transport, base_url="http://layercache.internal", headers=headers) as client:
         response = await client.request(method, path, params=params, json=body, content=content)
     try:

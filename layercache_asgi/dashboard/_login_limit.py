@@ -1,8 +1,9 @@
-"""A limit on failed dashboard logins per client address, so the proxy key cannot be guessed at speed.
+"""A limit on failed authentications per client address, so no key can be guessed at speed.
 
-In memory and per app: a restart forgets it, and each replica counts on its own. The
-address is the ASGI client, which is the real client when uvicorn runs with
-``--forwarded-allow-ips`` for the proxy in front of it.
+Used for dashboard logins and, through ``_auth.AuthGuard``, for every route that checks a
+key. In memory and per app: a restart forgets it, and each replica counts on its own. The
+address comes from ``_forwarded.client_address``: the connection's peer, or the client a
+proxy in ``proxy.trusted_proxies`` names in ``X-Forwarded-For``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ __all__ = ["LoginLimiter"]
 
 
 class LoginLimiter:
-    """After ``limit`` failed logins within ``window`` seconds, an address must wait until the oldest ages out."""
+    """After ``limit`` failures within ``window`` seconds, an address must wait until the oldest ages out."""
 
     def __init__(
         self,

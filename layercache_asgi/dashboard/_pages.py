@@ -208,6 +208,6 @@ class Pages:
         return self.d.render(view, "prefix.html", rows=_prefix_rows(recorder), causes=sorted(causes.items()))
 
     async def login(self, view: View, *, error: str | None = None, status: int = 200) -> Response:
-        if not view.key_set or view.session.authenticated:
+        if view.session.authenticated:
             return RedirectResponse(f"{view.base}/", status_code=303)
         return self.d.render(view, "login.html", status, error=error)

@@ -3,7 +3,11 @@
 Every visitor gets a session (anonymous until logged in) so even the login form
 carries a CSRF token. The signing secret is ``dashboard.session_secret`` or, when
 unset, random per app instance: never a fixed default. A session also records a
-fingerprint of the proxy key it logged in with, so changing the key logs everyone out.
+fingerprint of the admin key it logged in with, so changing the key logs everyone out.
+Logging out revokes the session on the server (its id is refused until it would have
+expired), so a copied cookie dies with the logout; each replica keeps its own list.
+The cookie is ``Secure`` over https, seen directly or through a trusted proxy's
+``X-Forwarded-Proto``, or always with ``dashboard.secure_cookies``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .._auth import admin_key
 from .._config import Settings
+from .._forwarded import forwarded_https
 
 __all__ = ["COOKIE", "Session", "SessionSigner"]
 
@@ -44,10 +50,10 @@ class Session:
 
 
 def key_fingerprint(settings: Settings) -> str:
-    key = settings.proxy.proxy_api_key
+    key = admin_key(settings)
     if key is None:
         return ""
-    return hashlib.sha256(b"layercache-dashboard\x00" + key.get_secret_value().encode()).hexdigest()[:16]
+    return hashlib.sha256(b"layercache-dashboard\x00" + key.encode()).hexdigest()[:16]
 
 
 class SessionSigner:
@@ -55,6 +61,13 @@ class SessionSigner:
 
     def __init__(self) -> None:
         self._random: bytes | None = None
+        self._revoked: dict[str, int] = {}  # session id -> when it would have expired
+
+    def revoke(self, session: Session) -> None:
+        """Refuse ``session`` from now on (a logout); forgotten once it would have expired anyway."""
+        now = time.time()
+        self._revoked = {sid: exp for sid, exp in self._revoked.items() if exp >= now}
+        self._revoked[session.sid] = session.expires
 
     def _secret(self, settings: Settings) -> bytes:
         configured = settings.dashboard.session_secret
@@ -73,7 +86,7 @@ class SessionSigner:
         )
 
     def read(self, request: Request, settings: Settings) -> Session | None:
-        """The request's valid session, or None (missing, forged, expired, or from another proxy key)."""
+        """The request's valid session, or None (missing, forged, expired, revoked, or from another admin key)."""
         raw = request.cookies.get(COOKIE, "")
         payload, _, mac = raw.partition(".")
         if not payload or not hmac.compare_digest(mac, self._mac(settings, "session", payload)):
@@ -84,6 +97,8 @@ class SessionSigner:
         except (ValueError, KeyError, TypeError):
             return None
         if session.expires < time.time() or session.key_fingerprint != key_fingerprint(settings):
+            return None
+        if session.sid in self._revoked:
             return None
         return session
 
@@ -102,7 +117,7 @@ class SessionSigner:
             path=path,
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=settings.dashboard.secure_cookies or forwarded_https(request.scope, settings),
         )
 
     def csrf_token(self, settings: Settings, session: Session) -> str:

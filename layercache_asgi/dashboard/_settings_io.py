@@ -4,8 +4,8 @@ Either way the new settings are validated first, then swapped into the runtime
 (``Runtime.reload``); requests in flight keep the snapshot they started with. The
 editor never shows secrets. When the app has a config file the editor shows that file
 as it is and saves the edited text verbatim (``_config_text``); otherwise it shows the
-effective settings, with the proxy key and the session secret left out and kept as they
-are unless the submitted YAML sets them, and a database password masked and restored.
+effective settings, with the keys and the session secret hidden and kept as they
+are unless the submitted YAML sets them, and credentials in URLs masked and restored.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from typing import Any
 
 import yaml
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
 
 from .._config import ConfigError, Settings, load_settings
 from .._errors import ProxyError
 from .._runtime import Runtime
-from ._config_text import fingerprint, hide_secrets, restore_secrets
+from ._config_text import HIDDEN, SECRET_URLS, fingerprint, hide_secrets, masked_url, restore_secrets
 
 __all__ = [
     "RESTART_REQUIRED",
@@ -47,7 +46,7 @@ RESTART_REQUIRED = (
     "dashboard.session_secret",
     "dashboard.enabled",
 )
-_SECRETS = (("proxy", "proxy_api_key"), ("dashboard", "session_secret"))
+_SECRETS = (("proxy", "proxy_api_key"), ("proxy", "admin_api_key"), ("dashboard", "session_secret"))
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -86,12 +85,45 @@ async def reload_from_file(runtime: Runtime, path: Path | None) -> dict[str, Any
     return apply_settings(runtime, new)
 
 
-def _mask_url(url: str) -> str:
-    try:
-        parsed = make_url(url)
-    except Exception:
-        return url
-    return parsed.render_as_string(hide_password=True) if parsed.password else url
+def _revealed(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data, secrets included (for writing the file, never for showing)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    data: dict[str, Any] = plain(settings.model_dump(mode="python"))
+    return data
+
+
+def _urls(data: Any) -> dict[tuple[Any, ...], tuple[tuple[str, ...], dict[str, Any], str]]:
+    """Every URL that may carry credentials (each provider's api_base, ...): place -> (pattern, holder, key)."""
+    found: dict[tuple[Any, ...], tuple[tuple[str, ...], dict[str, Any], str]] = {}
+    for pattern in SECRET_URLS:
+        holders: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+        for key in pattern[:-1]:
+            step: list[tuple[tuple[Any, ...], Any]] = []
+            for place, holder in holders:
+                if isinstance(holder, dict):
+                    items = holder.items() if key == "*" else [(key, holder.get(key))]
+                    step += [((*place, k), v) for k, v in items]
+                elif isinstance(holder, list) and key == "*":
+                    step += [((*place, i), v) for i, v in enumerate(holder)]
+            holders = step
+        last = pattern[-1]
+        for place, holder in holders:
+            if isinstance(holder, dict) and isinstance(holder.get(last), str):
+                found[(*place, last)] = (pattern, holder, last)
+    return found
+
+
+def _masked(pattern: tuple[str, ...], url: str) -> str | None:
+    return masked_url(url, database=pattern == ("database", "url"))
 
 
 def editor_yaml(settings: Settings) -> str:
@@ -99,10 +131,15 @@ def editor_yaml(settings: Settings) -> str:
     data: dict[str, Any] = settings.model_dump(mode="json")
     for section, key in _SECRETS:
         data.get(section, {}).pop(key, None)
-    data["database"]["url"] = _mask_url(settings.database.url)
+    for entry in data["proxy"]["client_keys"]:
+        if entry.get("key") is not None:
+            entry["key"] = HIDDEN
+    for pattern, holder, key in _urls(data).values():
+        holder[key] = _masked(pattern, holder[key]) or holder[key]
     header = (
-        "# Effective settings. Secrets (proxy.proxy_api_key, dashboard.session_secret) are not shown;\n"
-        "# they are kept as they are unless you set them here.\n"
+        "# Effective settings. Secrets (proxy.proxy_api_key, proxy.admin_api_key, dashboard.session_secret) are\n"
+        "# not shown; they are kept as they are unless you set them here. Hidden client keys and masked URLs\n"
+        "# are put back by position.\n"
     )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
@@ -120,9 +157,23 @@ def settings_from_editor(text: str, current: Settings) -> Settings:
         part = data.setdefault(section, {})
         if isinstance(part, dict) and key not in part and secret is not None:
             part[key] = secret.get_secret_value()
-    database = data.get("database")
-    if isinstance(database, dict) and database.get("url") == _mask_url(current.database.url):
-        database["url"] = current.database.url
+    known = _revealed(current)
+    entries = data["proxy"].get("client_keys") if isinstance(data.get("proxy"), dict) else None
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and entry.get("key") == HIDDEN:
+            was = known["proxy"]["client_keys"][i].get("key") if i < len(known["proxy"]["client_keys"]) else None
+            if was is None:
+                raise ConfigError(f"proxy.client_keys.{i}.key: its hidden value is unknown; type the value again")
+            entry["key"] = was
+    # A masked URL goes back to the current value it stands for, matched by where it stands.
+    originals = {place: holder[key] for place, (_, holder, key) in _urls(known).items()}
+    for place, (pattern, holder, key) in _urls(data).items():
+        old = originals.get(place)
+        if old is not None and holder[key] == _masked(pattern, old):
+            holder[key] = old
+        elif "***" in holder[key]:
+            where = ".".join(str(p) for p in place)
+            raise ConfigError(f"{where}: its hidden credentials are unknown here; type the URL again")
     try:
         return Settings.model_validate(data)
     except ValueError as exc:
@@ -130,18 +181,14 @@ def settings_from_editor(text: str, current: Settings) -> Settings:
 
 
 def _file_yaml(settings: Settings) -> str:
-    data: dict[str, Any] = settings.model_dump(mode="json")
-    for section, key in _SECRETS:
-        secret = getattr(getattr(settings, section), key)
-        if secret is not None:
-            data[section][key] = secret.get_secret_value()
+    data = _revealed(settings)
     return "# Written by the layercache-asgi dashboard.\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
-    # The file may hold the proxy key: the new one keeps the old one's permissions (e.g. 0600).
+    # The file may hold keys: the new one keeps the old one's permissions (e.g. 0600).
     with contextlib.suppress(OSError):
         os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
     os.replace(tmp, path)

@@ -11,7 +11,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .._auth import identify
 from .._errors import ProxyError, error_body
 from ._actions import Actions
 from ._base import Dashboard
@@ -31,11 +30,11 @@ def _reload_endpoint(get_runtime: Callable[[], Runtime], app: Any) -> Callable[[
         """``POST /v1/config/reload``: re-read the config file the app was built from."""
         runtime = get_runtime()
         try:
-            identify({k.lower(): v for k, v in request.headers.items()}, runtime.settings)
+            runtime.auth.admin(request.scope, {k.lower(): v for k, v in request.headers.items()}, runtime.settings)
             result = await reload_from_file(runtime, getattr(app, "config_path", None))
         except ProxyError as exc:
-            body = error_body("openai", exc.status, exc.message)
-            return Response(body, exc.status, media_type="application/json")
+            body = error_body("openai", exc.status, exc.message, code=exc.code)
+            return Response(body, exc.status, headers=exc.headers, media_type="application/json")
         return JSONResponse(result)
 
     return reload

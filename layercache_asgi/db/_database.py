@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-__all__ = ["Database"]
+__all__ = ["Database", "restrict_sqlite_file"]
+
+
+def restrict_sqlite_file(url: str) -> None:
+    """Create the SQLite file (and chmod it, with its -wal/-shm) owner-only: it holds prompts and answers.
+
+    SQLite gives the -wal and -shm files the main file's mode, so creating that one 0600 first is enough
+    for new databases; existing ones are tightened. Not SQLite, in memory, or not ours to chmod: nothing.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return
+    with contextlib.suppress(OSError):
+        os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o600))
+    for path in (name, f"{name}-wal", f"{name}-shm"):
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import structlog
 
-from ._database import Database
+from ._database import Database, restrict_sqlite_file
 from ._migrate import SchemaError, current, head, is_known, upgrade
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ async def start_database(runtime: Runtime) -> None:
         return
     auto_upgrade = settings.auto_upgrade if settings.auto_upgrade is not None else db.dialect == "sqlite"
     try:
+        await asyncio.to_thread(restrict_sqlite_file, settings.url)
         expected = head()
         at = await current(db.engine)
         if auto_upgrade and at != expected and (at is None or is_known(at)):

@@ -1,7 +1,8 @@
 """Prometheus ``/metrics`` and the JSON metrics API.
 
 ``/metrics`` needs no key (scrapers cannot log in) and shows only counts, tokens and
-dollars by route, model and provider. The JSON API needs the proxy key when one is set.
+dollars by route, model and provider. The JSON API is a management route: it needs the
+admin key (``proxy.admin_api_key``) and is off without one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .._auth import identify
 from .._errors import ProxyError, error_body
 from ._recorder import FIELDS, MetricsRecorder
 from ._snapshots import summarize
@@ -42,9 +42,8 @@ def parse_duration(text: str, name: str) -> float:
 
 
 def _error(exc: ProxyError) -> Response:
-    return Response(
-        error_body("openai", exc.status, exc.message, param=exc.param), exc.status, media_type="application/json"
-    )
+    body = error_body("openai", exc.status, exc.message, code=exc.code, param=exc.param)
+    return Response(body, exc.status, headers=exc.headers, media_type="application/json")
 
 
 def _recorder(runtime: Runtime) -> MetricsRecorder:
@@ -89,7 +88,7 @@ def metrics_routes(get_runtime: Callable[[], Runtime]) -> list[BaseRoute]:
         async def endpoint(request: Request) -> Response:
             runtime = get_runtime()
             try:
-                identify({k.lower(): v for k, v in request.headers.items()}, runtime.settings)
+                runtime.auth.admin(request.scope, {k.lower(): v for k, v in request.headers.items()}, runtime.settings)
                 result = await handler(request, _recorder(runtime))
             except ProxyError as exc:
                 return _error(exc)

@@ -21,6 +21,7 @@ from ._runtime import Runtime
 from ._types import ASGIApp, Receive, Scope, Send
 from ._version import __version__
 from .stages import DEFAULT_STAGES, build_stack
+from .stages.enhance import enhancement_registry
 
 __all__ = ["LayerCacheApp"]
 
@@ -82,6 +83,7 @@ class LayerCacheApp:
             if self._runtime is not None:
                 return
             runtime = Runtime(await asyncio.to_thread(self._load_settings))
+            runtime.enhancements = enhancement_registry(self.stages)
             await runtime.start()
             self._stack = build_stack(self.stages)
             self._runtime = runtime

@@ -117,7 +117,7 @@ class LayerCacheApp:
                 "/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]
             ),
             Route("/v1/messages", ProxyEndpoint("anthropic", "/v1/messages", runtime, stack), methods=["POST"]),
-            Route("/v1/messages/count_tokens", CountTokens(runtime).handle, methods=["POST"]),
+            Route("/v1/messages/count_tokens", CountTokens(runtime, self.stages).handle, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/health", self._health, methods=["GET"]),
             *self._component_routes(),

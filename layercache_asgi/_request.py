@@ -15,7 +15,7 @@ from ._errors import ProxyError
 from ._json import loads
 from ._types import Wire
 
-__all__ = ["ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request"]
+__all__ = ["ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request", "split_extensions"]
 
 _OPENAI_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _ANTHROPIC_ROLES = frozenset({"user", "assistant"})
@@ -136,11 +136,15 @@ def parse_request(wire: Wire, raw: bytes) -> ChatRequest:
         if system is not None and not isinstance(system, str | list):
             raise _bad("'system' must be a string or an array of text blocks", "system")
 
+    return ChatRequest(wire=wire, body=body, ext=split_extensions(body), exact_numbers=exact_numbers)
+
+
+def split_extensions(body: dict[str, Any]) -> LcExtensions:
+    """Take the ``lc_*`` fields out of ``body`` (they never go upstream) and validate them (400)."""
     ext_fields = {k: body.pop(k) for k in [k for k in body if k.startswith("lc_")]}
     try:
-        ext = LcExtensions.model_validate(ext_fields)
+        return LcExtensions.model_validate(ext_fields)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise _bad(f"invalid {where}: {first['msg']}", where) from None
-    return ChatRequest(wire=wire, body=body, ext=ext, exact_numbers=exact_numbers)

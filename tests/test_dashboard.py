@@ -385,6 +385,31 @@ def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
         assert secret is not None and secret.get_secret_value() == new_key
 
 
+def test_a_config_save_that_empties_the_file_or_drops_sections_is_refused(
+    tmp_path: Path, upstream: str, database_url: str
+) -> None:
+    config = tmp_path / "layercache.yaml"
+    original = COMMENTED.format(key=KEY, upstream=upstream, database_url=database_url, model=MODEL_DIR)
+    config.write_text(original, encoding="utf-8")
+    app = LayerCacheApp(config)
+    with serve(app) as base:
+        tab = Browser(base)
+        tab.login()
+        page = tab.get("/dashboard/config").text
+        seen = re.search(r'name="file_fingerprint" value="([^"]+)"', page)
+        assert seen is not None
+        form = {"csrf_token": csrf_of(page), "file_fingerprint": seen.group(1)}
+        before = app.runtime.settings
+        emptied = tab.post("/dashboard/config", data={**form, "yaml": "# cleared\n"})
+        assert emptied.status_code == 400 and "the file is empty" in emptied.text
+        shown = textarea_of(page)
+        without_providers = shown.replace(f'  openai: {{api_base: "{upstream}/v1"}}   # the fake provider\n', "")
+        without_providers = without_providers.replace("providers:\n", "")
+        dropped = tab.post("/dashboard/config", data={**form, "yaml": without_providers})
+        assert dropped.status_code == 400 and "sections providers are missing" in dropped.text
+        assert config.read_text() == original and app.runtime.settings is before
+
+
 def test_hidden_secrets_go_back_where_the_editor_put_them() -> None:
     from layercache_asgi._config import ConfigError
     from layercache_asgi.dashboard._config_text import hide_secrets, restore_secrets

@@ -63,6 +63,7 @@ def test_upstream_timeout_and_retries_change_without_a_restart(config: ConfigFil
         assert timed_out.status_code == 504 and "timed out" in timed_out.json()["error"]["message"]
 
         fake.delay = 0.0
+        time.sleep(0.6)  # the fake still sleeps on the timed-out call: let it finish before fail_next is set
         config.write(upstream={"timeout": 30, "num_retries": 1})
         assert reload(proxy).status_code == 200
         before = len(fake.requests)

@@ -50,9 +50,10 @@ def _clients_format(body: dict[str, Any], wire: str) -> tuple[bool, dict[str, An
         kind = fmt.get("type") if isinstance(fmt, dict) else None
         if kind == "json_object":
             return True, None
-        spec = fmt.get("json_schema") if isinstance(fmt, dict) and kind == "json_schema" else None
-        if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
-            return True, spec["schema"]
+        if kind == "json_schema":
+            spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+            schema = spec.get("schema") if isinstance(spec, dict) else None
+            return True, schema if isinstance(schema, dict) else None
         raise _bad(f"structured_json asks for JSON, but the request's response_format is {kind!r}")
     # Anthropic: structured outputs (output_config.format, or the beta's output_format).
     config = body.get("output_config")

@@ -31,6 +31,23 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+def edited(app: LayerCacheApp, **sections: dict[str, Any]) -> str:
+    """The config editor's YAML for an app configured in code, with ``sections`` changed: a save
+    replaces the settings, and one that leaves out a section the running settings have is refused."""
+    from layercache_asgi.dashboard._settings_io import editor_yaml
+
+    data = yaml_load(editor_yaml(app.runtime.settings))
+    for name, values in sections.items():
+        data[name] = {**data[name], **values}
+    return _yaml_dump(data)
+
+
+def _yaml_dump(data: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False)
+
+
 class Browser(httpx.Client):
     """An HTTP client that keeps cookies, like a browser tab on the dashboard."""
 
@@ -101,7 +118,7 @@ def test_state_changing_requests_need_the_sessions_csrf_token(keyed: tuple[str, 
     tab.login()
     before = app.runtime.settings
     good = tab.token("config")
-    yaml_text = "upstream:\n  timeout: 42\n"
+    yaml_text = edited(app, upstream={"timeout": 42})
     assert tab.post("/dashboard/config", data={"yaml": yaml_text}).status_code == 403  # no token
     assert tab.post("/dashboard/config", data={"yaml": yaml_text, "csrf_token": good + "x"}).status_code == 403
     other = Browser(base)
@@ -161,7 +178,8 @@ def test_without_a_key_the_dashboard_is_read_only_unless_enabled(make_settings: 
             page = tab.get("/dashboard/config")
             assert page.status_code == 200 and ("Validate and save" in page.text) is writable
             saved = tab.post(
-                "/dashboard/config", data={"yaml": "upstream: {timeout: 7}", "csrf_token": csrf_of(page.text)}
+                "/dashboard/config",
+                data={"yaml": edited(app, upstream={"timeout": 7}), "csrf_token": csrf_of(page.text)},
             )
             assert saved.status_code == (200 if writable else 403)
             assert (app.runtime.settings.upstream.timeout == 7) is writable
@@ -257,7 +275,6 @@ def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
         tab.login()
         token = tab.token("config")
         host = base.removeprefix("http://")
-        listed = "dashboard: {allowed_origins: ['https://listed.example:8443']}"  # each save replaces the settings
         cases: list[tuple[dict[str, str], bool]] = [
             ({"origin": base}, True),  # no proxy: Origin names Host
             ({"origin": f"http://{host.upper()}"}, True),  # host names are case-insensitive
@@ -286,7 +303,7 @@ def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
         for timeout, (headers, accepted) in enumerate(cases, start=100):
             response = tab.post(
                 "/dashboard/config",
-                data={"yaml": f"{listed}\nupstream: {{timeout: {timeout}}}", "csrf_token": token},
+                data={"yaml": edited(app, upstream={"timeout": timeout}), "csrf_token": token},
                 headers=headers,
             )
             assert response.status_code == (200 if accepted else 403), headers

@@ -23,6 +23,7 @@ from ._runtime import Runtime
 from ._types import ASGIApp, Receive, Scope, Send, Wire
 from ._version import __version__
 from .stages import DEFAULT_STAGES, build_stack
+from .stages.enhance import enhancement_registry
 
 __all__ = ["LayerCacheApp"]
 
@@ -85,6 +86,7 @@ class LayerCacheApp:
             if self._runtime is not None:
                 return
             runtime = Runtime(await asyncio.to_thread(self._load_settings))
+            runtime.enhancements = enhancement_registry(self.stages)
             await runtime.start()
             self._stack = build_stack(self.stages)
             self._runtime = runtime
@@ -118,7 +120,7 @@ class LayerCacheApp:
                 "/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]
             ),
             Route("/v1/messages", ProxyEndpoint("anthropic", "/v1/messages", runtime, stack), methods=["POST"]),
-            Route("/v1/messages/count_tokens", CountTokens(runtime).handle, methods=["POST"]),
+            Route("/v1/messages/count_tokens", CountTokens(runtime, self.stages).handle, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/v1/models/{model_id:path}", self._model, methods=["GET"]),
             Route("/health", self._health, methods=["GET"]),

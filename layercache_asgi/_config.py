@@ -280,9 +280,12 @@ class Settings(_Section):
     @classmethod
     def from_yaml(cls, text: str, *, source: str = "<string>") -> Settings:
         try:
-            data: Any = yaml.safe_load(text) or {}
+            data: Any = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        if data is None:
+            # Most often a file caught half-written; defaults would silently drop every route and key setting.
+            raise ConfigError(f"{source}: the file is empty (write `{{}}` to ask for the defaults)")
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: the top level must be a mapping")
         try:

@@ -53,7 +53,7 @@ def check_config_text(text: str) -> list[ConfigProblem]:
     except yaml.YAMLError as exc:
         return [ConfigProblem(1, 1, "", f"not valid YAML: {exc}")]
     if data is None:
-        return []  # an empty file means defaults
+        return [ConfigProblem(1, 1, "", "the file is empty (write `{}` to ask for the defaults)")]
     if not isinstance(data, dict) or root is None:
         return [ConfigProblem(1, 1, "", "the top level must be a mapping")]
     problems = list(_duplicate_keys(root, ()))  # YAML keeps the last silently; say so

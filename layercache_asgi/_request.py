@@ -16,7 +16,7 @@ from ._errors import ProxyError
 from ._json import loads
 from ._types import Wire
 
-__all__ = ["EXTENSION_HEADERS", "ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request"]
+__all__ = ["EXTENSION_HEADERS", "ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request", "split_extensions"]
 
 _OPENAI_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 # Claude Code (2.1.154+, beta ``mid-conversation-system-2026-04-07``) sends ``system`` messages
@@ -184,10 +184,16 @@ def parse_request(wire: Wire, raw: bytes, headers: Mapping[str, str] | None = No
         if system is not None and not isinstance(system, str | list):
             raise _bad("'system' must be a string or an array of text blocks", "system")
 
+    return ChatRequest(wire=wire, body=body, ext=split_extensions(body, headers), exact_numbers=exact_numbers)
+
+
+def split_extensions(body: dict[str, Any], headers: Mapping[str, str] | None = None) -> LcExtensions:
+    """Take the ``lc_*`` fields out of ``body`` (they never go upstream) and validate them (400);
+    ``x-layercache-*`` ``headers`` fill in the fields the body does not set."""
     ext_fields = {k: body.pop(k) for k in [k for k in body if k.startswith("lc_")]}
     from_headers = {f: hv for f, hv in _header_extensions(headers or {}).items() if f not in ext_fields}
     try:
-        ext = LcExtensions.model_validate({**{f: v for f, (_, v) in from_headers.items()}, **ext_fields})
+        return LcExtensions.model_validate({**{f: v for f, (_, v) in from_headers.items()}, **ext_fields})
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else ""
@@ -195,4 +201,3 @@ def parse_request(wire: Wire, raw: bytes, headers: Mapping[str, str] | None = No
         if field in from_headers:
             where = from_headers[field][0]
         raise _bad(f"invalid {where}: {first['msg']}", where) from None
-    return ChatRequest(wire=wire, body=body, ext=ext, exact_numbers=exact_numbers)

@@ -31,6 +31,7 @@ class Runtime:
         self.metrics: Any = None  # the per-app metrics recorder and registry
         self.prompt_state: Any = None  # prefix families, warm-up gate, Gemini handles
         self.logs: Any = None  # the per-app log ring buffer (_logging.LogBuffer)
+        self.enhancements: Any = None  # the Enhance stage's registry, which saved templates are checked against
         self._reloaders: list[Callable[[Settings], None]] = []
 
     async def start(self) -> None:
@@ -75,6 +76,7 @@ def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
     from ._prompt_state import start_prompt_state
     from ._tokens import start_tokenizer
     from .db._start import start_database
+    from .enhancements._few_shot import start_few_shot
     from .metrics._start import start_metric_snapshots, start_metrics
     from .semantic._start import start_semantic_cache
     from .templates._start import start_templates
@@ -88,4 +90,5 @@ def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
         start_semantic_cache,
         start_prompt_state,
         start_tokenizer,
+        start_few_shot,
     ]

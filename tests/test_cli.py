@@ -81,6 +81,7 @@ def test_check_config_reports_each_problem_with_its_line(tmp_path: Path, capsys:
     [
         ("proxy:\n  port: [8000,\n", ":3:1: not valid YAML"),
         ("- just\n- a list\n", ":1:1: the top level must be a mapping"),
+        ("# filled in later\n", ":1:1: the file is empty"),
         ("proxy:\n  port: 1\nproxy:\n  port: 2\n", ":3:1: proxy: duplicate key (also on line 1"),
         ("database:\n  auto_upgrade: sometimes\n", ":2:3: database.auto_upgrade: Input should be a valid boolean"),
     ],

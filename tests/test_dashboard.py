@@ -32,6 +32,23 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+def edited(app: LayerCacheApp, **sections: dict[str, Any]) -> str:
+    """The config editor's YAML for an app configured in code, with ``sections`` changed: a save
+    replaces the settings, and one that leaves out a section the running settings have is refused."""
+    from layercache_asgi.dashboard._settings_io import editor_yaml
+
+    data = yaml_load(editor_yaml(app.runtime.settings))
+    for name, values in sections.items():
+        data[name] = {**data[name], **values}
+    return _yaml_dump(data)
+
+
+def _yaml_dump(data: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False)
+
+
 class Browser(httpx.Client):
     """An HTTP client that keeps cookies, like a browser tab on the dashboard."""
 
@@ -104,7 +121,7 @@ def test_state_changing_requests_need_the_sessions_csrf_token(keyed: tuple[str, 
     tab.login()
     before = app.runtime.settings
     good = tab.token("config")
-    yaml_text = "upstream:\n  timeout: 42\n"
+    yaml_text = edited(app, upstream={"timeout": 42})
     assert tab.post("/dashboard/config", data={"yaml": yaml_text}).status_code == 403  # no token
     assert tab.post("/dashboard/config", data={"yaml": yaml_text, "csrf_token": good + "x"}).status_code == 403
     other = Browser(base)
@@ -271,7 +288,6 @@ def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
         tab.login()
         token = tab.token("config")
         host = base.removeprefix("http://")
-        listed = "dashboard: {allowed_origins: ['https://listed.example:8443']}"  # each save replaces the settings
         cases: list[tuple[dict[str, str], bool]] = [
             ({"origin": base}, True),  # no proxy: Origin names Host
             ({"origin": f"http://{host.upper()}"}, True),  # host names are case-insensitive
@@ -300,7 +316,7 @@ def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
         for timeout, (headers, accepted) in enumerate(cases, start=100):
             response = tab.post(
                 "/dashboard/config",
-                data={"yaml": f"{listed}\nupstream: {{timeout: {timeout}}}", "csrf_token": token},
+                data={"yaml": edited(app, upstream={"timeout": timeout}), "csrf_token": token},
                 headers=headers,
             )
             assert response.status_code == (200 if accepted else 403), headers
@@ -397,6 +413,31 @@ def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
         assert f"admin_api_key: {new_key}   # rotated monthly" in config.read_text()
         secret = app.runtime.settings.proxy.admin_api_key
         assert secret is not None and secret.get_secret_value() == new_key
+
+
+def test_a_config_save_that_empties_the_file_or_drops_sections_is_refused(
+    tmp_path: Path, upstream: str, database_url: str
+) -> None:
+    config = tmp_path / "layercache.yaml"
+    original = COMMENTED.format(key=KEY, upstream=upstream, database_url=database_url, model=MODEL_DIR)
+    config.write_text(original, encoding="utf-8")
+    app = LayerCacheApp(config)
+    with serve(app) as base:
+        tab = Browser(base)
+        tab.login()
+        page = tab.get("/dashboard/config").text
+        seen = re.search(r'name="file_fingerprint" value="([^"]+)"', page)
+        assert seen is not None
+        form = {"csrf_token": csrf_of(page), "file_fingerprint": seen.group(1)}
+        before = app.runtime.settings
+        emptied = tab.post("/dashboard/config", data={**form, "yaml": "# cleared\n"})
+        assert emptied.status_code == 400 and "the file is empty" in emptied.text
+        shown = textarea_of(page)
+        without_providers = shown.replace(f'  openai: {{api_base: "{upstream}/v1"}}   # the fake provider\n', "")
+        without_providers = without_providers.replace("providers:\n", "")
+        dropped = tab.post("/dashboard/config", data={**form, "yaml": without_providers})
+        assert dropped.status_code == 400 and "sections providers are missing" in dropped.text
+        assert config.read_text() == original and app.runtime.settings is before
 
 
 def test_hidden_secrets_go_back_where_the_editor_put_them() -> None:

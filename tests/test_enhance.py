@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 from starlette.middleware import Middleware
@@ -52,8 +53,29 @@ def test_chain_of_thought_is_l3_and_the_prefix_bytes_do_not_change(
     plain, enhanced = (r.body for r in fake.requests)
     assert dumps(plain["tools"]) == dumps(enhanced["tools"])
     assert dumps(plain["messages"][:3]) == dumps(enhanced["messages"][:3])  # L0 + L2, byte for byte
-    assert text_parts(enhanced["messages"][3]["content"]) == [CHAIN_OF_THOUGHT, "Newest question"]
+    # The client sent a string: it stays one (some OpenAI-compatible servers take no arrays).
+    assert enhanced["messages"][3]["content"] == f"{CHAIN_OF_THOUGHT}\n\nNewest question"
     assert plain["prompt_cache_key"] == enhanced["prompt_cache_key"]
+
+
+def test_openai_content_keeps_the_clients_shape(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    messages: list[Any] = [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": [{"type": "text", "text": "What is this?"}, image]},
+    ]
+    openai_client.chat.completions.create(
+        model="gpt-4o", messages=messages, extra_body={"lc_enhancements": ["chain_of_thought", "self_critique"]}
+    )
+    sent = fake.requests[-1].raw.decode()
+    body = json.loads(sent)
+    assert body["messages"][1]["content"] == [
+        {"type": "text", "text": CHAIN_OF_THOUGHT},
+        {"type": "text", "text": SELF_CRITIQUE},
+        {"type": "text", "text": "What is this?"},
+        image,
+    ]
+    assert body["messages"][0] == {"role": "system", "content": SYSTEM}
 
 
 def test_openai_tool_results_turn_gets_a_user_message_after_them(
@@ -72,7 +94,7 @@ def test_openai_tool_results_turn_gets_a_user_message_after_them(
     )
     sent = fake.requests[-1].body["messages"]
     assert sent[-2] == messages[-1]
-    assert sent[-1] == {"role": "user", "content": [{"type": "text", "text": SELF_CRITIQUE}]}
+    assert sent[-1] == {"role": "user", "content": SELF_CRITIQUE}
 
 
 def test_anthropic_text_goes_after_tool_results_and_before_user_content(
@@ -126,7 +148,7 @@ def test_structured_json_sets_response_format_and_keeps_the_clients(
     body = fake.requests[-1].body
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["schema"]["required"] == ["name"]
-    instruction = body["messages"][3]["content"][0]["text"]
+    instruction = body["messages"][3]["content"]
     assert '{"properties":{"name":{"type":"string"}},"required":["name"],"type":"object"}' in instruction
     openai_client.chat.completions.create(
         model="gpt-4o",
@@ -135,6 +157,90 @@ def test_structured_json_sets_response_format_and_keeps_the_clients(
         extra_body={"lc_enhancements": [{"name": "structured_json", "options": options}]},
     )
     assert fake.requests[-1].body["response_format"] == {"type": "json_object"}
+
+
+VALUE_SCHEMA = {"type": "object", "properties": {"value": {"type": "integer"}}, "required": ["value"]}
+ANSWER_SCHEMA = {"type": "object", "properties": {"reasoning": {"type": "string"}, "answer": {"type": "string"}}}
+
+
+def test_structured_json_follows_the_clients_own_schema(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
+    clients = {"type": "json_schema", "json_schema": {"name": "value", "schema": VALUE_SCHEMA}}
+    openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=conversation(),  # type: ignore[arg-type]
+        response_format=clients,  # type: ignore[arg-type]
+        extra_body={"lc_enhancements": ["structured_json"]},
+    )
+    body = fake.requests[-1].body
+    assert body["response_format"] == clients
+    instruction = body["messages"][3]["content"]
+    assert '{"properties":{"value":{"type":"integer"}},"required":["value"],"type":"object"}' in instruction
+    assert "reasoning" not in instruction
+    # An enhancement schema that differs from the client's is refused, not sent alongside it.
+    with pytest.raises(openai.BadRequestError, match="'schema' differs from the schema of the request's own"):
+        openai_client.chat.completions.create(
+            model="gpt-4o",
+            messages=conversation(),  # type: ignore[arg-type]
+            response_format=clients,  # type: ignore[arg-type]
+            extra_body={"lc_enhancements": [{"name": "structured_json", "options": {"schema": ANSWER_SCHEMA}}]},
+        )
+    with pytest.raises(openai.BadRequestError, match="response_format is 'text'"):
+        openai_client.chat.completions.create(
+            model="gpt-4o",
+            messages=conversation(),  # type: ignore[arg-type]
+            response_format={"type": "text"},
+            extra_body={"lc_enhancements": ["structured_json"]},
+        )
+    assert len(fake.requests) == 1
+
+
+def test_structured_json_never_forces_json_over_tools(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
+    openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=conversation(),  # type: ignore[arg-type]
+        tools=TOOLS,
+        extra_body={"lc_enhancements": ["structured_json"]},
+    )
+    body = fake.requests[-1].body
+    assert "response_format" not in body
+    assert body["messages"][3]["content"].startswith("When you answer rather than call a tool, respond with")
+
+
+def test_structured_json_follows_an_anthropic_output_format(
+    fake: FakeProvider, anthropic_client: anthropic.Anthropic
+) -> None:
+    anthropic_client.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=20,
+        messages=[{"role": "user", "content": "Pick a number"}],
+        extra_body={
+            "output_config": {"format": {"type": "json_schema", "schema": VALUE_SCHEMA}},
+            "lc_enhancements": ["structured_json"],
+        },
+    )
+    body = fake.requests[-1].body
+    instruction = body["messages"][0]["content"][0]["text"]
+    assert '"value":{"type":"integer"}' in instruction and "response_format" not in body
+
+
+def test_structured_json_with_chain_of_thought_is_a_400_naming_both(
+    fake: FakeProvider, openai_client: openai.OpenAI, anthropic_client: anthropic.Anthropic
+) -> None:
+    both = ["chain_of_thought", {"name": "structured_json", "options": {"schema": VALUE_SCHEMA}}]
+    with pytest.raises(openai.BadRequestError, match="'chain_of_thought' and 'structured_json' contradict"):
+        openai_client.chat.completions.create(
+            model="gpt-4o",
+            messages=conversation(),  # type: ignore[arg-type]
+            extra_body={"lc_enhancements": both},
+        )
+    with pytest.raises(anthropic.BadRequestError, match="'structured_json' and 'chain_of_thought' contradict"):
+        anthropic_client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=20,
+            messages=[{"role": "user", "content": "Pick a number"}],
+            extra_body={"lc_enhancements": ["structured_json", "chain_of_thought"]},
+        )
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])
@@ -179,7 +285,7 @@ def test_user_enhancements_through_a_registry(fake: FakeProvider, make_settings:
             extra_body={"lc_enhancements": [{"name": "persona", "options": {"role": "poet"}}]},
         )
     body = fake.requests[-1].body
-    assert body["messages"][3]["content"][0]["text"] == "Answer as a poet."
+    assert body["messages"][3]["content"] == "Answer as a poet.\n\nNewest question"
     assert body["temperature"] == 0.1
 
 
@@ -207,17 +313,49 @@ def test_dynamic_few_shot_picks_the_closest_examples(
                 messages=messages,  # type: ignore[arg-type]
                 extra_body={"lc_enhancements": ["dynamic_few_shot"]},
             )
-    password, hours = (r.body["messages"][1]["content"][0]["text"] for r in fake.requests)
+    password, hours = (r.body["messages"][1]["content"] for r in fake.requests)
     assert "Forgot password" in password and "sign-in page" in password
     assert "opening hours" not in password and "Canada" not in password
     assert "9 to 5" in hours and hours.count("Input:") == 2
 
 
-def test_dynamic_few_shot_without_examples_degrades(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
-    response = openai_client.chat.completions.create(
-        model="gpt-4o",
-        messages=conversation(),
-        extra_body={"lc_enhancements": ["dynamic_few_shot"]},  # type: ignore[arg-type]
-    )
-    assert response.choices[0].message.content == "Echo: Newest question"
-    assert fake.requests[-1].body["messages"][3]["content"] == "Newest question"
+def test_dynamic_few_shot_without_examples_is_said_once_and_per_response_not_as_a_fault(
+    fake: FakeProvider, settings: Settings
+) -> None:
+    app = LayerCacheApp(settings)
+    with serve(app) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
+        for _ in range(2):
+            raw = client.chat.completions.with_raw_response.create(
+                model="gpt-4o",
+                messages=conversation(),  # type: ignore[arg-type]
+                extra_body={"lc_enhancements": ["dynamic_few_shot"]},
+            )
+            assert raw.headers["x-layercache-enhancement-skipped"] == "dynamic_few_shot (no examples configured)"
+            assert raw.parse().choices[0].message.content == "Echo: Newest question"
+            assert fake.requests[-1].body["messages"][3]["content"] == "Newest question"
+        metrics = httpx.get(f"{url}/metrics").text
+        lines = app.runtime.logs.tail(1000)
+    assert [line["event"] for line in lines if "few_shot" in str(line.get("event"))] == ["few_shot_unconfigured"]
+    assert not [line for line in metrics.splitlines() if line.startswith('layercache_faults_total{component="enhance')]
+
+
+@pytest.mark.parametrize(
+    ("enhancement", "key"),
+    [
+        ({"name": "chain_of_thought", "options": {"txt": "Think."}}, "txt"),
+        ({"name": "structured_json", "options": {"schema": {"type": "object"}, "strict": True}}, "strict"),
+        ({"name": "dynamic_few_shot", "options": {"k": 2}}, "k"),
+        ({"name": "self_critique", "options": {"text": "Check.", "extra": 1}}, "extra"),
+    ],
+)
+def test_unknown_enhancement_options_are_a_400_naming_the_key(
+    fake: FakeProvider, openai_client: openai.OpenAI, enhancement: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(openai.BadRequestError, match=f"has no option '{key}'"):
+        openai_client.chat.completions.create(
+            model="gpt-4o",
+            messages=conversation(),  # type: ignore[arg-type]
+            extra_body={"lc_enhancements": [enhancement]},
+        )
+    assert fake.requests == []

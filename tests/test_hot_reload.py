@@ -65,6 +65,7 @@ def test_upstream_timeout_and_retries_change_without_a_restart(config: ConfigFil
         assert timed_out.status_code == 504 and "timed out" in timed_out.json()["error"]["message"]
 
         fake.delay = 0.0
+        time.sleep(0.6)  # the fake still sleeps on the timed-out call: let it finish before fail_next is set
         config.write(upstream={"timeout": 30, "num_retries": 1})
         assert reload(proxy).status_code == 200
         before = len(fake.requests)
@@ -124,6 +125,44 @@ def test_an_invalid_file_is_refused_and_nothing_changes(config: ConfigFile) -> N
         config.path.write_text("upstream: [not, a, mapping", encoding="utf-8")
         assert reload(proxy).status_code == 400
         assert app.runtime.settings is before
+
+
+def test_an_empty_or_half_written_file_is_refused_and_the_running_settings_stay(
+    config: ConfigFile, fake: FakeProvider
+) -> None:
+    config.data["models"] = [{"name": "smart", "model": "openai/gpt-4o-mini"}]
+    config.write()
+    app = LayerCacheApp(config.path)
+    with serve(app) as proxy:
+        before = app.runtime.settings
+        for text in ("", "# nothing yet\n", "~\n"):
+            config.path.write_text(text, encoding="utf-8")
+            refused = reload(proxy)
+            assert refused.status_code == 400 and "empty" in refused.json()["error"]["message"]
+        # What an editor's interrupted write leaves: the first sections only.
+        half = {k: v for k, v in config.data.items() if k not in ("providers", "models")}
+        config.path.write_text(yaml.safe_dump(half), encoding="utf-8")
+        refused = reload(proxy)
+        assert refused.status_code == 400
+        assert "sections models, providers are missing" in refused.json()["error"]["message"]
+        assert app.runtime.settings is before
+        body = {"model": "smart", "messages": [{"role": "user", "content": "still routed"}]}
+        answer = httpx.post(f"{proxy}/v1/chat/completions", json=body, headers={"authorization": "Bearer sk-1"})
+        assert answer.status_code == 200 and fake.requests[-1].body["model"] == "gpt-4o-mini"
+        # Dropping a section on purpose: write it empty.
+        config.path.write_text(yaml.safe_dump({**half, "models": [], "providers": config.data["providers"]}))
+        accepted = reload(proxy)
+        assert accepted.status_code == 200 and "models" in accepted.json()["changed"]
+        assert app.runtime.settings.models == []
+
+
+def test_an_empty_file_stops_start_up(tmp_path: Path) -> None:
+    empty = tmp_path / "layercache.yaml"
+    empty.write_text("# to be filled in\n", encoding="utf-8")
+    # lifespan off: a mounted app starts on its first request (with lifespan on, uvicorn itself exits).
+    with serve(LayerCacheApp(empty), lifespan="off") as proxy:
+        response = chat(proxy)
+    assert response.status_code == 503 and "the file is empty" in response.json()["error"]["message"]
 
 
 def test_settings_read_only_at_start_are_reported_as_needing_a_restart(config: ConfigFile, tmp_path: Path) -> None:

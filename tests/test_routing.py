@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -166,3 +167,72 @@ def test_translated_stream_that_fails_before_starting_fails_over(
                     text = stream.get_final_message().content[0].text  # type: ignore[union-attr]
     assert text == "Echo: hi"
     assert len(first.requests) == 1 and len(second.requests) == 1
+
+
+# -- /v1/messages/count_tokens counts what /v1/messages would send -----------------------------
+
+
+def _counting_app(make_settings: Callable[..., Settings]) -> LayerCacheApp:
+    return LayerCacheApp(
+        make_settings(
+            proxy={"allow_writes_without_key": True},
+            models=[
+                {"name": "smart", "model": "anthropic/claude-sonnet-4-6"},
+                {"name": "fast", "model": "openai/gpt-4o-mini"},
+            ],
+        )
+    )
+
+
+SUPPORT_TEMPLATE = {
+    "name": "support",
+    "system": "You are Acme's support assistant.",
+    "context": "Acme sells anvils. Returns are accepted within 30 days.",
+    "enhancements": ["self_critique"],
+}
+
+
+def test_count_tokens_resolves_aliases_and_counts_the_template_and_enhancements(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    from layercache_asgi._layers import strip_markers
+    from layercache_asgi.enhancements._builtin import CHAIN_OF_THOUGHT, SELF_CRITIQUE
+
+    with serve(_counting_app(make_settings)) as url:
+        assert httpx.post(f"{url}/v1/prompts/templates", json=SUPPORT_TEMPLATE).status_code == 201
+        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-count", max_retries=0)
+        messages: Any = [{"role": "user", "content": "Where is order 42?"}]
+        extra = {"lc_template": "support", "lc_enhancements": ["chain_of_thought"], "lc_cache_ttl": 0}
+        plain = client.messages.count_tokens(model="smart", messages=messages)
+        counted = client.messages.with_raw_response.count_tokens(
+            model="smart", system="Reply in French.", messages=messages, extra_body=extra
+        )
+        client.messages.create(
+            model="smart", max_tokens=16, system="Reply in French.", messages=messages, extra_body=extra
+        )
+    asked, sent = fake.requests[-2], fake.requests[-1]
+    assert asked.path == "/v1/messages/count_tokens" and sent.path == "/v1/messages"
+    assert asked.body["model"] == sent.body["model"] == "claude-sonnet-4-6"
+    assert not [k for k in asked.body if k.startswith("lc_")]
+    assert counted.headers["x-layercache-template"] == "support@1"
+    # The same system blocks and the same newest turn as the real request (its cache markers aside).
+    for part in ("system", "messages"):
+        assert strip_markers(asked.body[part]) == strip_markers(sent.body[part]), part
+    texts = [b["text"] for b in asked.body["messages"][0]["content"]]
+    assert texts == [SELF_CRITIQUE, CHAIN_OF_THOUGHT, "Where is order 42?"]
+    assert counted.parse().input_tokens > plain.input_tokens
+
+
+def test_count_tokens_for_an_alias_of_another_provider_counts_locally(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    with serve(_counting_app(make_settings)) as url:
+        assert httpx.post(f"{url}/v1/prompts/templates", json=SUPPORT_TEMPLATE).status_code == 201
+        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-count", max_retries=0)
+        messages: Any = [{"role": "user", "content": "Where is order 42?"}]
+        plain = client.messages.count_tokens(model="fast", messages=messages)
+        templated = client.messages.count_tokens(model="fast", messages=messages, extra_body={"lc_template": "support"})
+        with pytest.raises(anthropic.BadRequestError, match="unknown enhancement 'nope'"):
+            client.messages.count_tokens(model="fast", messages=messages, extra_body={"lc_enhancements": ["nope"]})
+    assert fake.requests == []  # counted by the proxy itself
+    assert 5 <= plain.input_tokens < templated.input_tokens

@@ -18,7 +18,7 @@ from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._exchange import Exchange, get_exchange
 from layercache_asgi._layers import strip_markers
 from layercache_asgi._types import ASGIApp, Receive, Scope, Send
-from layercache_asgi.stages import ApplyTemplate, Enhance, Stratify
+from layercache_asgi.stages import DEFAULT_STAGES, ApplyTemplate, Enhance, Stratify
 from layercache_asgi.testing import FakeProvider, serve
 
 from .conftest import ADMIN, ADMIN_KEY
@@ -40,7 +40,7 @@ SUPPORT: dict[str, Any] = {
             "function": {"name": "search", "description": "template search", "parameters": QUERY_SCHEMA},
         },
     ],
-    "enhancements": ["chain_of_thought", {"name": "self_critique", "options": {"rounds": 1}}],
+    "enhancements": ["chain_of_thought", {"name": "self_critique", "options": {"text": "Check it twice."}}],
 }
 
 
@@ -70,8 +70,9 @@ def _question_and_enhancements(messages: list[dict[str, Any]]) -> tuple[str, int
     """The newest user text, and how many enhancement blocks the Enhance stage put before it (L3)."""
     (last,) = [m for m in messages if m["role"] == "user"][-1:]
     content = last["content"]
-    if isinstance(content, str):
-        return content, 0
+    if isinstance(content, str):  # OpenAI string content stays a string: paragraphs before the question
+        paragraphs = content.split("\n\n")
+        return paragraphs[-1], len(paragraphs) - 1
     texts = [b["text"] for b in content if b.get("type") == "text"]
     return texts[-1], len(texts) - 1
 
@@ -184,7 +185,7 @@ def test_template_content_is_layered_and_default_enhancements_added(
             extra_body={
                 "lc_template": "support",
                 "lc_layer_hints": {"0": "L1"},  # the client's index 0, before the template moved it
-                "lc_enhancements": [{"name": "self_critique", "options": {"rounds": 3}}],
+                "lc_enhancements": [{"name": "self_critique", "options": {"text": "Check it thrice."}}],
             },
         )
     (exchange,) = seen
@@ -192,7 +193,10 @@ def test_template_content_is_layered_and_default_enhancements_added(
     assert exchange.layers.message_layers == (0, 1, 1, 2, 4)
     assert exchange.notes["template"] == "support@1"
     enhancements = [(e.name, e.options) for e in exchange.request.ext.lc_enhancements]
-    assert enhancements == [("chain_of_thought", {}), ("self_critique", {"rounds": 3})]  # the client's options win
+    assert enhancements == [
+        ("chain_of_thought", {}),
+        ("self_critique", {"text": "Check it thrice."}),
+    ]  # the client's options win
 
 
 def test_anthropic_template_context_is_l1_inside_the_cached_prefix(
@@ -346,6 +350,104 @@ def test_the_templates_folder_is_imported_at_start_up_and_on_reload(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "coder"}
         )
         assert fake.requests[-1].body["messages"][0]["content"] == "You write Rust."
+
+
+@pytest.mark.parametrize(
+    ("enhancements", "fragment"),
+    [
+        (["chain_of_thougt"], "unknown enhancement 'chain_of_thougt'"),
+        ([{"name": "self_critique", "options": {"rounds": 2}}], "has no option 'rounds'"),
+        (["structured_json", "chain_of_thought"], "'structured_json' and 'chain_of_thought' contradict"),
+    ],
+)
+def test_a_template_the_enhance_stage_would_refuse_is_refused_when_saved(
+    served: tuple[str, LayerCacheApp], fake: FakeProvider, enhancements: list[Any], fragment: str
+) -> None:
+    base, _ = served
+    api = _templates_api(base)
+    single = api.post("/templates", json={"name": "helper", "system": "Help.", "enhancements": enhancements})
+    assert single.status_code == 400 and fragment in single.json()["error"]["message"]
+    several = [{"name": "fine", "system": "Fine."}, {"name": "helper", "enhancements": enhancements}]
+    listed = api.post("/templates", json=several)
+    assert listed.status_code == 400 and fragment in listed.json()["error"]["message"]
+    assert api.get("/templates").json()["data"] == []  # one bad template saves none
+
+
+def test_a_folder_template_naming_an_unknown_enhancement_is_skipped_and_reported(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(
+        yaml.safe_dump(
+            {"templates": [{"name": "terse", "system": "Be terse."}, {"name": "odd", "enhancements": ["x"]}]}
+        ),
+        encoding="utf-8",
+    )
+    app = LayerCacheApp(make_settings(enhancements={"templates_dir": str(folder)}))
+    with serve(app) as base:
+        api = _templates_api(base)
+        assert [t["name"] for t in api.get("/templates").json()["data"]] == ["terse"]
+        report = api.post("/reload").json()
+    assert report["unchanged"] == ["terse@1"] and report["created"] == []
+    assert len(report["errors"]) == 1 and "odd: enhancements: unknown enhancement 'x'" in report["errors"][0]
+
+
+def test_templates_are_checked_against_the_apps_own_registry(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    from layercache_asgi.enhancements import Addition, default_registry
+
+    async def persona(exchange: Any, options: dict[str, Any]) -> Addition:
+        return Addition(text=f"Answer as a {options.get('role', 'pirate')}.")
+
+    registry = default_registry()
+    registry.register("persona", persona, options=["role"])
+    stages = [Middleware(Enhance, registry=registry) if s is Enhance else s for s in DEFAULT_STAGES]
+    with serve(LayerCacheApp(make_settings(), stages=stages)) as base:
+        api = _templates_api(base)
+        good = {"name": "poet", "enhancements": [{"name": "persona", "options": {"role": "poet"}}]}
+        assert api.post("/templates", json=good).status_code == 201
+        bad = {"name": "poet2", "enhancements": [{"name": "persona", "options": {"mood": "dark"}}]}
+        assert "has no option 'mood'" in api.post("/templates", json=bad).json()["error"]["message"]
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "poet"}
+        )
+    assert fake.requests[-1].body["messages"][0]["content"] == "Answer as a poet.\n\nhi"
+
+
+@pytest.mark.parametrize("reference", ["support@x", "@0", "support@0", "support@-1", "@", "support@", "support@01"])
+def test_a_malformed_version_is_a_400_not_a_404(
+    served: tuple[str, LayerCacheApp], fake: FakeProvider, reference: str
+) -> None:
+    base, _ = served
+    _create(base, SUPPORT)
+    oai = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+    with pytest.raises(openai.BadRequestError, match="bad version"):
+        oai.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": reference}
+        )
+    ant = anthropic.Anthropic(base_url=base, api_key="sk-ant-template-test", max_retries=0)
+    with pytest.raises(anthropic.BadRequestError, match="bad version"):
+        ant.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=16,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"lc_template": reference},
+        )
+    assert fake.requests == []
+
+
+def test_show_refuses_a_malformed_version(served: tuple[str, LayerCacheApp]) -> None:
+    base, _ = served
+    _create(base, SUPPORT)
+    api = _templates_api(base)
+    assert api.get("/templates/support", params={"version": "1"}).status_code == 200
+    for version in ("01", "0", "x", "-1", ""):
+        shown = api.get("/templates/support", params={"version": version})
+        assert shown.status_code == 400 and "bad version" in shown.json()["error"]["message"], version
+    assert api.get("/templates/support@01").status_code == 400
 
 
 def test_reload_without_a_folder_is_a_409(proxy: str) -> None:

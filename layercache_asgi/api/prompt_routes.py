@@ -86,18 +86,22 @@ class _PromptApi:
             raise ProxyError(400, "the body must be UTF-8 JSON or YAML") from None
         except TemplateFileError as exc:
             raise ProxyError(400, str(exc), code="invalid_template") from None
-        if len(specs) == 1:
-            template, created = await registry.save(specs[0])
-            return JSONResponse(_template_json(template, created=created), status_code=201 if created else 200)
-        report = await registry.import_specs(specs)
+        try:
+            if len(specs) == 1:
+                template, created = await registry.save(specs[0])
+                return JSONResponse(_template_json(template, created=created), status_code=201 if created else 200)
+            report = await registry.import_specs(specs)
+        except TemplateFileError as exc:
+            raise ProxyError(400, str(exc), code="invalid_template") from None
         return JSONResponse(report.as_dict(), status_code=201 if report.created else 200)
 
     async def show(self, request: Request, registry: TemplateRegistry) -> Response:
         name = request.path_params["name"]
         version = request.query_params.get("version")
-        if version is not None and not version.isdigit():
-            raise ProxyError(400, "version must be a positive integer", param="version")
-        template = await registry.get(f"{name}@{version}" if version else name)
+        try:
+            template = await registry.get(f"{name}@{version}" if version is not None else name)
+        except ValueError as exc:
+            raise ProxyError(400, str(exc), code="bad_version", param="version") from None
         if template is None:
             raise ProxyError(404, f"prompt template '{name}' does not exist", code="template_not_found")
         return JSONResponse(_template_json(template, versions=await registry.versions(template.name)))

@@ -28,6 +28,7 @@ from ._config_text import HIDDEN, SECRET_URLS, fingerprint, hide_secrets, masked
 __all__ = [
     "RESTART_REQUIRED",
     "apply_settings",
+    "check_no_lost_sections",
     "editor_yaml",
     "read_config_file",
     "reload_from_file",
@@ -66,6 +67,18 @@ def changed_paths(old: Settings, new: Settings) -> list[str]:
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 
 
+def check_no_lost_sections(current: Settings, new: Settings) -> None:
+    """Raise ConfigError when ``new`` leaves out top-level sections the running settings were given:
+    a file caught half-written would otherwise reset them (aliases gone, providers back on public
+    endpoints). Dropping a section on purpose means writing it empty (``models: []``)."""
+    lost = sorted(current.model_fields_set - new.model_fields_set)
+    if lost:
+        raise ConfigError(
+            f"sections {', '.join(lost)} are missing, though the running settings have them "
+            "(a half-written file?); to reset a section on purpose, write it empty, e.g. `models: []`"
+        )
+
+
 def apply_settings(runtime: Runtime, new: Settings) -> dict[str, Any]:
     """Swap ``new`` in; report what changed and what only a restart will apply."""
     changed = changed_paths(runtime.settings, new)
@@ -80,6 +93,7 @@ async def reload_from_file(runtime: Runtime, path: Path | None) -> dict[str, Any
         raise ProxyError(409, "this app was not built from a config file; nothing to reload")
     try:
         new = await asyncio.to_thread(load_settings, path)
+        check_no_lost_sections(runtime.settings, new)
     except ConfigError as exc:
         raise ProxyError(400, f"config not reloaded: {exc}") from None
     return apply_settings(runtime, new)
@@ -147,9 +161,11 @@ def editor_yaml(settings: Settings) -> str:
 def settings_from_editor(text: str, current: Settings) -> Settings:
     """Validate the editor's YAML, putting back the secrets it does not show."""
     try:
-        data: Any = yaml.safe_load(text) or {}
+        data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}") from None
+    if data is None:
+        raise ConfigError("the settings are empty (write `{}` to ask for the defaults)")
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping")
     for section, key in _SECRETS:
@@ -200,12 +216,13 @@ def read_config_file(path: Path) -> tuple[str, str]:
     return hide_secrets(text), fingerprint(text)
 
 
-def _save_file_text(path: Path, text: str, expected: str) -> Settings:
+def _save_file_text(path: Path, text: str, expected: str, current: Settings) -> Settings:
     original = path.read_text(encoding="utf-8")
     if fingerprint(original) != expected:
         raise ProxyError(409, f"not saved: {path.name} changed since this page was loaded; reload the page")
     text = restore_secrets(text, original)
     new = Settings.from_yaml(text, source=path.name)
+    check_no_lost_sections(current, new)
     _write_atomically(path, text)
     return new
 
@@ -223,9 +240,10 @@ async def save_editor_yaml(
     text = text.replace("\r\n", "\n")  # browsers send a textarea's line ends as CRLF
     try:
         if path is not None and file_fingerprint is not None:
-            new = await asyncio.to_thread(_save_file_text, path, text, file_fingerprint)
+            new = await asyncio.to_thread(_save_file_text, path, text, file_fingerprint, runtime.settings)
         else:
             new = settings_from_editor(text, runtime.settings)
+            check_no_lost_sections(runtime.settings, new)
             if path is not None:
                 await asyncio.to_thread(_write_atomically, path, _file_yaml(new))
     except ConfigError as exc:

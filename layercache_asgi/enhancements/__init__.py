@@ -15,11 +15,10 @@ __all__ = ["Addition", "Enhancement", "EnhancementRegistry", "default_registry"]
 
 def default_registry() -> EnhancementRegistry:
     """A new registry holding the built-in enhancements."""
-    return EnhancementRegistry(
-        {
-            "chain_of_thought": chain_of_thought,
-            "structured_json": structured_json,
-            "self_critique": self_critique,
-            "dynamic_few_shot": dynamic_few_shot,
-        }
-    )
+    registry = EnhancementRegistry()
+    registry.register("chain_of_thought", chain_of_thought, options=["text"])
+    # "Only a JSON object" and "think step by step before answering" cannot both be followed.
+    registry.register("structured_json", structured_json, options=["schema", "name"], excludes=["chain_of_thought"])
+    registry.register("self_critique", self_critique, options=["text"])
+    registry.register("dynamic_few_shot", dynamic_few_shot, options=["top_k"])
+    return registry

@@ -21,10 +21,14 @@ SELF_CRITIQUE = (
 )
 
 
+def _bad(message: str) -> ProxyError:
+    return ProxyError(400, message, param="lc_enhancements")
+
+
 def _text_option(options: dict[str, Any], default: str) -> str:
     text = options.get("text", default)
     if not isinstance(text, str) or not text.strip():
-        raise ProxyError(400, "enhancement option 'text' must be a non-empty string", param="lc_enhancements")
+        raise _bad("enhancement option 'text' must be a non-empty string")
     return text
 
 
@@ -36,22 +40,57 @@ async def self_critique(exchange: Exchange, options: dict[str, Any]) -> Addition
     return Addition(text=_text_option(options, SELF_CRITIQUE))
 
 
+def _clients_format(body: dict[str, Any], wire: str) -> tuple[bool, dict[str, Any] | None]:
+    """Whether the client asked for an output format itself, and the JSON schema it gave (if any).
+    Raise a 400 when what it asked for is not JSON."""
+    if wire == "openai":
+        fmt = body.get("response_format")
+        if fmt is None:
+            return False, None
+        kind = fmt.get("type") if isinstance(fmt, dict) else None
+        if kind == "json_object":
+            return True, None
+        if kind == "json_schema":
+            spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+            schema = spec.get("schema") if isinstance(spec, dict) else None
+            return True, schema if isinstance(schema, dict) else None
+        raise _bad(f"structured_json asks for JSON, but the request's response_format is {kind!r}")
+    # Anthropic: structured outputs (output_config.format, or the beta's output_format).
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else None
+    fmt = fmt if fmt is not None else body.get("output_format")
+    if isinstance(fmt, dict) and isinstance(fmt.get("schema"), dict):
+        return True, fmt["schema"]
+    return False, None
+
+
 async def structured_json(exchange: Exchange, options: dict[str, Any]) -> Addition:
-    """Ask for JSON (matching ``options["schema"]`` when given); on the OpenAI wire also set
-    ``response_format``, which LiteLLM translates for other providers."""
+    """Ask for JSON (matching ``options["schema"]``, or the client's own response format's schema).
+
+    On the OpenAI wire it also sets ``response_format`` (which LiteLLM translates for other
+    providers), but never over a format the client chose, nor when the client offers tools
+    (a forced JSON answer could not call them)."""
     schema = options.get("schema")
     if schema is not None and not isinstance(schema, dict):
-        raise ProxyError(400, "structured_json option 'schema' must be a JSON schema object", param="lc_enhancements")
+        raise _bad("structured_json option 'schema' must be a JSON schema object")
     name = options.get("name", "response")
     if not isinstance(name, str) or not name:
-        raise ProxyError(400, "structured_json option 'name' must be a string", param="lc_enhancements")
+        raise _bad("structured_json option 'name' must be a string")
+    request = exchange.request
+    has_format, clients_schema = _clients_format(request.body, request.wire)
+    if clients_schema is not None:
+        if schema is not None and sort_keys_deep(schema) != sort_keys_deep(clients_schema):
+            raise _bad("structured_json option 'schema' differs from the schema of the request's own output format")
+        schema = clients_schema
+    tools = bool(request.body.get("tools"))
+    lead = "When you answer rather than call a tool, respond" if tools else "Respond"
     if schema is None:
-        text = "Respond with a single valid JSON object and nothing else."
+        text = f"{lead} with a single valid JSON object and nothing else."
         response_format: dict[str, Any] = {"type": "json_object"}
     else:
         canonical = canonical_schema(schema)  # keeps the order of its fields
         minified = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
-        text = f"Respond with a single valid JSON object that matches this JSON schema, and nothing else: {minified}"
+        text = f"{lead} with a single valid JSON object that matches this JSON schema, and nothing else: {minified}"
         response_format = {"type": "json_schema", "json_schema": {"name": name, "schema": canonical}}
-    params = {"response_format": response_format} if exchange.request.wire == "openai" else {}
-    return Addition(text=text, params=params)
+    forced = request.wire == "openai" and not has_format and not tools
+    return Addition(text=text, params={"response_format": response_format} if forced else {})

@@ -23,8 +23,9 @@ from ._registry import Addition
 if TYPE_CHECKING:
     from .._embedder import Embedder
     from .._exchange import Exchange
+    from .._runtime import Runtime
 
-__all__ = ["dynamic_few_shot", "load_examples", "newest_input_text"]
+__all__ = ["dynamic_few_shot", "load_examples", "newest_input_text", "start_few_shot"]
 
 log = structlog.get_logger("layercache.enhance")
 
@@ -119,14 +120,16 @@ async def dynamic_few_shot(exchange: Exchange, options: dict[str, Any]) -> Addit
         raise ProxyError(400, "dynamic_few_shot option 'top_k' must be a positive integer", param="lc_enhancements")
     source = exchange.settings.enhancements.few_shot_examples
     query = newest_input_text(exchange)
-    if not source or not query:
-        log.warning("few_shot_skipped", reason="no examples file configured" if not source else "no user input")
-        return Addition()
+    # Not a fault: said once at start (start_few_shot) and to the client in a response header.
+    if not source:
+        return Addition(skipped="no examples configured")
+    if not query:
+        return Addition(skipped="no user input")
     embedder = _embedder(exchange)
     try:
         bank = await _bank(exchange, Path(source), embedder)
         if not bank.examples:
-            return Addition()
+            return Addition(skipped="the examples file is empty")
         query_vector = (await embedder.embed([query]))[0]
     except Exception as exc:  # a missing file or model degrades to no examples, never a failed request
         log.warning("few_shot_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
@@ -134,3 +137,10 @@ async def dynamic_few_shot(exchange: Exchange, options: dict[str, Any]) -> Addit
     chosen = await asyncio.to_thread(_rank, bank.vectors, query_vector, top_k)
     shots = "\n\n".join(f"Input: {bank.examples[i].input}\nOutput: {bank.examples[i].output}" for i in chosen)
     return Addition(text=f"Examples of good answers:\n\n{shots}")
+
+
+async def start_few_shot(runtime: Runtime) -> None:
+    """Say once, at start, that dynamic_few_shot has nothing to pick from (info: not a fault)."""
+    if not runtime.settings.enhancements.few_shot_examples:
+        detail = "dynamic_few_shot adds nothing: enhancements.few_shot_examples is not set"
+        log.info("few_shot_unconfigured", detail=detail)

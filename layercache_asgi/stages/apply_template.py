@@ -2,7 +2,7 @@
 
 Runs before Stratify, so the template's content is layered, canonicalized and keyed like the
 client's own. ``lc_template`` is a name (newest version) or ``name@version``. An unknown
-template is a 404 in the client's error format.
+template is a 404 in the client's error format, a malformed version (``name@0``) a 400.
 """
 
 from __future__ import annotations
@@ -29,7 +29,12 @@ class ApplyTemplate:
             await self.app(scope, receive, send)
             return
         from ..templates._apply import apply_template
+        from ..templates._model import split_reference
 
+        try:
+            split_reference(reference)
+        except ValueError as exc:
+            raise ProxyError(400, str(exc), code="bad_version", param="lc_template") from None
         registry = exchange.runtime.templates
         if registry is None:
             raise ProxyError(503, "prompt templates are not available", param="lc_template")

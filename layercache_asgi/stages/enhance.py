@@ -2,18 +2,22 @@
 
 Where the text goes, so the cached prefix (everything through L2) never changes:
 
-- OpenAI wire: text parts at the start of the first user message of the newest turn;
-  when the newest turn is only tool results, a user message after them.
+- OpenAI wire: at the start of the first user message of the newest turn, in the shape the
+  client used (string content stays a string: some OpenAI-compatible servers take no
+  arrays); when the newest turn is only tool results, a user message after them.
 - Anthropic wire: text blocks in the final user turn, after its ``tool_result`` blocks
   (Anthropic wants those first) and before the user's own content.
 
 Parameters an enhancement sets (``response_format``) never override the client's.
-Unknown names are a 400; an enhancement that fails unexpectedly is skipped with a log line.
+Unknown names, unknown options and contradicting combinations are a 400; an enhancement
+that adds nothing says why in ``x-layercache-enhancement-skipped``; one that fails
+unexpectedly is skipped with a log line.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -24,7 +28,7 @@ from .._layers import Layers, stratify
 from .._types import ASGIApp, Receive, Scope, Send
 from ..enhancements import EnhancementRegistry, default_registry
 
-__all__ = ["Enhance", "place_l3"]
+__all__ = ["Enhance", "enhancement_registry", "place_l3"]
 
 log = structlog.get_logger("layercache.enhance")
 
@@ -46,9 +50,13 @@ def place_l3(exchange: Exchange, layers: Layers, texts: list[str]) -> Layers:
         users = [i for i in newest if messages[i].get("role") == "user"]
         if users:
             message = messages[users[0]]
-            message["content"] = [*blocks, *_as_parts(message.get("content"))]
+            content = message.get("content")
+            if isinstance(content, list):
+                message["content"] = [*blocks, *content]
+            else:
+                message["content"] = "\n\n".join([*texts, content] if content else texts)
         else:
-            messages.append({"role": "user", "content": blocks})
+            messages.append({"role": "user", "content": "\n\n".join(texts)})
             hints[len(messages) - 1] = 3
     else:
         users = [i for i in newest if messages[i].get("role") == "user"]
@@ -79,14 +87,13 @@ class Enhance:
 
     async def _enhance(self, exchange: Exchange, layers: Layers) -> None:
         specs = exchange.request.ext.lc_enhancements
-        functions = []
-        for spec in specs:
-            function = self.registry.get(spec.name)
-            if function is None:
-                known = ", ".join(self.registry.names())
-                raise ProxyError(400, f"unknown enhancement '{spec.name}' (known: {known})", param="lc_enhancements")
-            functions.append((spec, function))
+        try:
+            self.registry.check([(spec.name, spec.options) for spec in specs])
+        except ValueError as exc:
+            raise ProxyError(400, str(exc), param="lc_enhancements") from None
+        functions = [(spec, function) for spec in specs if (function := self.registry.get(spec.name)) is not None]
         texts: list[str] = []
+        skipped: list[str] = []
         for spec, function in functions:
             try:
                 addition = await function(exchange, dict(spec.options))
@@ -95,10 +102,25 @@ class Enhance:
             except Exception as exc:
                 log.warning("enhancement_failed", enhancement=spec.name, error=type(exc).__name__)
                 continue
+            if addition.skipped and not addition.text:
+                skipped.append(f"{spec.name} ({addition.skipped})")
             if addition.text:
                 texts.append(addition.text)
             for key, value in addition.params.items():
                 exchange.request.body.setdefault(key, value)
+        if skipped:
+            exchange.response_headers["x-layercache-enhancement-skipped"] = ", ".join(skipped)
         if texts:
             exchange.layers = place_l3(exchange, layers, texts)
         exchange.notes["enhancements"] = [spec.name for spec, _ in functions]
+
+
+def enhancement_registry(stages: Sequence[Any]) -> EnhancementRegistry:
+    """The registry the Enhance stage in ``stages`` uses (the built-ins when it has none of its own)."""
+    for stage in stages:
+        if isinstance(stage, type):
+            continue
+        cls, _args, kwargs = stage  # starlette.middleware.Middleware
+        if isinstance(cls, type) and issubclass(cls, Enhance) and kwargs.get("registry") is not None:
+            return kwargs["registry"]  # type: ignore[no-any-return]
+    return default_registry()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -12,6 +13,7 @@ __all__ = ["NAME_PATTERN", "Template", "TemplateSpec", "split_reference", "tool_
 
 # Names travel in URL paths (DELETE /v1/prompts/templates/{name}); "@" selects a version.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}$"
+_VERSION = re.compile(r"[1-9][0-9]{0,17}")  # ASCII digits only (str.isdigit takes superscripts too)
 
 
 class TemplateSpec(BaseModel):
@@ -79,8 +81,14 @@ def tool_name(tool: dict[str, Any]) -> str | None:
 
 
 def split_reference(reference: str) -> tuple[str, int | None]:
-    """``"support"`` → (support, None: the newest); ``"support@2"`` → (support, 2)."""
-    name, at, version = reference.rpartition("@")
-    if at and version.isdigit() and name:
-        return name, int(version)
-    return reference, None
+    """``"support"`` → (support, None: the newest); ``"support@2"`` → (support, 2).
+
+    Names never hold "@", so anything after one must be a version: a ValueError ("bad
+    version") when it is not a positive integer written plainly (``@0``, ``@x``, ``@01``).
+    """
+    name, at, version = reference.partition("@")
+    if not at:
+        return reference, None
+    if not name or not _VERSION.fullmatch(version):
+        raise ValueError(f"bad version in template reference {reference!r}: use name@N, N = 1, 2, ...")
+    return name, int(version)

@@ -6,10 +6,14 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ._files import read_folder
+from ._files import TemplateFileError, read_folder
 from ._model import Template, TemplateSpec, split_reference
 from ._store import Store
+
+if TYPE_CHECKING:
+    from ..enhancements import EnhancementRegistry
 
 __all__ = ["ImportReport", "TemplateRegistry"]
 
@@ -30,16 +34,28 @@ class ImportReport:
 class TemplateRegistry:
     """Read templates (cached per process, invalidated on change) and change them."""
 
-    def __init__(self, store: Store, *, persistent: bool) -> None:
+    def __init__(self, store: Store, *, persistent: bool, enhancements: EnhancementRegistry | None = None) -> None:
         self.store = store
         self.persistent = persistent  # False: the database is down, templates live in memory only
+        # What the Enhance stage knows: a template naming anything else would fail every request using it.
+        self.enhancements = enhancements
         self._cache: dict[str, tuple[float, Template | None]] = {}
 
     def invalidate(self) -> None:
         self._cache.clear()
 
+    def check(self, spec: TemplateSpec) -> None:
+        """Raise :class:`TemplateFileError` when ``spec``'s enhancements would be refused per request."""
+        if self.enhancements is None:
+            return
+        try:
+            self.enhancements.check([(e.name, e.options) for e in spec.enhancements])
+        except ValueError as exc:
+            raise TemplateFileError(f"{spec.name}: enhancements: {exc}") from None
+
     async def get(self, reference: str) -> Template | None:
-        """The template ``name`` (newest version) or ``name@version``; None when there is none."""
+        """The template ``name`` (newest version) or ``name@version``; None when there is none;
+        ValueError for a malformed version."""
         now = time.monotonic()
         cached = self._cache.get(reference)
         if cached is not None and cached[0] > now:
@@ -58,6 +74,7 @@ class TemplateRegistry:
 
     async def save(self, spec: TemplateSpec) -> tuple[Template, bool]:
         """Store ``spec`` as a new version (True) or find it identical to the newest (False)."""
+        self.check(spec)
         try:
             return await self.store.save(spec)
         finally:
@@ -71,6 +88,9 @@ class TemplateRegistry:
             self.invalidate()
 
     async def import_specs(self, specs: list[TemplateSpec]) -> ImportReport:
+        """Save every spec, after checking them all (one bad spec saves none)."""
+        for spec in specs:
+            self.check(spec)
         report = ImportReport()
         for spec in specs:
             template, created = await self.save(spec)
@@ -83,6 +103,14 @@ class TemplateRegistry:
         if not await asyncio.to_thread(path.is_dir):
             return ImportReport(errors=[f"templates folder {path} does not exist"])
         specs, errors = await asyncio.to_thread(read_folder, path)
-        report = await self.import_specs(specs)
+        valid = []
+        for spec in specs:
+            try:
+                self.check(spec)
+            except TemplateFileError as exc:
+                errors.append(str(exc))
+                continue
+            valid.append(spec)
+        report = await self.import_specs(valid)
         report.errors.extend(errors)
         return report

@@ -20,10 +20,10 @@ log = structlog.get_logger("layercache.templates")
 async def start_templates(runtime: Runtime) -> None:
     """Set ``runtime.templates``: database-backed, or in memory when the database is unavailable."""
     if runtime.db is not None:
-        registry = TemplateRegistry(DatabaseStore(runtime.db), persistent=True)
+        registry = TemplateRegistry(DatabaseStore(runtime.db), persistent=True, enhancements=runtime.enhancements)
     else:
         log.warning("templates_in_memory", reason="the database is unavailable; template changes will not persist")
-        registry = TemplateRegistry(MemoryStore(), persistent=False)
+        registry = TemplateRegistry(MemoryStore(), persistent=False, enhancements=runtime.enhancements)
     runtime.templates = registry
     folder = runtime.settings.enhancements.templates_dir
     if folder is None:

@@ -17,6 +17,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ._auth import Caller
 from ._errors import ProxyError, error_body
 from ._exchange import SCOPE_KEY, Exchange
 from ._json import dumps, loads

@@ -14,6 +14,8 @@ from layercache_asgi import LayerCacheApp, Settings, Usage
 from layercache_asgi._completion import Completion
 from layercache_asgi.testing import FakeProvider, serve
 
+from .conftest import ADMIN
+
 
 def _two_deployments(make_settings: Callable[..., Settings], first: str, second: str, **extra: Any) -> Settings:
     return make_settings(
@@ -175,7 +177,6 @@ def test_translated_stream_that_fails_before_starting_fails_over(
 def _counting_app(make_settings: Callable[..., Settings]) -> LayerCacheApp:
     return LayerCacheApp(
         make_settings(
-            proxy={"allow_writes_without_key": True},
             models=[
                 {"name": "smart", "model": "anthropic/claude-sonnet-4-6"},
                 {"name": "fast", "model": "openai/gpt-4o-mini"},
@@ -199,7 +200,7 @@ def test_count_tokens_resolves_aliases_and_counts_the_template_and_enhancements(
     from layercache_asgi.enhancements._builtin import CHAIN_OF_THOUGHT, SELF_CRITIQUE
 
     with serve(_counting_app(make_settings)) as url:
-        assert httpx.post(f"{url}/v1/prompts/templates", json=SUPPORT_TEMPLATE).status_code == 201
+        assert httpx.post(f"{url}/v1/prompts/templates", json=SUPPORT_TEMPLATE, headers=ADMIN).status_code == 201
         client = anthropic.Anthropic(base_url=url, api_key="sk-ant-count", max_retries=0)
         messages: Any = [{"role": "user", "content": "Where is order 42?"}]
         extra = {"lc_template": "support", "lc_enhancements": ["chain_of_thought"], "lc_cache_ttl": 0}
@@ -227,7 +228,7 @@ def test_count_tokens_for_an_alias_of_another_provider_counts_locally(
     make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
     with serve(_counting_app(make_settings)) as url:
-        assert httpx.post(f"{url}/v1/prompts/templates", json=SUPPORT_TEMPLATE).status_code == 201
+        assert httpx.post(f"{url}/v1/prompts/templates", json=SUPPORT_TEMPLATE, headers=ADMIN).status_code == 201
         client = anthropic.Anthropic(base_url=url, api_key="sk-ant-count", max_retries=0)
         messages: Any = [{"role": "user", "content": "Where is order 42?"}]
         plain = client.messages.count_tokens(model="fast", messages=messages)

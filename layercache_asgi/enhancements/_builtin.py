@@ -79,7 +79,7 @@ async def structured_json(exchange: Exchange, options: dict[str, Any]) -> Additi
     request = exchange.request
     has_format, clients_schema = _clients_format(request.body, request.wire)
     if clients_schema is not None:
-        if schema is not None and sort_keys_deep(schema) != sort_keys_deep(clients_schema):
+        if schema is not None and schema != clients_schema:  # dict equality: the same fields and rules
             raise _bad("structured_json option 'schema' differs from the schema of the request's own output format")
         schema = clients_schema
     tools = bool(request.body.get("tools"))

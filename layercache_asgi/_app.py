@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, Router
 
+from ._answer_faults import AnswerFaults
 from ._config import Settings, config_path_from_env, load_settings
+from ._count_responses import CountResponses
 from ._count_tokens import CountTokens
 from ._errors import error_body
 from ._ingress import ProxyEndpoint
@@ -45,6 +47,11 @@ class LayerCacheApp:
         self._stack: ASGIApp | None = None
         self._start_lock: asyncio.Lock | None = None
         self._router = Router(routes=self._routes())
+        # Every response is counted, and a route's unhandled fault still gets an answer in its shape.
+        self._front: ASGIApp = CountResponses(
+            AnswerFaults(self._router, get_db=lambda: self._runtime.db if self._runtime else None),
+            get_recorder=lambda: self._runtime.metrics if self._runtime else None,
+        )
 
     # -- start-up -------------------------------------------------------------------------
 
@@ -191,7 +198,7 @@ class LayerCacheApp:
         except Exception as exc:
             await self._startup_failed(send, exc)
             return
-        await self._router(scope, receive, send)
+        await self._front(scope, receive, send)
 
     async def _startup_failed(self, send: Send, exc: Exception) -> None:
         from structlog import get_logger

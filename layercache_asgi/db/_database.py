@@ -6,10 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import structlog
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 __all__ = ["Database"]
+
+log = structlog.get_logger("layercache.db")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -31,6 +34,30 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # False from a lost connection or a failed health check until a statement succeeds again;
+        # what ``layercache_component_up{component="database"}`` reports.
+        self.available = True
+        event.listen(self.engine.sync_engine, "handle_error", self._on_error)
+        event.listen(self.engine.sync_engine, "after_cursor_execute", self._on_success)
+
+    def mark(self, available: bool, reason: str = "") -> None:
+        """Record whether the database answers; a change is logged (a warning counts as a fault)."""
+        if available == self.available:
+            return
+        self.available = available
+        if available:
+            log.info("database_up", backend=self.dialect)
+        else:
+            log.warning("database_down", backend=self.dialect, error=reason[:200])
+
+    def _on_error(self, context: Any) -> None:
+        # A cancelled call (shutdown, a client gone) also drops its connection, but says nothing of the database.
+        if context.is_disconnect and isinstance(context.original_exception, Exception):
+            self.mark(False, type(context.original_exception).__name__)
+
+    def _on_success(self, *_args: Any) -> None:
+        if not self.available:
+            self.mark(True)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -17,7 +17,7 @@ import structlog
 
 from ._errors import error_body
 from ._types import ASGIApp, Message, Receive, Scope, Send, Wire
-from .db._watch import is_database_error
+from .db._database import is_database_error
 
 __all__ = ["DATABASE_UNAVAILABLE", "AnswerFaults"]
 

@@ -8,11 +8,21 @@ from typing import Any
 
 import structlog
 from sqlalchemy import event
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-__all__ = ["Database"]
+__all__ = ["Database", "is_database_error"]
 
 log = structlog.get_logger("layercache.db")
+
+_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError, OSError)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -22,6 +32,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database could not be reached or used.
+
+    A constraint violation or a bad statement is not an outage and is not counted as one.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        # OSError: asyncpg's connect raises refused connections and timeouts unwrapped.
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if isinstance(current, DBAPIError):
+            return bool(current.connection_invalidated)
+        if isinstance(current, SQLAlchemyError):
+            return False
+        if type(current).__module__.startswith(("asyncpg", "sqlite3", "aiosqlite")):
+            names = {cls.__name__ for cls in type(current).__mro__}
+            if names & {"InterfaceError", "OperationalError"} or any("Connect" in name for name in names):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class Database:
@@ -63,7 +97,13 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session; commit it yourself (``await session.commit()``)."""
         async with self._sessions() as session:
-            yield session
+            try:
+                yield session
+            except Exception as exc:
+                # A refused connection raises unwrapped (no engine event sees it): mark it down here.
+                if is_database_error(exc):
+                    self.mark(False, f"{type(exc).__name__}: {exc}")
+                raise
 
     async def close(self) -> None:
         await self.engine.dispose()

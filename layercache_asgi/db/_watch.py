@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 
-from ._database import Database
+from ._database import Database, is_database_error
 
 if TYPE_CHECKING:
     from .._runtime import Runtime
@@ -31,21 +30,6 @@ log = structlog.get_logger("layercache.db")
 MAX_BACKOFF_SECONDS = 60.0
 # A check that hangs (a firewall dropping packets) counts as a failure after this long.
 _CHECK_TIMEOUT_SECONDS = 5.0
-
-
-def is_database_error(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) says the database could not be used."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        # OSError: asyncpg's connect raises refused connections and timeouts unwrapped.
-        if isinstance(current, SQLAlchemyError | OSError):
-            return True
-        if type(current).__module__.startswith(("asyncpg", "sqlite3", "aiosqlite")):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 async def ping(db: Database) -> bool:

@@ -21,6 +21,7 @@ import structlog
 from ._errors import redact
 from ._exchange import SCOPE_KEY, Exchange
 from ._types import ASGIApp, Message, Receive, Scope, Send
+from .metrics._labels import clean_label
 
 __all__ = ["UNMATCHED", "CountResponses"]
 
@@ -84,7 +85,8 @@ def _reason(scope: Scope, body: bytes) -> str:
         message = text if text and not text.lstrip().startswith("<") else ""
     else:
         message = _message_of(doc)
-    return redact(message[:_REASON_CHARS]) or "(no reason given)"
+    # Cleaned like a label: a message may quote a model name that is not valid text.
+    return redact(clean_label(message, _REASON_CHARS)) or "(no reason given)"
 
 
 def _message_of(doc: Any) -> str:

@@ -228,7 +228,7 @@ class MetricsRecorder:
                 self._add(model, **{"prefix_" + cause: 1})
         detail = notes.get("prefix_change_detail")
         if isinstance(detail, str) and detail and detail != "stable":
-            key = (model, detail[:120])
+            key = (model, clean_label(detail, 120))  # a path may name a client's tool
             if key in self.prefix_details or len(self.prefix_details) < _MAX_DETAILS:
                 self.prefix_details[key] += 1
 

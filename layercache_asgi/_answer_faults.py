@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from starlette.exceptions import HTTPException
 
 from ._errors import error_body
 from ._types import ASGIApp, Message, Receive, Scope, Send, Wire
@@ -48,12 +49,14 @@ class AnswerFaults:
 
         try:
             await self.app(scope, receive, tracked_send)
+        except HTTPException:
+            raise  # mounted in a Starlette host, the router's 404/405 are the host's to render
         except Exception as exc:
             path = _route_path(scope)
             if is_database_error(exc):
                 db = self._get_db()
                 if db is not None:
-                    db.mark(False, f"{type(exc).__name__}: {exc}")
+                    db.mark(False, type(exc).__name__)
                 log.warning("database_unavailable", path=path[:200], error=type(exc).__name__)
                 status, message = 503, DATABASE_UNAVAILABLE
             else:

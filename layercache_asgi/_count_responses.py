@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from starlette.exceptions import HTTPException
 
 from ._errors import redact
 from ._exchange import SCOPE_KEY, Exchange
@@ -56,6 +57,9 @@ class CountResponses:
 
         try:
             await self.app(scope, receive, counting_send)
+        except HTTPException as exc:  # mounted in a Starlette host, which renders it
+            state["status"], state["body"] = exc.status_code, json.dumps({"detail": exc.detail}).encode()
+            raise
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) if route is not None and route is not outer_route else None

@@ -321,3 +321,51 @@ def test_answers_waiting_to_be_written_show_as_a_gauge(
         wait_for(lambda: pending() == 0)
         own = {"authorization": "Bearer sk-test-pending"}
         assert httpx.get(f"{proxy}/v1/cache/entries", headers=own).json()["total"] == 3
+
+
+def test_when_mounted_responses_are_counted_by_the_proxys_own_routes(make_settings: Callable[..., Settings]) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    llm = LayerCacheApp(make_settings())
+    host = Starlette(routes=[Mount("/llm", app=llm)])
+    with serve(host) as url, httpx.Client(base_url=f"{url}/llm") as http:
+        assert http.get("/no/such/route").status_code == 404
+        assert http.get("/v1/models").status_code == 200
+        samples = prometheus(f"{url}/llm")
+    assert sample(samples, "layercache_responses_total", route="unmatched", status="404") == 1
+    assert sample(samples, "layercache_responses_total", route="/v1/models", method="GET", status="200") == 1
+    assert sample(samples, "layercache_responses_total", route="/llm") == 0
+
+
+def test_a_dashboard_page_that_hits_a_dead_database_gets_an_html_503_and_an_api_a_json_one() -> None:
+    from starlette.responses import Response
+    from starlette.routing import Route, Router
+
+    from layercache_asgi._answer_faults import DATABASE_UNAVAILABLE, AnswerFaults
+
+    async def reads_the_database(request: Any) -> Response:
+        raise ConnectionRefusedError("Connect call failed ('127.0.0.1', 5432)")
+
+    async def has_a_bug(request: Any) -> Response:
+        raise KeyError("oops")
+
+    router = Router(
+        routes=[
+            Route("/dashboard/cache", reads_the_database),
+            Route("/v1/messages/batches", reads_the_database),
+            Route("/v1/cache/entries", has_a_bug),
+        ]
+    )
+    with serve(AnswerFaults(router, get_db=lambda: None)) as url:
+        page = httpx.get(f"{url}/dashboard/cache")
+        assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+        assert "database is unavailable" in page.text
+        anthropic_shape = httpx.get(f"{url}/v1/messages/batches")
+        assert anthropic_shape.status_code == 503
+        assert anthropic_shape.json() == {
+            "type": "error",
+            "error": {"type": "overloaded_error", "message": DATABASE_UNAVAILABLE},
+        }
+        bug = httpx.get(f"{url}/v1/cache/entries")
+        assert bug.status_code == 500 and bug.json()["error"]["message"] == "internal error"

@@ -102,7 +102,7 @@ class Database:
             except Exception as exc:
                 # A refused connection raises unwrapped (no engine event sees it): mark it down here.
                 if is_database_error(exc):
-                    self.mark(False, f"{type(exc).__name__}: {exc}")
+                    self.mark(False, type(exc).__name__)  # the name only: the text may quote a statement's values
                 raise
 
     async def close(self) -> None:

@@ -233,17 +233,20 @@ def test_a_model_name_that_is_not_valid_text_does_not_break_any_metrics_view(
         assert response.status_code < 600
         odd = b'{"model": "gpt-\\u0000\\u202e' + b"z" * 300 + b'", "messages": [{"role": "user", "content": "hi"}]}'
         http.post("/v1/chat/completions", content=odd, headers={"content-type": "application/json"})
-        # Recorded just after the answer: wait until both requests are counted.
-        wait_for(lambda: sample(prometheus(proxy), "layercache_requests_total") == 2)
+        routed = b'{"model": "gpt-4o-\\udfff", "messages": [{"role": "user", "content": "hi"}]}'  # an OpenAI name
+        http.post("/v1/chat/completions", content=routed, headers={"content-type": "application/json"})
+        # Recorded just after the answer: wait until the requests are counted.
+        wait_for(lambda: sample(prometheus(proxy), "layercache_requests_total") == 3)
         scraped = http.get("/metrics")
         assert scraped.status_code == 200
         assert http.get("/v1/cache/metrics").status_code == 200
         assert http.get("/dashboard/models").status_code == 200
+        assert http.get("/dashboard/logs").status_code == 200  # its lines quote the model too
         models = set(http.get("/v1/cache/metrics").json()["models"])
         assert all(m.isprintable() and len(m) <= 100 for m in models), models
         # Snapshots of those counters are written too (the history sums them).
         history = "/v1/cache/metrics/history?window=10m&bucket=1m"
-        wait_for(lambda: sum(b["requests"] for b in http.get(history).json()["buckets"]) == 2)
+        wait_for(lambda: sum(b["requests"] for b in http.get(history).json()["buckets"]) == 3)
 
 
 def test_model_labels_are_bounded_however_many_names_clients_send(make_settings: Callable[..., Settings]) -> None:

@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
 
+from ._answer_faults import AnswerFaults
 from ._config import Settings, config_path_from_env, load_settings
+from ._count_responses import CountResponses
 from ._count_tokens import CountTokens
 from ._errors import ProxyError, error_body, send_error
 from ._ingress import ProxyEndpoint
@@ -49,6 +51,11 @@ class LayerCacheApp:
         self._start_lock: asyncio.Lock | None = None
         self._catalog = ModelCatalog()
         self._router = Router(routes=self._routes())
+        # Every response is counted, and a route's unhandled fault still gets an answer in its shape.
+        self._front: ASGIApp = CountResponses(
+            AnswerFaults(self._route, get_db=lambda: self._runtime.db if self._runtime else None),
+            get_recorder=lambda: self._runtime.metrics if self._runtime else None,
+        )
 
     # -- start-up -------------------------------------------------------------------------
 
@@ -203,6 +210,9 @@ class LayerCacheApp:
         except Exception as exc:
             await self._startup_failed(send, exc)
             return
+        await self._front(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and await self._unserved(scope, send):
             return
         await self._router(scope, receive, send)

@@ -156,6 +156,11 @@ class DatabaseSettings(_Section):
     auto_upgrade: bool | None = Field(
         default=None, description="Run migrations at start-up; default: on for SQLite, off for other backends."
     )
+    health_check_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the database is checked; one unreachable at start is retried with backoff from this.",
+    )
 
 
 class SemanticCacheSettings(_Section):

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import structlog
 
 from ._auth import AuthGuard
 from ._config import Settings
@@ -33,6 +34,7 @@ class Runtime:
         self.logs: Any = None  # the per-app log ring buffer (_logging.LogBuffer)
         self.enhancements: Any = None  # the Enhance stage's registry, which saved templates are checked against
         self._reloaders: list[Callable[[Settings], None]] = []
+        self._db_waiters: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self) -> None:
         upstream = self.settings.upstream
@@ -62,6 +64,22 @@ class Runtime:
         self.settings = settings
         for reloader in self._reloaders:
             reloader(settings)
+
+    def on_database(self, starter: Callable[[], Awaitable[None]]) -> None:
+        """Run ``starter()`` once a database that was unreachable at start-up comes up."""
+        self._db_waiters.append(starter)
+
+    async def database_ready(self, db: Any) -> None:
+        """Take a database that came up after start-up and start what was waiting for it."""
+        self.db = db
+        waiters, self._db_waiters = self._db_waiters, []
+        for starter in waiters:
+            try:
+                await starter()
+            except Exception as exc:  # one component failing must not keep the others off
+                structlog.get_logger("layercache.db").error(
+                    "component_start_failed", error=type(exc).__name__, detail=str(exc)[:200]
+                )
 
     async def close(self) -> None:
         for closer in reversed(self._closers):

@@ -127,6 +127,7 @@ class Pages:
         return self.d.render(
             view,
             template,
+            503 if result.status == 503 else 200,  # the database is down: say so in the status too
             entries=entries,
             models=models,
             q=params.get("q", ""),
@@ -147,6 +148,7 @@ class Pages:
         return self.d.render(
             view,
             "templates.html",
+            503 if result.status == 503 else 200,
             templates=templates,
             available=available,
             persistent=isinstance(result.doc, dict) and result.doc.get("persistent", True),

@@ -7,11 +7,24 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-__all__ = ["Database", "restrict_sqlite_file"]
+__all__ = ["Database", "is_database_error", "restrict_sqlite_file"]
+
+log = structlog.get_logger("layercache.db")
+
+_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError, OSError)
 
 
 def restrict_sqlite_file(url: str) -> None:
@@ -43,6 +56,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database could not be reached or used.
+
+    A constraint violation or a bad statement is not an outage and is not counted as one.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        # OSError: asyncpg's connect raises refused connections and timeouts unwrapped.
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if isinstance(current, DBAPIError):
+            return bool(current.connection_invalidated)
+        if isinstance(current, SQLAlchemyError):
+            return False
+        if type(current).__module__.startswith(("asyncpg", "sqlite3", "aiosqlite")):
+            names = {cls.__name__ for cls in type(current).__mro__}
+            if names & {"InterfaceError", "OperationalError"} or any("Connect" in name for name in names):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 class Database:
     """One engine per app. Constructing it does no I/O; connections open on first use."""
 
@@ -53,12 +90,42 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # False from a lost connection or a failed health check until a statement succeeds again;
+        # what ``layercache_component_up{component="database"}`` reports.
+        self.available = True
+        event.listen(self.engine.sync_engine, "handle_error", self._on_error)
+        event.listen(self.engine.sync_engine, "after_cursor_execute", self._on_success)
+
+    def mark(self, available: bool, reason: str = "") -> None:
+        """Record whether the database answers; a change is logged (a warning counts as a fault)."""
+        if available == self.available:
+            return
+        self.available = available
+        if available:
+            log.info("database_up", backend=self.dialect)
+        else:
+            log.warning("database_down", backend=self.dialect, error=reason[:200])
+
+    def _on_error(self, context: Any) -> None:
+        # A cancelled call (shutdown, a client gone) also drops its connection, but says nothing of the database.
+        if context.is_disconnect and isinstance(context.original_exception, Exception):
+            self.mark(False, type(context.original_exception).__name__)
+
+    def _on_success(self, *_args: Any) -> None:
+        if not self.available:
+            self.mark(True)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session; commit it yourself (``await session.commit()``)."""
         async with self._sessions() as session:
-            yield session
+            try:
+                yield session
+            except Exception as exc:
+                # A refused connection raises unwrapped (no engine event sees it): mark it down here.
+                if is_database_error(exc):
+                    self.mark(False, type(exc).__name__)  # the name only: the text may quote a statement's values
+                raise
 
     async def close(self) -> None:
         await self.engine.dispose()

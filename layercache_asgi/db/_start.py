@@ -9,11 +9,12 @@ import structlog
 
 from ._database import Database, restrict_sqlite_file
 from ._migrate import SchemaError, current, head, is_known, upgrade
+from ._watch import DatabaseWatch
 
 if TYPE_CHECKING:
     from .._runtime import Runtime
 
-__all__ = ["start_database"]
+__all__ = ["open_database", "start_database"]
 
 log = structlog.get_logger("layercache.db")
 
@@ -21,19 +22,31 @@ UPGRADE_COMMAND = "layercache-asgi db upgrade"
 
 
 async def start_database(runtime: Runtime) -> None:
-    """Open the database and bring or check its schema.
+    """Open the database and bring or check its schema, then watch it.
 
     With ``database.auto_upgrade`` (default: on for SQLite only) the schema is migrated to
     the newest revision. Otherwise a schema that is not at the newest revision stops
     start-up with a :class:`SchemaError` naming the command that fixes it. A database that
-    cannot be reached leaves ``runtime.db`` None: the proxy then serves uncached.
+    cannot be reached leaves ``runtime.db`` None: the proxy then serves uncached while a
+    background task retries it (see ``_watch``).
     """
+    db = await open_database(runtime)
+    if db is not None:
+        runtime.db = db
+        runtime.on_close(db.close)
+    watch = DatabaseWatch(runtime, lambda: open_database(runtime))
+    watch.start()
+    runtime.on_close(watch.stop)  # registered after db.close, so it stops first
+
+
+async def open_database(runtime: Runtime) -> Database | None:
+    """The database with its schema checked; None (logged) when it cannot be reached."""
     settings = runtime.settings.database
     try:
         db = Database(settings.url)
     except Exception as exc:  # a malformed URL or a missing driver
         log.error("database_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
-        return
+        return None
     auto_upgrade = settings.auto_upgrade if settings.auto_upgrade is not None else db.dialect == "sqlite"
     try:
         await asyncio.to_thread(restrict_sqlite_file, settings.url)
@@ -45,13 +58,12 @@ async def start_database(runtime: Runtime) -> None:
     except Exception as exc:
         log.error("database_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
         await db.close()
-        return
+        return None
     if at != expected:
         await db.close()
         raise SchemaError(_schema_message(at, expected))
     log.info("database_ready", backend=db.dialect, revision=at)
-    runtime.db = db
-    runtime.on_close(db.close)
+    return db
 
 
 def _schema_message(at: str | None, expected: str) -> str:

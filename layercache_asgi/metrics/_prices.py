@@ -23,7 +23,7 @@ from typing import Any
 
 from .._completion import Usage
 
-__all__ = ["Price", "PriceBook", "call_cost", "load_cost_map", "prefix_savings"]
+__all__ = ["Price", "PriceBook", "call_cost", "is_listed", "load_cost_map", "prefix_savings"]
 
 
 # Anthropic bills cache writes at a multiple of the input price, by the cache's lifetime.
@@ -63,6 +63,12 @@ async def load_cost_map() -> None:
     """Import LiteLLM's cost map off the event loop (start-up warms it; lookups then are instant)."""
     if _cost_map.cache_info().currsize == 0:
         await asyncio.to_thread(_cost_map)
+
+
+def is_listed(model: str) -> bool:
+    """Whether LiteLLM's cost map lists ``model`` (as written, or without its provider prefix)."""
+    table = _cost_map()
+    return any(name in table for name in _candidates((model,)))
 
 
 def _entry(candidates: list[str]) -> dict[str, Any] | None:

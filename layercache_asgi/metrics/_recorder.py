@@ -18,7 +18,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .._completion import Usage
 from .._exchange import Exchange
-from ._prices import PriceBook, call_cost, prefix_savings
+from ._labels import ModelLabels, clean_label
+from ._prices import PriceBook, call_cost, is_listed, prefix_savings
 
 if TYPE_CHECKING:
     from ._snapshots import SnapshotLoop
@@ -54,7 +55,6 @@ FIELDS = (
 )
 PREFIX_CAUSES = ("stable", "new", "L0", "L1", "L2")
 _RESULT_FIELD = {"hit": "hits", "miss": "misses", "bypass": "bypasses"}
-_MAX_MODELS = 200
 _MAX_DETAILS = 500
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 _OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -81,7 +81,7 @@ class MetricsRecorder:
         self.started_monotonic = time.monotonic()
         self.totals: dict[str, dict[str, float]] = {}
         self.prefix_details: Tally[tuple[str, str]] = Tally()
-        self._models: set[str] = set()
+        self._model_label = ModelLabels(is_listed)
         self.model_providers: dict[str, set[str]] = {}  # for the dashboard's per-provider table
         self.snapshots: SnapshotLoop | None = None  # set once the database starter has run
         r = self.registry
@@ -163,21 +163,23 @@ class MetricsRecorder:
             ["component", "event"],
             registry=r,
         )
+        self.responses = Counter(
+            "layercache_responses",
+            "Every HTTP response by route template ('unmatched' for unknown paths), method and status.",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.pending_writes = Gauge(
+            "layercache_semantic_pending_writes",
+            "Semantic cache answers accepted but not yet written to the database (a crash loses them).",
+            registry=r,
+        )
         self.component_up = Gauge(
             "layercache_component_up",
             "1 while a component works, 0 while it is off or failed (the proxy then serves uncached).",
             ["component"],
             registry=r,
         )
-
-    def _model_label(self, model: str) -> str:
-        model = model[:100] or "unknown"
-        if model in self._models:
-            return model
-        if len(self._models) >= _MAX_MODELS:
-            return "other"
-        self._models.add(model)
-        return model
 
     def fault(self, component: str, event: str) -> None:
         self.faults.labels(component[:40], event[:80]).inc()
@@ -193,12 +195,12 @@ class MetricsRecorder:
         """Count one finished request. Never raises on odd input: metrics must not break the proxy."""
         ex = sample.exchange
         outcome, notes = ex.outcome, ex.notes
-        model = self._model_label(ex.request.model)
+        model = self._model_label(ex.request.model, ex.settings)
         cache = outcome.cache if sample.semantic_on or outcome.cache == "hit" else "off"
-        provider = outcome.provider or ("cache" if cache == "hit" else "none")
+        provider = clean_label(outcome.provider, 40) or ("cache" if cache == "hit" else "none")
         self.requests.labels(ex.route, model, provider, str(sample.status), cache).inc()
         if outcome.provider:
-            self.model_providers.setdefault(model, set()).add(outcome.provider)
+            self.model_providers.setdefault(model, set()).add(provider)
         self._add(model, requests=1, errors=float(sample.status >= 400))
         if cache in ("hit", "miss", "bypass"):
             self.semantic.labels(model, cache).inc()
@@ -209,7 +211,7 @@ class MetricsRecorder:
             self.failovers.labels(model).inc(outcome.failovers)
             self._add(model, failovers=outcome.failovers)
         if outcome.error is not None and cache != "hit" and sample.status >= 400:
-            self.upstream_errors.labels(outcome.provider or "none", str(sample.status)).inc()
+            self.upstream_errors.labels(provider, str(sample.status)).inc()
             self._add(model, upstream_errors=1)
         if outcome.upstream_seconds > 0:
             self.upstream_latency.labels(model, provider).observe(outcome.upstream_seconds)
@@ -234,7 +236,7 @@ class MetricsRecorder:
                 self._add(model, **{"prefix_" + cause: 1})
         detail = notes.get("prefix_change_detail")
         if isinstance(detail, str) and detail and detail != "stable":
-            key = (model, detail[:120])
+            key = (model, clean_label(detail, 120))  # a path may name a client's tool
             if key in self.prefix_details or len(self.prefix_details) < _MAX_DETAILS:
                 self.prefix_details[key] += 1
 

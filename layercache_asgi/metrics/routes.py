@@ -70,10 +70,12 @@ def metrics_summary(recorder: MetricsRecorder) -> dict[str, Any]:
 
 
 def _components(runtime: Runtime, recorder: MetricsRecorder) -> None:
-    """Set ``layercache_component_up`` from what the runtime holds right now."""
+    """Set ``layercache_component_up`` and the write-behind backlog from what the runtime holds right now."""
     semantic = runtime.semantic
+    recorder.pending_writes.set(float(semantic.pending_writes) if semantic is not None else 0.0)
     states = {
-        "database": runtime.db is not None,
+        # ``available`` follows the periodic health check and failed queries.
+        "database": runtime.db is not None and bool(runtime.db.available),
         "semantic_cache": semantic is not None and bool(semantic.ready),
         "templates": runtime.templates is not None,
     }

@@ -90,6 +90,11 @@ class SemanticCacheService:
         )
         return entry_id is not None
 
+    @property
+    def pending_writes(self) -> int:
+        """Answers written behind and not in the database yet."""
+        return self.store.pending_writes if self.store is not None else 0
+
     async def flush(self) -> None:
         """Wait until the answers stored so far are in the database (before listing or deleting entries)."""
         if self.store is not None:

@@ -22,6 +22,7 @@ async def start_semantic_cache(runtime: Runtime) -> None:
         return
     if runtime.db is None:
         log.warning("semantic_cache_off", reason="the database is unavailable; requests are proxied uncached")
+        runtime.on_database(lambda: start_semantic_cache(runtime))  # starts once the database is back
         return
     service = SemanticCacheService(runtime.db, Embedder(settings.model, settings.model_path), settings)
     runtime.on_close(service.close)

@@ -334,6 +334,11 @@ class SemanticStore:
             bucket.add(entry.entry_id, vector, query, entry.expires)
         return entry.entry_id
 
+    @property
+    def pending_writes(self) -> int:
+        """Answers accepted but not yet in the database (what a crash would lose)."""
+        return len(self._writer.pending)
+
     async def flush(self) -> None:
         """Wait until the entries queued so far are in the database."""
         await self._writer.flush()

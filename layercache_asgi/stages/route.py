@@ -40,6 +40,8 @@ class RouteUpstream:
                     response = await attempt(deployment, exchange)
                 except UpstreamError as exc:
                     last = exc
+                    # Errors are counted against the deployment that failed last, not "none".
+                    exchange.outcome.provider, exchange.outcome.deployment = deployment.provider, deployment.name
                     log.warning(
                         "upstream_failed",
                         request_id=exchange.request_id,

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from ._model import TemplateSpec
 from ._registry import TemplateRegistry
 from ._store import DatabaseStore, MemoryStore
 
@@ -24,7 +25,28 @@ async def start_templates(runtime: Runtime) -> None:
     else:
         log.warning("templates_in_memory", reason="the database is unavailable; template changes will not persist")
         registry = TemplateRegistry(MemoryStore(), persistent=False, enhancements=runtime.enhancements)
+
+        async def persist() -> None:
+            await _move_to_database(runtime, registry)
+
+        runtime.on_database(persist)
     runtime.templates = registry
+    await _import_folder(runtime, registry)
+
+
+async def _move_to_database(runtime: Runtime, registry: TemplateRegistry) -> None:
+    """The database came back: keep what was saved in memory meanwhile, then store there from now on."""
+    kept = await registry.latest_all()
+    registry.store = DatabaseStore(runtime.db)
+    registry.persistent = True
+    registry.invalidate()
+    fields = set(TemplateSpec.model_fields)
+    await registry.import_specs([TemplateSpec.model_validate(t.model_dump(include=fields)) for t in kept])
+    log.info("templates_persistent", carried_over=len(kept))
+    await _import_folder(runtime, registry)
+
+
+async def _import_folder(runtime: Runtime, registry: TemplateRegistry) -> None:
     folder = runtime.settings.enhancements.templates_dir
     if folder is None:
         return

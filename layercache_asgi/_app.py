@@ -227,6 +227,7 @@ class LayerCacheApp:
                 return False
             if match is Match.PARTIAL and isinstance(route, Route) and route.methods:
                 allowed += sorted(route.methods)
+                scope["route"] = route  # the path is served: metrics count it under its route
         path = get_route_path(scope)
         wire: Wire = "anthropic" if path.startswith("/v1/messages") else "openai"
         status = 405 if allowed else 404

@@ -20,7 +20,7 @@ from layercache_asgi.metrics._labels import MAX_UNKNOWN
 from layercache_asgi.testing import FakeProvider, serve
 from tests._pg import fresh_postgres_database
 from tests._relay import TcpRelay
-from tests.conftest import PG_URL, unique
+from tests.conftest import ADMIN, ADMIN_KEY, PG_URL, unique
 from tests.test_metrics import prometheus, sample, wait_for
 
 
@@ -49,13 +49,15 @@ def test_a_database_that_goes_away_mid_run_gives_503s_and_is_reported_down_then_
 ) -> None:
     relay, url = relayed_database
     relay.start()
-    settings = make_settings(
-        database={"url": url, "health_check_seconds": 0.2}, proxy={"allow_writes_without_key": True}
-    )
+    settings = make_settings(database={"url": url, "health_check_seconds": 0.2})
     with serve(LayerCacheApp(settings)) as proxy:
         client = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-test-db-down", max_retries=0)
-        assert httpx.get(f"{proxy}/v1/cache/entries").status_code == 200
+        assert httpx.get(f"{proxy}/v1/cache/entries", headers=ADMIN).status_code == 200
         assert component_up(proxy, "database") == 1
+        tab = httpx.Client(base_url=proxy, follow_redirects=False)
+        login = tab.get("/dashboard/login").text
+        token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        assert tab.post("/dashboard/login", data={"key": ADMIN_KEY, "csrf_token": token}).status_code == 303
 
         relay.stop()
         # The periodic check notices within an interval, with no request touching the database.
@@ -72,13 +74,14 @@ def test_a_database_that_goes_away_mid_run_gives_503s_and_is_reported_down_then_
             ("GET", "/v1/cache/metrics/status", None),
         ]
         for method, path, body in calls:
-            response = httpx.request(method, f"{proxy}{path}", json=body)
+            response = httpx.request(method, f"{proxy}{path}", json=body, headers=ADMIN)
             assert response.status_code == 503, (method, path, response.status_code, response.text)
             assert response.headers["content-type"].startswith("application/json"), path
             assert response.json()["error"]["type"] == "api_error", path
-        assert "database is unavailable" in httpx.get(f"{proxy}/v1/cache/entries").json()["error"]["message"]
+        down = httpx.get(f"{proxy}/v1/cache/entries", headers=ADMIN).json()
+        assert "database is unavailable" in down["error"]["message"]
         for page in ("/dashboard/cache", "/dashboard/templates"):
-            shown = httpx.get(f"{proxy}{page}")
+            shown = tab.get(page)
             assert shown.status_code == 503, page
             assert shown.headers["content-type"].startswith("text/html")
             assert "database is unavailable" in shown.text, page
@@ -92,8 +95,8 @@ def test_a_database_that_goes_away_mid_run_gives_503s_and_is_reported_down_then_
 
         relay.start()
         wait_for(lambda: component_up(proxy, "database") == 1, timeout=10)
-        wait_for(lambda: httpx.get(f"{proxy}/v1/cache/entries").status_code == 200, timeout=10)
-        assert httpx.get(f"{proxy}/dashboard/cache").status_code == 200
+        wait_for(lambda: httpx.get(f"{proxy}/v1/cache/entries", headers=ADMIN).status_code == 200, timeout=10)
+        assert tab.get("/dashboard/cache").status_code == 200
 
 
 @pytest.mark.postgres
@@ -103,7 +106,6 @@ def test_a_database_down_at_start_is_retried_in_the_background_and_used_once_it_
     relay, url = relayed_database  # not started: nothing listens there yet
     settings = make_settings(
         database={"url": url, "health_check_seconds": 0.2},
-        proxy={"allow_writes_without_key": True},
         caching={"semantic": {"enabled": True}},
         metrics={"snapshot_interval_seconds": 0.2},
     )
@@ -114,25 +116,25 @@ def test_a_database_down_at_start_is_retried_in_the_background_and_used_once_it_
         assert answer.choices[0].message.content == "Echo: hi"
         assert component_up(proxy, "database") == 0
         assert httpx.get(f"{proxy}/health").json()["semantic_cache"] is False
-        templates = httpx.get(f"{proxy}/v1/prompts/templates").json()
+        templates = httpx.get(f"{proxy}/v1/prompts/templates", headers=ADMIN).json()
         assert templates["persistent"] is False
-        saved_meanwhile = httpx.post(f"{proxy}/v1/prompts/templates", json={"name": "kept", "system": "Be kind."})
+        kept = {"name": "kept", "system": "Be kind."}
+        saved_meanwhile = httpx.post(f"{proxy}/v1/prompts/templates", json=kept, headers=ADMIN)
         assert saved_meanwhile.status_code == 201
 
         relay.start()
         wait_for(lambda: component_up(proxy, "database") == 1, timeout=30)
         wait_for(lambda: httpx.get(f"{proxy}/health").json()["semantic_cache"] is True, timeout=120)
-        templates = httpx.get(f"{proxy}/v1/prompts/templates").json()
+        templates = httpx.get(f"{proxy}/v1/prompts/templates", headers=ADMIN).json()
         assert templates["persistent"] is True
         assert [t["name"] for t in templates["data"]] == ["kept"]  # what was saved in memory was carried over
-        assert httpx.get(f"{proxy}/v1/cache/metrics/status").json()["persisted"] is True
+        assert httpx.get(f"{proxy}/v1/cache/metrics/status", headers=ADMIN).json()["persisted"] is True
         assert app.runtime.db is not None
 
         # The semantic cache now stores answers and serves them.
         question = [{"role": "user", "content": "What is the capital of France?"}]
         client.chat.completions.create(model="gpt-4o-mini", messages=question)
-        own = {"authorization": "Bearer sk-test-db-late"}  # without a proxy key, entries are listed per tenant
-        wait_for(lambda: httpx.get(f"{proxy}/v1/cache/entries", headers=own).json()["total"] == 1)
+        wait_for(lambda: httpx.get(f"{proxy}/v1/cache/entries", headers=ADMIN).json()["total"] == 1)
         client.chat.completions.create(model="gpt-4o-mini", messages=question)
         wait_for(lambda: sample(prometheus(proxy), "layercache_semantic_cache_total", result="hit") == 1)
 
@@ -161,7 +163,7 @@ def test_every_response_is_counted_by_route_and_status_and_each_rejection_logged
         assert http.request("BREW", "/v1/some-coffee").status_code in (404, 405)
         anthropic_bad = {"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": secret_prompt}]}
         assert http.post("/v1/messages", json=anthropic_bad).status_code == 400  # no max_tokens
-        assert http.delete("/v1/cache/entries/not-a-number").status_code == 400
+        assert http.delete("/v1/cache/entries/not-a-number", headers=ADMIN).status_code == 400
         assert http.get("/metrics").status_code == 200
 
         samples = prometheus(proxy)
@@ -186,7 +188,7 @@ def test_every_response_is_counted_by_route_and_status_and_each_rejection_logged
         assert "not valid JSON" in reasons[(chat, 400)] or "'model' is required" in reasons[(chat, 400)]
         assert reasons[(chat, 413)] == "request body larger than 4096 bytes"
         assert "max_tokens" in reasons[("/v1/messages", 400)]
-        assert reasons[("unmatched", 404)] == "Not Found"
+        assert reasons[("unmatched", 404)].startswith("layercache-asgi does not serve ")
         assert len(lines) == 9
         text = repr(lines)
         for secret in (secret_prompt, "proxy-key-for-counts", "sk-provider-secret-key-000111"):
@@ -239,14 +241,17 @@ def test_a_model_name_that_is_not_valid_text_does_not_break_any_metrics_view(
         wait_for(lambda: sample(prometheus(proxy), "layercache_requests_total") == 3)
         scraped = http.get("/metrics")
         assert scraped.status_code == 200
-        assert http.get("/v1/cache/metrics").status_code == 200
+        assert http.get("/v1/cache/metrics", headers=ADMIN).status_code == 200
+        login = http.get("/dashboard/login").text
+        token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        assert http.post("/dashboard/login", data={"key": ADMIN_KEY, "csrf_token": token}).status_code == 303
         assert http.get("/dashboard/models").status_code == 200
         assert http.get("/dashboard/logs").status_code == 200  # its lines quote the model too
-        models = set(http.get("/v1/cache/metrics").json()["models"])
+        models = set(http.get("/v1/cache/metrics", headers=ADMIN).json()["models"])
         assert all(m.isprintable() and len(m) <= 100 for m in models), models
         # Snapshots of those counters are written too (the history sums them).
         history = "/v1/cache/metrics/history?window=10m&bucket=1m"
-        wait_for(lambda: sum(b["requests"] for b in http.get(history).json()["buckets"]) == 3)
+        wait_for(lambda: sum(b["requests"] for b in http.get(history, headers=ADMIN).json()["buckets"]) == 3)
 
 
 def test_model_labels_are_bounded_however_many_names_clients_send(make_settings: Callable[..., Settings]) -> None:
@@ -265,7 +270,7 @@ def test_model_labels_are_bounded_however_many_names_clients_send(make_settings:
         assert len(labels) == MAX_UNKNOWN + 3, len(labels)
         assert {"other", "smart", "gpt-4o-mini"} <= labels
         assert sample(samples, "layercache_requests_total", model="other") == 500 - MAX_UNKNOWN
-        assert len(http.get("/v1/cache/metrics").json()["models"]) == MAX_UNKNOWN + 3
+        assert len(http.get("/v1/cache/metrics", headers=ADMIN).json()["models"]) == MAX_UNKNOWN + 3
 
 
 # -- write-behind backlog ------------------------------------------------------------------
@@ -322,8 +327,7 @@ def test_answers_waiting_to_be_written_show_as_a_gauge(
                 client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
             wait_for(lambda: pending() == 3, timeout=4)  # inside SQLite's 5 s busy timeout
         wait_for(lambda: pending() == 0)
-        own = {"authorization": "Bearer sk-test-pending"}
-        assert httpx.get(f"{proxy}/v1/cache/entries", headers=own).json()["total"] == 3
+        assert httpx.get(f"{proxy}/v1/cache/entries", headers=ADMIN).json()["total"] == 3
 
 
 def test_when_mounted_responses_are_counted_by_the_proxys_own_routes(make_settings: Callable[..., Settings]) -> None:

@@ -2,7 +2,8 @@
 
 OpenAI-format requests go to ``litellm.acompletion``; Anthropic-format requests to
 ``litellm.anthropic.messages.acreate``, which answers in Anthropic's format whatever
-the provider. Imported lazily (only when a request needs it).
+the provider; Responses API requests to ``litellm.aresponses`` (its bridge translates for
+providers without a Responses API). Imported lazily (only when a request needs it).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from ._providers import Deployment
 from ._sse import format_event
 from ._upstream import UpstreamError, UpstreamResponse
 from ._wire import StreamAccumulator, new_accumulator
+from .wire import RESPONSES_FIELDS
 
 __all__ = ["call_litellm"]
+
+_LITELLM_PARAMS = frozenset({"model", "api_key", "api_base", "timeout", "num_retries"})
 
 
 def _dump(obj: Any) -> dict[str, Any]:
@@ -85,6 +89,24 @@ async def _started(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     return rest()
 
 
+async def _responses_chunks(response: Any, stream: StreamAccumulator) -> AsyncIterator[bytes]:
+    async for chunk in response:
+        doc = _dump(chunk)
+        data = format_event(json.dumps(doc, separators=(",", ":"), default=str), str(doc.get("type") or "") or None)
+        stream.feed(data)
+        yield data
+
+
+async def _responses(params: dict[str, Any]) -> UpstreamResponse:
+    """LiteLLM's Responses bridge; only the fields another provider can use go through."""
+    fields = {k: v for k, v in params.items() if k in RESPONSES_FIELDS or k in _LITELLM_PARAMS}
+    response = await litellm.aresponses(**fields)
+    if not params.get("stream"):
+        return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+    stream = new_accumulator("responses")
+    return UpstreamResponse(200, chunks=await _started(_responses_chunks(response, stream)), stream=stream)
+
+
 async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
     request = exchange.request
     params: dict[str, Any] = {k: v for k, v in request.body.items() if k != "model"}
@@ -94,6 +116,8 @@ async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | No
     if deployment.api_base:
         params["api_base"] = deployment.api_base
     try:
+        if request.wire == "responses":
+            return await _responses(params)
         if request.wire == "openai":
             hide_usage = False
             if request.stream:

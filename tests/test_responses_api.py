@@ -153,3 +153,139 @@ def test_cached_tokens_reported(make_settings: Callable[..., Settings]) -> None:
         second = client.responses.create(model="gpt-4o", instructions=long_instructions, input="two")
     assert second.usage is not None
     assert second.usage.input_tokens_details.cached_tokens >= 1024
+
+
+def test_prompt_cache_key_added_per_prefix(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
+    openai_client.responses.create(model="gpt-4o", instructions="Be brief.", input="one")
+    openai_client.responses.create(model="gpt-4o", instructions="Be brief.", input="two")
+    openai_client.responses.create(model="gpt-4o", instructions="Be verbose.", input="one")
+    keys = [r.body.get("prompt_cache_key") for r in _responses(fake)]
+    assert all(isinstance(k, str) and k.startswith("lc-") for k in keys)
+    assert keys[0] == keys[1] != keys[2]
+
+
+def test_instructions_are_canonical_input_items_are_not(proxy: str, fake: FakeProvider) -> None:
+    body = {
+        "model": "gpt-4o",
+        "instructions": "Be brief.  \r\nAlways.\n\n",
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": "keep  \r\n trailing  "}]}],
+    }
+    r = httpx.post(f"{proxy}/v1/responses", json=body, headers={"authorization": "Bearer sk-x"})
+    assert r.status_code == 200, r.text
+    [sent] = _responses(fake)
+    assert sent.body["instructions"] == "Be brief.\nAlways."
+    assert sent.body["input"] == body["input"]
+
+
+# What Codex CLI 0.171 sends (codex-rs/core: ResponsesApiRequest), trimmed to its shape.
+CODEX_TOOLS: list[Any] = [
+    {
+        "type": "function",
+        "name": "shell",
+        "description": "Runs a shell command and returns its output.",
+        "strict": False,
+        "parameters": {
+            "type": "object",
+            "properties": {"command": {"type": "array", "items": {"type": "string"}}, "workdir": {"type": "string"}},
+            "required": ["command"],
+            "additionalProperties": False,
+        },
+    },
+    {
+        "type": "custom",
+        "name": "apply_patch",
+        "description": "Use the `apply_patch` tool to edit files.",
+        "format": {
+            "type": "grammar",
+            "syntax": "lark",
+            "definition": 'start: begin_patch hunk+ end_patch\nbegin_patch: "*** Begin Patch" LF',
+        },
+    },
+    {"type": "local_shell"},
+    {"type": "web_search"},
+    {
+        "type": "namespace",
+        "name": "mcp__docs",
+        "description": "Tools of the docs MCP server",
+        "tools": [
+            {
+                "type": "function",
+                "name": "search",
+                "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+            }
+        ],
+    },
+]
+
+
+def codex_body(conversation: list[Any]) -> dict[str, Any]:
+    return {
+        "model": "gpt-5-codex",
+        "instructions": "You are Codex, based on GPT-5. You are running as a coding agent in the Codex CLI.",
+        "input": [
+            {
+                "type": "message",
+                "role": "developer",
+                "content": [
+                    {
+                        "type": "input_text",
+                        "text": "<permissions instructions>sandbox: workspace-write</permissions instructions>",
+                    }
+                ],
+            },
+            {
+                "type": "message",
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "<environment_context>\n  <cwd>/repo</cwd>\n</environment_context>"}
+                ],
+            },
+            *conversation,
+        ],
+        "tools": CODEX_TOOLS,
+        "tool_choice": "auto",
+        "parallel_tool_calls": False,
+        "reasoning": {"effort": "medium", "summary": "auto"},
+        "store": False,
+        "stream": True,
+        "include": ["reasoning.encrypted_content"],
+        "prompt_cache_key": "0199a213-81c0-7800-8aa1-bbab2a035a53",
+        "text": {"verbosity": "low"},
+        "client_metadata": {"x-codex-turn-metadata": '{"turn":2}'},
+    }
+
+
+CODEX_HISTORY: list[Any] = [
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "list the files"}]},
+    {"type": "reasoning", "id": "rs_1", "summary": [], "content": None, "encrypted_content": "gAAAAB..."},
+    {"type": "function_call", "name": "shell", "arguments": '{"command":["ls"]}', "call_id": "call_1"},
+    {"type": "function_call_output", "call_id": "call_1", "output": "README.md\nsrc\n"},
+    {"type": "custom_tool_call", "call_id": "call_2", "name": "apply_patch", "input": "*** Begin Patch\n*** End Patch"},
+    {"type": "custom_tool_call_output", "call_id": "call_2", "output": "Done"},
+    {
+        "type": "local_shell_call",
+        "call_id": "call_3",
+        "status": "completed",
+        "action": {"type": "exec", "command": ["pwd"]},
+    },
+    {"type": "local_shell_call_output", "call_id": "call_3", "output": "/repo"},
+    {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Two entries."}]},
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "now read README.md"}]},
+]
+
+
+def test_codex_request_is_accepted_and_forwarded(proxy: str, fake: FakeProvider) -> None:
+    body = codex_body(CODEX_HISTORY)
+    headers = {"authorization": "Bearer sk-codex", "accept": "text/event-stream", "originator": "codex_cli_rs"}
+    with httpx.stream("POST", f"{proxy}/v1/responses", json=body, headers=headers, timeout=30) as r:
+        assert r.status_code == 200, r.read()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        text = b"".join(r.iter_raw()).decode()
+    assert "event: response.completed" in text and '"type":"function_call"' in text
+    [sent] = _responses(fake)
+    for field in ("input", "include", "store", "prompt_cache_key", "client_metadata", "reasoning", "text"):
+        assert sent.body[field] == body[field], field
+    assert json.dumps(sent.body["input"]) == json.dumps(body["input"])
+    assert sorted(json.dumps(t, sort_keys=True) for t in sent.body["tools"]) == sorted(
+        json.dumps(t, sort_keys=True) for t in CODEX_TOOLS
+    )

@@ -42,5 +42,6 @@ def strip_cache_control(body: dict[str, Any]) -> int:
 def apply_openai(exchange: Exchange, layers: Layers) -> None:
     body = exchange.request.body
     strip_cache_control(body)
-    if exchange.request.wire == "openai" and not body.get("prompt_cache_key"):
+    # Chat completions and the Responses API both take it; a client's own key (Codex sends one) is kept.
+    if exchange.request.wire in ("openai", "responses") and not body.get("prompt_cache_key"):
         body["prompt_cache_key"] = "lc-" + digest(exchange.tenant, layers.prefix_digest(1))[:40]

@@ -78,7 +78,9 @@ async def _mark_for(exchange: Exchange, layers: Layers, target: Deployment, *, f
 
 async def _apply(exchange: Exchange, layers: Layers, target: Deployment, first: bool) -> None:
     if target.provider == "anthropic":
-        if await _below_minimum(exchange, layers, target, first):
+        # A Responses request reaches Anthropic through LiteLLM's bridge, which builds its own
+        # messages from the input items: there is no Anthropic body to place breakpoints in.
+        if exchange.request.wire == "responses" or await _below_minimum(exchange, layers, target, first):
             return  # nothing could be cached: leave the request as the client wrote it
         marked = apply_anthropic(exchange, layers, prompt_state(exchange))
         exchange.notes["cache_markers"] = marked

@@ -110,7 +110,12 @@ def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
         return Usage()
     details = usage.get("input_tokens_details") or {}
     read = _int(details.get("cached_tokens"))
-    write = _int(details.get("cache_creation_tokens")) or _int(usage.get("cache_creation_input_tokens"))
+    # Anthropic-style writes, as LiteLLM's bridge reports them.
+    write = (
+        _int(details.get("cache_write_tokens"))
+        or _int(details.get("cache_creation_tokens"))
+        or _int(usage.get("cache_creation_input_tokens"))
+    )
     return Usage(
         uncached_input=max(_int(usage.get("input_tokens")) - read - write, 0),
         cache_read=read,

@@ -1,0 +1,89 @@
+"""The Responses API to providers without one (claude-*), through LiteLLM's Responses bridge;
+state stored at OpenAI (``previous_response_id``, ``store: true``) only to OpenAI deployments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeProvider, serve
+
+CLAUDE = "claude-sonnet-4-5"
+
+
+def test_claude_json(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
+    response = openai_client.responses.create(
+        model=CLAUDE, instructions="Be brief.", input="hello", max_output_tokens=99
+    )
+    assert response.output_text == "Echo: hello"
+    assert response.usage is not None and response.usage.input_tokens > 0 and response.usage.output_tokens > 0
+    [sent] = fake.requests
+    assert sent.path == "/v1/messages"  # translated: the fake's Anthropic endpoint
+    assert sent.body["max_tokens"] == 99
+    assert sent.body["messages"][-1]["content"][0]["text"] == "hello"
+    assert "Be brief." in str(sent.body["system"])
+
+
+def test_claude_stream(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
+    with openai_client.responses.stream(model=CLAUDE, input=[{"role": "user", "content": "stream me"}]) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert final.output_text == "Echo: stream me"
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert fake.requests[0].path == "/v1/messages" and fake.requests[0].body["stream"] is True
+
+
+def test_claude_function_call(openai_client: openai.OpenAI) -> None:
+    tools: list[Any] = [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}]
+    response = openai_client.responses.create(model=CLAUDE, input="look it up", tools=tools)
+    [call] = [item for item in response.output if item.type == "function_call"]
+    assert call.name == "lookup"
+
+
+@pytest.mark.parametrize(
+    "extra,named",
+    [({"previous_response_id": "resp_123"}, "'previous_response_id'"), ({"store": True}, "'store'")],
+)
+def test_openai_state_to_another_provider_is_a_clear_400(
+    proxy: str, fake: FakeProvider, extra: dict[str, Any], named: str
+) -> None:
+    body = {"model": CLAUDE, "input": "continue", **extra}
+    r = httpx.post(f"{proxy}/v1/responses", json=body, headers={"authorization": "Bearer sk-x"})
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert named in error["message"] and "OpenAI deployment" in error["message"] and "anthropic" in error["message"]
+    assert fake.requests == []
+
+
+def test_openai_state_is_forwarded_to_openai(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
+    openai_client.responses.create(model="gpt-4o", input="continue", previous_response_id="resp_123", store=True)
+    [sent] = fake.requests
+    assert sent.path == "/v1/responses"
+    assert sent.body["previous_response_id"] == "resp_123" and sent.body["store"] is True
+
+
+def test_failover_from_openai_to_claude(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-server-key")
+    first, second = FakeProvider(name="openai", fail_next=[500]), FakeProvider(name="anthropic")
+    with serve(first) as a, serve(second) as b:
+        settings = make_settings(
+            providers={"openai": {"api_base": f"{a}/v1"}, "anthropic": {"api_base": b}},
+            fallbacks={"gpt-4o": [CLAUDE]},
+        )
+        with serve(LayerCacheApp(settings)) as url:
+            client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
+            with client.responses.stream(model="gpt-4o", input="hi", store=False) as stream:
+                final = stream.get_final_response()
+    assert final.output_text == "Echo: hi"
+    assert [r.path for r in first.requests] == ["/v1/responses"]
+    assert [r.path for r in second.requests] == ["/v1/messages"]
+    assert "prompt_cache_key" not in second.requests[0].body
+    assert second.requests[0].headers["x-api-key"] == "sk-ant-server-key"  # never the client's OpenAI key

@@ -87,3 +87,17 @@ def test_failover_from_openai_to_claude(
     assert [r.path for r in second.requests] == ["/v1/messages"]
     assert "prompt_cache_key" not in second.requests[0].body
     assert second.requests[0].headers["x-api-key"] == "sk-ant-server-key"  # never the client's OpenAI key
+
+
+def test_codex_request_to_claude(proxy: str, fake: FakeProvider) -> None:
+    from tests.test_responses_api import CODEX_HISTORY, codex_body
+
+    body = dict(codex_body(CODEX_HISTORY), model=CLAUDE)
+    with httpx.stream("POST", f"{proxy}/v1/responses", json=body, headers={"authorization": "Bearer sk-x"}) as r:
+        assert r.status_code == 200, r.read()
+        text = b"".join(r.iter_raw()).decode()
+    assert "event: response.completed" in text
+    [sent] = fake.requests
+    assert sent.path == "/v1/messages"
+    assert "You are Codex" in str(sent.body["system"]) and "client_metadata" not in sent.body
+    assert [m["role"] for m in sent.body["messages"]][-1] == "user"

@@ -74,13 +74,14 @@ class TruncateSession:
             return
         counts = await count_parts(target.model, [(p.digest, part_value(request.body, p.path)) for p in layers.parts])
         by_path = {p.path: n for p, n in zip(layers.parts, counts, strict=True)}
-        group_tokens = [sum(by_path[f"messages[{i}]"] for i in group) for group in groups]
+        key = request.messages_key  # "input" on the Responses API
+        group_tokens = [sum(by_path[f"{key}[{i}]"] for i in group) for group in groups]
         fixed = sum(counts) - sum(group_tokens)
         cut = choose_cut(group_tokens, limit - fixed)
         if cut == 0:
             return
         dropped = {i for group in groups[:cut] for i in group}
-        request.body["messages"] = [m for i, m in enumerate(request.messages) if i not in dropped]
+        request.body[key] = [m for i, m in enumerate(request.messages) if i not in dropped]
         hints = {i - sum(1 for d in dropped if d < i): layer for i, layer in layers.hints.items() if i not in dropped}
         exchange.layers = stratify(request.wire, request.body, hints, layers.system_hints)
         exchange.notes["truncated_messages"] = len(dropped)

@@ -54,4 +54,7 @@ async def structured_json(exchange: Exchange, options: dict[str, Any]) -> Additi
         text = f"Respond with a single valid JSON object that matches this JSON schema, and nothing else: {minified}"
         response_format = {"type": "json_schema", "json_schema": {"name": name, "schema": canonical}}
     params = {"response_format": response_format} if exchange.request.wire == "openai" else {}
+    if exchange.request.wire == "responses":  # the Responses API flattens the format into ``text``
+        inner = response_format.get("json_schema") or {}
+        params = {"text": {"format": {"type": response_format["type"], **inner}}}
     return Addition(text=text, params=params)

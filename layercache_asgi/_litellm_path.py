@@ -92,7 +92,9 @@ async def _started(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 async def _responses_chunks(response: Any, stream: StreamAccumulator) -> AsyncIterator[bytes]:
     async for chunk in response:
         doc = _dump(chunk)
-        data = format_event(json.dumps(doc, separators=(",", ":"), default=str), str(doc.get("type") or "") or None)
+        kind = doc.get("type")
+        kind = getattr(kind, "value", kind)  # LiteLLM's event types are str enums: name the value
+        data = format_event(json.dumps(doc, separators=(",", ":"), default=str), str(kind or "") or None)
         stream.feed(data)
         yield data
 

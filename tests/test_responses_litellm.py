@@ -101,3 +101,15 @@ def test_codex_request_to_claude(proxy: str, fake: FakeProvider) -> None:
     assert sent.path == "/v1/messages"
     assert "You are Codex" in str(sent.body["system"]) and "client_metadata" not in sent.body
     assert [m["role"] for m in sent.body["messages"]][-1] == "user"
+
+
+def test_gemini(make_settings: Callable[..., Settings]) -> None:
+    from layercache_asgi.testing import FakeGemini  # serves generateContent only (no stream)
+
+    gemini = FakeGemini()
+    with serve(gemini) as up, serve(LayerCacheApp(make_settings(providers={"gemini": {"api_base": up}}))) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="AIzaTestKey1234567890", max_retries=0)
+        final = client.responses.create(model="gemini/gemini-2.5-flash", instructions="Be brief.", input="hi")
+    assert "hi" in final.output_text
+    [sent] = [r.body for r in gemini.requests if "generateContent" in r.path]
+    assert "Be brief." in str(sent.get("systemInstruction") or sent.get("system_instruction"))

@@ -113,3 +113,25 @@ def test_gemini(make_settings: Callable[..., Settings]) -> None:
     assert "hi" in final.output_text
     [sent] = [r.body for r in gemini.requests if "generateContent" in r.path]
     assert "Be brief." in str(sent.get("systemInstruction") or sent.get("system_instruction"))
+
+
+def test_claude_gets_breakpoints_through_the_bridge(make_settings: Callable[..., Settings]) -> None:
+    from layercache_asgi.testing import PrefixCacheSimulator
+
+    rules = " ".join(f"Rule {i}: check the facts, cite the source and keep answers short." for i in range(160))
+    tools: list[Any] = [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}]
+    sim = PrefixCacheSimulator()
+    with serve(sim) as up, serve(LayerCacheApp(make_settings(providers={"anthropic": {"api_base": up}}))) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
+        items: list[Any] = [{"role": "developer", "content": "Follow the rules."}, {"role": "user", "content": "q1"}]
+        first = client.responses.create(model=CLAUDE, instructions=rules, tools=tools, input=items)
+        items += [item.model_dump(exclude_none=True) for item in first.output]
+        call = next(item for item in first.output if item.type == "function_call")
+        items.append({"type": "function_call_output", "call_id": call.call_id, "output": "ok"})
+        second = client.responses.create(model=CLAUDE, instructions=rules, tools=tools, input=items)
+    assert first.usage is not None and second.usage is not None
+    assert first.usage.input_tokens_details.cached_tokens == 0
+    assert second.usage.input_tokens_details.cached_tokens >= 1024  # the first turn's prefix, read back
+    sent = sim.requests[-1].body
+    assert "cache_control" in sent["tools"][-1]
+    assert any("cache_control" in str(m["content"]) for m in sent["messages"])

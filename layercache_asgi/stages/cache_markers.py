@@ -26,6 +26,7 @@ from .._types import ASGIApp, Receive, Scope, Send
 from ..markers.anthropic import apply_anthropic
 from ..markers.gemini import apply_gemini
 from ..markers.openai import apply_openai
+from ..markers.responses import apply_anthropic_responses
 from .prefix_threshold import prefix_check, prefix_tokens
 
 __all__ = ["InjectCacheMarkers"]
@@ -78,10 +79,11 @@ async def _mark_for(exchange: Exchange, layers: Layers, target: Deployment, *, f
 
 async def _apply(exchange: Exchange, layers: Layers, target: Deployment, first: bool) -> None:
     if target.provider == "anthropic":
-        # A Responses request reaches Anthropic through LiteLLM's bridge, which builds its own
-        # messages from the input items: there is no Anthropic body to place breakpoints in.
-        if exchange.request.wire == "responses" or await _below_minimum(exchange, layers, target, first):
+        if await _below_minimum(exchange, layers, target, first):
             return  # nothing could be cached: leave the request as the client wrote it
+        if exchange.request.wire == "responses":  # marks on input items, for LiteLLM's bridge
+            exchange.notes["cache_markers"] = apply_anthropic_responses(exchange, layers)
+            return
         marked = apply_anthropic(exchange, layers, prompt_state(exchange))
         exchange.notes["cache_markers"] = marked
     elif target.provider == "openai":

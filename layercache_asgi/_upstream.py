@@ -165,7 +165,8 @@ async def attempt(deployment: Deployment, exchange: Exchange) -> UpstreamRespons
         # Stored responses and conversations live at OpenAI; no other provider can resolve them.
         fields = " and ".join(f"'{name}'" for name in state)
         message = (
-            f"{fields} need an OpenAI deployment: the model '{deployment.name}' is served by "
+            f"{fields} {'need' if len(state) > 1 else 'needs'} an OpenAI deployment: the model "
+            f"'{deployment.name}' is served by "
             f"{deployment.provider}, which cannot resolve state stored at OpenAI; send the full input instead"
         )
         raise UpstreamError(400, message, retriable=False)

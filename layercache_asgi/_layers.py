@@ -125,9 +125,9 @@ def _blocks(message: Any) -> int:
     return n + len(message.get("tool_calls") or [])
 
 
-def _message_parts(messages: list[Any], layers: list[int]) -> Iterator[Part]:
+def _message_parts(key: str, messages: list[Any], layers: list[int]) -> Iterator[Part]:
     for i, message in enumerate(messages):
-        yield Part(f"messages[{i}]", layers[i], digest(message), _blocks(message))
+        yield Part(f"{key}[{i}]", layers[i], digest(message), _blocks(message))
 
 
 def part_value(body: Mapping[str, Any], path: str) -> Any:
@@ -194,12 +194,7 @@ def stratify(
             parts.append(Part("instructions", 0, digest(body["instructions"])))
         if isinstance(body.get("input"), str):  # a bare string is the newest input
             parts.append(Part("input", 4, digest(body["input"])))
-        parts.extend(
-            Part(f"input[{i}]", layer, digest(m), _blocks(m))
-            for i, (m, layer) in enumerate(zip(messages, message_layers, strict=True))
-        )
-        return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints)
-    parts.extend(_message_parts(messages, message_layers))
+    parts.extend(_message_parts("input" if wire == "responses" else "messages", messages, message_layers))
     return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints)
 
 

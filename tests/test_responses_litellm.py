@@ -47,7 +47,11 @@ def test_claude_function_call(openai_client: openai.OpenAI) -> None:
 
 @pytest.mark.parametrize(
     "extra,named",
-    [({"previous_response_id": "resp_123"}, "'previous_response_id'"), ({"store": True}, "'store'")],
+    [
+        ({"previous_response_id": "resp_123"}, "'previous_response_id'"),
+        ({"store": True}, "'store'"),
+        ({"conversation": "conv_1", "background": True}, "'conversation' and 'background'"),
+    ],
 )
 def test_openai_state_to_another_provider_is_a_clear_400(
     proxy: str, fake: FakeProvider, extra: dict[str, Any], named: str

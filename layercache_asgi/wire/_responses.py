@@ -77,9 +77,10 @@ def check_responses_body(body: dict[str, Any]) -> None:
 
 
 def stateful_fields(body: dict[str, Any]) -> list[str]:
-    """The fields of ``body`` that name state stored at OpenAI (``store: true`` included)."""
+    """The fields of ``body`` that name state stored at OpenAI: ``previous_response_id``,
+    ``conversation``, and ``store: true`` / ``background: true`` (fetched back from OpenAI later)."""
     found = [name for name in _STATEFUL if body.get(name)]
-    return [*found, "store"] if body.get("store") is True else found
+    return found + [name for name in ("store", "background") if body.get(name) is True]
 
 
 def item_role(item: Any) -> str | None:

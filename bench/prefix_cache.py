@@ -25,6 +25,10 @@ out of the index, because what it costs per request depends on how much traffic 
 TTL serves, which this workload does not model. The goal: through layercache-asgi, the
 noisy app reaches ≥ 98% of the hand-tuned client's cached fraction.
 
+The OpenAI Responses API (a Codex-like agent, ``client.responses.create``): the noisy app
+sends noisy ``instructions`` and shuffled tools, and its history as input items (function
+calls and their outputs); hand-tuned sends them noise-free in a fixed order.
+
 Also: a warm-up fan-out (8 concurrent requests sharing a new prefix, responses starting
 after 300 ms) with the warm-up gate on and off.
 
@@ -252,6 +256,58 @@ def _openai_request(
     return request
 
 
+def responses_tools(rnd: random.Random | None) -> list[dict[str, Any]]:
+    tools = [{"type": "function", "name": n, "description": d, "parameters": s} for n, d, s in TOOLS]
+    if rnd is None:
+        return tools
+    rnd.shuffle(tools)
+    return [_shuffled(t, rnd) for t in tools]
+
+
+def _responses_request(
+    variant: Variant, history: list[dict[str, Any]], newest: list[dict[str, Any]], rnd: random.Random
+) -> dict[str, Any]:
+    cot = rnd.random() < 0.5
+    newest = copy.deepcopy(newest)
+    if variant == "hand-tuned":
+        if cot:
+            newest.append({"role": "user", "content": COT})
+        return {"instructions": SYSTEM, "tools": responses_tools(None), "input": [*history, *newest]}
+    request: dict[str, Any] = {
+        "instructions": noisy_system(rnd, cot and variant != "layercache"),
+        "tools": responses_tools(rnd),
+        "input": [*history, *newest],
+    }
+    if variant == "layercache" and cot:
+        request["extra_body"] = {"lc_enhancements": ["chain_of_thought"]}
+    return request
+
+
+def run_responses(base_url: str, variant: Variant, sessions: int, turns: int, seed: int) -> Totals:
+    client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-bench", max_retries=0)
+    rnd = random.Random(seed)
+    histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
+    totals = Totals()
+    for turn, s, asking in _schedule(sessions, turns):
+        history = histories[s]
+        if asking:
+            newest: list[dict[str, Any]] = [{"role": "user", "content": _question(s, turn)}]
+        else:
+            calls = [item for item in history if item.get("type") == "function_call"][-1:]
+            newest = [
+                {"type": "function_call_output", "call_id": c["call_id"], "output": f"Shipment in transit, depot {s}."}
+                for c in calls
+            ]
+        response = client.responses.create(model=MODEL_OPENAI, **_responses_request(variant, history, newest, rnd))
+        usage = response.usage
+        assert usage is not None
+        cached = usage.input_tokens_details.cached_tokens or 0
+        totals.add(usage.input_tokens - cached, 0, cached)
+        output = [item.model_dump(exclude_none=True) for item in response.output]
+        history += [*newest, *[{k: v for k, v in item.items() if k not in ("id", "status")} for item in output]]
+    return totals
+
+
 def run_anthropic(base_url: str, variant: Variant, sessions: int, turns: int, seed: int) -> Totals:
     client = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-bench", max_retries=0)
     rnd = random.Random(seed)
@@ -404,7 +460,7 @@ def target(variant: Variant, provider: Any, **caching: Any) -> Iterator[str]:
             yield url
 
 
-PROVIDERS = ("anthropic", "openai", "gemini")
+PROVIDERS = ("anthropic", "openai", "gemini", "responses")
 
 
 def prefix_cache_table(
@@ -415,6 +471,7 @@ def prefix_cache_table(
         ("anthropic", run_anthropic, ["direct", "direct+system-marker", "hand-tuned", "layercache"]),
         ("openai", run_openai, ["direct", "hand-tuned", "layercache"]),
         ("gemini", run_gemini, ["direct", "hand-tuned-implicit", "hand-tuned", "layercache"]),
+        ("responses", run_responses, ["direct", "hand-tuned", "layercache"]),
     ]
     for provider, run, variants in runs:
         if provider not in providers:

@@ -126,6 +126,8 @@ class LayerCacheApp:
             Route(
                 "/chat/completions", ProxyEndpoint("openai", "/v1/chat/completions", runtime, stack), methods=["POST"]
             ),
+            Route("/v1/responses", ProxyEndpoint("responses", "/v1/responses", runtime, stack), methods=["POST"]),
+            Route("/responses", ProxyEndpoint("responses", "/v1/responses", runtime, stack), methods=["POST"]),
             Route("/v1/messages", ProxyEndpoint("anthropic", "/v1/messages", runtime, stack), methods=["POST"]),
             Route("/v1/messages/count_tokens", CountTokens(runtime, self.stages).handle, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),

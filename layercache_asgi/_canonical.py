@@ -5,8 +5,9 @@ of its prompt that it builds afresh on every request. It touches only those part
 in ways a model cannot read a difference from. The rules, applied to the body in the
 client's own wire format:
 
-1. **System prompt and tool description text** (OpenAI ``system`` / ``developer`` messages,
-   Anthropic ``system``, each tool's own ``description``): ``CRLF`` becomes ``LF``; spaces
+1. **System prompt and tool description text** (OpenAI ``system`` / ``developer`` messages
+   and input items, the Responses API's ``instructions``, Anthropic ``system``, each tool's
+   own ``description``): ``CRLF`` becomes ``LF``; spaces
    and tabs at the end of a line are removed; blank lines at the start and whitespace at the
    end are removed. These are instructions a program assembles from templates and files, and
    what varies between renders is the invisible: the platform's line ending, the spaces an
@@ -54,6 +55,7 @@ _TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 # Roles whose text is an instruction the client renders, not a turn of the conversation.
 _INSTRUCTION_ROLES = frozenset({"system", "developer"})
+_TEXT_PARTS = frozenset({"text", "input_text"})  # input_text: the Responses API
 
 # JSON Schema keywords whose value maps names the client chose to subschemas: order kept.
 _NAMED_SUBSCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
@@ -127,7 +129,7 @@ def _instruction_text(content: Any) -> Any:
         return canonical_text(content)
     if isinstance(content, list):
         for part in content:
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+            if isinstance(part, dict) and part.get("type") in _TEXT_PARTS and isinstance(part.get("text"), str):
                 part["text"] = canonical_text(part["text"])
     return content
 
@@ -196,7 +198,11 @@ def canonicalize_body(wire: Wire, body: dict[str, Any]) -> None:
         if "system" in body:
             body["system"] = _instruction_text(body["system"])
         return
-    messages = body.get("messages")
+    if wire == "responses" and isinstance(body.get("instructions"), str):
+        body["instructions"] = canonical_text(body["instructions"])
+    messages = body.get("input" if wire == "responses" else "messages")
     for message in messages if isinstance(messages, list) else []:
-        if isinstance(message, dict) and message.get("role") in _INSTRUCTION_ROLES and "content" in message:
+        if not isinstance(message, dict) or message.get("type", "message") != "message":
+            continue  # Responses items other than messages (calls, outputs, reasoning) are content
+        if message.get("role") in _INSTRUCTION_ROLES and "content" in message:
             message["content"] = _instruction_text(message["content"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+from ._sse import format_event
 from ._types import Send, Wire
 
 __all__ = ["ProxyError", "error_body", "redact", "send_error", "sse_error_event"]
@@ -65,7 +66,7 @@ class ProxyError(Exception):
 
 def _type_for(status: int, wire: Wire) -> str:
     pair = _TYPES.get(status) or (("invalid_request_error",) * 2 if status < 500 else ("api_error", "api_error"))
-    return pair[0] if wire == "openai" else pair[1]
+    return pair[1] if wire == "anthropic" else pair[0]
 
 
 def error_body(wire: Wire, status: int, message: str, *, code: str | None = None, param: str | None = None) -> bytes:
@@ -79,6 +80,9 @@ def error_body(wire: Wire, status: int, message: str, *, code: str | None = None
 
 def sse_error_event(wire: Wire, status: int, message: str) -> bytes:
     """A terminal SSE event reporting an error after the stream has started."""
+    if wire == "responses":  # the Responses API's own error event
+        doc = {"type": "error", "code": _type_for(status, wire), "message": message, "param": None}
+        return format_event(json.dumps(doc, separators=(",", ":")), "error")
     body = error_body(wire, status, message).decode()
     if wire == "anthropic":
         return f"event: error\ndata: {body}\n\n".encode()

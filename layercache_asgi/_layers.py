@@ -6,12 +6,16 @@ content (cache markers excluded, so adding ``cache_control`` never changes ident
 
 Default assignment (``lc_layer_hints``, message index → layer, overrides messages):
 
-- L0: the system prompt (Anthropic ``system``; OpenAI leading system/developer messages).
+- L0: the system prompt (Anthropic ``system``; Responses ``instructions``; OpenAI leading
+  system/developer messages or input items).
 - L1: tools; messages a template or the client hints as static context or few-shots.
 - L2: the conversation before the newest input.
 - L3: enhancements (added by the Enhance stage, inside the newest turn).
 - L4: the newest input: the trailing messages after the last assistant message (a
   trailing assistant prefill belongs to it too).
+
+The Responses API's ``input`` items are its messages: calls and reasoning items play the
+assistant, their outputs the tool (:func:`layercache_asgi.wire.item_role`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._types import Wire
+from .wire import item_role
 
 __all__ = [
     "LAYER_NAMES",
@@ -121,9 +126,9 @@ def _blocks(message: Any) -> int:
     return n + len(message.get("tool_calls") or [])
 
 
-def _message_parts(messages: list[Any], layers: list[int]) -> Iterator[Part]:
+def _message_parts(key: str, messages: list[Any], layers: list[int]) -> Iterator[Part]:
     for i, message in enumerate(messages):
-        yield Part(f"messages[{i}]", layers[i], digest(message), _blocks(message))
+        yield Part(f"{key}[{i}]", layers[i], digest(message), _blocks(message))
 
 
 def part_value(body: Mapping[str, Any], path: str) -> Any:
@@ -133,12 +138,23 @@ def part_value(body: Mapping[str, Any], path: str) -> Any:
     return value[int(index.rstrip("]"))] if index else value
 
 
+def _role(wire: Wire, message: Any) -> Any:
+    if wire == "responses":
+        return item_role(message)
+    return message.get("role") if isinstance(message, dict) else None
+
+
+def _messages_of(wire: Wire, body: Mapping[str, Any]) -> list[Any]:
+    messages = body.get("input" if wire == "responses" else "messages")
+    return messages if isinstance(messages, list) else []
+
+
 def _default_message_layers(wire: Wire, messages: list[Any]) -> list[int]:
     n = len(messages)
-    roles = [m.get("role") if isinstance(m, dict) else None for m in messages]
+    roles = [_role(wire, m) for m in messages]
     layers = [2] * n
     start = 0
-    if wire == "openai":
+    if wire != "anthropic":
         while start < n and roles[start] in _SYSTEM_ROLES:
             layers[start] = 0
             start += 1
@@ -160,8 +176,7 @@ def stratify(
     ``system_hints`` (Anthropic system block index → layer) mark blocks that are not L0,
     such as a template's static context (L1)."""
     system_hints = dict(system_hints or {})
-    messages = body.get("messages")
-    messages = messages if isinstance(messages, list) else []
+    messages = _messages_of(wire, body)
     message_layers = _default_message_layers(wire, messages)
     for index, layer in (hints or {}).items():
         if 0 <= index < len(messages):
@@ -175,7 +190,12 @@ def stratify(
         parts.append(Part("system", 0, digest(system)))
     elif isinstance(system, list):
         parts.extend(Part(f"system[{i}]", system_hints.get(i, 0), digest(block)) for i, block in enumerate(system))
-    parts.extend(_message_parts(messages, message_layers))
+    if wire == "responses":
+        if body.get("instructions"):
+            parts.append(Part("instructions", 0, digest(body["instructions"])))
+        if isinstance(body.get("input"), str):  # a bare string is the newest input
+            parts.append(Part("input", 4, digest(body["input"])))
+    parts.extend(_message_parts("input" if wire == "responses" else "messages", messages, message_layers))
     return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints)
 
 
@@ -183,6 +203,8 @@ def is_tool_result(wire: Wire, message: Any) -> bool:
     """An OpenAI ``tool`` (or ``function``) message, or an Anthropic user message holding a ``tool_result``."""
     if not isinstance(message, dict):
         return False
+    if wire == "responses":
+        return item_role(message) == "tool"
     if wire == "openai":
         return message.get("role") in ("tool", "function")
     content = message.get("content")
@@ -195,11 +217,12 @@ def is_tool_result(wire: Wire, message: Any) -> bool:
 
 def turn_groups(wire: Wire, messages: list[Any], indices: list[int]) -> list[list[int]]:
     """Split message ``indices`` into turns. A turn starts at a user message that is not a tool
-    result, so an assistant's tool calls always stay with their results."""
+    result, so an assistant's tool calls always stay with their results (and, for Responses
+    items, reasoning and function calls with their outputs)."""
     groups: list[list[int]] = []
     for i in indices:
         message = messages[i]
-        starts = isinstance(message, dict) and message.get("role") == "user" and not is_tool_result(wire, message)
+        starts = _role(wire, message) == "user" and not is_tool_result(wire, message)
         if starts or not groups:
             groups.append([i])
         else:
@@ -222,16 +245,18 @@ def prefix_blocks(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, Any]]:
         blocks.append(("system", system))
     elif isinstance(system, list):
         blocks.extend((f"system[{i}]", b) for i, b in enumerate(system))
-    messages = body.get("messages")
-    for i, message in enumerate(messages if isinstance(messages, list) else []):
+    if wire == "responses" and body.get("instructions"):
+        blocks.append(("instructions", body["instructions"]))
+    key = "input" if wire == "responses" else "messages"
+    for i, message in enumerate(_messages_of(wire, body)):
         if not isinstance(message, dict):
             continue
         content = message.get("content")
         role = message.get("role")
         if isinstance(content, list) and content:
-            blocks.extend((f"messages[{i}].content[{j}]", {"role": role, "block": b}) for j, b in enumerate(content))
+            blocks.extend((f"{key}[{i}].content[{j}]", {"role": role, "block": b}) for j, b in enumerate(content))
         else:
-            blocks.append((f"messages[{i}]", {"role": role, "content": content}))
+            blocks.append((f"{key}[{i}]", {"role": role, "content": content}))
         for j, call in enumerate(message.get("tool_calls") or []):
-            blocks.append((f"messages[{i}].tool_calls[{j}]", call))
+            blocks.append((f"{key}[{i}].tool_calls[{j}]", call))
     return blocks

@@ -2,7 +2,8 @@
 
 OpenAI-format requests go to ``litellm.acompletion``; Anthropic-format requests to
 ``litellm.anthropic.messages.acreate``, which answers in Anthropic's format whatever
-the provider. Imported lazily (only when a request needs it).
+the provider; Responses API requests to ``litellm.aresponses`` (its bridge translates for
+providers without a Responses API). Imported lazily (only when a request needs it).
 """
 
 from __future__ import annotations
@@ -101,6 +102,25 @@ def _marker_params(exchange: Exchange) -> dict[str, str]:
     return params
 
 
+async def _responses_chunks(response: Any, stream: StreamAccumulator) -> AsyncIterator[bytes]:
+    async for chunk in response:
+        doc = _dump(chunk)
+        kind = doc.get("type")
+        kind = getattr(kind, "value", kind)  # LiteLLM's event types are str enums: name the value
+        data = format_event(json.dumps(doc, separators=(",", ":"), default=str), str(kind or "") or None)
+        stream.feed(data)
+        yield data
+
+
+async def _responses(params: dict[str, Any]) -> UpstreamResponse:
+    """LiteLLM's Responses bridge; ``params`` holds only the fields another provider can use."""
+    response = await litellm.aresponses(**params)
+    if not params.get("stream"):
+        return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+    stream = new_accumulator("responses")
+    return UpstreamResponse(200, chunks=await _started(_responses_chunks(response, stream)), stream=stream)
+
+
 async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
     request = exchange.request
     # Only the wire format's own fields (a 400 names any other); the proxy's settings go on top.
@@ -112,6 +132,8 @@ async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | No
         params["api_base"] = deployment.api_base
     params.update(_marker_params(exchange))
     try:
+        if request.wire == "responses":
+            return await _responses(params)
         if request.wire == "openai":
             hide_usage = False
             if request.stream:

@@ -37,9 +37,9 @@ class Deployment:
 
     def fast_path(self, wire: Wire) -> bool:
         """Whether the client's wire format is this provider's own (no translation needed)."""
-        return (wire == "openai" and self.provider == "openai") or (
-            wire == "anthropic" and self.provider == "anthropic"
-        )
+        if wire == "anthropic":
+            return self.provider == "anthropic"
+        return self.provider == "openai"  # chat completions and the Responses API
 
     def api_key(self, settings: Settings) -> str | None:
         env = self.api_key_env or (settings.providers.get(self.provider) or _NO_PROVIDER).api_key_env

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ._errors import ProxyError
 from ._json import loads
 from ._types import Wire
+from .wire import check_responses_body
 
 __all__ = ["EXTENSION_HEADERS", "ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request", "split_extensions"]
 
@@ -85,9 +86,15 @@ class ChatRequest:
         return bool(self.body.get("stream"))
 
     @property
+    def messages_key(self) -> str:
+        """Where the conversation is in the body: the Responses API calls it ``input``."""
+        return "input" if self.wire == "responses" else "messages"
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = self.body["messages"]
-        return messages
+        """The conversation's entries (Responses ``input`` items; a string input is one user turn)."""
+        messages = self.body.get(self.messages_key)
+        return messages if isinstance(messages, list) else []
 
 
 def _bad(message: str, param: str | None = None) -> ProxyError:
@@ -169,9 +176,12 @@ def parse_request(wire: Wire, raw: bytes, headers: Mapping[str, str] | None = No
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise _bad("'model' is required and must be a non-empty string", "model")
-    if "messages" not in body:
+    if wire == "responses":
+        check_responses_body(body)
+    elif "messages" not in body:
         raise _bad("'messages' is required", "messages")
-    _check_messages(wire, body["messages"])
+    else:
+        _check_messages(wire, body["messages"])
     if "stream" in body and not isinstance(body["stream"], bool) and body["stream"] is not None:
         raise _bad("'stream' must be a boolean", "stream")
     if "tools" in body and body["tools"] is not None and not isinstance(body["tools"], list):

@@ -13,5 +13,5 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# The client's wire format: OpenAI chat completions or Anthropic messages.
-Wire = Literal["openai", "anthropic"]
+# The client's wire format: OpenAI chat completions, Anthropic messages, or the OpenAI Responses API.
+Wire = Literal["openai", "anthropic", "responses"]

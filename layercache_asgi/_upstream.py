@@ -22,6 +22,7 @@ from ._json import dumps
 from ._providers import Deployment
 from ._sse import SSEParser, format_event
 from ._wire import StreamAccumulator, new_accumulator
+from .wire import stateful_fields
 
 __all__ = ["UpstreamError", "UpstreamResponse", "attempt", "forward_headers", "parse_json", "retry_headers"]
 
@@ -105,7 +106,8 @@ def _fast_request(deployment: Deployment, exchange: Exchange, key: str | None) -
     headers = forward_headers(exchange.client_headers, deployment.provider, key)
     if deployment.provider == "anthropic":
         return f"{(deployment.api_base or _ANTHROPIC_BASE).rstrip('/')}/v1/messages", headers
-    return f"{(deployment.api_base or _OPENAI_BASE).rstrip('/')}/chat/completions", headers
+    path = "responses" if exchange.request.wire == "responses" else "chat/completions"
+    return f"{(deployment.api_base or _OPENAI_BASE).rstrip('/')}/{path}", headers
 
 
 async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
@@ -182,6 +184,15 @@ async def attempt(deployment: Deployment, exchange: Exchange) -> UpstreamRespons
     key = deployment.key_for(exchange.settings, exchange.credential)
     if deployment.fast_path(exchange.request.wire):
         return await _fast(deployment, exchange, key)
+    if exchange.request.wire == "responses" and (state := stateful_fields(exchange.request.body)):
+        # Stored responses and conversations live at OpenAI; no other provider can resolve them.
+        fields = " and ".join(f"'{name}'" for name in state)
+        message = (
+            f"{fields} {'need' if len(state) > 1 else 'needs'} an OpenAI deployment: the model "
+            f"'{deployment.name}' is served by "
+            f"{deployment.provider}, which cannot resolve state stored at OpenAI; send the full input instead"
+        )
+        raise UpstreamError(400, message, retriable=False)
     return await _translated(deployment, exchange, key)
 
 

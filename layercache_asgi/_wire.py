@@ -9,25 +9,33 @@ from ._completion import Completion
 from ._types import Wire
 from ._wire_anthropic import AnthropicStream
 from ._wire_openai import OpenAIStream
+from .wire import _responses
+from .wire._responses import ResponsesStream
 
 __all__ = ["StreamAccumulator", "completion_from_body", "new_accumulator", "render_body", "render_stream"]
 
-StreamAccumulator = OpenAIStream | AnthropicStream
+StreamAccumulator = OpenAIStream | AnthropicStream | ResponsesStream
 
 
 def new_accumulator(wire: Wire) -> StreamAccumulator:
+    if wire == "responses":
+        return ResponsesStream()
     return OpenAIStream() if wire == "openai" else AnthropicStream()
 
 
 def completion_from_body(wire: Wire, body: dict[str, Any]) -> Completion:
     if wire == "openai":
         return _wire_openai.completion_from_json(body)
+    if wire == "responses":
+        return _responses.completion_from_json(body)
     return _wire_anthropic.completion_from_json(body)
 
 
 def render_body(wire: Wire, completion: Completion, *, model: str) -> bytes:
     if wire == "openai":
         return _wire_openai.render_json(completion, model=model)
+    if wire == "responses":
+        return _responses.render_json(completion, model=model)
     return _wire_anthropic.render_json(completion, model=model)
 
 
@@ -35,4 +43,6 @@ def render_stream(wire: Wire, completion: Completion, *, model: str, include_usa
     """A complete SSE event sequence for ``completion`` in the client's format."""
     if wire == "openai":
         return _wire_openai.render_sse(completion, model=model, include_usage=include_usage)
+    if wire == "responses":
+        return _responses.render_sse(completion, model=model)
     return _wire_anthropic.render_sse(completion, model=model)

@@ -33,10 +33,12 @@ from typing import Any
 
 from ._errors import ProxyError
 from ._request import ChatRequest
+from .wire import RESPONSES_FIELDS
 
 __all__ = [
     "ANTHROPIC_MESSAGES_FIELDS",
     "OPENAI_CHAT_FIELDS",
+    "OPENAI_RESPONSES_FIELDS",
     "WIRE_FIELDS",
     "litellm_settings",
     "refuse_litellm_settings",
@@ -123,9 +125,51 @@ ANTHROPIC_MESSAGES_FIELDS = frozenset(
     }
 )
 
-WIRE_FIELDS: Mapping[str, frozenset[str]] = {"openai": OPENAI_CHAT_FIELDS, "anthropic": ANTHROPIC_MESSAGES_FIELDS}
+# POST /v1/responses, from OpenAI's API reference (and the official SDK's ResponseCreateParams),
+# plus ``client_metadata``, which Codex sends. Only RESPONSES_FIELDS of them (what another
+# provider can use) cross LiteLLM's Responses bridge; the rest is OpenAI's own state and options.
+OPENAI_RESPONSES_FIELDS = frozenset(
+    {
+        "background",
+        "client_metadata",
+        "context_management",
+        "conversation",
+        "include",
+        "input",
+        "instructions",
+        "max_output_tokens",
+        "max_tool_calls",
+        "metadata",
+        "model",
+        "parallel_tool_calls",
+        "previous_response_id",
+        "prompt",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "reasoning",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "stream",
+        "stream_options",
+        "temperature",
+        "text",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "truncation",
+        "user",
+    }
+)
 
-_WIRE_NAMES = {"openai": "OpenAI chat completions", "anthropic": "Anthropic messages"}
+WIRE_FIELDS: Mapping[str, frozenset[str]] = {
+    "openai": OPENAI_CHAT_FIELDS,
+    "anthropic": ANTHROPIC_MESSAGES_FIELDS,
+    "responses": OPENAI_RESPONSES_FIELDS,
+}
+
+_WIRE_NAMES = {"openai": "OpenAI chat completions", "anthropic": "Anthropic messages", "responses": "OpenAI Responses"}
 # Names LiteLLM's completion() reads from its **kwargs (``kwargs.get("mock_delay")``...).
 _KWARG_READ = re.compile(r"""\bkwargs(?:\.(?:get|pop|setdefault)\(|\[)\s*["']([\w-]+)["']""")
 
@@ -206,6 +250,9 @@ def translated_fields(request: ChatRequest) -> dict[str, Any]:
                 f"is not a field of the {_WIRE_NAMES[wire]} API, and this model is reached through "
                 "translation, which passes only those fields",
             )
+    if wire == "responses":
+        # ``metadata`` is left out as on the chat wire: LiteLLM reads it as its own.
+        return {k: v for k, v in request.body.items() if k in RESPONSES_FIELDS and k != "metadata"}
     return {
         k: v
         for k, v in request.body.items()

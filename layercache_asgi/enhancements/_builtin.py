@@ -55,6 +55,20 @@ def _clients_format(body: dict[str, Any], wire: str) -> tuple[bool, dict[str, An
             schema = spec.get("schema") if isinstance(spec, dict) else None
             return True, schema if isinstance(schema, dict) else None
         raise _bad(f"structured_json asks for JSON, but the request's response_format is {kind!r}")
+    if wire == "responses":
+        text = body.get("text")
+        fmt = text.get("format") if isinstance(text, dict) else None
+        if fmt is None:
+            return False, None
+        kind = fmt.get("type") if isinstance(fmt, dict) else None
+        if kind == "json_object":
+            return True, None
+        if kind == "json_schema":
+            schema = fmt.get("schema") if isinstance(fmt, dict) else None
+            return True, schema if isinstance(schema, dict) else None
+        if kind == "text":
+            return False, None  # the default format: nothing the client chose
+        raise _bad(f"structured_json asks for JSON, but the request's text.format is {kind!r}")
     # Anthropic: structured outputs (output_config.format, or the beta's output_format).
     config = body.get("output_config")
     fmt = config.get("format") if isinstance(config, dict) else None
@@ -92,5 +106,11 @@ async def structured_json(exchange: Exchange, options: dict[str, Any]) -> Additi
         minified = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
         text = f"{lead} with a single valid JSON object that matches this JSON schema, and nothing else: {minified}"
         response_format = {"type": "json_schema", "json_schema": {"name": name, "schema": canonical}}
-    forced = request.wire == "openai" and not has_format and not tools
-    return Addition(text=text, params={"response_format": response_format} if forced else {})
+    params: dict[str, Any] = {}
+    if not has_format and not tools and request.wire == "openai":
+        params = {"response_format": response_format}
+    elif not has_format and not tools and request.wire == "responses":
+        # The Responses API flattens the format into ``text.format``.
+        inner = response_format.get("json_schema") or {}
+        params = {"text": {**(request.body.get("text") or {}), "format": {"type": response_format["type"], **inner}}}
+    return Addition(text=text, params=params)

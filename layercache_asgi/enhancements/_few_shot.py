@@ -62,6 +62,8 @@ def load_examples(path: Path) -> list[Example]:
 def newest_input_text(exchange: Exchange) -> str:
     """The text of the newest user input (L4), what examples are matched against."""
     layers = exchange.layers
+    if exchange.request.wire == "responses" and isinstance(exchange.request.body.get("input"), str):
+        return str(exchange.request.body["input"])
     messages = exchange.request.messages
     indices = layers.messages_in(4) if layers is not None else [len(messages) - 1]
     texts: list[str] = []
@@ -70,7 +72,11 @@ def newest_input_text(exchange: Exchange) -> str:
         if isinstance(content, str):
             texts.append(content)
         elif isinstance(content, list):
-            texts += [str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text"]
+            texts += [
+                str(p.get("text", ""))
+                for p in content
+                if isinstance(p, dict) and p.get("type") in ("text", "input_text")
+            ]
     return "\n".join(t for t in texts if t)
 
 

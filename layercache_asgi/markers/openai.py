@@ -47,7 +47,9 @@ def apply_openai(exchange: Exchange, layers: Layers) -> None:
     body = exchange.request.body
     strip_cache_control(body)
     key = "lc-" + digest(exchange.tenant, layers.prefix_digest(1))[:40]
-    if exchange.request.wire != "openai":
+    # Chat completions and the Responses API both take it; a client's own key (Codex sends one) is kept.
+    # An Anthropic-wire request has no such field: the key travels in the notes to the LiteLLM call.
+    if exchange.request.wire not in ("openai", "responses"):
         exchange.notes[PROMPT_CACHE_KEY] = key
     elif not body.get("prompt_cache_key"):
         body["prompt_cache_key"] = key

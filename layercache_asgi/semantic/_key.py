@@ -18,7 +18,9 @@ __all__ = ["CacheKey", "cache_key", "normalise_query"]
 
 _KEY_VERSION = 2  # 2: nested key order is part of the key
 # Request fields that change how an answer is delivered, not what it says.
-_DELIVERY_ONLY = frozenset({"stream", "stream_options"})
+_DELIVERY_ONLY = frozenset({"stream", "stream_options", "store", "prompt_cache_key", "client_metadata"})
+_RESPONSES_STATE = ("previous_response_id", "conversation", "prompt")
+_TEXT_PARTS = frozenset({"text", "input_text"})  # input_text: the Responses API
 _QUERY_PLACEHOLDER = "\x00newest-user-input\x00"
 
 
@@ -46,7 +48,12 @@ def cache_key(exchange: Exchange, namespace: str = "") -> CacheKey | None:
     """
     request = exchange.request
     body = request.body
-    messages = body.get("messages")
+    if request.wire == "responses" and not _responses_cacheable(body):
+        return None
+    key = request.messages_key
+    messages = body.get(key)
+    if isinstance(messages, str):  # a Responses input string is one user message
+        messages = [{"role": "user", "content": messages}]
     if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
         return None
     if _choices(body) != 1:
@@ -62,8 +69,8 @@ def cache_key(exchange: Exchange, namespace: str = "") -> CacheKey | None:
         return None
     # Parameters are sorted by name; inside them, order is kept: the Canonicalize stage already
     # sorted what means nothing, and what is left (a schema's field order) shapes the answer.
-    keyed_body = {k: body[k] for k in sorted(body) if k not in _DELIVERY_ONLY and k != "messages"}
-    keyed_body["messages"] = [*messages[:-1], {**last, "content": keyed_content}]
+    keyed_body = {k: body[k] for k in sorted(body) if k not in _DELIVERY_ONLY and k != key}
+    keyed_body[key] = [*messages[:-1], {**last, "content": keyed_content}]
     material = {
         "v": _KEY_VERSION,
         "namespace": namespace,
@@ -76,6 +83,17 @@ def cache_key(exchange: Exchange, namespace: str = "") -> CacheKey | None:
     encoded = json.dumps(material, separators=(",", ":"), ensure_ascii=False, default=str)
     digest = hashlib.sha256(encoded.encode()).hexdigest()
     return CacheKey(tenant=exchange.tenant, model=request.model, exact=digest, query=query.strip())
+
+
+def _responses_cacheable(body: dict[str, Any]) -> bool:
+    """A Responses request's meaning may hang on state the proxy cannot see (a stored response,
+    a conversation, a stored prompt) or on tools: those are never answered from the cache."""
+    if any(body.get(name) for name in _RESPONSES_STATE) or body.get("tools"):
+        return False
+    items = body.get("input")
+    return not isinstance(items, list) or all(
+        isinstance(item, dict) and item.get("type", "message") == "message" for item in items
+    )
 
 
 def _choices(body: dict[str, Any]) -> int:
@@ -94,7 +112,7 @@ def _split_text(content: Any) -> tuple[str, Any] | None:
     for part in content:
         if isinstance(part, dict) and part.get("type") in ("tool_result", "function_result"):
             return None  # a tool turn, not a question
-        if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+        if isinstance(part, dict) and part.get("type") in _TEXT_PARTS and isinstance(part.get("text"), str):
             texts.append(part["text"])
             kept.append(_QUERY_PLACEHOLDER)
         else:

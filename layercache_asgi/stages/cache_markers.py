@@ -26,6 +26,7 @@ from .._types import ASGIApp, Receive, Scope, Send
 from ..markers.anthropic import apply_anthropic
 from ..markers.gemini import GEMINI_CACHED_CONTENT, apply_gemini
 from ..markers.openai import PROMPT_CACHE_KEY, apply_openai
+from ..markers.responses import apply_anthropic_responses
 from .prefix_threshold import prefix_check, prefix_tokens
 
 __all__ = ["InjectCacheMarkers"]
@@ -80,6 +81,9 @@ async def _apply(exchange: Exchange, layers: Layers, target: Deployment, first: 
     if target.provider == "anthropic":
         if await _below_minimum(exchange, layers, target, first):
             return  # nothing could be cached: leave the request as the client wrote it
+        if exchange.request.wire == "responses":  # marks on input items, for LiteLLM's bridge
+            exchange.notes["cache_markers"] = apply_anthropic_responses(exchange, layers)
+            return
         marked = apply_anthropic(exchange, layers, prompt_state(exchange))
         exchange.notes["cache_markers"] = marked
     elif target.provider == "openai":

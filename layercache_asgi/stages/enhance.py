@@ -27,6 +27,7 @@ from .._exchange import Exchange, get_exchange
 from .._layers import Layers, stratify
 from .._types import ASGIApp, Receive, Scope, Send
 from ..enhancements import EnhancementRegistry, default_registry
+from ..wire import item_role
 
 __all__ = ["Enhance", "enhancement_registry", "place_l3"]
 
@@ -39,6 +40,29 @@ def _as_parts(content: Any) -> list[Any]:
     return [{"type": "text", "text": content}] if isinstance(content, str) and content else []
 
 
+def _place_responses(
+    body: dict[str, Any], newest: list[int], hints: dict[int, int], texts: list[str]
+) -> dict[int, int]:
+    """Responses API: ``input_text`` parts before the newest user message's own content."""
+    blocks = [{"type": "input_text", "text": t} for t in texts]
+    items = body.get("input")
+    if isinstance(items, str):  # a bare string input is one user message
+        body["input"] = [{"role": "user", "content": [*blocks, {"type": "input_text", "text": items}]}]
+        return hints
+    items = body.setdefault("input", []) if items is None else items
+    users = [i for i in newest if item_role(items[i]) == "user"]
+    if users:
+        content = items[users[0]].get("content")
+        items[users[0]]["content"] = [
+            *blocks,
+            *([{"type": "input_text", "text": content}] if isinstance(content, str) else content or []),
+        ]
+    else:
+        items.append({"role": "user", "content": blocks})
+        hints[len(items) - 1] = 3
+    return hints
+
+
 def place_l3(exchange: Exchange, layers: Layers, texts: list[str]) -> Layers:
     """Insert ``texts`` at L3 in the request body; return the updated layers."""
     request = exchange.request
@@ -46,7 +70,9 @@ def place_l3(exchange: Exchange, layers: Layers, texts: list[str]) -> Layers:
     blocks = [{"type": "text", "text": t} for t in texts]
     newest = layers.messages_in(4)
     hints = dict(layers.hints)
-    if request.wire == "openai":
+    if request.wire == "responses":
+        hints = _place_responses(request.body, newest, hints, texts)
+    elif request.wire == "openai":
         users = [i for i in newest if messages[i].get("role") == "user"]
         if users:
             message = messages[users[0]]

@@ -79,7 +79,8 @@ class TruncateSession:
             groups = groups[:-1]  # the turn that made the calls L4 answers goes with L4
         counts = await count_parts(target.model, [(p.digest, part_value(request.body, p.path)) for p in layers.parts])
         by_path = {p.path: n for p, n in zip(layers.parts, counts, strict=True)}
-        history = [sum(by_path[f"messages[{i}]"] for i in group) for group in groups]
+        key = request.messages_key  # "input" on the Responses API
+        history = [sum(by_path[f"{key}[{i}]"] for i in group) for group in groups]
         stable = sum(n for p, n in zip(layers.parts, counts, strict=True) if p.layer <= 1)
         room = limit - stable
         rest = sum(counts) - stable - sum(history)  # L4 and the turn it belongs to
@@ -91,7 +92,7 @@ class TruncateSession:
         if cut == 0:
             return
         dropped = {i for group in groups[:cut] for i in group}
-        request.body["messages"] = [m for i, m in enumerate(request.messages) if i not in dropped]
+        request.body[key] = [m for i, m in enumerate(request.messages) if i not in dropped]
         hints = {i - sum(1 for d in dropped if d < i): layer for i, layer in layers.hints.items() if i not in dropped}
         exchange.layers = stratify(request.wire, request.body, hints, layers.system_hints)
         exchange.notes["truncated_messages"] = len(dropped)

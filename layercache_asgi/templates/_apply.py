@@ -6,6 +6,8 @@ become text blocks of ``system`` around the client's own: the system prompt firs
 context last, hinted L1 (Anthropic reads tools, then system, so the context still sits
 inside the cached prefix). Template tools join the request's tools unless the client
 sent a tool of the same name. Nothing the client sent is dropped or reordered.
+Responses API: the system prompt goes before the client's ``instructions`` (L0); the
+context becomes a leading ``developer`` input item, hinted L1.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from .._request import ChatRequest, EnhancementSpec
 from ._model import Template, tool_name
 
-__all__ = ["apply_template", "to_anthropic_tool", "to_openai_tool"]
+__all__ = ["apply_template", "to_anthropic_tool", "to_openai_tool", "to_responses_tool"]
 
 _SYSTEM_ROLES = ("system", "developer")
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
@@ -30,6 +32,12 @@ def to_openai_tool(tool: dict[str, Any]) -> dict[str, Any]:
         function["description"] = tool["description"]
     function["parameters"] = copy.deepcopy(tool.get("input_schema") or _EMPTY_SCHEMA)
     return {"type": "function", "function": function}
+
+
+def to_responses_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """The Responses API's flat function tool: ``{"type": "function", "name", "description", "parameters"}``."""
+    function = to_openai_tool(tool)["function"]
+    return {"type": "function", **function} if isinstance(function, dict) else copy.deepcopy(tool)
 
 
 def to_anthropic_tool(tool: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +54,7 @@ def to_anthropic_tool(tool: dict[str, Any]) -> dict[str, Any]:
 def _merge_tools(request: ChatRequest, template: Template) -> None:
     if not template.tools:
         return
-    convert = to_openai_tool if request.wire == "openai" else to_anthropic_tool
+    convert = {"openai": to_openai_tool, "responses": to_responses_tool}.get(request.wire, to_anthropic_tool)
     tools: list[dict[str, Any]] = list(request.body.get("tools") or [])
     taken = {tool_name(t) for t in tools if isinstance(t, dict)}
     tools += [convert(t) for t in template.tools if tool_name(t) not in taken]
@@ -72,6 +80,21 @@ def _apply_openai(request: ChatRequest, template: Template) -> dict[int, int]:
     ext.lc_layer_hints = {i + before + (after if i >= lead else 0): layer for i, layer in ext.lc_layer_hints.items()}
     request.body["messages"] = head + messages[lead:]
     return hints
+
+
+def _apply_responses(request: ChatRequest, template: Template) -> dict[int, int]:
+    """System prompt before the client's ``instructions``; context as a leading developer item (L1)."""
+    body = request.body
+    if template.system:
+        own = body.get("instructions")
+        body["instructions"] = f"{template.system}\n\n{own}" if isinstance(own, str) and own else template.system
+    if not template.context:
+        return {}
+    items = body.get("input")
+    items = [{"role": "user", "content": items}] if isinstance(items, str) else list(items or [])
+    body["input"] = [{"role": "developer", "content": template.context}, *items]
+    request.ext.lc_layer_hints = {i + 1: layer for i, layer in request.ext.lc_layer_hints.items()}
+    return {0: 1}
 
 
 def _apply_anthropic(request: ChatRequest, template: Template) -> dict[int, int]:
@@ -103,6 +126,8 @@ def apply_template(request: ChatRequest, template: Template) -> tuple[dict[int, 
     """Apply ``template`` to ``request`` in place; return layer hints for the messages and
     for the (Anthropic) system blocks it added."""
     hints = _apply_openai(request, template) if request.wire == "openai" else {}
+    if request.wire == "responses":
+        hints = _apply_responses(request, template)
     system_hints = _apply_anthropic(request, template) if request.wire == "anthropic" else {}
     _merge_tools(request, template)
     _merge_enhancements(request, template)

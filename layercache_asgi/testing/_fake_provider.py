@@ -1,4 +1,4 @@
-"""A fake LLM provider: OpenAI chat completions and Anthropic messages, JSON and SSE.
+"""A fake LLM provider: OpenAI chat completions, the Responses API and Anthropic messages, JSON and SSE.
 
 Answers deterministically ("Echo: <last user text>"), calls the first tool when tools
 are offered and the newest message is a user's question, and reports usage the way
@@ -23,7 +23,10 @@ from .._wire_anthropic import render_json as anthropic_json
 from .._wire_anthropic import render_sse as anthropic_sse
 from .._wire_openai import render_json as openai_json
 from .._wire_openai import render_sse as openai_sse
+from ..wire import render_json as responses_json
+from ..wire import render_sse as responses_sse
 from ._asgi import read_body
+from ._fake_responses import responses_answer, responses_prompt
 from ._request_rules import anthropic_refusal, openai_refusal
 
 __all__ = ["FakeProvider", "RecordedRequest", "count_tokens"]
@@ -71,10 +74,14 @@ class FakeProvider:
 
     def usage_for(self, wire: str, body: dict[str, Any], completion: Completion) -> Usage:
         """Prompt tokens of the whole request, none cached. Subclasses simulate prefix caches."""
-        prompt = {k: v for k, v in body.items() if k in ("system", "tools", "messages")}
+        prompt: Any = {k: v for k, v in body.items() if k in ("system", "tools", "messages")}
+        if wire == "responses":
+            prompt = responses_prompt(body)
         return Usage(uncached_input=count_tokens(prompt), output=count_tokens(completion.text or "x"))
 
     def answer(self, wire: str, body: dict[str, Any]) -> Completion:
+        if wire == "responses":
+            return responses_answer(body)
         messages = body.get("messages") or []
         last = messages[-1] if messages else {}
         text = _text_of(last.get("content"))
@@ -124,6 +131,8 @@ class FakeProvider:
             wire = "openai"
         elif path.endswith("/v1/messages"):
             wire = "anthropic"
+        elif path.endswith("/responses"):
+            wire = "responses"
         else:
             await _send(send, 404, {"error": {"message": f"no route {path}", "type": "not_found"}})
             return
@@ -152,12 +161,12 @@ class FakeProvider:
         completion.usage = self.usage_for(wire, body, completion)
         model = str(body.get("model", ""))
         if not body.get("stream"):
-            doc = json.loads(
-                openai_json(completion, model=model) if wire == "openai" else anthropic_json(completion, model=model)
-            )
-            await _send(send, 200, doc)
+            render = {"openai": openai_json, "responses": responses_json}.get(wire, anthropic_json)
+            await _send(send, 200, json.loads(render(completion, model=model)))
             return
-        if wire == "openai":
+        if wire == "responses":
+            events = responses_sse(completion, model=model)
+        elif wire == "openai":
             include = bool((body.get("stream_options") or {}).get("include_usage"))
             events = openai_sse(completion, model=model, include_usage=include)
         else:

@@ -50,6 +50,7 @@ from .._layers import strip_markers
 from .._prefix_minimums import min_prefix_tokens
 from .._types import Receive, Scope, Send
 from ._fake_provider import FakeProvider, count_tokens
+from ._fake_responses import responses_prompt
 
 __all__ = [
     "ANTHROPIC_LOOKBACK",
@@ -97,7 +98,16 @@ def _anthropic_blocks(body: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _openai_text(body: dict[str, Any]) -> str:
     parts = [_dumps(t) for t in body.get("tools") or []]
-    for message in body.get("messages") or []:
+    if "input" in body:  # the Responses API: tools, instructions, then the input items
+        entries = responses_prompt(body)
+        parts = [_dumps(t) for t in entries[: len(body.get("tools") or [])]]
+        messages = entries[len(parts) :]
+    else:
+        messages = body.get("messages") or []
+    for message in messages:
+        if not isinstance(message, dict):
+            parts.append(_dumps(message))
+            continue
         normal = dict(message)
         if isinstance(normal.get("content"), str):
             normal["content"] = _as_blocks(normal["content"])

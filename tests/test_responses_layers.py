@@ -16,6 +16,8 @@ from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._layers import stratify, turn_groups
 from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, serve
 
+from .conftest import ADMIN
+
 TOOLS: list[Any] = [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}]
 RULES = " ".join(f"Rule {i}: check the facts, cite the source and keep answers short." for i in range(160))
 
@@ -93,7 +95,7 @@ def test_miss_explainer_names_the_changed_instructions(openai_client: openai.Ope
 def _summary(url: str, model: str) -> dict[str, Any]:
     deadline = time.monotonic() + 10
     while True:
-        doc = httpx.get(f"{url}/v1/cache/metrics").json()["models"].get(model, {})
+        doc = httpx.get(f"{url}/v1/cache/metrics", headers=ADMIN).json()["models"].get(model, {})
         if doc.get("requests") == 2 or time.monotonic() > deadline:
             return dict(doc)
         time.sleep(0.05)

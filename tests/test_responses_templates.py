@@ -15,6 +15,8 @@ from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.enhancements._builtin import CHAIN_OF_THOUGHT
 from layercache_asgi.testing import FakeProvider, serve
 
+from .conftest import ADMIN
+
 pytestmark = pytest.mark.postgres
 
 TEMPLATE: dict[str, Any] = {
@@ -26,8 +28,8 @@ TEMPLATE: dict[str, Any] = {
 
 
 def test_template_on_a_responses_request(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
-    with serve(LayerCacheApp(make_settings(proxy={"allow_writes_without_key": True}))) as url:
-        created = httpx.post(f"{url}/v1/prompts/templates", json=TEMPLATE, timeout=30)
+    with serve(LayerCacheApp(make_settings())) as url:
+        created = httpx.post(f"{url}/v1/prompts/templates", json=TEMPLATE, headers=ADMIN, timeout=30)
         assert created.status_code in (200, 201), created.text
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
         raw = client.responses.with_raw_response.create(

@@ -10,7 +10,7 @@ in the client's wire format, or raise :class:`UpstreamError`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,15 @@ class UpstreamResponse:
     chunks: AsyncIterator[bytes] | None = None  # SSE bytes in the client's format, when streaming
     stream: StreamAccumulator | None = None  # sees every streamed byte, for accounting
     headers: dict[str, str] = field(default_factory=dict)
+    release: Callable[[], Awaitable[object]] | None = None  # closes the upstream stream
+
+    async def aclose(self) -> None:
+        """Close the upstream stream, read or not: a client that left must not keep it open."""
+        chunks_close = getattr(self.chunks, "aclose", None)
+        if chunks_close is not None:
+            await chunks_close()
+        if self.release is not None:
+            await self.release()
 
 
 def _status_error(status: int, text: str, exchange: Exchange, key: str | None) -> UpstreamError:
@@ -121,7 +130,7 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
         raise _status_error(upstream.status_code, text, exchange, key)
     stream = new_accumulator(request.wire)
     chunks = _relay(upstream, stream, hide_usage=injected_usage)
-    return UpstreamResponse(upstream.status_code, chunks=chunks, stream=stream)
+    return UpstreamResponse(upstream.status_code, chunks=chunks, stream=stream, release=upstream.aclose)
 
 
 async def _relay(upstream: httpx.Response, stream: StreamAccumulator, *, hide_usage: bool) -> AsyncIterator[bytes]:

@@ -1,0 +1,167 @@
+"""A client that goes away cancels its upstream call: nothing waits or calls for a client that left.
+
+The fake provider answers slowly (a 30 s delay before it answers, or in mid-stream)
+and counts the requests it is still answering; a raw httpx client sends a request and
+closes its connection early. The proxy must close the upstream request well before the
+delay is over, on every path, and count the request as ``status="499"``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeProvider, serve
+from tests.conftest import unique
+from tests.test_metrics import prometheus, sample
+
+SLOW = 30.0  # the fake's delay: far longer than any wait below
+SOON = 10.0  # the bound on "promptly": well below SLOW
+
+
+def eventually(check: Callable[[], bool], within: float = SOON) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def request_for(route: str, model: str, stream: bool, text: str | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": text or unique("q")}], **extra}
+    if route == "/v1/messages":
+        body["max_tokens"] = 20
+    if stream:
+        body["stream"] = True
+    return body
+
+
+HEADERS = {"authorization": "Bearer sk-test-client-key-1", "x-api-key": "sk-test-client-key-1"}
+
+
+def connect_and_send(url: str, route: str, body: dict[str, Any]) -> socket.socket:
+    """A raw HTTP/1.1 request on a connection the test closes when it wants."""
+    host, port = url.removeprefix("http://").split(":")
+    payload = json.dumps(body).encode()
+    head = [f"POST {route} HTTP/1.1", f"host: {host}", "content-type: application/json"]
+    head += [f"{k}: {v}" for k, v in HEADERS.items()] + [f"content-length: {len(payload)}", "", ""]
+    sock = socket.create_connection((host, int(port)), timeout=SOON)
+    sock.sendall("\r\n".join(head).encode() + payload)
+    return sock
+
+
+def abandon(url: str, route: str, body: dict[str, Any], fake: FakeProvider) -> None:
+    """Send a request and close the connection once it reached the provider (streams: once it started)."""
+    before = len(fake.requests)
+    with connect_and_send(url, route, body) as sock:
+        if body.get("stream"):
+            received = b""
+            while b"data:" not in received:  # the first event has arrived: the stream is under way
+                chunk = sock.recv(65536)
+                assert chunk, "the proxy closed the stream"
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200")
+        else:
+            assert eventually(lambda: len(fake.requests) > before)
+
+
+def warm(url: str, route: str, model: str) -> None:
+    """One answered request first: LiteLLM's first import blocks for seconds."""
+    answer = httpx.post(url + route, json=request_for(route, model, False), headers=HEADERS, timeout=60)
+    assert answer.status_code == 200
+
+
+@pytest.fixture
+def slow_proxy(fake: FakeProvider, make_settings: Callable[..., Settings]) -> Iterator[tuple[str, LayerCacheApp]]:
+    fake.delay = SLOW
+    app = LayerCacheApp(make_settings())
+    with serve(app) as url:
+        yield url, app
+
+
+PATHS = [
+    pytest.param("/v1/chat/completions", "gpt-4o-mini", id="openai-fast"),
+    pytest.param("/v1/messages", "claude-haiku-4-5", id="anthropic-fast"),
+    pytest.param("/v1/chat/completions", "claude-haiku-4-5", id="openai-to-claude-litellm"),
+]
+
+
+@pytest.mark.parametrize(("route", "model"), PATHS)
+def test_json_request_of_a_client_that_left_is_cancelled_upstream(
+    slow_proxy: tuple[str, LayerCacheApp], fake: FakeProvider, route: str, model: str
+) -> None:
+    url, _ = slow_proxy
+    fake.delay = 0.0
+    warm(url, route, model)
+    fake.delay = SLOW
+    abandon(url, route, request_for(route, model, stream=False), fake)
+    assert eventually(lambda: fake.abandoned == 1 and fake.in_flight == 0)
+    assert len(fake.requests) == 2
+
+
+@pytest.mark.parametrize(("route", "model"), PATHS)
+def test_stream_of_a_client_that_left_is_closed_upstream(
+    slow_proxy: tuple[str, LayerCacheApp], fake: FakeProvider, route: str, model: str
+) -> None:
+    url, _ = slow_proxy
+    fake.delay = 0.0
+    warm(url, route, model)
+    fake.stall_stream_after, fake.stall_seconds = 3, SLOW  # the stream starts (with text), then stalls
+    abandon(url, route, request_for(route, model, stream=True), fake)
+    assert eventually(lambda: fake.abandoned == 1 and fake.in_flight == 0)
+
+
+def test_abandoned_requests_are_counted_as_499_and_logged(
+    slow_proxy: tuple[str, LayerCacheApp], fake: FakeProvider
+) -> None:
+    url, app = slow_proxy
+    abandon(url, "/v1/chat/completions", request_for("/v1/chat/completions", "gpt-4o-mini", stream=False), fake)
+    assert eventually(
+        lambda: sample(prometheus(url), "layercache_requests_total", model="gpt-4o-mini", status="499") == 1
+    )
+    samples = prometheus(url)
+    assert sample(samples, "layercache_requests_total", status="500") == 0
+    assert sample(samples, "layercache_upstream_errors_total") == 0  # the provider did nothing wrong
+    logs = app.runtime.logs
+    assert logs is not None
+    [line] = [line for line in logs.tail(1000) if line.get("event") == "client_closed"]
+    assert line["status"] == 499 and line["request_id"]
+
+
+def test_abandoned_requests_do_not_hold_the_connection_pool(
+    fake: FakeProvider, make_settings: Callable[..., Settings]
+) -> None:
+    fake.delay = SLOW
+    with serve(LayerCacheApp(make_settings(upstream={"max_connections": 2}))) as url:
+        route = "/v1/chat/completions"
+        sockets = [connect_and_send(url, route, request_for(route, "gpt-4o-mini", False)) for _ in range(5)]
+        assert eventually(lambda: fake.in_flight == 2)  # the pool is full; three more wait for it
+        for sock in sockets:
+            sock.close()
+        assert eventually(lambda: fake.in_flight == 0)
+        fake.delay = 0.0
+        answer = httpx.post(url + route, json=request_for(route, "gpt-4o-mini", False, "hello"), timeout=SOON)
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "Echo: hello"
+    # Every abandoned request that reached the provider was closed there; none still holds a connection.
+    assert fake.abandoned == len(fake.requests) - 1 and fake.in_flight == 0
+
+
+def test_a_client_that_answers_normally_is_unaffected(
+    slow_proxy: tuple[str, LayerCacheApp], fake: FakeProvider
+) -> None:
+    url, _ = slow_proxy
+    fake.delay = 0.0
+    for stream in (False, True):
+        body = request_for("/v1/chat/completions", "gpt-4o-mini", stream, "fine")
+        answer = httpx.post(url + "/v1/chat/completions", json=body, headers=HEADERS, timeout=SOON)
+        assert answer.status_code == 200 and "Echo: fine" in answer.text
+    assert sample(prometheus(url), "layercache_requests_total", status="200") == 2
+    assert fake.abandoned == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -165,3 +166,102 @@ def test_a_client_that_answers_normally_is_unaffected(
         assert answer.status_code == 200 and "Echo: fine" in answer.text
     assert sample(prometheus(url), "layercache_requests_total", status="200") == 2
     assert fake.abandoned == 0
+
+
+# -- requests held by the warm-up gate or the single flight ---------------------------------
+
+SYSTEM = " ".join(f"Rule {i}: check the facts, cite the source and keep answers short." for i in range(160))
+
+
+def shared_prefix(text: str) -> dict[str, Any]:
+    return request_for("/v1/messages", "claude-sonnet-4-5", False, text, system=SYSTEM)
+
+
+def answer_in_thread(url: str, route: str, body: dict[str, Any]) -> tuple[threading.Thread, list[httpx.Response]]:
+    answers: list[httpx.Response] = []
+
+    def post() -> None:
+        answers.append(httpx.post(url + route, json=body, headers=HEADERS, timeout=SOON))
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    return thread, answers
+
+
+@pytest.fixture
+def gated_proxy(fake: FakeProvider, make_settings: Callable[..., Settings]) -> Iterator[str]:
+    fake.delay = SLOW
+    with serve(LayerCacheApp(make_settings(caching={"warmup_wait_seconds": SLOW}))) as url:
+        yield url
+
+
+def test_a_request_held_by_the_warmup_gate_never_goes_upstream_after_its_client_left(
+    gated_proxy: str, fake: FakeProvider
+) -> None:
+    with connect_and_send(gated_proxy, "/v1/messages", shared_prefix("leader")):
+        assert eventually(lambda: len(fake.requests) == 1)
+        follower = connect_and_send(gated_proxy, "/v1/messages", shared_prefix("follower"))
+        time.sleep(0.5)  # let it reach the gate
+        follower.close()
+        time.sleep(0.5)
+    # The leader's client left too: the gate opens. A follower still waiting there would go now.
+    assert eventually(lambda: fake.in_flight == 0 and fake.abandoned == 1)
+    time.sleep(1.0)
+    assert len(fake.requests) == 1
+
+
+def test_a_gate_leader_whose_client_left_releases_its_followers(gated_proxy: str, fake: FakeProvider) -> None:
+    with connect_and_send(gated_proxy, "/v1/messages", shared_prefix("leader")):
+        assert eventually(lambda: len(fake.requests) == 1)
+        thread, answers = answer_in_thread(gated_proxy, "/v1/messages", shared_prefix("follower"))
+        time.sleep(0.5)  # held behind the leader, for up to SLOW seconds
+        fake.delay = 0.0
+    thread.join()
+    # Answered within SOON (the client's timeout), not after the gate's SLOW wait.
+    [answer] = answers
+    assert answer.status_code == 200 and answer.json()["content"][0]["text"] == "Echo: follower"
+    assert fake.abandoned == 1 and len(fake.requests) == 2
+
+
+@pytest.fixture
+def single_flight_proxy(fake: FakeProvider, make_settings: Callable[..., Settings]) -> Iterator[str]:
+    fake.delay = SLOW
+    semantic = {"enabled": True, "single_flight_wait_seconds": SLOW}
+    with serve(LayerCacheApp(make_settings(caching={"semantic": semantic}))) as url:
+        yield url
+
+
+QUESTION = request_for("/v1/chat/completions", "gpt-4o-mini", False, "Why is the sky blue?")
+
+
+@pytest.mark.postgres
+def test_a_single_flight_leader_whose_client_left_lets_its_followers_go(
+    single_flight_proxy: str, fake: FakeProvider
+) -> None:
+    url, route = single_flight_proxy, "/v1/chat/completions"
+    with connect_and_send(url, route, QUESTION):
+        assert eventually(lambda: len(fake.requests) == 1)
+        waiting = [answer_in_thread(url, route, QUESTION) for _ in range(2)]
+        time.sleep(0.5)  # both follow the leader, for up to SLOW seconds
+        fake.delay = 0.0
+    for thread, _ in waiting:
+        thread.join()
+    answers = [answer for _, answers in waiting for answer in answers]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert {a.json()["choices"][0]["message"]["content"] for a in answers} == {"Echo: Why is the sky blue?"}
+    assert fake.abandoned == 1 and fake.in_flight == 0
+
+
+@pytest.mark.postgres
+def test_a_single_flight_follower_whose_client_left_does_not_cancel_the_leader(
+    single_flight_proxy: str, fake: FakeProvider
+) -> None:
+    url, route = single_flight_proxy, "/v1/chat/completions"
+    with connect_and_send(url, route, QUESTION):
+        assert eventually(lambda: len(fake.requests) == 1)
+        with connect_and_send(url, route, QUESTION):
+            time.sleep(0.5)  # following the leader
+        assert eventually(lambda: sample(prometheus(url), "layercache_requests_total", status="499") == 1)
+        assert fake.in_flight == 1 and fake.abandoned == 0  # the leader's call goes on
+    assert eventually(lambda: fake.in_flight == 0 and fake.abandoned == 1)
+    assert len(fake.requests) == 1

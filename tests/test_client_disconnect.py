@@ -8,6 +8,7 @@ delay is over, on every path, and count the request as ``status="499"``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -265,3 +266,87 @@ def test_a_single_flight_follower_whose_client_left_does_not_cancel_the_leader(
         assert fake.in_flight == 1 and fake.abandoned == 0  # the leader's call goes on
     assert eventually(lambda: fake.in_flight == 0 and fake.abandoned == 1)
     assert len(fake.requests) == 1
+
+
+# -- at the ASGI level: a server that fails the send, and nothing left behind ------------------
+
+
+def scope_for(route: str) -> dict[str, Any]:
+    headers = [(b"content-type", b"application/json"), *((k.encode(), v.encode()) for k, v in HEADERS.items())]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": route,
+        "raw_path": route.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+async def call_directly(app: LayerCacheApp, body: dict[str, Any], send: Callable[[Any], Any]) -> set[str]:
+    """Call the app as a server would that never reports a disconnect; names of tasks it left behind."""
+    route = "/v1/chat/completions"
+    raw = json.dumps(body).encode()
+    read = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        if not read:
+            read = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        await asyncio.Event().wait()  # this server never says the client left
+        raise AssertionError("unreachable")
+
+    before = asyncio.all_tasks()
+    await asyncio.wait_for(app(scope_for(route), receive, send), SOON)
+    return {getattr(task.get_coro(), "__qualname__", repr(task)) for task in asyncio.all_tasks() - before}
+
+
+def test_a_failed_send_closes_the_upstream_stream(fake: FakeProvider, make_settings: Callable[..., Settings]) -> None:
+    fake.stall_stream_after, fake.stall_seconds = 3, SLOW
+    app = LayerCacheApp(make_settings())
+
+    async def closed_connection(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            raise OSError("connection reset by peer")  # ASGI: a send to a closed connection raises OSError
+
+    async def run() -> list[dict[str, Any]]:
+        await app.startup()
+        try:
+            await call_directly(app, request_for("/v1/chat/completions", "gpt-4o-mini", True), closed_connection)
+            return app.runtime.logs.tail(1000) if app.runtime.logs is not None else []
+        finally:
+            await app.shutdown()
+
+    events = [line.get("event") for line in asyncio.run(run())]
+    assert eventually(lambda: fake.abandoned == 1 and fake.in_flight == 0)
+    assert "client_closed" in events
+    assert "internal_error" not in events and "upstream_stream_broken" not in events
+
+
+def test_no_watcher_outlives_a_normal_response(fake: FakeProvider, make_settings: Callable[..., Settings]) -> None:
+    app = LayerCacheApp(make_settings())
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> list[set[str]]:
+        await app.startup()
+        try:
+            return [
+                await call_directly(app, request_for("/v1/chat/completions", "gpt-4o-mini", stream), send)
+                for stream in (False, True)
+            ]
+        finally:
+            await app.shutdown()
+
+    left_behind = asyncio.run(run())
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [200, 200]
+    assert not any("DisconnectWatch" in name for names in left_behind for name in names), left_behind

@@ -93,6 +93,7 @@ PATHS = [
     pytest.param("/v1/chat/completions", "gpt-4o-mini", id="openai-fast"),
     pytest.param("/v1/messages", "claude-haiku-4-5", id="anthropic-fast"),
     pytest.param("/v1/chat/completions", "claude-haiku-4-5", id="openai-to-claude-litellm"),
+    pytest.param("/v1/messages", "gpt-4o-mini", id="anthropic-to-gpt-litellm"),
 ]
 
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi._disconnect import ClientDisconnected, DisconnectWatch
 from layercache_asgi.testing import FakeProvider, serve
 from tests.conftest import unique
 from tests.test_metrics import prometheus, sample
@@ -351,3 +352,77 @@ def test_no_watcher_outlives_a_normal_response(fake: FakeProvider, make_settings
     left_behind = asyncio.run(run())
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [200, 200]
     assert not any("DisconnectWatch" in name for names in left_behind for name in names), left_behind
+
+
+# -- the watch itself -------------------------------------------------------------------------
+
+
+class Connection:
+    """A server's receive: the disconnect arrives when the test says so."""
+
+    def __init__(self) -> None:
+        self.closed = asyncio.Event()
+
+    async def receive(self) -> dict[str, Any]:
+        await self.closed.wait()
+        return {"type": "http.disconnect"}
+
+
+def test_a_cancellation_from_elsewhere_is_not_taken_for_the_client_leaving() -> None:
+    async def run() -> None:
+        connection = Connection()
+
+        async def serve_request() -> None:
+            async with DisconnectWatch(connection.receive):
+                await asyncio.sleep(SLOW)
+
+        task = asyncio.create_task(serve_request())
+        await asyncio.sleep(0.01)
+        task.cancel()  # e.g. the server shutting down
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+
+
+def test_a_disconnect_after_the_complete_answer_cancels_nothing() -> None:
+    async def run() -> list[str]:
+        connection, sent, left = Connection(), [], []
+
+        async def send(message: Any) -> None:
+            sent.append(message["type"])
+
+        async with DisconnectWatch(connection.receive, lambda: left.append("left")) as watch:
+            send_watched = watch.wrap(send)
+            await send_watched({"type": "http.response.start", "status": 200})
+            await send_watched({"type": "http.response.body", "body": b"{}", "more_body": False})
+            connection.closed.set()  # uvicorn reports a disconnect once the answer is complete
+            await asyncio.sleep(0.01)  # work after the answer (metrics) goes on
+            assert await watch.replay(b"x")() == {"type": "http.request", "body": b"x", "more_body": False}
+        return left
+
+    assert asyncio.run(run()) == []
+
+
+def test_the_stages_are_cancelled_and_their_receive_says_the_client_left() -> None:
+    async def run() -> None:
+        connection = Connection()
+        seen: list[str] = []
+
+        async def serve_request() -> None:
+            async with DisconnectWatch(connection.receive) as watch:
+                receive = watch.replay(b"{}")
+                seen.append((await receive())["type"])
+                try:
+                    await asyncio.sleep(SLOW)  # the upstream call
+                finally:
+                    seen.append((await receive())["type"])  # clean-up may still ask: the client is gone
+
+        task = asyncio.create_task(serve_request())
+        await asyncio.sleep(0.01)
+        connection.closed.set()
+        with pytest.raises(ClientDisconnected):
+            await task
+        assert seen == ["http.request", "http.disconnect"]
+
+    asyncio.run(run())

@@ -9,6 +9,7 @@ in the client's wire format, or raise :class:`UpstreamError`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import httpx
 from ._errors import redact
 from ._exchange import Exchange
 from ._json import dumps
+from ._pool_reaper import reap_orphan_connections
 from ._providers import Deployment
 from ._sse import SSEParser, format_event
 from ._wire import StreamAccumulator, new_accumulator
@@ -118,6 +120,9 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
             return UpstreamResponse(response.status_code, body=response.content)
         built = client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
         upstream = await client.send(built, stream=True)
+    except asyncio.CancelledError:  # the client left: don't let the cancelled call keep a pool slot
+        await reap_orphan_connections(client)
+        raise
     except httpx.TimeoutException:
         raise UpstreamError(504, f"upstream {deployment.provider} timed out", retriable=True) from None
     except httpx.HTTPError as exc:

@@ -21,6 +21,7 @@ import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._disconnect import ClientDisconnected, DisconnectWatch
+from layercache_asgi._pool_reaper import reap_orphan_connections
 from layercache_asgi.testing import FakeProvider, serve
 from tests.conftest import unique
 from tests.test_metrics import prometheus, sample
@@ -446,3 +447,24 @@ def test_the_stages_are_cancelled_and_their_receive_says_the_client_left() -> No
         assert seen == ["http.request", "http.disconnect"]
 
     asyncio.run(run())
+
+
+def test_cancelled_calls_waiting_for_the_pool_do_not_keep_its_slots(upstream: str) -> None:
+    """httpcore 1.0.9 leaks such slots (encode/httpcore#1093): the reaper gives them back."""
+
+    async def run() -> tuple[int, int, str]:
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(SOON, pool=2.0)) as client:
+            calls = [asyncio.create_task(client.get(f"{upstream}/health")) for _ in range(2)]
+            await asyncio.sleep(0)  # both queued, one given a connection that is not open yet
+            for call in calls:
+                call.cancel()
+            await asyncio.gather(*calls, return_exceptions=True)
+            reaped = await reap_orphan_connections(client)
+            left = len(client._transport._pool.connections)  # type: ignore[attr-defined]
+            answer = await client.post(
+                f"{upstream}/v1/chat/completions", json=request_for("/v1/chat/completions", "gpt-4o-mini", False, "hi")
+            )
+            return reaped, left, answer.json()["choices"][0]["message"]["content"]
+
+    assert asyncio.run(run()) == (1, 0, "Echo: hi")

@@ -56,6 +56,11 @@ class Exchange:
     # Set by a stage that shaped the body for the first deployment (cache markers): the
     # route awaits it before failing over to another, so the body fits that one instead.
     retarget: Callable[[Deployment], Awaitable[None]] | None = field(default=None, repr=False)
+    # The client left before its answer was complete (its work is cancelled; counted as 499).
+    client_closed: bool = False
+
+    def mark_client_closed(self) -> None:
+        self.client_closed = True
 
     def header_list(self) -> list[tuple[bytes, bytes]]:
         return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.response_headers.items()]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import structlog
 
+from ._disconnect import ClientDisconnected, DisconnectWatch
 from ._errors import ProxyError, send_error
 from ._exchange import SCOPE_KEY, Exchange
 from ._request import parse_request
@@ -76,17 +77,12 @@ class ProxyEndpoint:
                 client_headers=headers,
             )
             scope[SCOPE_KEY] = exchange
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": raw, "more_body": False}
-                return await receive()
-
             with structlog.contextvars.bound_contextvars(request_id=request_id):
-                await self._stack()(scope, replay, tracked_send)
+                # A client that leaves cancels the stages: nothing waits or calls upstream for it.
+                async with DisconnectWatch(receive, exchange.mark_client_closed) as watch:
+                    await self._stack()(scope, watch.replay(raw), watch.wrap(tracked_send))
+        except ClientDisconnected:
+            log.info("client_closed", request_id=request_id, status=499, response_started=started)
         except ProxyError as exc:
             if exchange is not None:
                 exchange.outcome.status = exc.status

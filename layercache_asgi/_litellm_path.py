@@ -9,7 +9,8 @@ providers without a Responses API). Imported lazily (only when a request needs i
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from functools import partial
 from typing import Any
 
 from ._errors import redact
@@ -49,7 +50,7 @@ def _error(exc: Exception, deployment: Deployment, *secrets: str | None) -> Upst
     return UpstreamError(status, message, retriable=status >= 500 or status == 429, headers=retry_headers(headers))
 
 
-async def _openai_chunks(response: Any, stream: StreamAccumulator, hide_usage: bool) -> AsyncIterator[bytes]:
+async def _openai_chunks(response: Any, stream: StreamAccumulator, hide_usage: bool) -> AsyncGenerator[bytes, None]:
     async for chunk in response:
         doc = _dump(chunk)
         data = json.dumps(doc, separators=(",", ":"), default=str)
@@ -63,7 +64,7 @@ async def _openai_chunks(response: Any, stream: StreamAccumulator, hide_usage: b
     yield done
 
 
-async def _anthropic_chunks(response: Any, stream: StreamAccumulator) -> AsyncIterator[bytes]:
+async def _anthropic_chunks(response: Any, stream: StreamAccumulator) -> AsyncGenerator[bytes, None]:
     async for chunk in response:
         if isinstance(chunk, bytes | bytearray):
             data = bytes(chunk)
@@ -74,18 +75,30 @@ async def _anthropic_chunks(response: Any, stream: StreamAccumulator) -> AsyncIt
         yield data
 
 
-async def _started(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _aclose(response: Any) -> None:
+    closer = getattr(response, "aclose", None)
+    if closer is not None:
+        await closer()
+
+
+async def _started(chunks: AsyncGenerator[bytes, None], response: Any) -> AsyncIterator[bytes]:
     """Wait for the first chunk before answering 200, so early stream errors can fail over."""
     try:
         first = await anext(chunks)
     except StopAsyncIteration:
         first = b""
+    except BaseException:  # failed, or cancelled for a client that left: don't leave the stream open
+        await _aclose(response)
+        raise
 
     async def rest() -> AsyncIterator[bytes]:
-        if first:
-            yield first
-        async for chunk in chunks:
-            yield chunk
+        try:
+            if first:
+                yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()
 
     return rest()
 
@@ -102,7 +115,7 @@ def _marker_params(exchange: Exchange) -> dict[str, str]:
     return params
 
 
-async def _responses_chunks(response: Any, stream: StreamAccumulator) -> AsyncIterator[bytes]:
+async def _responses_chunks(response: Any, stream: StreamAccumulator) -> AsyncGenerator[bytes, None]:
     async for chunk in response:
         doc = _dump(chunk)
         kind = doc.get("type")
@@ -118,7 +131,7 @@ async def _responses(params: dict[str, Any]) -> UpstreamResponse:
     if not params.get("stream"):
         return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
     stream = new_accumulator("responses")
-    return UpstreamResponse(200, chunks=await _started(_responses_chunks(response, stream)), stream=stream)
+    return UpstreamResponse(200, chunks=await _started(_responses_chunks(response, stream), response), stream=stream)
 
 
 async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
@@ -144,13 +157,14 @@ async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | No
             if not request.stream:
                 return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
             stream = new_accumulator("openai")
-            chunks = await _started(_openai_chunks(response, stream, hide_usage))
-            return UpstreamResponse(200, chunks=chunks, stream=stream)
+            chunks = await _started(_openai_chunks(response, stream, hide_usage), response)
+            return UpstreamResponse(200, chunks=chunks, stream=stream, release=partial(_aclose, response))
         response = await litellm.anthropic.messages.acreate(**params)
         if not request.stream:
             return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
         stream = new_accumulator("anthropic")
-        return UpstreamResponse(200, chunks=await _started(_anthropic_chunks(response, stream)), stream=stream)
+        chunks = await _started(_anthropic_chunks(response, stream), response)
+        return UpstreamResponse(200, chunks=chunks, stream=stream, release=partial(_aclose, response))
     except UpstreamError:
         raise
     except Exception as exc:

@@ -9,8 +9,9 @@ in the client's wire format, or raise :class:`UpstreamError`.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ import httpx
 from ._errors import redact
 from ._exchange import Exchange
 from ._json import dumps
+from ._pool_reaper import reap_orphan_connections
 from ._providers import Deployment
 from ._sse import SSEParser, format_event
 from ._wire import StreamAccumulator, new_accumulator
@@ -70,6 +72,15 @@ class UpstreamResponse:
     chunks: AsyncIterator[bytes] | None = None  # SSE bytes in the client's format, when streaming
     stream: StreamAccumulator | None = None  # sees every streamed byte, for accounting
     headers: dict[str, str] = field(default_factory=dict)
+    release: Callable[[], Awaitable[object]] | None = None  # closes the upstream stream
+
+    async def aclose(self) -> None:
+        """Close the upstream stream, read or not: a client that left must not keep it open."""
+        chunks_close = getattr(self.chunks, "aclose", None)
+        if chunks_close is not None:
+            await chunks_close()
+        if self.release is not None:
+            await self.release()
 
 
 def _status_error(
@@ -134,6 +145,9 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
             return UpstreamResponse(response.status_code, body=response.content)
         built = client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
         upstream = await client.send(built, stream=True)
+    except asyncio.CancelledError:  # the client left: don't let the cancelled call keep a pool slot
+        await reap_orphan_connections(client)
+        raise
     except httpx.TimeoutException:
         raise UpstreamError(504, f"upstream {deployment.provider} timed out", retriable=True) from None
     except httpx.HTTPError as exc:
@@ -146,7 +160,7 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
         raise _status_error(upstream.status_code, text, exchange, key, upstream.headers)
     stream = new_accumulator(request.wire)
     chunks = _relay(upstream, stream, hide_usage=injected_usage)
-    return UpstreamResponse(upstream.status_code, chunks=chunks, stream=stream)
+    return UpstreamResponse(upstream.status_code, chunks=chunks, stream=stream, release=upstream.aclose)
 
 
 async def _relay(upstream: httpx.Response, stream: StreamAccumulator, *, hide_usage: bool) -> AsyncIterator[bytes]:

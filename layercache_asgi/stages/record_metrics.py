@@ -54,6 +54,8 @@ class RecordMetrics:
             status = exc.status
             raise
         finally:
+            if exchange.client_closed:  # cancelled for a client that left: nginx's "client closed request"
+                status = 499
             overhead = None
             if first_byte is not None:
                 overhead = first_byte - exchange.started - exchange.outcome.upstream_seconds

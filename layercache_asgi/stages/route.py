@@ -6,6 +6,7 @@ import time
 
 import structlog
 
+from .._disconnect import ClientDisconnected
 from .._errors import ProxyError, redact, sse_error_event
 from .._exchange import Exchange, get_exchange
 from .._providers import resolve_chain
@@ -75,6 +76,21 @@ class RouteUpstream:
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
             await send({"type": "http.response.body", "body": response.body, "more_body": False})
             return
+        try:
+            await self._relay_stream(exchange, response, send, started, headers)
+        finally:  # also when the client left mid-stream (cancelled, or its send failed)
+            await response.aclose()
+
+    async def _relay_stream(
+        self,
+        exchange: Exchange,
+        response: UpstreamResponse,
+        send: Send,
+        started: float,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        assert response.chunks is not None
+        outcome = exchange.outcome
         headers += [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         outcome.status = response.status
@@ -85,6 +101,8 @@ class RouteUpstream:
                     outcome.upstream_seconds = time.perf_counter() - started
                     first = False
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except ClientDisconnected:
+            raise
         except Exception as exc:  # the stream broke after it started: tell the client, don't hang
             log.warning("upstream_stream_broken", request_id=exchange.request_id, error=type(exc).__name__)
             await self._end_with_error(exchange, send, f"upstream stream interrupted: {type(exc).__name__}")

@@ -8,6 +8,7 @@ fault of the cache degrades to an uncached request with a log line.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -92,21 +93,25 @@ class _Lookup:
                 exchange.notes["saved_cost_usd"] = answer.cost_usd
             await _answer(exchange, Completion.from_dict(answer.response), send)
             return
-        flight = self.service.flights.join(self.key.flight)
-        if not flight.leader:
-            shared = await self.service.flights.wait(flight, self.settings.single_flight_wait_seconds)
+        flights = self.service.flights
+        flight = flights.join(self.key.flight)
+        deadline = time.monotonic() + self.settings.single_flight_wait_seconds
+        while not flight.leader:
+            shared = await flights.wait(flight, deadline - time.monotonic())
             if shared is not None:
                 exchange.notes["semantic_shared_flight"] = True
                 exchange.notes["saved_usage"] = replace(shared.usage)
                 await _answer(exchange, shared, send)
                 return
-            await self._miss(scope, receive, send, vector)
-            return
+            if not flight.leader_left or time.monotonic() >= deadline:
+                await self._miss(scope, receive, send, vector)
+                return
+            flight = flights.join(self.key.flight)  # the leader's client left: lead, or follow who does
         stored: Completion | None = None
         try:
             stored = await self._miss(scope, receive, send, vector)
         finally:
-            self.service.flights.land(flight, stored)
+            flights.land(flight, stored, leader_left=exchange.client_closed)
 
     async def _miss(self, scope: Scope, receive: Receive, send: Send, vector: Vector) -> Completion | None:
         """Go upstream; store the answer if it is whole. Returns what was stored."""

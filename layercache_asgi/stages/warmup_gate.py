@@ -3,7 +3,8 @@
 A provider cache entry becomes readable only once the response that writes it has
 started, so N concurrent requests sharing a new prefix would all pay the write price.
 The first one (the leader) goes ahead; the others wait until its response starts (at
-most ``caching.warmup_wait_seconds``), then go and read: 1 write + N-1 reads.
+most ``caching.warmup_wait_seconds``), then go and read: 1 write + N-1 reads. A leader
+whose client leaves hands over: the first follower to wake leads in its place.
 
 Prefixes are keyed by tenant, deployment and the digest of the prefix through L2 and
 through L1 (the ends the markers cache). A prefix whose writer has started is "warm"
@@ -35,12 +36,18 @@ class WarmupRegistry:
     """Per app: prefixes being written (with the event their leader sets) and prefixes known warm."""
 
     def __init__(self) -> None:
-        self.inflight: dict[str, asyncio.Event] = {}
+        self.inflight: dict[str, _Claim] = {}
         self.warm: LRU[str, float] = LRU(20_000)  # key -> monotonic time it stops being warm
 
     def is_warm(self, key: str, now: float) -> bool:
         until = self.warm.get(key)
         return until is not None and until > now
+
+
+class _Claim(asyncio.Event):
+    """Set when the leader's response starts or it gives up; ``abandoned`` if its client left."""
+
+    abandoned = False
 
 
 def _registry(exchange: Exchange) -> WarmupRegistry:
@@ -62,24 +69,15 @@ class WarmupGate:
             return
         registry = _registry(exchange)
         ttl = 3600.0 if exchange.settings.caching.anthropic_ttl == "1h" else 300.0
-        now = time.monotonic()
+        deadline = time.monotonic() + exchange.settings.caching.warmup_wait_seconds
         leading: list[str] = []
-        wait_for: asyncio.Event | None = None
-        for key in keys:  # deepest prefix first
-            if registry.is_warm(key, now):
-                registry.warm.put(key, now + ttl)  # a read refreshes the provider's TTL
-                break
-            if key in registry.inflight:
-                wait_for = registry.inflight[key]
-                break
-            leading.append(key)
-        started = asyncio.Event()
-        for key in leading:
-            registry.inflight[key] = started
+        started = _Claim()
         try:
-            if wait_for is not None:
-                await self._wait(exchange, wait_for)
-            elif leading:
+            while True:  # again when the leader's client left: the first follower back takes over
+                wait_for = self._claim(registry, keys, ttl, leading, started)
+                if wait_for is None or not await self._wait(exchange, wait_for, deadline):
+                    break
+            if leading and "warmup" not in exchange.notes:
                 exchange.notes["warmup"] = "leader"
 
             async def send_and_release(message: Message) -> None:
@@ -93,7 +91,28 @@ class WarmupGate:
 
             await self.app(scope, receive, send_and_release)
         finally:
+            if not started.is_set():  # its client left: a follower takes over rather than all of them writing
+                started.abandoned = exchange.client_closed
             self._release(registry, leading, started)
+
+    @staticmethod
+    def _claim(
+        registry: WarmupRegistry, keys: list[str], ttl: float, leading: list[str], mine: _Claim
+    ) -> _Claim | None:
+        """Lead the prefixes nobody writes, deepest first; the claim to wait for, if another writes one."""
+        now = time.monotonic()
+        for key in keys:
+            if registry.is_warm(key, now):
+                registry.warm.put(key, now + ttl)  # a read refreshes the provider's TTL
+                return None
+            holder = registry.inflight.get(key)
+            if holder is mine:
+                continue
+            if holder is not None:
+                return holder
+            leading.append(key)
+            registry.inflight[key] = mine
+        return None
 
     async def _keys(self, exchange: Exchange) -> list[str]:
         layers = exchange.layers
@@ -109,20 +128,25 @@ class WarmupGate:
         levels = (2, 1) if layers.boundary(2) > layers.boundary(1) else (1,)
         return [digest(exchange.tenant, target.model, layers.prefix_digest(k)) for k in levels]
 
-    async def _wait(self, exchange: Exchange, leader_started: asyncio.Event) -> None:
+    async def _wait(self, exchange: Exchange, leader: _Claim, deadline: float) -> bool:
+        """Wait for the leader's response to start; True when its client left first (claim again)."""
         began = time.perf_counter()
         try:
-            await asyncio.wait_for(leader_started.wait(), exchange.settings.caching.warmup_wait_seconds)
+            await asyncio.wait_for(leader.wait(), max(0.0, deadline - time.monotonic()))
             exchange.notes["warmup"] = "follower"
         except TimeoutError:
             exchange.notes["warmup"] = "timeout"
             log.info("warmup_wait_timed_out", seconds=exchange.settings.caching.warmup_wait_seconds)
-        waited = time.perf_counter() - began
+        waited = exchange.notes.get("warmup_wait_seconds", 0.0) + time.perf_counter() - began
         exchange.notes["warmup_wait_seconds"] = waited
         exchange.response_headers["x-layercache-warmup-wait-ms"] = str(round(waited * 1000))
+        if leader.abandoned and time.monotonic() < deadline:
+            del exchange.notes["warmup"]
+            return True
+        return False
 
     @staticmethod
-    def _release(registry: WarmupRegistry, keys: list[str], started: asyncio.Event) -> None:
+    def _release(registry: WarmupRegistry, keys: list[str], started: _Claim) -> None:
         if started.is_set():
             return
         started.set()

@@ -10,6 +10,7 @@ the real APIs it refuses, with their 400s, conversations they refuse (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import uuid
@@ -51,16 +52,22 @@ class FakeProvider:
     """An ASGI app. Every request is recorded in :attr:`requests`.
 
     ``fail_next``: statuses to answer the next requests with, in order. ``delay``:
-    seconds before a response starts. ``break_stream_after``: drop the connection
-    after that many SSE events. ``expected_key``: answer 401 to any other key.
+    seconds before a response starts. ``stall_stream_after``: pause ``stall_seconds``
+    after that many SSE events. ``break_stream_after``: drop the connection after that
+    many SSE events. ``expected_key``: answer 401 to any other key.
     ``error_headers``: extra headers of the scripted failures (e.g. ``retry-after``).
     ``strict``: answer 400, as the real APIs do, to a conversation they refuse (an orphan
     tool result, a tool call left unanswered, more than 4 cache breakpoints, a 1h
     breakpoint after a 5-minute one).
+
+    :attr:`in_flight` counts requests being answered; a caller that closes its
+    connection during a delay ends its request there and counts in :attr:`abandoned`.
     """
 
     name: str = "fake"
     delay: float = 0.0
+    stall_stream_after: int | None = None
+    stall_seconds: float = 0.0
     fail_next: list[int] = field(default_factory=list)
     break_stream_after: int | None = None
     expected_key: str | None = None
@@ -69,6 +76,8 @@ class FakeProvider:
     requests: list[RecordedRequest] = field(default_factory=list)
     # What ``GET .../models`` lists (OpenAI's shape, or Anthropic's when ``anthropic-version`` is sent).
     models: list[str] = field(default_factory=lambda: ["fake-gpt-1", "fake-claude-1"])
+    in_flight: int = 0
+    abandoned: int = 0
 
     # -- what to answer ---------------------------------------------------------------
 
@@ -142,13 +151,26 @@ class FakeProvider:
             await _send(send, 400, _error(wire, 400, "bad json"))
             return
         self.requests.append(RecordedRequest(path, headers, body, raw))
+        self.in_flight += 1
+        gone = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+        try:
+            await self._respond(wire, headers, body, _Pause(gone), send)
+        except _CallerLeft:
+            self.abandoned += 1
+        finally:
+            self.in_flight -= 1
+            watcher.cancel()
+
+    async def _respond(
+        self, wire: str, headers: dict[str, str], body: dict[str, Any], pause: _Pause, send: Send
+    ) -> None:
         if self.expected_key is not None:
             key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
             if key != self.expected_key:
                 await _send(send, 401, _error(wire, 401, "invalid x-api-key"))
                 return
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        await pause(self.delay)
         if self.fail_next:
             status = self.fail_next.pop(0)
             await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"), self.error_headers)
@@ -175,6 +197,8 @@ class FakeProvider:
         for i, chunk in enumerate(events):
             if self.break_stream_after is not None and i >= self.break_stream_after:
                 raise ConnectionError("fake provider dropped the stream")
+            if i == self.stall_stream_after:
+                await pause(self.stall_seconds)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -190,6 +214,31 @@ class FakeProvider:
             "object": "list",
             "data": [{"id": m, "object": "model", "created": 1, "owned_by": self.name} for m in self.models],
         }
+
+
+class _CallerLeft(Exception):
+    pass
+
+
+class _Pause:
+    """Sleep, unless the caller closes its connection first (then stop answering it)."""
+
+    def __init__(self, gone: asyncio.Event) -> None:
+        self.gone = gone
+
+    async def __call__(self, seconds: float) -> None:
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.gone.wait(), seconds)
+        if self.gone.is_set():
+            raise _CallerLeft
+
+
+async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
+    # After the body, the server's next message is the disconnect (or the answer being done).
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
 
 
 def _text_of(content: Any) -> str:

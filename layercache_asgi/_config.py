@@ -58,6 +58,9 @@ class ProxySettings(_Section):
         default=None, description="With proxy auth on, a request header naming the tenant (else one shared tenant)."
     )
     max_body_bytes: int = Field(default=32 * 1024 * 1024, description="Larger request bodies get a 413.")
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time a client has to send its whole request body; slower ones get a 408."
+    )
     allow_writes_without_key: bool = Field(
         default=False,
         description="Without proxy_api_key, let any caller change prompt templates through the API "

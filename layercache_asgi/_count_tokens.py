@@ -14,10 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._auth import identify
+from ._body import read_body, require_content_type
 from ._errors import ProxyError, error_body
-from ._json import dumps, loads
+from ._json import dumps
 from ._layers import digest
 from ._providers import provider_of, resolve_chain
+from ._request import check_model_name, parse_json_body
 from ._runtime import Runtime
 from ._tokens import count_parts
 from ._upstream import forward_headers
@@ -40,12 +42,14 @@ class CountTokens:
         settings = runtime.settings
         try:
             caller = identify({k.lower(): v for k, v in request.headers.items()}, settings)
-            try:
-                body, exact = loads(await request.body())
-            except ValueError:
-                raise ProxyError(400, "request body is not valid JSON") from None
-            if not isinstance(body, dict) or not isinstance(body.get("model"), str):
-                raise ProxyError(400, "'model' is required", param="model")
+            # Like the chat routes: the key and the content type before the body, the body within limits.
+            require_content_type(request.headers)
+            limit, timeout = settings.proxy.max_body_bytes, settings.proxy.body_timeout_seconds
+            raw = await read_body(request.receive, request.headers, limit=limit, timeout=timeout)
+            body, exact = parse_json_body(raw)
+            if not isinstance(body, dict):
+                raise ProxyError(400, "request body must be a JSON object")
+            check_model_name(body.get("model"))
             if not isinstance(body.get("messages"), list):
                 raise ProxyError(400, "'messages' must be an array", param="messages")
             provider, upstream_model = await provider_of(body["model"], "anthropic")

@@ -12,14 +12,24 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._errors import ProxyError
-from ._json import loads
+from ._json import JsonLimitError, loads
 from ._types import Wire
 
-__all__ = ["ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request"]
+__all__ = [
+    "MAX_MODEL_NAME",
+    "ChatRequest",
+    "EnhancementSpec",
+    "LcExtensions",
+    "check_model_name",
+    "parse_json_body",
+    "parse_request",
+]
 
 _OPENAI_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _ANTHROPIC_ROLES = frozenset({"user", "assistant"})
 _LAYER_NAMES = {"L0": 0, "L1": 1, "L2": 2, "L3": 3, "L4": 4}
+# Model names are memoised (provider lookup, token counts) and become metric labels: bound them.
+MAX_MODEL_NAME = 256
 
 
 class EnhancementSpec(BaseModel):
@@ -108,24 +118,43 @@ def _check_messages(wire: Wire, messages: Any) -> None:
             raise _bad(f"messages[{i}].content must be a string or an array of parts", f"messages[{i}].content")
         if wire == "anthropic" and content is None:
             raise _bad(f"messages[{i}].content is required", f"messages[{i}].content")
+        calls = message.get("tool_calls")
+        if calls is not None and not (isinstance(calls, list) and all(isinstance(c, dict) for c in calls)):
+            raise _bad(f"messages[{i}].tool_calls must be an array of objects", f"messages[{i}].tool_calls")
+
+
+def check_model_name(model: Any) -> str:
+    """The model name of a body, or a 400: a non-empty string of at most :data:`MAX_MODEL_NAME` characters."""
+    if not isinstance(model, str) or not model.strip():
+        raise _bad("'model' is required and must be a non-empty string", "model")
+    if len(model) > MAX_MODEL_NAME:
+        raise _bad(f"'model' is longer than {MAX_MODEL_NAME} characters", "model")
+    return model
+
+
+def parse_json_body(raw: bytes) -> tuple[Any, bool]:
+    """:func:`._json.loads` with its errors as 400s (bad JSON, too deep, not Unicode, a number too large)."""
+    try:
+        return loads(raw)
+    except JsonLimitError as exc:
+        raise _bad(f"request body refused: {exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad(f"request body is not valid JSON: {exc}") from None
 
 
 def parse_request(wire: Wire, raw: bytes) -> ChatRequest:
     """Parse and validate a chat request body; raise :class:`ProxyError` (4xx) when it is bad."""
-    try:
-        body, exact_numbers = loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad(f"request body is not valid JSON: {exc}") from None
+    body, exact_numbers = parse_json_body(raw)
     if not isinstance(body, dict):
         raise _bad("request body must be a JSON object")
-    model = body.get("model")
-    if not isinstance(model, str) or not model.strip():
-        raise _bad("'model' is required and must be a non-empty string", "model")
+    check_model_name(body.get("model"))
     if "messages" not in body:
         raise _bad("'messages' is required", "messages")
     _check_messages(wire, body["messages"])
     if "stream" in body and not isinstance(body["stream"], bool) and body["stream"] is not None:
         raise _bad("'stream' must be a boolean", "stream")
+    if body.get("stream_options") is not None and not isinstance(body["stream_options"], dict):
+        raise _bad("'stream_options' must be an object", "stream_options")
     if "tools" in body and body["tools"] is not None and not isinstance(body["tools"], list):
         raise _bad("'tools' must be an array", "tools")
     if wire == "anthropic":

@@ -55,6 +55,8 @@ async def call_api(
     key = settings.proxy.proxy_api_key
     if key is not None:
         headers["authorization"] = f"Bearer {key.get_secret_value()}"
+    if content is not None:  # template documents: YAML, which includes JSON
+        headers["content-type"] = "application/yaml"
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://layercache.internal", headers=headers) as client:
         response = await client.request(method, path, params=params, json=body, content=content)

@@ -111,7 +111,7 @@ def _check_messages(wire: Wire, messages: Any) -> None:
         if not isinstance(message, dict):
             raise _bad(f"messages[{i}] must be an object", f"messages[{i}]")
         role = message.get("role")
-        if role not in roles:
+        if not isinstance(role, str) or role not in roles:
             raise _bad(f"messages[{i}].role must be one of {', '.join(sorted(roles))}", f"messages[{i}].role")
         content = message.get("content")
         if content is not None and not isinstance(content, str | list):

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
-from .._json import MAX_DEPTH, JsonLimitError, check_unicode
+from .._json import MAX_DEPTH, check_unicode
 from ._model import Template, TemplateSpec
 
 __all__ = ["FILE_SUFFIXES", "TemplateFileError", "dump_templates", "parse_templates", "read_folder"]
@@ -104,7 +104,7 @@ def parse_templates(text: str, *, source: str = "<body>") -> list[TemplateSpec]:
         check_unicode(data)
     except yaml.YAMLError as exc:
         raise TemplateFileError(f"{source}: not valid YAML or JSON: {exc}") from None
-    except (TemplateFileError, JsonLimitError) as exc:
+    except ValueError as exc:  # ours (too deep, aliases, not Unicode) or a scalar YAML cannot build (huge int)
         raise TemplateFileError(f"{source}: {exc}") from None
     if isinstance(data, dict) and set(data) == {"templates"}:
         data = data["templates"]

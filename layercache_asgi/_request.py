@@ -46,7 +46,8 @@ class LcExtensions(BaseModel):
 
     lc_template: str | None = None
     lc_enhancements: list[EnhancementSpec] = Field(default_factory=list)
-    lc_cache_ttl: int | None = Field(default=None, ge=0)
+    # A year at most: a larger TTL overflows the expiry datetime in the write-behind batch.
+    lc_cache_ttl: int | None = Field(default=None, ge=0, le=365 * 86400)
     lc_layer_hints: dict[int, int] = Field(default_factory=dict)
     lc_skip_semantic_cache: bool = False
     lc_bypass_cache: bool = False

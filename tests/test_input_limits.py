@@ -269,6 +269,14 @@ def test_wrong_types_in_known_fields_are_400(
     assert fake.requests == []
 
 
+def test_a_cache_ttl_beyond_a_year_is_a_400(proxy: str, fake: FakeProvider) -> None:
+    # 10**12 seconds would overflow the expiry datetime when the answer is written behind.
+    body = {**OPENAI_BODY, "lc_cache_ttl": 10**12}
+    error = assert_error_shape(httpx.post(proxy + "/v1/chat/completions", json=body), "openai", 400)
+    assert error["param"] == "lc_cache_ttl"
+    assert fake.requests == []
+
+
 @pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-sonnet-4-6"])
 def test_a_number_beyond_a_double_is_a_400(proxy: str, fake: FakeProvider, model: str) -> None:
     raw = json.dumps({**OPENAI_BODY, "model": model, "temperature": "@"}).replace('"@"', "1e999").encode()

@@ -83,9 +83,10 @@ def canonical_arguments(text: str) -> str:
         value = json.loads(
             text, parse_float=_Number, parse_int=_Number, parse_constant=_Number, object_pairs_hook=_pairs
         )
+        # _dump recurses per level: arguments nested hundreds deep stay as the client wrote them.
+        return _dump(value)
     except (ValueError, RecursionError):
         return text
-    return _dump(value)
 
 
 def _text_parts(content: Any) -> Any:

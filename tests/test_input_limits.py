@@ -269,6 +269,20 @@ def test_wrong_types_in_known_fields_are_400(
     assert fake.requests == []
 
 
+def test_tool_call_arguments_nested_deep_inside_their_string_are_passed_on(proxy: str, fake: FakeProvider) -> None:
+    # The body itself is shallow; the arguments string holds JSON 600 deep, which canonicalisation parses.
+    arguments = "[" * 600 + "]" * 600
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": arguments}}
+    messages = [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "done"},
+    ]
+    response = httpx.post(proxy + "/v1/chat/completions", json={**OPENAI_BODY, "messages": messages}, timeout=60)
+    assert response.status_code == 200, response.text
+    assert fake.requests[-1].body["messages"][1]["tool_calls"][0]["function"]["arguments"] == arguments
+
+
 def test_a_cache_ttl_beyond_a_year_is_a_400(proxy: str, fake: FakeProvider) -> None:
     # 10**12 seconds would overflow the expiry datetime when the answer is written behind.
     body = {**OPENAI_BODY, "lc_cache_ttl": 10**12}

@@ -105,6 +105,9 @@ class ProxySettings(_Section):
         description="Addresses or CIDRs of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.",
     )
     max_body_bytes: int = Field(default=32 * 1024 * 1024, description="Larger request bodies get a 413.")
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time a client has to send its whole request body; slower ones get a 408."
+    )
 
     @model_validator(mode="before")
     @classmethod

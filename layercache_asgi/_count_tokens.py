@@ -18,12 +18,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ._auth import Caller
+from ._body import read_body, require_content_type
 from ._errors import ProxyError, error_body
 from ._exchange import SCOPE_KEY, Exchange
-from ._json import dumps, loads
+from ._json import dumps
 from ._layers import digest
 from ._providers import resolve_chain
-from ._request import ChatRequest, split_extensions
+from ._request import ChatRequest, check_model_name, parse_json_body, split_extensions
 from ._runtime import Runtime
 from ._tokens import count_parts
 from ._types import ASGIApp, Message, Receive, Scope, Send
@@ -94,12 +95,14 @@ class CountTokens:
         settings = runtime.settings
         try:
             caller = runtime.auth.client(request.scope, {k.lower(): v for k, v in request.headers.items()}, settings)
-            try:
-                body, exact = loads(await request.body())
-            except ValueError:
-                raise ProxyError(400, "request body is not valid JSON") from None
-            if not isinstance(body, dict) or not isinstance(body.get("model"), str):
-                raise ProxyError(400, "'model' is required", param="model")
+            # Like the chat routes: the key and the content type before the body, the body within limits.
+            require_content_type(request.headers)
+            limit, timeout = settings.proxy.max_body_bytes, settings.proxy.body_timeout_seconds
+            raw = await read_body(request.receive, request.headers, limit=limit, timeout=timeout)
+            body, exact = parse_json_body(raw)
+            if not isinstance(body, dict):
+                raise ProxyError(400, "request body must be a JSON object")
+            check_model_name(body.get("model"))
             if not isinstance(body.get("messages"), list):
                 raise ProxyError(400, "'messages' must be an array", param="messages")
             chat = ChatRequest(wire="anthropic", body=body, ext=split_extensions(body), exact_numbers=exact)

@@ -1,4 +1,8 @@
-"""The front of the proxy routes: read the body once, authenticate, parse, run the stages."""
+"""The front of the proxy routes: authenticate, read the body once, parse, run the stages.
+
+The key and the content type are checked before a byte of the body is read: a caller
+without the key costs no memory, whatever it declares or sends.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Callable
 
 import structlog
 
+from ._body import read_body, require_content_type
 from ._disconnect import ClientDisconnected, DisconnectWatch
 from ._errors import ProxyError, send_error
 from ._exchange import SCOPE_KEY, Exchange
@@ -18,22 +23,6 @@ from ._wire_fields import refuse_litellm_settings
 __all__ = ["ProxyEndpoint"]
 
 log = structlog.get_logger("layercache.ingress")
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ProxyError(400, "client disconnected before the request body was complete")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise ProxyError(413, f"request body larger than {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 class ProxyEndpoint:
@@ -62,8 +51,10 @@ class ProxyEndpoint:
         try:
             runtime = self._runtime()
             settings = runtime.settings
-            raw = await _read_body(receive, settings.proxy.max_body_bytes)
             caller = runtime.auth.client(scope, headers, settings)
+            require_content_type(headers)
+            limits = settings.proxy
+            raw = await read_body(receive, headers, limit=limits.max_body_bytes, timeout=limits.body_timeout_seconds)
             request = parse_request(self.wire, raw, headers)
             await refuse_litellm_settings(request)
             exchange = Exchange(

@@ -6,15 +6,31 @@ hashes, would differ from what the client sent. Floats whose shortest repr is no
 source spelling are parsed as :class:`JsonFloat` (still a ``float`` for every reader),
 and :func:`dumps` writes them back verbatim. Bodies without such numbers, the common
 case, take the plain ``json.dumps`` path.
+
+:func:`loads` is also where a body is bounded: nesting deeper than :data:`MAX_DEPTH`, text
+that is not Unicode (a lone ``\\ud800`` escape) and numbers beyond a double are refused
+here, once, so no later stage (hashing, recursion over the body, LiteLLM) meets them.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import uuid
 from typing import Any
 
-__all__ = ["JsonFloat", "dumps", "loads"]
+__all__ = ["MAX_DEPTH", "JsonFloat", "JsonLimitError", "check_unicode", "dumps", "loads"]
+
+# Real chat bodies nest about 15 deep (a tool schema inside a tool inside the body); the
+# stages that walk a body recursively stay far below Python's recursion limit at 128.
+MAX_DEPTH = 128
+# A JSON escape of a UTF-16 surrogate: the only way a body can carry one (raw UTF-8 cannot).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+class JsonLimitError(ValueError):
+    """Valid JSON that the proxy still refuses: too deep, not Unicode text, a number beyond a double."""
 
 
 class JsonFloat(float):
@@ -40,7 +56,7 @@ def _reject_constant(name: str) -> Any:
 def loads(raw: bytes | str) -> tuple[Any, bool]:
     """``json.loads`` keeping unusual float spellings; True when there were any.
 
-    NaN and Infinity are refused (``ValueError``).
+    NaN and Infinity are refused (``ValueError``); so is what :class:`JsonLimitError` describes.
     """
     kept = False
 
@@ -49,11 +65,57 @@ def loads(raw: bytes | str) -> tuple[Any, bool]:
         number = float(text)
         if repr(number) == text:
             return number
+        if not math.isfinite(number):
+            # 1e999 parses as inf, which no provider accepts and LiteLLM cannot re-serialise.
+            raise JsonLimitError(f"the number {text[:40]} is too large")
         kept = True
         return JsonFloat(text)
 
-    value = json.loads(raw, parse_float=parse_float, parse_constant=_reject_constant)
+    try:
+        value = json.loads(raw, parse_float=parse_float, parse_constant=_reject_constant)
+    except RecursionError:
+        # The C scanner recurses per level; whatever depth it gave up at is beyond MAX_DEPTH.
+        raise JsonLimitError(f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
+    if isinstance(raw, str) or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        # Fewer brackets than MAX_DEPTH (strings included) cannot nest deeper: most bodies skip the walk.
+        _check_depth(value)
+    if isinstance(raw, str) or _SURROGATE_ESCAPE.search(raw):
+        check_unicode(value)
     return value, kept
+
+
+def _check_depth(value: Any) -> None:
+    """Refuse nesting beyond MAX_DEPTH, level by level (no recursion: the point is to avoid it)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise JsonLimitError(f"the JSON is nested deeper than {MAX_DEPTH} levels")
+        inner: list[Any] = []
+        for item in level:
+            inner.extend(v for v in (item.values() if isinstance(item, dict) else item) if isinstance(v, dict | list))
+        level = inner
+
+
+def check_unicode(value: Any) -> None:
+    """Refuse strings (keys too) that are not Unicode text: a lone surrogate cannot be encoded or hashed."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                code = ord(item[exc.start])
+                raise JsonLimitError(
+                    f"the text contains a lone surrogate (\\u{code:04x}), which is not Unicode"
+                ) from None
 
 
 def dumps(value: Any, *, exact: bool = True) -> bytes:

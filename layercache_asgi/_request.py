@@ -13,17 +13,29 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._errors import ProxyError
-from ._json import loads
+from ._json import JsonLimitError, loads
 from ._types import Wire
 from .wire import check_responses_body
 
-__all__ = ["EXTENSION_HEADERS", "ChatRequest", "EnhancementSpec", "LcExtensions", "parse_request", "split_extensions"]
+__all__ = [
+    "EXTENSION_HEADERS",
+    "MAX_MODEL_NAME",
+    "ChatRequest",
+    "EnhancementSpec",
+    "LcExtensions",
+    "check_model_name",
+    "parse_json_body",
+    "parse_request",
+    "split_extensions",
+]
 
 _OPENAI_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 # Claude Code (2.1.154+, beta ``mid-conversation-system-2026-04-07``) sends ``system`` messages
 # inside ``messages``; the proxy is never stricter than the provider about what it passes on.
 _ANTHROPIC_ROLES = frozenset({"user", "assistant", "system"})
 _LAYER_NAMES = {"L0": 0, "L1": 1, "L2": 2, "L3": 3, "L4": 4}
+# Model names are memoised (provider lookup, token counts) and become metric labels: bound them.
+MAX_MODEL_NAME = 256
 
 
 class EnhancementSpec(BaseModel):
@@ -40,7 +52,8 @@ class LcExtensions(BaseModel):
 
     lc_template: str | None = None
     lc_enhancements: list[EnhancementSpec] = Field(default_factory=list)
-    lc_cache_ttl: int | None = Field(default=None, ge=0)
+    # A year at most: a larger TTL overflows the expiry datetime in the write-behind batch.
+    lc_cache_ttl: int | None = Field(default=None, ge=0, le=365 * 86400)
     lc_layer_hints: dict[int, int] = Field(default_factory=dict)
     lc_skip_semantic_cache: bool = False
     lc_bypass_cache: bool = False
@@ -111,13 +124,35 @@ def _check_messages(wire: Wire, messages: Any) -> None:
         if not isinstance(message, dict):
             raise _bad(f"messages[{i}] must be an object", f"messages[{i}]")
         role = message.get("role")
-        if role not in roles:
+        if not isinstance(role, str) or role not in roles:
             raise _bad(f"messages[{i}].role must be one of {', '.join(sorted(roles))}", f"messages[{i}].role")
         content = message.get("content")
         if content is not None and not isinstance(content, str | list):
             raise _bad(f"messages[{i}].content must be a string or an array of parts", f"messages[{i}].content")
         if wire == "anthropic" and content is None:
             raise _bad(f"messages[{i}].content is required", f"messages[{i}].content")
+        calls = message.get("tool_calls")
+        if calls is not None and not (isinstance(calls, list) and all(isinstance(c, dict) for c in calls)):
+            raise _bad(f"messages[{i}].tool_calls must be an array of objects", f"messages[{i}].tool_calls")
+
+
+def check_model_name(model: Any) -> str:
+    """The model name of a body, or a 400: a non-empty string of at most :data:`MAX_MODEL_NAME` characters."""
+    if not isinstance(model, str) or not model.strip():
+        raise _bad("'model' is required and must be a non-empty string", "model")
+    if len(model) > MAX_MODEL_NAME:
+        raise _bad(f"'model' is longer than {MAX_MODEL_NAME} characters", "model")
+    return model
+
+
+def parse_json_body(raw: bytes) -> tuple[Any, bool]:
+    """:func:`._json.loads` with its errors as 400s (bad JSON, too deep, not Unicode, a number too large)."""
+    try:
+        return loads(raw)
+    except JsonLimitError as exc:
+        raise _bad(f"request body refused: {exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad(f"request body is not valid JSON: {exc}") from None
 
 
 # The ``lc_*`` fields as request headers, for clients that can add headers but not body fields
@@ -167,15 +202,10 @@ def parse_request(wire: Wire, raw: bytes, headers: Mapping[str, str] | None = No
 
     ``headers`` (lower-case names) may carry the ``lc_*`` fields as ``x-layercache-*``
     headers; a field set in the body wins."""
-    try:
-        body, exact_numbers = loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad(f"request body is not valid JSON: {exc}") from None
+    body, exact_numbers = parse_json_body(raw)
     if not isinstance(body, dict):
         raise _bad("request body must be a JSON object")
-    model = body.get("model")
-    if not isinstance(model, str) or not model.strip():
-        raise _bad("'model' is required and must be a non-empty string", "model")
+    check_model_name(body.get("model"))
     if wire == "responses":
         check_responses_body(body)
     elif "messages" not in body:
@@ -184,6 +214,8 @@ def parse_request(wire: Wire, raw: bytes, headers: Mapping[str, str] | None = No
         _check_messages(wire, body["messages"])
     if "stream" in body and not isinstance(body["stream"], bool) and body["stream"] is not None:
         raise _bad("'stream' must be a boolean", "stream")
+    if body.get("stream_options") is not None and not isinstance(body["stream_options"], dict):
+        raise _bad("'stream_options' must be an object", "stream_options")
     if "tools" in body and body["tools"] is not None and not isinstance(body["tools"], list):
         raise _bad("'tools' must be an array", "tools")
     if wire == "anthropic":

@@ -289,7 +289,8 @@ def test_bad_template_bodies_are_400(proxy: str, body: Any, fragment: str) -> No
     response = _templates_api(proxy).post("/templates", json=body)
     assert response.status_code == 400
     assert fragment in response.json()["error"]["message"]
-    assert _templates_api(proxy).post("/templates", content=b"{not: [valid").status_code == 400
+    yaml_body = {"content-type": "application/yaml"}
+    assert _templates_api(proxy).post("/templates", content=b"{not: [valid", headers=yaml_body).status_code == 400
 
 
 def test_export_and_import_round_trip_in_yaml_and_json(
@@ -314,7 +315,9 @@ def test_export_and_import_round_trip_in_yaml_and_json(
         )
         assert imported.status_code == 201
         assert imported.json()["created"] == ["support@1", "terse@1"]
-        again = _templates_api(other_base).post("/templates", content=json.dumps(exported_json))
+        again = _templates_api(other_base).post(
+            "/templates", content=json.dumps(exported_json), headers={"content-type": "application/json"}
+        )
         assert again.status_code == 200 and again.json()["unchanged"] == ["support@1", "terse@1"]
         copied = _templates_api(other_base).get("/templates").json()["data"]
     originals = api.get("/templates").json()["data"]

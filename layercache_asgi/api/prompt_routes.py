@@ -2,7 +2,8 @@
 
 Every route needs the admin key (``proxy.admin_api_key``); without one they are off (403).
 Templates are shared by every tenant, so no client key may read or change them. Bodies may be
-JSON or YAML: one template, a list, or ``{"templates": [...]}`` (what an export writes).
+JSON or YAML (sent as such: ``application/json`` or ``application/yaml``): one template, a
+list, or ``{"templates": [...]}`` (what an export writes).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .._body import JSON_TYPES, YAML_TYPES, read_body, require_content_type
 from .._errors import ProxyError, error_body
 
 if TYPE_CHECKING:
@@ -77,9 +79,11 @@ class _PromptApi:
     async def create(self, request: Request, registry: TemplateRegistry) -> Response:
         from ..templates import TemplateFileError, parse_templates
 
-        raw = await request.body()
-        if len(raw) > self._runtime().settings.proxy.max_body_bytes:
-            raise ProxyError(413, "request body too large")
+        require_content_type(request.headers, JSON_TYPES | YAML_TYPES)
+        limits = self._runtime().settings.proxy
+        raw = await read_body(
+            request.receive, request.headers, limit=limits.max_body_bytes, timeout=limits.body_timeout_seconds
+        )
         try:
             specs = parse_templates(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -114,6 +118,7 @@ class _PromptApi:
         return JSONResponse({"object": "prompt_template.deleted", "name": name, "deleted_versions": deleted})
 
     async def reload(self, request: Request, registry: TemplateRegistry) -> Response:
+        require_content_type(request.headers, body_optional=True)
         folder = self._runtime().settings.enhancements.templates_dir
         if folder is None:
             raise ProxyError(409, "no templates folder is configured (enhancements.templates_dir)")

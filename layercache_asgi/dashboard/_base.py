@@ -11,6 +11,7 @@ built from ``root_path``, so the dashboard works under any mount prefix.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from .._auth import admin_key, admin_off
 from .._config import Settings
+from .._errors import ProxyError
 from .._runtime import Runtime
 from ._origin import origin_allowed
 from ._session import Session, SessionSigner
@@ -73,13 +77,29 @@ class View:
     csrf: str
     new_session: Session | None = field(default=None)
 
+    async def _parsed_form(self) -> FormData:
+        """The posted form, received within the body limits; a ProxyError (413, 408, 400) otherwise."""
+        limits = self.settings.proxy
+        declared = self.request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_body_bytes:
+            raise ProxyError(413, f"The form is larger than {limits.max_body_bytes} bytes.")
+        try:
+            async with asyncio.timeout(limits.body_timeout_seconds):
+                # Starlette caps each field at 1 MB and says so with MultiPartException.
+                return await self.request.form()
+        except MultiPartException as exc:
+            status = 413 if "maximum size" in exc.message else 400
+            raise ProxyError(status, f"The form was refused: {exc.message}") from None
+        except TimeoutError:
+            raise ProxyError(408, "The form did not arrive in time.") from None
+
     async def form(self) -> dict[str, str]:
-        form = await self.request.form()
+        form = await self._parsed_form()
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
     async def upload(self, name: str, limit: int) -> str | None:
         """The text of the uploaded file ``name``; None when none was chosen. ValueError if too big or not UTF-8."""
-        upload = (await self.request.form()).get(name)
+        upload = (await self._parsed_form()).get(name)
         if isinstance(upload, str) or upload is None or not upload.filename:
             return None
         data = await upload.read(limit + 1)
@@ -144,21 +164,23 @@ class Dashboard:
                     if data or request.method != "GET"
                     else RedirectResponse(f"{view.base}/login", status_code=303)
                 )
-            elif request.method == "POST" and not await self._post_allowed(view, write=write):
-                response = self.render(
-                    view,
-                    "error.html",
-                    403,
-                    message="Refused: missing or invalid CSRF token.",
-                )
             else:
-                response = await handler(view)
+                response = await self._handle(view, handler, write=write)
             if view.new_session is not None:  # a first visit, a login or a logout
                 self.signer.write(response, request, settings, view.new_session, view.base)
             response.headers.update(_HEADERS)
             return response
 
         return endpoint
+
+    async def _handle(self, view: View, handler: Handler, *, write: bool) -> Response:
+        try:
+            if view.request.method == "POST" and not await self._post_allowed(view, write=write):
+                message = "Refused: missing or invalid CSRF token, or a foreign origin."
+                return self.render(view, "error.html", 403, message=message)
+            return await handler(view)
+        except ProxyError as exc:  # a form too large, malformed or too slow to arrive
+            return self.render(view, "error.html", exc.status, message=exc.message)
 
     def _view(self, request: Request, runtime: Runtime, settings: Settings) -> View:
         root = str(request.scope.get("root_path", "")).rstrip("/")

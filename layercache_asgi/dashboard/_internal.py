@@ -58,6 +58,8 @@ async def call_api(
     key = admin_key(settings)
     if key is not None:
         headers["authorization"] = f"Bearer {key}"
+    if content is not None:  # template documents: YAML, which includes JSON
+        headers["content-type"] = "application/yaml"
     # Its own client address, so a guesser locked out at 127.0.0.1 cannot lock out the dashboard's own calls.
     transport = httpx.ASGITransport(app=app, client=(INTERNAL_CLIENT, 0))
     async with httpx.AsyncClient(transport=transport, base_url="http://layercache.internal", headers=headers) as client:

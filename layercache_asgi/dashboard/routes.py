@@ -6,11 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
+from .._body import require_content_type
 from .._errors import ProxyError, error_body
 from ._actions import Actions
 from ._base import Dashboard
@@ -25,12 +28,23 @@ __all__ = ["dashboard_routes"]
 STATIC = Path(__file__).parent / "static"
 
 
+class _StaticFiles(StaticFiles):
+    """StaticFiles whose 404/405 are responses: it raises HTTPException, and no Starlette app is here to answer it."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
 def _reload_endpoint(get_runtime: Callable[[], Runtime], app: Any) -> Callable[[Request], Any]:
     async def reload(request: Request) -> Response:
         """``POST /v1/config/reload``: re-read the config file the app was built from."""
         runtime = get_runtime()
         try:
             runtime.auth.admin(request.scope, {k.lower(): v for k, v in request.headers.items()}, runtime.settings)
+            require_content_type(request.headers, body_optional=True)
             result = await reload_from_file(runtime, getattr(app, "config_path", None))
         except ProxyError as exc:
             body = error_body("openai", exc.status, exc.message, code=exc.code)
@@ -65,5 +79,5 @@ def dashboard_routes(get_runtime: Callable[[], Runtime], app: Any) -> list[BaseR
         Route(f"{prefix}/login", page(actions.login, public=True), methods=["POST"]),
         Route(f"{prefix}/logout", page(actions.logout), methods=["POST"]),
         # check_dir=False: no file-system access while the app is being built.
-        Mount(f"{prefix}/static", app=StaticFiles(directory=STATIC, check_dir=False), name="dashboard-static"),
+        Mount(f"{prefix}/static", app=_StaticFiles(directory=STATIC, check_dir=False), name="dashboard-static"),
     ]

@@ -47,7 +47,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serve(fake) as upstream, _database(tmp_path_factory.mktemp("fuzz")) as database_url:
         app_settings = Settings.model_validate(
             {
-                "proxy": {"proxy_api_key": KEY, "tenant_header": "x-tenant", "max_body_bytes": 256 * 1024},
+                # One key for both roles here: listed as a client key too, it opens every route.
+                "proxy": {
+                    "proxy_api_key": KEY,
+                    "admin_api_key": KEY,
+                    "tenant_header": "x-tenant",
+                    "max_body_bytes": 256 * 1024,
+                },
                 "providers": {
                     "openai": {"api_base": f"{upstream}/v1"},
                     "anthropic": {"api_base": upstream},

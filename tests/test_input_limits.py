@@ -14,6 +14,8 @@ import pytest
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.testing import FakeProvider, serve
 
+from .conftest import ADMIN, ADMIN_KEY
+
 KEY = "proxy-key-0123456789"
 JSON = {"content-type": "application/json"}
 OPENAI_BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -72,7 +74,7 @@ def keyed(make_settings: Callable[..., Settings]) -> Iterator[str]:
             "proxy_api_key": KEY,
             "max_body_bytes": 4096,
             "body_timeout_seconds": 1.0,
-            "allow_writes_without_key": True,
+            "admin_api_key": KEY,  # also a client key here: one header opens every route
         }
     )
     with serve(LayerCacheApp(settings)) as url:
@@ -81,7 +83,7 @@ def keyed(make_settings: Callable[..., Settings]) -> Iterator[str]:
 
 @pytest.fixture
 def open_proxy(make_settings: Callable[..., Settings]) -> Iterator[str]:
-    with serve(LayerCacheApp(make_settings(proxy={"allow_writes_without_key": True}))) as url:
+    with serve(LayerCacheApp(make_settings())) as url:
         yield url
 
 
@@ -218,7 +220,7 @@ BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\
 
 
 def test_yaml_alias_expansion_is_bounded(open_proxy: str) -> None:
-    headers = {"content-type": "application/yaml"}
+    headers = {"content-type": "application/yaml", **ADMIN}
     response = httpx.post(open_proxy + "/v1/prompts/templates", content=BILLION_LAUGHS, headers=headers)
     error = assert_error_shape(response, "openai", 400)
     assert "aliases expand" in error["message"]
@@ -241,7 +243,8 @@ def test_deep_nesting_is_a_400(
 ) -> None:
     doc = json.dumps({**body, "messages": [{"role": "user", "content": "hi", "extra": "@"}], "tools": "@"})
     raw = doc.replace('"@"', _nested(depth)).encode()
-    error = assert_error_shape(httpx.post(open_proxy + path, content=raw, headers=JSON), wire, 400)
+    key = ADMIN if path.startswith("/v1/prompts") else {}
+    error = assert_error_shape(httpx.post(open_proxy + path, content=raw, headers={**JSON, **key}), wire, 400)
     assert "nested deeper than 128" in error["message"]
     assert fake.requests == []
 
@@ -305,9 +308,10 @@ def test_a_missing_static_file_is_a_404(proxy: str) -> None:
 
 
 def test_a_dashboard_form_field_over_a_megabyte_is_refused(make_settings: Callable[..., Settings]) -> None:
-    app = LayerCacheApp(make_settings(dashboard={"allow_writes_without_key": True}))
+    app = LayerCacheApp(make_settings())
     with serve(app) as base, httpx.Client(base_url=base, timeout=30) as tab:
-        tab.get("/dashboard/config")  # a session
+        token = tab.get("/dashboard/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        assert tab.post("/dashboard/login", data={"key": ADMIN_KEY, "csrf_token": token}).status_code == 303
         for form in (
             {"data": {"yaml": "x" * (1024 * 1024 + 10)}},
             {"files": {"yaml": (None, "y" * (1024 * 1024 + 10))}},
@@ -328,9 +332,11 @@ def test_a_body_that_trickles_gets_a_408(keyed: str, path: str, body: Any, wire:
 
 
 def test_a_dashboard_form_that_trickles_gets_a_408(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(proxy={"body_timeout_seconds": 1.0}, dashboard={"allow_writes_without_key": True})
-    with serve(LayerCacheApp(settings)) as base:
-        cookie = httpx.get(base + "/dashboard/config").headers["set-cookie"].split(";", 1)[0]
+    settings = make_settings(proxy={"body_timeout_seconds": 1.0})
+    with serve(LayerCacheApp(settings)) as base, httpx.Client(base_url=base, timeout=30) as tab:
+        token = tab.get("/dashboard/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        assert tab.post("/dashboard/login", data={"key": ADMIN_KEY, "csrf_token": token}).status_code == 303
+        cookie = "; ".join(f"{k}={v}" for k, v in tab.cookies.items())
         headers = {"content-type": "application/x-www-form-urlencoded", "content-length": "100", "cookie": cookie}
         status, body = raw_request(base, head_of("/dashboard/config", headers), b"yaml=")
         assert status == 408 and b"in time" in body

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -62,13 +63,26 @@ async def start_tokenizer(runtime: Runtime) -> None:
 
     The first prefix count would otherwise pay the seconds-long import on the request
     path. Not awaited: start-up does not wait, and a failure only leaves the lazy path.
+    A daemon thread, so a server stopped during the import exits at once rather than
+    waiting for it (an executor thread would hold interpreter exit for the whole import).
     """
-    task = asyncio.get_running_loop().create_task(asyncio.to_thread(_warm_up))
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())
-    runtime.on_close(lambda: _settle(task))
+    done = asyncio.get_running_loop().create_future()
+
+    def finished() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    def run() -> None:
+        with contextlib.suppress(BaseException):
+            _warm_up()
+        with contextlib.suppress(RuntimeError):  # the loop closed first: nobody waits any more
+            done.get_loop().call_soon_threadsafe(finished)
+
+    threading.Thread(target=run, name="layercache-tokenizer-warm-up", daemon=True).start()
+    runtime.on_close(lambda: _settle(done))
 
 
-async def _settle(task: asyncio.Task[None]) -> None:
-    # A thread cannot be cancelled; closing waits briefly so interpreter exit stays quiet.
+async def _settle(done: asyncio.Future[None]) -> None:
+    # A thread cannot be cancelled; closing waits a moment so a nearly finished import ends cleanly.
     with contextlib.suppress(BaseException):
-        await asyncio.wait_for(asyncio.shield(task), 10)
+        await asyncio.wait_for(asyncio.shield(done), 1)

@@ -1,0 +1,131 @@
+"""Fixtures for the real-client tests (``pytest -m clients``).
+
+Each client is the real thing, installed at a pinned version by ``scripts/setup-test-env.sh``
+(npm packages under ``.clients/``, Python ones from the ``clients`` extra), pointed at the proxy
+on 127.0.0.1, which forwards to a served :class:`EchoProvider`. Nothing reaches the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeProvider, serve
+from tests.conftest import REPO
+
+CLIENTS = REPO / ".clients"
+NODE_BIN = CLIENTS / "node_modules" / ".bin"
+SETUP_HINT = "run scripts/setup-test-env.sh"
+TIMEOUT = 120  # seconds a client subprocess may take before the test fails
+
+
+class EchoProvider(FakeProvider):
+    """The fake provider, minus tool calls: agent clients send tools with every request, and a call
+    to the first one would make Claude Code or Codex run it on this machine. The answer stays
+    "Echo: <newest user text>", so each turn is one upstream request."""
+
+    def answer(self, wire: str, body: dict[str, Any]) -> Any:
+        return super().answer(wire, {k: v for k, v in body.items() if k != "tools"})
+
+
+def missing(what: str) -> None:
+    """Skip when a client is not installed; in CI (``CI`` set) that is a failure instead."""
+    message = f"{what} is not installed: {SETUP_HINT}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def node_tool(name: str) -> Path:
+    path = NODE_BIN / name
+    if not path.exists():
+        missing(f".clients/node_modules/.bin/{name}")
+    return path
+
+
+def python_client(module: str) -> Any:
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError:
+        missing(f"the Python package providing {module}")
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    return EchoProvider()
+
+
+@pytest.fixture
+def responses_api(proxy: str, fake: FakeProvider) -> None:
+    """Skip while the proxy has no ``POST /v1/responses`` (it answers 404); run once it does.
+
+    The probe body is empty, which any Responses implementation refuses before going upstream."""
+    status = httpx.post(f"{proxy}/v1/responses", json={}, headers={"authorization": "Bearer sk-test"}).status_code
+    fake.requests.clear()
+    if status == 404:
+        pytest.skip("POST /v1/responses answers 404: this build has no Responses API yet")
+
+
+@pytest.fixture
+def scratch_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+def client_env(home: Path, **extra: str) -> dict[str, str]:
+    """A minimal environment: a scratch HOME, PATH for node, no proxy variables, no real keys."""
+    env = {
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "NO_COLOR": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def run(args: list[str | Path], *, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a client; its output is in the assertion message when it fails."""
+    done = subprocess.run(
+        [str(a) for a in args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert done.returncode == 0, f"{args[0]} exited {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done
+
+
+def node() -> str:
+    path = shutil.which("node")
+    if path is None:
+        missing("node (20 or newer)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def served(make_settings: Callable[..., Settings]) -> Callable[..., Iterator[str]]:
+    """Serve a LayerCacheApp built from ``make_settings(**overrides)``; for tests that need other settings."""
+
+    def start(**overrides: Any) -> Iterator[str]:
+        with serve(LayerCacheApp(make_settings(**overrides))) as url:
+            yield url
+
+    return start

@@ -20,8 +20,8 @@ async def two_turns(model: Any) -> tuple[str, str, Any, Any]:
     first = await agent.run("say hi")
     async with agent.run_stream("say bye", message_history=first.all_messages()) as stream:
         bye = await stream.get_output()
-        usage2 = stream.usage()
-    return first.output, bye, first.usage(), usage2
+        usage2 = stream.usage
+    return first.output, bye, first.usage, usage2
 
 
 def assert_usage(hi: str, bye: str, usage1: Any, usage2: Any) -> None:

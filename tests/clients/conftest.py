@@ -10,15 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider
 from tests.conftest import REPO
 
 CLIENTS = REPO / ".clients"
@@ -118,14 +116,3 @@ def node() -> str:
         missing("node (20 or newer)")
     assert path is not None
     return path
-
-
-@pytest.fixture
-def served(make_settings: Callable[..., Settings]) -> Callable[..., Iterator[str]]:
-    """Serve a LayerCacheApp built from ``make_settings(**overrides)``; for tests that need other settings."""
-
-    def start(**overrides: Any) -> Iterator[str]:
-        with serve(LayerCacheApp(make_settings(**overrides))) as url:
-            yield url
-
-    return start

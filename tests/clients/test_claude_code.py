@@ -37,7 +37,8 @@ def test_two_turn_session_second_streamed_as_json(
     assert first.strip().startswith("Echo:")
     assert first.strip().endswith("say hi")
 
-    stream = claude(proxy, scratch_home, workdir, "--continue", "--output-format", "stream-json", "--verbose", "say bye")
+    streamed = ("--output-format", "stream-json", "--verbose")
+    stream = claude(proxy, scratch_home, workdir, "--continue", *streamed, "say bye")
     events = [json.loads(line) for line in stream.splitlines() if line.strip()]
     result = next(e for e in events if e.get("type") == "result")
     assert result["subtype"] == "success", result

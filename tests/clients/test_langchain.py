@@ -54,7 +54,7 @@ def test_chat_anthropic(proxy: str, fake: FakeProvider) -> None:
     )
     assert_usage(*two_turns(chat))
     first, second = conversation_requests(fake, "/v1/messages")
-    assert second.body["stream"] is True
+    assert not first.body.get("stream") and second.body["stream"] is True
     assert roles(second.body) == ["user", "assistant", "user"]
     assert second.body["system"][-1]["cache_control"] == {"type": "ephemeral"}
 

@@ -52,6 +52,8 @@ async def test_anthropic_model_by_name(proxy: str, fake: FakeProvider, monkeypat
     first, second = conversation_requests(fake, "/v1/messages")
     assert second.body["stream"] is True
     assert roles(second.body) == ["user", "assistant", "user"]
+    # Both turns share the marked system prompt, so the second reads what the first cached.
+    assert first.body["system"] == second.body["system"]
     assert second.body["system"][-1]["cache_control"] == {"type": "ephemeral"}
 
 

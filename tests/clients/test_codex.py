@@ -19,6 +19,7 @@ pytestmark = pytest.mark.clients
 CONFIG = """\
 model = "gpt-4o"
 model_provider = "lc"
+check_for_update_on_startup = false
 
 [model_providers.lc]
 name = "layercache"

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.clients
 
 
 async def two_turns(agent: Any, run_config: Any) -> tuple[str, str, Any, Any]:
+    """``run_config`` must disable tracing: the default trace exporter would call api.openai.com."""
     agents = python_client("agents")
-    agents.set_tracing_disabled(True)  # the default trace exporter would call api.openai.com
     first = await agents.Runner.run(agent, "say hi", run_config=run_config)
     streamed = agents.Runner.run_streamed(
         agent, [*first.to_input_list(), {"role": "user", "content": "say bye"}], run_config=run_config

@@ -2,7 +2,8 @@
 
 Each client is the real thing, installed at a pinned version by ``scripts/setup-test-env.sh``
 (npm packages under ``.clients/``, Python ones from the ``clients`` extra), pointed at the proxy
-on 127.0.0.1, which forwards to a served :class:`EchoProvider`. Nothing reaches the internet.
+on 127.0.0.1, which forwards to a served :class:`EchoProvider`, a fake provider that bills prompt
+tokens as the providers' prefix caches do. Nothing reaches the internet.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from layercache_asgi.testing import FakeProvider
+from layercache_asgi import Usage
+from layercache_asgi._completion import Completion
+from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, RecordedRequest
 from tests.conftest import REPO
 
 CLIENTS = REPO / ".clients"
@@ -25,13 +29,25 @@ SETUP_HINT = "run scripts/setup-test-env.sh"
 TIMEOUT = 120  # seconds a client subprocess may take before the test fails
 
 
-class EchoProvider(FakeProvider):
-    """The fake provider, minus tool calls: agent clients send tools with every request, and a call
+@dataclass
+class EchoProvider(PrefixCacheSimulator):
+    """The prefix-cache simulator, minus tool calls: agent clients send tools with every request, and a call
     to the first one would make Claude Code or Codex run it on this machine. The answer stays
     "Echo: <newest user text>", so each turn is one upstream request."""
 
+    billed: list[tuple[dict[str, Any], Usage]] = field(default_factory=list)
+
     def answer(self, wire: str, body: dict[str, Any]) -> Any:
         return super().answer(wire, {k: v for k, v in body.items() if k != "tools"})
+
+    def usage_for(self, wire: str, body: dict[str, Any], completion: Completion) -> Usage:
+        usage = super().usage_for(wire, body, completion)
+        self.billed.append((body, usage))
+        return usage
+
+    def usage_of(self, request: RecordedRequest) -> Usage:
+        """What the provider billed for this request (clients send others between their turns)."""
+        return next(usage for body, usage in self.billed if body is request.body)
 
 
 def missing(what: str) -> None:
@@ -57,7 +73,7 @@ def python_client(module: str) -> Any:
 
 
 @pytest.fixture
-def fake() -> FakeProvider:
+def fake() -> EchoProvider:
     return EchoProvider()
 
 

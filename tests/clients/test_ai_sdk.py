@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
-from layercache_asgi.testing import FakeProvider, count_tokens
+from layercache_asgi.testing import FakeProvider
 
+from ._session import SYSTEM, billed_cache_read, billed_output
 from .conftest import CLIENTS, client_env, node, node_tool, run
 
 pytestmark = pytest.mark.clients
 
 SCRIPT = Path(__file__).with_name("ai_sdk_session.mjs")
-# Long enough for every provider's prefix cache, so the proxy marks it.
-SYSTEM = "You are terse. " + " ".join(f"Rule {i}: answer in plain words." for i in range(400))
 
 
 def session(kind: str, proxy: str, home: Path) -> list[dict[str, Any]]:
@@ -27,17 +26,18 @@ def session(kind: str, proxy: str, home: Path) -> list[dict[str, Any]]:
     return turns
 
 
-def assert_echoed(turns: list[dict[str, Any]]) -> None:
+def assert_echoed(fake: FakeProvider, turns: list[dict[str, Any]]) -> None:
     assert [t["text"] for t in turns] == ["Echo: say hi", "Echo: say bye"]
     for turn in turns:
         # The usage the SDK reports is the provider's, relayed by the proxy.
-        assert turn["usage"]["outputTokens"] == count_tokens(turn["text"])
+        assert turn["usage"]["outputTokens"] == billed_output(turn["text"])
         assert turn["usage"]["inputTokens"] > 0
+    assert turns[1]["usage"]["inputTokenDetails"]["cacheReadTokens"] == billed_cache_read(fake)
 
 
 def test_openai_chat_model(proxy: str, fake: FakeProvider, scratch_home: Path) -> None:
     turns = session("openai-chat", proxy, scratch_home)
-    assert_echoed(turns)
+    assert_echoed(fake, turns)
     first, second = fake.requests
     assert first.path == second.path == "/v1/chat/completions"
     assert second.body["stream"] is True
@@ -48,7 +48,7 @@ def test_openai_chat_model(proxy: str, fake: FakeProvider, scratch_home: Path) -
 
 def test_anthropic_model(proxy: str, fake: FakeProvider, scratch_home: Path) -> None:
     turns = session("anthropic", proxy, scratch_home)
-    assert_echoed(turns)
+    assert_echoed(fake, turns)
     first, second = fake.requests
     assert first.path == second.path == "/v1/messages"
     assert second.body["stream"] is True
@@ -61,7 +61,7 @@ def test_openai_default_model_uses_responses(
     proxy: str, fake: FakeProvider, scratch_home: Path, responses_api: None
 ) -> None:
     turns = session("openai-responses", proxy, scratch_home)
-    assert_echoed(turns)
+    assert_echoed(fake, turns)
     first, second = fake.requests
     assert first.path == second.path == "/v1/responses"
     assert second.body["stream"] is True

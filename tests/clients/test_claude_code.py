@@ -10,6 +10,7 @@ import pytest
 
 from layercache_asgi.testing import FakeProvider, count_tokens
 
+from ._session import billed_cache_read
 from .conftest import client_env, node_tool, run
 
 pytestmark = pytest.mark.clients
@@ -49,10 +50,13 @@ def test_two_turn_session_second_streamed_as_json(
     sent = turns(fake)
     assert len(sent) == 2, [r.body["messages"][-1] for r in fake.requests if r.path == "/v1/messages"]
     second = sent[1]
-    # The usage Claude Code reports for the turn is what the provider billed for it.
-    billed_output = count_tokens(result["result"])
-    assert result["usage"]["output_tokens"] == billed_output
-    assert result["usage"]["input_tokens"] > 0
+    # The usage Claude Code reports for the turn is what the provider billed for it, and the second
+    # turn read the prefix the first one cached, through Claude Code's own markers.
+    billed = fake.usage_of(second)  # type: ignore[attr-defined]
+    assert result["usage"]["output_tokens"] == billed.output == count_tokens(result["result"])
+    assert result["usage"]["input_tokens"] == billed.uncached_input
+    assert result["usage"]["cache_creation_input_tokens"] == billed.cache_write
+    assert result["usage"]["cache_read_input_tokens"] == billed_cache_read(fake, second)
     # --continue replays the first turn: its question and the proxy's answer are history now.
     roles = [m["role"] for m in second.body["messages"]]
     assert roles[-3:] == ["user", "assistant", "user"], roles

@@ -11,7 +11,7 @@ import pytest
 
 from layercache_asgi.testing import FakeProvider
 
-from ._session import billed_output, conversation_requests
+from ._session import billed_cache_read, billed_output, conversation_requests
 from .conftest import client_env, node_tool, run
 
 pytestmark = pytest.mark.clients
@@ -55,6 +55,8 @@ def test_two_turn_session(
     # Codex reports the thread's usage so far: both turns, as the provider billed them.
     assert usage["output_tokens"] == billed_output("Echo: say hi", "Echo: say bye")
     assert usage["input_tokens"] > 0
+    # Codex sums the thread; only the second turn can read what the first one cached.
+    assert usage["cached_input_tokens"] == billed_cache_read(fake)
 
     first, second = conversation_requests(fake, "/v1/responses")
     for sent in (first, second):

@@ -8,7 +8,7 @@ import pytest
 
 from layercache_asgi.testing import FakeProvider
 
-from ._session import SYSTEM, billed_output, conversation_requests, roles
+from ._session import SYSTEM, billed_cache_read, billed_output, conversation_requests, roles
 from .conftest import python_client
 
 pytestmark = pytest.mark.clients
@@ -25,11 +25,12 @@ def two_turns(chat: Any) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
     return first.text, second.text, first.usage_metadata, second.usage_metadata
 
 
-def assert_usage(hi: str, bye: str, usage1: dict[str, Any], usage2: dict[str, Any]) -> None:
+def assert_usage(fake: FakeProvider, hi: str, bye: str, usage1: dict[str, Any], usage2: dict[str, Any]) -> None:
     assert (hi, bye) == ("Echo: say hi", "Echo: say bye")
     assert usage1["output_tokens"] == billed_output(hi)
     assert usage2["output_tokens"] == billed_output(bye)
     assert usage1["input_tokens"] > 0 and usage2["input_tokens"] > 0
+    assert usage2["input_token_details"]["cache_read"] == billed_cache_read(fake)
 
 
 def chat_openai(proxy: str, **options: Any) -> Any:
@@ -40,7 +41,7 @@ def chat_openai(proxy: str, **options: Any) -> Any:
 
 
 def test_chat_openai(proxy: str, fake: FakeProvider) -> None:
-    assert_usage(*two_turns(chat_openai(proxy, stream_usage=True)))
+    assert_usage(fake, *two_turns(chat_openai(proxy, stream_usage=True)))
     first, second = conversation_requests(fake, "/v1/chat/completions")
     assert second.body["stream"] is True
     assert roles(second.body) == ["system", "user", "assistant", "user"]
@@ -52,7 +53,7 @@ def test_chat_anthropic(proxy: str, fake: FakeProvider) -> None:
     chat = langchain_anthropic.ChatAnthropic(
         model="claude-sonnet-4-6", base_url=proxy, api_key="sk-ant-test-client-key-1", max_retries=0
     )
-    assert_usage(*two_turns(chat))
+    assert_usage(fake, *two_turns(chat))
     first, second = conversation_requests(fake, "/v1/messages")
     assert not first.body.get("stream") and second.body["stream"] is True
     assert roles(second.body) == ["user", "assistant", "user"]
@@ -60,7 +61,7 @@ def test_chat_anthropic(proxy: str, fake: FakeProvider) -> None:
 
 
 def test_chat_openai_responses_api(proxy: str, fake: FakeProvider, responses_api: None) -> None:
-    assert_usage(*two_turns(chat_openai(proxy, use_responses_api=True)))
+    assert_usage(fake, *two_turns(chat_openai(proxy, use_responses_api=True)))
     first, second = conversation_requests(fake, "/v1/responses")
     assert second.body["stream"] is True
     assert first.body["prompt_cache_key"] == second.body["prompt_cache_key"]

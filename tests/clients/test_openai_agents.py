@@ -9,7 +9,7 @@ import pytest
 
 from layercache_asgi.testing import FakeProvider
 
-from ._session import SYSTEM, billed_output, conversation_requests, roles
+from ._session import SYSTEM, billed_cache_read, billed_output, conversation_requests, roles
 from .conftest import python_client
 
 pytestmark = pytest.mark.clients
@@ -42,6 +42,7 @@ async def test_chat_completions_model(proxy: str, fake: FakeProvider) -> None:
     assert usage1.output_tokens == billed_output(hi)
     assert usage2.output_tokens == billed_output(bye)
     assert usage2.input_tokens > usage1.input_tokens > 0
+    assert usage2.input_tokens_details.cached_tokens == billed_cache_read(fake)
     first, second = conversation_requests(fake, "/v1/chat/completions")
     assert second.body["stream"] is True and second.body["stream_options"] == {"include_usage": True}
     assert roles(second.body) == ["system", "user", "assistant", "user"]
@@ -56,6 +57,7 @@ async def test_default_model_uses_responses(proxy: str, fake: FakeProvider, resp
     assert (hi, bye) == ("Echo: say hi", "Echo: say bye")
     assert usage1.output_tokens == billed_output(hi)
     assert usage2.output_tokens == billed_output(bye)
+    assert usage2.input_tokens_details.cached_tokens == billed_cache_read(fake)
     first, second = conversation_requests(fake, "/v1/responses")
     assert second.body["stream"] is True
     assert second.body["instructions"] == SYSTEM

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from layercache_asgi import Usage
+from layercache_asgi import LayerCacheApp, Settings, Usage
 from layercache_asgi._completion import Completion
-from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, RecordedRequest
+from layercache_asgi._types import Message, Receive, Scope, Send
+from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, RecordedRequest, serve
 from tests.conftest import REPO
 
 CLIENTS = REPO / ".clients"
@@ -77,12 +79,48 @@ def fake() -> EchoProvider:
     return EchoProvider()
 
 
+PROBE = "x-layercache-test-probe"
+
+
+class StatusLog:
+    """ASGI wrapper noting each answer's status: a client that retries (Claude Code drops a beta and
+    tries again after a 400, Codex reconnects after a 5xx) can succeed over a proxy error."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.answers: list[tuple[str, str, int]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (PROBE.encode(), b"1") in scope["headers"]:
+            await self.app(scope, receive, send)
+            return
+
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.answers.append((scope["method"], scope["path"], int(message["status"])))
+            await send(message)
+
+        await self.app(scope, receive, noting)
+
+
+@pytest.fixture
+def proxy(settings: Settings) -> Iterator[str]:
+    """The proxy, served; when the test ends, no client request may have met a proxy error. Only
+    404 and 405 are fine: clients probe routes the proxy does not serve (``HEAD /``, event logging)."""
+    log = StatusLog(LayerCacheApp(settings))
+    with serve(log) as url:
+        yield url
+    errors = [answer for answer in log.answers if answer[2] >= 400 and answer[2] not in (404, 405)]
+    assert not errors, f"the proxy answered errors: {errors}"
+
+
 @pytest.fixture
 def responses_api(proxy: str, fake: FakeProvider) -> None:
     """Skip while the proxy has no ``POST /v1/responses`` (it answers 404); run once it does.
 
     The probe body is empty, which any Responses implementation refuses before going upstream."""
-    status = httpx.post(f"{proxy}/v1/responses", json={}, headers={"authorization": "Bearer sk-test"}).status_code
+    headers = {"authorization": "Bearer sk-test", PROBE: "1"}
+    status = httpx.post(f"{proxy}/v1/responses", json={}, headers=headers).status_code
     fake.requests.clear()
     if status == 404:
         pytest.skip("POST /v1/responses answers 404: this build has no Responses API yet")

@@ -8,6 +8,7 @@ tokens as the providers' prefix caches do. Nothing reaches the internet.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -39,7 +40,7 @@ class EchoProvider(PrefixCacheSimulator):
 
     billed: list[tuple[dict[str, Any], Usage]] = field(default_factory=list)
 
-    def answer(self, wire: str, body: dict[str, Any]) -> Any:
+    def answer(self, wire: str, body: dict[str, Any]) -> Completion:
         return super().answer(wire, {k: v for k, v in body.items() if k != "tools"})
 
     def usage_for(self, wire: str, body: dict[str, Any], completion: Completion) -> Usage:
@@ -67,9 +68,14 @@ def node_tool(name: str) -> Path:
     return path
 
 
+def node_package(name: str) -> None:
+    if not (CLIENTS / "node_modules" / name / "package.json").exists():
+        missing(f"the npm package {name}")
+
+
 def python_client(module: str) -> Any:
     try:
-        return __import__(module, fromlist=["_"])
+        return importlib.import_module(module)
     except ImportError:
         missing(f"the Python package providing {module}")
 

@@ -11,7 +11,7 @@ import pytest
 from layercache_asgi.testing import FakeProvider
 
 from ._session import SYSTEM, billed_cache_read, billed_output
-from .conftest import CLIENTS, client_env, node, node_tool, run
+from .conftest import CLIENTS, client_env, node, node_package, run
 
 pytestmark = pytest.mark.clients
 
@@ -19,7 +19,8 @@ SCRIPT = Path(__file__).with_name("ai_sdk_session.mjs")
 
 
 def session(kind: str, proxy: str, home: Path) -> list[dict[str, Any]]:
-    node_tool("codex")  # any installed tool proves `npm ci --prefix .clients` ran
+    for package in ("ai", "@ai-sdk/openai", "@ai-sdk/anthropic"):
+        node_package(package)
     env = client_env(home, CLIENTS_DIR=str(CLIENTS), SYSTEM_PROMPT=SYSTEM)
     out = run([node(), SCRIPT, kind, proxy], env=env, cwd=home).stdout
     turns: list[dict[str, Any]] = json.loads(out.strip().splitlines()[-1])["turns"]

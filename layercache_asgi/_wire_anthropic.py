@@ -128,7 +128,9 @@ def render_sse(completion: Completion, *, model: str) -> list[bytes]:
             events.append(_event("content_block_delta", {"index": index, "delta": delta}))
         events.append(_event("content_block_stop", {"index": index}))
     stop = {"stop_reason": _TO_STOP.get(completion.finish_reason, "end_turn"), "stop_sequence": None}
-    events.append(_event("message_delta", {"delta": stop, "usage": {"output_tokens": completion.usage.output}}))
+    # The final usage is cumulative and complete, as Anthropic sends it today: LangChain and other
+    # clients take the input and cache counts from message_delta, not from message_start.
+    events.append(_event("message_delta", {"delta": stop, "usage": usage}))
     events.append(_event("message_stop", {}))
     return events
 

@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh machine of this project's kind:
-# the package with its dev extra, PostgreSQL running, Debian's Chromium for browser tests.
+# the package with its dev and clients extras, the npm clients pinned in .clients/ (node 20+),
+# PostgreSQL running, Debian's Chromium for browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+python -m pip install --quiet --disable-pip-version-check -e ".[dev,clients]"
+
+# Claude Code, Codex and the AI SDK at the versions in .clients/package-lock.json; skipped when
+# the last install was from this very lock (the stamp is a copy of it).
+if ! command -v npm >/dev/null 2>&1; then
+    echo "setup-test-env: npm not found; install node 20+ or the clients tests will not run" >&2
+elif ! cmp -s .clients/package-lock.json .clients/node_modules/.installed-lock.json; then
+    npm ci --prefix .clients --no-audit --no-fund --loglevel=error >/dev/null
+    cp .clients/package-lock.json .clients/node_modules/.installed-lock.json
+fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start

@@ -123,6 +123,20 @@ def test_stream_event_sequence(proxy: str, anthropic_client: anthropic.Anthropic
     assert "event: message_stop" in text
 
 
+def test_stream_reports_the_whole_usage_at_the_end(proxy: str) -> None:
+    # Anthropic's message_delta carries the cumulative usage, input and cache counts included, and
+    # LangChain's ChatAnthropic reads them only there: the stream the proxy renders (for the fake
+    # provider and for cache hits) must do the same.
+    body = {"model": MODEL, "max_tokens": 16, "stream": True, "messages": [{"role": "user", "content": "count me"}]}
+    with httpx.stream("POST", f"{proxy}/v1/messages", json=body, headers={"x-api-key": "sk-ant-x"}) as response:
+        lines = response.read().decode().splitlines()
+    events = [json.loads(line.removeprefix("data:")) for line in lines if line.startswith("data:")]
+    start = next(e for e in events if e["type"] == "message_start")["message"]["usage"]
+    end = next(e for e in events if e["type"] == "message_delta")["usage"]
+    assert end["input_tokens"] == start["input_tokens"] > 0
+    assert end["output_tokens"] > 0
+
+
 def test_cache_usage_fields_intact(make_settings: Callable[..., Settings]) -> None:
     fake = CachingFake()
     with serve(fake) as up, serve(LayerCacheApp(make_settings(providers={"anthropic": {"api_base": up}}))) as url:

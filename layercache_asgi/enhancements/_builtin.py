@@ -40,6 +40,20 @@ async def self_critique(exchange: Exchange, options: dict[str, Any]) -> Addition
     return Addition(text=_text_option(options, SELF_CRITIQUE))
 
 
+def _json_format(fmt: Any, schema_of: Any, where: str) -> tuple[bool, dict[str, Any] | None]:
+    """OpenAI's format object (chat ``response_format`` or Responses ``text.format``): whether it asks
+    for JSON, and its schema. ``text`` is the default (nothing chosen); anything else is a 400."""
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "json_object":
+        return True, None
+    if kind == "json_schema":
+        schema = schema_of(fmt)
+        return True, schema if isinstance(schema, dict) else None
+    if kind == "text" and where == "text.format":
+        return False, None
+    raise _bad(f"structured_json asks for JSON, but the request's {where} is {kind!r}")
+
+
 def _clients_format(body: dict[str, Any], wire: str) -> tuple[bool, dict[str, Any] | None]:
     """Whether the client asked for an output format itself, and the JSON schema it gave (if any).
     Raise a 400 when what it asked for is not JSON."""
@@ -47,28 +61,13 @@ def _clients_format(body: dict[str, Any], wire: str) -> tuple[bool, dict[str, An
         fmt = body.get("response_format")
         if fmt is None:
             return False, None
-        kind = fmt.get("type") if isinstance(fmt, dict) else None
-        if kind == "json_object":
-            return True, None
-        if kind == "json_schema":
-            spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
-            schema = spec.get("schema") if isinstance(spec, dict) else None
-            return True, schema if isinstance(schema, dict) else None
-        raise _bad(f"structured_json asks for JSON, but the request's response_format is {kind!r}")
+        return _json_format(fmt, lambda f: (f.get("json_schema") or {}).get("schema"), "response_format")
     if wire == "responses":
         text = body.get("text")
         fmt = text.get("format") if isinstance(text, dict) else None
         if fmt is None:
             return False, None
-        kind = fmt.get("type") if isinstance(fmt, dict) else None
-        if kind == "json_object":
-            return True, None
-        if kind == "json_schema":
-            schema = fmt.get("schema") if isinstance(fmt, dict) else None
-            return True, schema if isinstance(schema, dict) else None
-        if kind == "text":
-            return False, None  # the default format: nothing the client chose
-        raise _bad(f"structured_json asks for JSON, but the request's text.format is {kind!r}")
+        return _json_format(fmt, lambda f: f.get("schema"), "text.format")
     # Anthropic: structured outputs (output_config.format, or the beta's output_format).
     config = body.get("output_config")
     fmt = config.get("format") if isinstance(config, dict) else None

@@ -61,9 +61,9 @@ class FakeProvider:
     breakpoint after a 5-minute one).
 
     ``/v1/messages/count_tokens`` answers ``{"input_tokens": N}`` after ``count_tokens_delay``
-    seconds, unless ``count_tokens_status`` scripts an error status (an Anthropic error
-    document; 404 as a gateway without the endpoint would) or ``count_tokens_body`` a
-    200 with that JSON document instead of a count.
+    seconds. ``count_tokens_status`` scripts another status (with an Anthropic error
+    document; 404 as a gateway without the endpoint would), ``count_tokens_body`` another
+    document (JSON, or bytes sent as they are), alone or together.
 
     :attr:`in_flight` counts requests being answered; a caller that closes its
     connection during a delay ends its request there and counts in :attr:`abandoned`.
@@ -84,7 +84,7 @@ class FakeProvider:
     in_flight: int = 0
     abandoned: int = 0
     count_tokens_status: int | None = None
-    count_tokens_body: Any = None  # a JSON document, or bytes sent as they are
+    count_tokens_body: Any = None
     count_tokens_delay: float = 0.0
 
     # -- what to answer ---------------------------------------------------------------
@@ -211,19 +211,17 @@ class FakeProvider:
 
     async def _count(self, body: dict[str, Any], pause: _Pause, send: Send) -> None:
         await pause(self.count_tokens_delay)
-        if self.count_tokens_status is not None:
-            status = self.count_tokens_status
-            await _send(send, status, _error("anthropic", status, f"{self.name} count_tokens failed with {status}"))
+        status, doc = self.count_tokens_status or 200, self.count_tokens_body
+        if isinstance(doc, bytes):  # not JSON at all, e.g. a gateway's HTML page
+            await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/html")]})
+            await send({"type": "http.response.body", "body": doc})
             return
-        if isinstance(self.count_tokens_body, bytes):  # not JSON at all, e.g. a gateway's HTML page
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
-            await send({"type": "http.response.body", "body": self.count_tokens_body})
-            return
-        if self.count_tokens_body is not None:
-            await _send(send, 200, self.count_tokens_body)
-            return
-        prompt = {k: v for k, v in body.items() if k in ("system", "tools", "messages")}
-        await _send(send, 200, {"input_tokens": count_tokens(prompt)})
+        if doc is None and status >= 400:
+            doc = _error("anthropic", status, f"{self.name} count_tokens failed with {status}")
+        if doc is None:
+            prompt = {k: v for k, v in body.items() if k in ("system", "tools", "messages")}
+            doc = {"input_tokens": count_tokens(prompt)}
+        await _send(send, status, doc)
 
     def _model_list(self, *, anthropic: bool) -> dict[str, Any]:
         if anthropic:

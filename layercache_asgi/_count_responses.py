@@ -75,7 +75,7 @@ class CountResponses:
         try:
             if recorder is not None:
                 recorder.responses.labels(route, method, str(status)).inc()
-            if 400 <= status < 500:
+            if 400 <= status < 500 and status != 499:  # a client that left is logged where it left
                 log.info("request_rejected", route=route, method=method, status=status, reason=_reason(scope, body))
         except Exception:  # counting must never break a response that was already sent
             log.exception("response_count_failed")

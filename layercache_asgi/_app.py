@@ -129,7 +129,7 @@ class LayerCacheApp:
             Route("/v1/responses", ProxyEndpoint("responses", "/v1/responses", runtime, stack), methods=["POST"]),
             Route("/responses", ProxyEndpoint("responses", "/v1/responses", runtime, stack), methods=["POST"]),
             Route("/v1/messages", ProxyEndpoint("anthropic", "/v1/messages", runtime, stack), methods=["POST"]),
-            Route("/v1/messages/count_tokens", CountTokens(runtime, self.stages).handle, methods=["POST"]),
+            Route("/v1/messages/count_tokens", CountTokens(runtime, self.stages), methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/v1/models/{model_id:path}", self._model, methods=["GET"]),
             Route("/health", self._health, methods=["GET"]),

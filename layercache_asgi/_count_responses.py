@@ -46,11 +46,11 @@ class CountResponses:
             await self.app(scope, receive, send)
             return
         outer_route = scope.get("route")  # a host's router may have set its own Mount here
-        state: dict[str, Any] = {"status": 500, "body": b""}
+        state: dict[str, Any] = {"status": 500, "body": b"", "started": False}
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                state["status"] = int(message["status"])
+                state["status"], state["started"] = int(message["status"]), True
             elif message["type"] == "http.response.body" and 400 <= state["status"] < 500:
                 state["body"] = (state["body"] + message.get("body", b""))[:_REASON_BYTES]
             await send(message)
@@ -63,6 +63,9 @@ class CountResponses:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) if route is not None and route is not outer_route else None
+            exchange = scope.get(SCOPE_KEY)
+            if not state["started"] and isinstance(exchange, Exchange) and exchange.client_closed:
+                state["status"] = 499  # cancelled for a client that left, not a fault of ours
             self._count(scope, template or UNMATCHED, state["status"], state["body"])
 
     def _count(self, scope: Scope, route: str, status: int, body: bytes) -> None:
@@ -72,7 +75,7 @@ class CountResponses:
         try:
             if recorder is not None:
                 recorder.responses.labels(route, method, str(status)).inc()
-            if 400 <= status < 500:
+            if 400 <= status < 500 and status != 499:  # a client that left is logged where it left
                 log.info("request_rejected", route=route, method=method, status=status, reason=_reason(scope, body))
         except Exception:  # counting must never break a response that was already sent
             log.exception("response_count_failed")

@@ -133,12 +133,16 @@ def test_abandoned_requests_are_counted_as_499_and_logged(
     assert eventually(
         lambda: sample(prometheus(url), "layercache_requests_total", model="gpt-4o-mini", status="499") == 1
     )
+    route = "/v1/chat/completions"
+    assert eventually(lambda: sample(prometheus(url), "layercache_responses_total", route=route, status="499") == 1)
     samples = prometheus(url)
     assert sample(samples, "layercache_requests_total", status="500") == 0
+    assert sample(samples, "layercache_responses_total", status="500") == 0
     assert sample(samples, "layercache_upstream_errors_total") == 0  # the provider did nothing wrong
     logs = app.runtime.logs
     assert logs is not None
     [line] = [line for line in logs.tail(1000) if line.get("event") == "client_closed"]
+    assert not [line for line in logs.tail(1000) if line.get("event") == "request_rejected"]
     assert line["status"] == 499 and line["request_id"]
 
 

@@ -169,6 +169,12 @@ class MetricsRecorder:
             ["route", "method", "status"],
             registry=r,
         )
+        self.count_tokens = Counter(
+            "layercache_count_tokens",
+            "Answers of /v1/messages/count_tokens by who counted: the provider ('upstream') or the proxy ('local').",
+            ["source"],
+            registry=r,
+        )
         self.pending_writes = Gauge(
             "layercache_semantic_pending_writes",
             "Semantic cache answers accepted but not yet written to the database (a crash loses them).",

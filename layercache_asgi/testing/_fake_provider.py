@@ -60,6 +60,11 @@ class FakeProvider:
     tool result, a tool call left unanswered, more than 4 cache breakpoints, a 1h
     breakpoint after a 5-minute one).
 
+    ``/v1/messages/count_tokens`` answers ``{"input_tokens": N}`` after ``count_tokens_delay``
+    seconds. ``count_tokens_status`` scripts another status (with an Anthropic error
+    document; 404 as a gateway without the endpoint would), ``count_tokens_body`` another
+    document (JSON, or bytes sent as they are), alone or together.
+
     :attr:`in_flight` counts requests being answered; a caller that closes its
     connection during a delay ends its request there and counts in :attr:`abandoned`.
     """
@@ -78,6 +83,9 @@ class FakeProvider:
     models: list[str] = field(default_factory=lambda: ["fake-gpt-1", "fake-claude-1"])
     in_flight: int = 0
     abandoned: int = 0
+    count_tokens_status: int | None = None
+    count_tokens_body: Any = None
+    count_tokens_delay: float = 0.0
 
     # -- what to answer ---------------------------------------------------------------
 
@@ -130,18 +138,14 @@ class FakeProvider:
             self.requests.append(RecordedRequest(path, headers, {}))
             await _send(send, 200, self._model_list(anthropic="anthropic-version" in headers))
             return
-        if path.endswith("/v1/messages/count_tokens"):
-            doc = json.loads(raw or b"{}")
-            self.requests.append(RecordedRequest(path, headers, doc))
-            prompt = {k: v for k, v in doc.items() if k in ("system", "tools", "messages")}
-            await _send(send, 200, {"input_tokens": count_tokens(prompt)})
-            return
         if path.endswith("/chat/completions"):
             wire = "openai"
         elif path.endswith("/v1/messages"):
             wire = "anthropic"
         elif path.endswith("/responses"):
             wire = "responses"
+        elif path.endswith("/v1/messages/count_tokens"):
+            wire = "count_tokens"
         else:
             await _send(send, 404, {"error": {"message": f"no route {path}", "type": "not_found"}})
             return
@@ -170,6 +174,9 @@ class FakeProvider:
             if key != self.expected_key:
                 await _send(send, 401, _error(wire, 401, "invalid x-api-key"))
                 return
+        if wire == "count_tokens":
+            await self._count(body, pause, send)
+            return
         await pause(self.delay)
         if self.fail_next:
             status = self.fail_next.pop(0)
@@ -201,6 +208,20 @@ class FakeProvider:
                 await pause(self.stall_seconds)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _count(self, body: dict[str, Any], pause: _Pause, send: Send) -> None:
+        await pause(self.count_tokens_delay)
+        status, doc = self.count_tokens_status or 200, self.count_tokens_body
+        if isinstance(doc, bytes):  # not JSON at all, e.g. a gateway's HTML page
+            await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/html")]})
+            await send({"type": "http.response.body", "body": doc})
+            return
+        if doc is None and status >= 400:
+            doc = _error("anthropic", status, f"{self.name} count_tokens failed with {status}")
+        if doc is None:
+            prompt = {k: v for k, v in body.items() if k in ("system", "tools", "messages")}
+            doc = {"input_tokens": count_tokens(prompt)}
+        await _send(send, status, doc)
 
     def _model_list(self, *, anthropic: bool) -> dict[str, Any]:
         if anthropic:
@@ -271,13 +292,13 @@ def _refusal(wire: str, body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _error(wire: str, status: int, message: str) -> dict[str, Any]:
-    if wire == "anthropic":
+    if wire in ("anthropic", "count_tokens"):
         kind = {401: "authentication_error", 429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
         return {"type": "error", "error": {"type": kind, "message": message}}
     return {"error": {"message": message, "type": "server_error" if status >= 500 else "invalid_request_error"}}
 
 
-async def _send(send: Send, status: int, doc: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+async def _send(send: Send, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
     body = json.dumps(doc).encode()
     extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     start: Message = {

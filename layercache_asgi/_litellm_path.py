@@ -18,7 +18,8 @@ from ._exchange import Exchange
 from ._litellm import litellm
 from ._providers import Deployment
 from ._sse import format_event
-from ._upstream import UpstreamError, UpstreamResponse, retry_headers
+from ._upstream import UpstreamError, UpstreamResponse
+from ._upstream_headers import relay_headers
 from ._wire import StreamAccumulator, new_accumulator
 from ._wire_fields import translated_fields
 from .markers.gemini import GEMINI_CACHED_CONTENT
@@ -34,6 +35,18 @@ def _dump(obj: Any) -> dict[str, Any]:
     return dumped if isinstance(dumped, dict) else {}
 
 
+def _headers(response: Any) -> dict[str, str]:
+    """The provider's headers clients act on, where LiteLLM kept them on its answer."""
+    hidden = getattr(response, "_hidden_params", None)
+    if hidden is None and isinstance(response, dict):
+        hidden = response.get("_hidden_params")
+    found: dict[str, str] = {}
+    if isinstance(hidden, dict):
+        found.update(relay_headers(hidden.get("additional_headers")))
+    found.update(relay_headers(getattr(response, "response_headers", None)))
+    return found
+
+
 def _error(exc: Exception, deployment: Deployment, *secrets: str | None) -> UpstreamError:
     status = getattr(exc, "status_code", None)
     if isinstance(exc, litellm.Timeout):
@@ -47,7 +60,7 @@ def _error(exc: Exception, deployment: Deployment, *secrets: str | None) -> Upst
             message = message.split(prefix_end, 1)[1]
     message = redact(message[:2000], *secrets) or f"{deployment.provider} returned HTTP {status}"
     headers = getattr(exc, "litellm_response_headers", None) or getattr(getattr(exc, "response", None), "headers", None)
-    return UpstreamError(status, message, retriable=status >= 500 or status == 429, headers=retry_headers(headers))
+    return UpstreamError(status, message, retriable=status >= 500 or status == 429, headers=relay_headers(headers))
 
 
 async def _openai_chunks(response: Any, stream: StreamAccumulator, hide_usage: bool) -> AsyncGenerator[bytes, None]:
@@ -129,9 +142,10 @@ async def _responses(params: dict[str, Any]) -> UpstreamResponse:
     """LiteLLM's Responses bridge; ``params`` holds only the fields another provider can use."""
     response = await litellm.aresponses(**params)
     if not params.get("stream"):
-        return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+        return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode(), headers=_headers(response))
     stream = new_accumulator("responses")
-    return UpstreamResponse(200, chunks=await _started(_responses_chunks(response, stream), response), stream=stream)
+    chunks = await _started(_responses_chunks(response, stream), response)
+    return UpstreamResponse(200, chunks=chunks, stream=stream, headers=_headers(response))
 
 
 async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
@@ -155,16 +169,24 @@ async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | No
                 params["stream_options"] = {**options, "include_usage": True}
             response = await litellm.acompletion(**params)
             if not request.stream:
-                return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+                return UpstreamResponse(
+                    200, body=json.dumps(_dump(response), default=str).encode(), headers=_headers(response)
+                )
             stream = new_accumulator("openai")
             chunks = await _started(_openai_chunks(response, stream, hide_usage), response)
-            return UpstreamResponse(200, chunks=chunks, stream=stream, release=partial(_aclose, response))
+            return UpstreamResponse(
+                200, chunks=chunks, stream=stream, headers=_headers(response), release=partial(_aclose, response)
+            )
         response = await litellm.anthropic.messages.acreate(**params)
         if not request.stream:
-            return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+            return UpstreamResponse(
+                200, body=json.dumps(_dump(response), default=str).encode(), headers=_headers(response)
+            )
         stream = new_accumulator("anthropic")
         chunks = await _started(_anthropic_chunks(response, stream), response)
-        return UpstreamResponse(200, chunks=chunks, stream=stream, release=partial(_aclose, response))
+        return UpstreamResponse(
+            200, chunks=chunks, stream=stream, headers=_headers(response), release=partial(_aclose, response)
+        )
     except UpstreamError:
         raise
     except Exception as exc:

@@ -16,8 +16,9 @@ from typing import Any
 from ._errors import redact
 from ._exchange import Exchange
 from ._litellm import litellm
+from ._native_shape import native_event, native_json
 from ._providers import Deployment
-from ._sse import format_event
+from ._sse import SSEParser, format_event
 from ._upstream import UpstreamError, UpstreamResponse
 from ._upstream_headers import relay_headers
 from ._wire import StreamAccumulator, new_accumulator
@@ -33,6 +34,14 @@ def _dump(obj: Any) -> dict[str, Any]:
         return obj
     dumped = obj.model_dump() if hasattr(obj, "model_dump") else dict(obj)
     return dumped if isinstance(dumped, dict) else {}
+
+
+def _body(wire: str, response: Any) -> bytes:
+    return json.dumps(native_json(wire, _dump(response)), default=str).encode()
+
+
+def _event(wire: str, doc: dict[str, Any], kind: str | None = None) -> bytes:
+    return format_event(json.dumps(native_event(wire, doc), separators=(",", ":"), default=str), kind)
 
 
 def _headers(response: Any) -> dict[str, str]:
@@ -66,26 +75,36 @@ def _error(exc: Exception, deployment: Deployment, *secrets: str | None) -> Upst
 async def _openai_chunks(response: Any, stream: StreamAccumulator, hide_usage: bool) -> AsyncGenerator[bytes, None]:
     async for chunk in response:
         doc = _dump(chunk)
-        data = json.dumps(doc, separators=(",", ":"), default=str)
-        event = format_event(data)
-        stream.feed(event)
+        # The accumulator reads LiteLLM's own chunk (all its usage counts); the client gets OpenAI's shape.
+        stream.feed(format_event(json.dumps(doc, separators=(",", ":"), default=str)))
         if hide_usage and not doc.get("choices") and doc.get("usage"):
             continue
-        yield event
+        yield _event("openai", doc)
     done = b"data: [DONE]\n\n"
     stream.feed(done)
     yield done
 
 
 async def _anthropic_chunks(response: Any, stream: StreamAccumulator) -> AsyncGenerator[bytes, None]:
+    parser = SSEParser()
     async for chunk in response:
-        if isinstance(chunk, bytes | bytearray):
-            data = bytes(chunk)
+        if isinstance(chunk, bytes | bytearray):  # LiteLLM's own SSE text: reshaped event by event
+            data = b"".join(_reshaped(kind, text) for kind, text in parser.feed(bytes(chunk)))
+            if not data:
+                continue
         else:
             doc = _dump(chunk)
-            data = format_event(json.dumps(doc, separators=(",", ":"), default=str), str(doc.get("type") or ""))
+            data = _event("anthropic", doc, str(doc.get("type") or ""))
         stream.feed(data)
         yield data
+
+
+def _reshaped(kind: str, text: str) -> bytes:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return format_event(text, kind or None)
+    return _event("anthropic", doc, kind or None) if isinstance(doc, dict) else format_event(text, kind or None)
 
 
 async def _aclose(response: Any) -> None:
@@ -133,7 +152,7 @@ async def _responses_chunks(response: Any, stream: StreamAccumulator) -> AsyncGe
         doc = _dump(chunk)
         kind = doc.get("type")
         kind = getattr(kind, "value", kind)  # LiteLLM's event types are str enums: name the value
-        data = format_event(json.dumps(doc, separators=(",", ":"), default=str), str(kind or "") or None)
+        data = _event("responses", doc, str(kind or "") or None)
         stream.feed(data)
         yield data
 
@@ -142,7 +161,7 @@ async def _responses(params: dict[str, Any]) -> UpstreamResponse:
     """LiteLLM's Responses bridge; ``params`` holds only the fields another provider can use."""
     response = await litellm.aresponses(**params)
     if not params.get("stream"):
-        return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode(), headers=_headers(response))
+        return UpstreamResponse(200, body=_body("responses", response), headers=_headers(response))
     stream = new_accumulator("responses")
     chunks = await _started(_responses_chunks(response, stream), response)
     return UpstreamResponse(200, chunks=chunks, stream=stream, headers=_headers(response))
@@ -169,9 +188,7 @@ async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | No
                 params["stream_options"] = {**options, "include_usage": True}
             response = await litellm.acompletion(**params)
             if not request.stream:
-                return UpstreamResponse(
-                    200, body=json.dumps(_dump(response), default=str).encode(), headers=_headers(response)
-                )
+                return UpstreamResponse(200, body=_body("openai", response), headers=_headers(response))
             stream = new_accumulator("openai")
             chunks = await _started(_openai_chunks(response, stream, hide_usage), response)
             return UpstreamResponse(
@@ -179,9 +196,7 @@ async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | No
             )
         response = await litellm.anthropic.messages.acreate(**params)
         if not request.stream:
-            return UpstreamResponse(
-                200, body=json.dumps(_dump(response), default=str).encode(), headers=_headers(response)
-            )
+            return UpstreamResponse(200, body=_body("anthropic", response), headers=_headers(response))
         stream = new_accumulator("anthropic")
         chunks = await _started(_anthropic_chunks(response, stream), response)
         return UpstreamResponse(

@@ -53,7 +53,9 @@ def _headers(response: Any) -> dict[str, str]:
     if isinstance(hidden, dict):
         found.update(relay_headers(hidden.get("additional_headers")))
     found.update(relay_headers(getattr(response, "response_headers", None)))
-    return found
+    # The Responses bridge streams through a wrapped chat-completions stream that holds them.
+    wrapped = getattr(response, "litellm_custom_stream_wrapper", None)
+    return {**_headers(wrapped), **found} if wrapped is not None else found
 
 
 def _error(exc: Exception, deployment: Deployment, *secrets: str | None) -> UpstreamError:

@@ -133,3 +133,12 @@ def test_litellms_raw_copy_wins_over_its_mapped_one() -> None:
     # LiteLLM maps Anthropic's limits onto OpenAI's names and keeps the raw ones as ``llm_provider-*``.
     additional = {"x-ratelimit-remaining-requests": "7", "llm_provider-x-ratelimit-remaining-requests": "9"}
     assert relay_headers(additional) == {"x-ratelimit-remaining-requests": "9"}
+
+
+def test_litellm_responses_bridge_relays_them_on_streams(openai_client: openai.OpenAI) -> None:
+    with openai_client.responses.with_streaming_response.create(
+        model="claude-sonnet-4-5", input="hello", stream=True
+    ) as streamed:
+        assert streamed.headers["request-id"] == "req_upstream_2"
+        assert streamed.headers["anthropic-ratelimit-requests-remaining"] == "7"
+        assert "response.completed" in "".join(streamed.iter_text())

@@ -141,3 +141,24 @@ def test_cache_counts_survive_the_shaping(make_settings: Callable[..., Settings]
         # The proxy's accounting still sees the write (it was LiteLLM's cache_creation_input_tokens).
         wait_for(lambda: requests_of(url, "claude-sonnet-4-5") == 1)
         assert summary(url)["models"]["claude-sonnet-4-5"]["tokens"]["cache_write"] == 20
+
+
+def test_shaping_keeps_set_thinking_and_unknown_types() -> None:
+    from layercache_asgi._native_shape import native_event, native_json
+
+    message = {"role": "assistant", "content": "x", "reasoning_content": "because", "thinking_blocks": [{}]}
+    doc = {"id": "c", "object": "chat.completion", "choices": [{"index": 0, "message": message}], "cost": 1}
+    assert native_json("openai", doc)["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": "x",
+        "reasoning_content": "because",  # a model's thinking: no OpenAI field, but where clients read it
+    }
+    unset = {**message, "reasoning_content": None}
+    assert (
+        "reasoning_content"
+        not in native_json("openai", {**doc, "choices": [{"message": unset}]})["choices"][0]["message"]
+    )
+    # A block or event type the table does not know passes untouched (a future API feature).
+    future = {"type": "content_block_start", "index": 0, "content_block": {"type": "future_block", "x": 1}}
+    assert native_event("anthropic", future) == future
+    assert native_event("anthropic", {"type": "future_event", "x": 1}) == {"type": "future_event", "x": 1}

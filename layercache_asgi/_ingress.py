@@ -37,7 +37,8 @@ class ProxyEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
-        id_header = (b"x-request-id", request_id.encode("latin-1"))
+        # Our own name: ``x-request-id`` on an answer is the provider's, relayed for the client.
+        id_header = (b"x-layercache-request-id", request_id.encode("latin-1"))
         started = False
 
         async def tracked_send(message: Message) -> None:

@@ -16,9 +16,11 @@ from typing import Any
 from ._errors import redact
 from ._exchange import Exchange
 from ._litellm import litellm
+from ._native_shape import native_event, native_json
 from ._providers import Deployment
-from ._sse import format_event
-from ._upstream import UpstreamError, UpstreamResponse, retry_headers
+from ._sse import SSEParser, format_event
+from ._upstream import UpstreamError, UpstreamResponse
+from ._upstream_headers import relay_headers
 from ._wire import StreamAccumulator, new_accumulator
 from ._wire_fields import translated_fields
 from .markers.gemini import GEMINI_CACHED_CONTENT
@@ -34,6 +36,28 @@ def _dump(obj: Any) -> dict[str, Any]:
     return dumped if isinstance(dumped, dict) else {}
 
 
+def _body(wire: str, response: Any) -> bytes:
+    return json.dumps(native_json(wire, _dump(response)), default=str).encode()
+
+
+def _event(wire: str, doc: dict[str, Any], kind: str | None = None) -> bytes:
+    return format_event(json.dumps(native_event(wire, doc), separators=(",", ":"), default=str), kind)
+
+
+def _headers(response: Any) -> dict[str, str]:
+    """The provider's headers clients act on, where LiteLLM kept them on its answer."""
+    hidden = getattr(response, "_hidden_params", None)
+    if hidden is None and isinstance(response, dict):
+        hidden = response.get("_hidden_params")
+    found: dict[str, str] = {}
+    if isinstance(hidden, dict):
+        found.update(relay_headers(hidden.get("additional_headers")))
+    found.update(relay_headers(getattr(response, "response_headers", None)))
+    # The Responses bridge streams through a wrapped chat-completions stream that holds them.
+    wrapped = getattr(response, "litellm_custom_stream_wrapper", None)
+    return {**_headers(wrapped), **found} if wrapped is not None else found
+
+
 def _error(exc: Exception, deployment: Deployment, *secrets: str | None) -> UpstreamError:
     status = getattr(exc, "status_code", None)
     if isinstance(exc, litellm.Timeout):
@@ -47,32 +71,42 @@ def _error(exc: Exception, deployment: Deployment, *secrets: str | None) -> Upst
             message = message.split(prefix_end, 1)[1]
     message = redact(message[:2000], *secrets) or f"{deployment.provider} returned HTTP {status}"
     headers = getattr(exc, "litellm_response_headers", None) or getattr(getattr(exc, "response", None), "headers", None)
-    return UpstreamError(status, message, retriable=status >= 500 or status == 429, headers=retry_headers(headers))
+    return UpstreamError(status, message, retriable=status >= 500 or status == 429, headers=relay_headers(headers))
 
 
 async def _openai_chunks(response: Any, stream: StreamAccumulator, hide_usage: bool) -> AsyncGenerator[bytes, None]:
     async for chunk in response:
         doc = _dump(chunk)
-        data = json.dumps(doc, separators=(",", ":"), default=str)
-        event = format_event(data)
-        stream.feed(event)
+        # The accumulator reads LiteLLM's own chunk (all its usage counts); the client gets OpenAI's shape.
+        stream.feed(format_event(json.dumps(doc, separators=(",", ":"), default=str)))
         if hide_usage and not doc.get("choices") and doc.get("usage"):
             continue
-        yield event
+        yield _event("openai", doc)
     done = b"data: [DONE]\n\n"
     stream.feed(done)
     yield done
 
 
 async def _anthropic_chunks(response: Any, stream: StreamAccumulator) -> AsyncGenerator[bytes, None]:
+    parser = SSEParser()
     async for chunk in response:
-        if isinstance(chunk, bytes | bytearray):
-            data = bytes(chunk)
+        if isinstance(chunk, bytes | bytearray):  # LiteLLM's own SSE text: reshaped event by event
+            data = b"".join(_reshaped(kind, text) for kind, text in parser.feed(bytes(chunk)))
+            if not data:
+                continue
         else:
             doc = _dump(chunk)
-            data = format_event(json.dumps(doc, separators=(",", ":"), default=str), str(doc.get("type") or ""))
+            data = _event("anthropic", doc, str(doc.get("type") or ""))
         stream.feed(data)
         yield data
+
+
+def _reshaped(kind: str, text: str) -> bytes:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return format_event(text, kind or None)
+    return _event("anthropic", doc, kind or None) if isinstance(doc, dict) else format_event(text, kind or None)
 
 
 async def _aclose(response: Any) -> None:
@@ -120,7 +154,7 @@ async def _responses_chunks(response: Any, stream: StreamAccumulator) -> AsyncGe
         doc = _dump(chunk)
         kind = doc.get("type")
         kind = getattr(kind, "value", kind)  # LiteLLM's event types are str enums: name the value
-        data = format_event(json.dumps(doc, separators=(",", ":"), default=str), str(kind or "") or None)
+        data = _event("responses", doc, str(kind or "") or None)
         stream.feed(data)
         yield data
 
@@ -129,9 +163,10 @@ async def _responses(params: dict[str, Any]) -> UpstreamResponse:
     """LiteLLM's Responses bridge; ``params`` holds only the fields another provider can use."""
     response = await litellm.aresponses(**params)
     if not params.get("stream"):
-        return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+        return UpstreamResponse(200, body=_body("responses", response), headers=_headers(response))
     stream = new_accumulator("responses")
-    return UpstreamResponse(200, chunks=await _started(_responses_chunks(response, stream), response), stream=stream)
+    chunks = await _started(_responses_chunks(response, stream), response)
+    return UpstreamResponse(200, chunks=chunks, stream=stream, headers=_headers(response))
 
 
 async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
@@ -155,16 +190,20 @@ async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | No
                 params["stream_options"] = {**options, "include_usage": True}
             response = await litellm.acompletion(**params)
             if not request.stream:
-                return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+                return UpstreamResponse(200, body=_body("openai", response), headers=_headers(response))
             stream = new_accumulator("openai")
             chunks = await _started(_openai_chunks(response, stream, hide_usage), response)
-            return UpstreamResponse(200, chunks=chunks, stream=stream, release=partial(_aclose, response))
+            return UpstreamResponse(
+                200, chunks=chunks, stream=stream, headers=_headers(response), release=partial(_aclose, response)
+            )
         response = await litellm.anthropic.messages.acreate(**params)
         if not request.stream:
-            return UpstreamResponse(200, body=json.dumps(_dump(response), default=str).encode())
+            return UpstreamResponse(200, body=_body("anthropic", response), headers=_headers(response))
         stream = new_accumulator("anthropic")
         chunks = await _started(_anthropic_chunks(response, stream), response)
-        return UpstreamResponse(200, chunks=chunks, stream=stream, release=partial(_aclose, response))
+        return UpstreamResponse(
+            200, chunks=chunks, stream=stream, headers=_headers(response), release=partial(_aclose, response)
+        )
     except UpstreamError:
         raise
     except Exception as exc:

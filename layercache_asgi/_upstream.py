@@ -23,10 +23,11 @@ from ._json import dumps
 from ._pool_reaper import reap_orphan_connections
 from ._providers import Deployment
 from ._sse import SSEParser, format_event
+from ._upstream_headers import relay_headers
 from ._wire import StreamAccumulator, new_accumulator
 from .wire import stateful_fields
 
-__all__ = ["UpstreamError", "UpstreamResponse", "attempt", "forward_headers", "parse_json", "retry_headers"]
+__all__ = ["UpstreamError", "UpstreamResponse", "attempt", "forward_headers", "parse_json"]
 
 _OPENAI_BASE = "https://api.openai.com/v1"
 _ANTHROPIC_BASE = "https://api.anthropic.com"
@@ -37,8 +38,8 @@ _FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta", "openai-organizatio
 class UpstreamError(Exception):
     """A failed attempt. ``retriable`` failures (5xx, timeouts, connection errors) fail over.
 
-    ``headers``: the provider's ``retry-after`` / ``retry-after-ms``, relayed to the client when
-    this is the last failure of the chain.
+    ``headers``: the provider's headers clients act on (``retry-after``, rate limits, its request
+    id), relayed to the client when this is the last failure of the chain.
     """
 
     def __init__(self, status: int, message: str, *, retriable: bool, headers: dict[str, str] | None = None) -> None:
@@ -49,29 +50,13 @@ class UpstreamError(Exception):
         self.headers = headers or {}
 
 
-_RETRY_HEADERS = ("retry-after", "retry-after-ms")
-
-
-def retry_headers(headers: Any) -> dict[str, str]:
-    """The provider's advice on when to try again, from any mapping of response headers."""
-    if headers is None or not hasattr(headers, "get"):
-        return {}
-    found = {name: headers.get(name) for name in _RETRY_HEADERS}
-    # Relayed as a header: only a short plain value, never whatever else the provider sent.
-    return {k: v for k, v in found.items() if isinstance(v, str) and 0 < len(v) <= 64 and _plain(v)}
-
-
-def _plain(value: str) -> bool:
-    return value.isascii() and value.isprintable()
-
-
 @dataclass
 class UpstreamResponse:
     status: int
     body: bytes = b""  # JSON, when not streaming
     chunks: AsyncIterator[bytes] | None = None  # SSE bytes in the client's format, when streaming
     stream: StreamAccumulator | None = None  # sees every streamed byte, for accounting
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # the provider's, relayed to the client
     release: Callable[[], Awaitable[object]] | None = None  # closes the upstream stream
 
     async def aclose(self) -> None:
@@ -95,7 +80,7 @@ def _status_error(
     except ValueError:
         pass
     message = redact(message[:2000], key, exchange.credential) or f"upstream returned HTTP {status}"
-    return UpstreamError(status, message, retriable=status >= 500 or status == 429, headers=retry_headers(headers))
+    return UpstreamError(status, message, retriable=status >= 500 or status == 429, headers=relay_headers(headers))
 
 
 def forward_headers(client_headers: dict[str, str], provider: str, key: str | None) -> dict[str, str]:
@@ -142,7 +127,8 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
             response = await client.post(url, content=content, headers=headers, timeout=timeout)
             if response.status_code >= 400:
                 raise _status_error(response.status_code, response.text, exchange, key, response.headers)
-            return UpstreamResponse(response.status_code, body=response.content)
+            relayed = relay_headers(response.headers)
+            return UpstreamResponse(response.status_code, body=response.content, headers=relayed)
         built = client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
         upstream = await client.send(built, stream=True)
     except asyncio.CancelledError:  # the client left: don't let the cancelled call keep a pool slot
@@ -160,7 +146,13 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
         raise _status_error(upstream.status_code, text, exchange, key, upstream.headers)
     stream = new_accumulator(request.wire)
     chunks = _relay(upstream, stream, hide_usage=injected_usage)
-    return UpstreamResponse(upstream.status_code, chunks=chunks, stream=stream, release=upstream.aclose)
+    return UpstreamResponse(
+        upstream.status_code,
+        chunks=chunks,
+        stream=stream,
+        headers=relay_headers(upstream.headers),
+        release=upstream.aclose,
+    )
 
 
 async def _relay(upstream: httpx.Response, stream: StreamAccumulator, *, hide_usage: bool) -> AsyncIterator[bytes]:

@@ -18,12 +18,17 @@ def _int(value: Any) -> int:
 
 
 def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
-    """OpenAI's ``prompt_tokens`` includes cached ones; LiteLLM adds Anthropic-style write counts."""
+    """OpenAI's ``prompt_tokens`` includes cached ones; writes are counted where the SDK's types put them
+    (``prompt_tokens_details.cache_write_tokens``) or where LiteLLM adds Anthropic-style counts."""
     if not usage:
         return Usage()
     details = usage.get("prompt_tokens_details") or {}
     read = _int(details.get("cached_tokens")) or _int(usage.get("cache_read_input_tokens"))
-    write = _int(usage.get("cache_creation_input_tokens")) or _int(details.get("cache_creation_tokens"))
+    write = (
+        _int(usage.get("cache_creation_input_tokens"))
+        or _int(details.get("cache_creation_tokens"))
+        or _int(details.get("cache_write_tokens"))
+    )
     prompt = _int(usage.get("prompt_tokens"))
     return Usage(
         uncached_input=max(prompt - read - write, 0),

@@ -222,7 +222,7 @@ def test_logs_hide_provider_messages_and_prefix_page_shows_layer_and_position(
     tab.login()
     logs = tab.get("/dashboard/logs").text
     assert "upstream_failed" in logs and "[message hidden]" in logs and "secret plan" not in logs
-    assert answered.headers["x-request-id"][:12] in logs
+    assert answered.headers["x-layercache-request-id"][:12] in logs
     prefix = tab.get("/dashboard/prefix").text
     assert "tools[3]" in prefix and ">L1<" in prefix
 

@@ -44,7 +44,7 @@ def ask(proxy: str, text: str) -> str:
     raw = client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": text}]
     )
-    return raw.headers["x-request-id"]
+    return raw.headers["x-layercache-request-id"]
 
 
 def lines(buffer: LogBuffer, event: str) -> list[dict[str, Any]]:

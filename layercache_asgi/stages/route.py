@@ -67,7 +67,8 @@ class RouteUpstream:
 
     async def _relay(self, exchange: Exchange, response: UpstreamResponse, send: Send, started: float) -> None:
         outcome = exchange.outcome
-        headers = [*exchange.header_list()]
+        relayed = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+        headers = [*relayed, *exchange.header_list()]
         if response.chunks is None:
             outcome.upstream_seconds = time.perf_counter() - started
             outcome.status = response.status

@@ -56,6 +56,7 @@ class FakeProvider:
     after that many SSE events. ``break_stream_after``: drop the connection after that
     many SSE events. ``expected_key``: answer 401 to any other key.
     ``error_headers``: extra headers of the scripted failures (e.g. ``retry-after``).
+    ``response_headers``: headers sent on every answer, success or failure (request ids, rate limits).
     ``strict``: answer 400, as the real APIs do, to a conversation they refuse (an orphan
     tool result, a tool call left unanswered, more than 4 cache breakpoints, a 1h
     breakpoint after a 5-minute one).
@@ -77,6 +78,7 @@ class FakeProvider:
     break_stream_after: int | None = None
     expected_key: str | None = None
     error_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
     strict: bool = True
     requests: list[RecordedRequest] = field(default_factory=list)
     # What ``GET .../models`` lists (OpenAI's shape, or Anthropic's when ``anthropic-version`` is sent).
@@ -172,7 +174,7 @@ class FakeProvider:
         if self.expected_key is not None:
             key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
             if key != self.expected_key:
-                await _send(send, 401, _error(wire, 401, "invalid x-api-key"))
+                await _send(send, 401, _error(wire, 401, "invalid x-api-key"), self.response_headers)
                 return
         if wire == "count_tokens":
             await self._count(body, pause, send)
@@ -180,18 +182,19 @@ class FakeProvider:
         await pause(self.delay)
         if self.fail_next:
             status = self.fail_next.pop(0)
-            await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"), self.error_headers)
+            failure_headers = {**self.response_headers, **self.error_headers}
+            await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"), failure_headers)
             return
         refusal = _refusal(wire, body) if self.strict else None
         if refusal is not None:
-            await _send(send, 400, refusal)
+            await _send(send, 400, refusal, self.response_headers)
             return
         completion = self.answer(wire, body)
         completion.usage = self.usage_for(wire, body, completion)
         model = str(body.get("model", ""))
         if not body.get("stream"):
             render = {"openai": openai_json, "responses": responses_json}.get(wire, anthropic_json)
-            await _send(send, 200, json.loads(render(completion, model=model)))
+            await _send(send, 200, json.loads(render(completion, model=model)), self.response_headers)
             return
         if wire == "responses":
             events = responses_sse(completion, model=model)
@@ -200,7 +203,9 @@ class FakeProvider:
             events = openai_sse(completion, model=model, include_usage=include)
         else:
             events = anthropic_sse(completion, model=model)
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.response_headers.items()]
+        sse_headers = [(b"content-type", b"text/event-stream"), *extra]
+        await send({"type": "http.response.start", "status": 200, "headers": sse_headers})
         for i, chunk in enumerate(events):
             if self.break_stream_after is not None and i >= self.break_stream_after:
                 raise ConnectionError("fake provider dropped the stream")

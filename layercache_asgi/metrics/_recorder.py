@@ -250,8 +250,7 @@ class MetricsRecorder:
         price = self.prices.price(_price_names(ex), provider, ex.settings.caching.anthropic_ttl)
         # A Gemini CachedContent made for this call is billed once, on top of the call (not in
         # place of prompt tokens, as other cache writes are): a write paid out of the savings.
-        created = ex.notes.get("gemini_cache_write_tokens")
-        created = created if isinstance(created, int) and created > 0 else 0
+        created = max(0, ex.gemini_cache_write_tokens)
         cost = call_cost(usage, price) + created * price.cache_write
         saved = prefix_savings(usage, price) - created * price.cache_write
         written = usage.cache_write + created

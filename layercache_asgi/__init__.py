@@ -15,7 +15,7 @@ from ._app import LayerCacheApp
 from ._completion import Completion, ToolCall, Usage
 from ._config import ConfigError, Settings, load_settings
 from ._errors import ProxyError
-from ._exchange import Exchange, Outcome, get_exchange
+from ._exchange import Exchange, Outcome, PrefixCheck, Saved, get_exchange
 from ._request import ChatRequest, LcExtensions
 from ._version import __version__
 from .stages import DEFAULT_STAGES, build_stack
@@ -29,7 +29,9 @@ __all__ = [
     "LayerCacheApp",
     "LcExtensions",
     "Outcome",
+    "PrefixCheck",
     "ProxyError",
+    "Saved",
     "Settings",
     "ToolCall",
     "Usage",

@@ -7,16 +7,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._completion import Completion
+from ._completion import Completion, Usage
 from ._request import ChatRequest
 from ._types import Scope
 
 if TYPE_CHECKING:
     from ._config import Settings
+    from ._layers import Layers
     from ._providers import Deployment
     from ._runtime import Runtime
 
-__all__ = ["SCOPE_KEY", "Exchange", "Outcome", "get_exchange"]
+__all__ = ["SCOPE_KEY", "Exchange", "Outcome", "PrefixCheck", "Saved", "get_exchange"]
 
 SCOPE_KEY = "layercache"
 
@@ -35,6 +36,27 @@ class Outcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class PrefixCheck:
+    """The cacheable prefix (L0 to L2) against the first deployment's minimum; both None when
+    there was nothing to compare (no prefix, no known minimum, or the count failed)."""
+
+    tokens: int | None = None
+    minimum: int | None = None
+
+    @property
+    def below(self) -> bool:
+        return self.tokens is not None and self.minimum is not None and self.tokens < self.minimum
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What the original call of a semantic cache answer used and cost: a hit avoided all of it."""
+
+    usage: Usage
+    cost_usd: float | None = None
+
+
 @dataclass
 class Exchange:
     """One proxied request. Stages read the settings snapshot taken when it arrived."""
@@ -49,7 +71,19 @@ class Exchange:
     credential: str | None = field(default=None, repr=False)
     client_headers: dict[str, str] = field(default_factory=dict, repr=False)
     started: float = field(default_factory=time.perf_counter)
-    layers: Any = None  # set by the Stratify stage
+    # What stages hand each other. Read ``layers`` and ``prefix`` through ``layers_of`` and
+    # ``prefix_check_of`` (``_prompt_facts``): they compute on first use when the stage that
+    # usually sets them was dropped from the stack.
+    layers: Layers | None = None  # set by Stratify
+    layer_hints: dict[int, int] = field(default_factory=dict)  # message index -> layer (ApplyTemplate)
+    system_layer_hints: dict[int, int] = field(default_factory=dict)  # system block -> layer (ApplyTemplate)
+    prefix: PrefixCheck | None = None  # None until checked (PrefixThreshold)
+    prefix_change: str | None = None  # stable | new | L0 | L1 | L2 (ExplainMisses)
+    prefix_change_detail: str | None = None  # e.g. "changed:L1 tools[3]" (ExplainMisses)
+    session_over_budget: bool = False  # TruncateSession could not fit the budget
+    saved: Saved | None = None  # a semantic cache answer (SemanticCache)
+    gemini_cache_write_tokens: int = 0  # a CachedContent made for this call (InjectCacheMarkers)
+    # Free-form state for users' own stages (and per-request bookkeeping of one stage).
     notes: dict[str, Any] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
     outcome: Outcome = field(default_factory=Outcome)

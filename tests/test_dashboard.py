@@ -73,8 +73,8 @@ class Chatty:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = get_exchange(scope)
         assert exchange is not None
-        exchange.notes["prefix_change"] = "L1"
-        exchange.notes["prefix_change_detail"] = "changed:L1 tools[3]"
+        exchange.prefix_change = "L1"
+        exchange.prefix_change_detail = "changed:L1 tools[3]"
         text = exchange.request.messages[-1]["content"]
         structlog.get_logger("layercache.test").warning("upstream_failed", error=f"Bad request: {text}", status=400)
         await self.app(scope, receive, send)
@@ -83,7 +83,7 @@ class Chatty:
 @pytest.fixture
 def keyed(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, LayerCacheApp]]:
     """An app with an admin key and a client key, mounted under /llm in a host app."""
-    # Chatty innermost, so its notes are the ones recorded (the prompt-engine stages write the same keys).
+    # Chatty innermost, so what it sets is recorded (the prompt-engine stages set the same fields).
     settings = make_settings(proxy={"proxy_api_key": CLIENT_KEY, "admin_api_key": KEY})
     app = LayerCacheApp(settings, stages=[*DEFAULT_STAGES, Chatty])
     with serve(Starlette(routes=[Mount("/llm", app)])) as url:

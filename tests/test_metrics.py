@@ -12,7 +12,7 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from layercache_asgi import Completion, LayerCacheApp, Settings, Usage, get_exchange
+from layercache_asgi import Completion, LayerCacheApp, PrefixCheck, Saved, Settings, Usage, get_exchange
 from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, serve
@@ -201,7 +201,7 @@ def test_openai_cached_tokens_save_without_a_write_premium_and_prices_can_be_ove
 
 
 class NotePrefix:
-    """Stands in for the prompt-engine stages: writes the notes they leave for metrics."""
+    """Stands in for the prompt-engine stages: sets the fields they leave for metrics."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -210,16 +210,16 @@ class NotePrefix:
         exchange = get_exchange(scope)
         assert exchange is not None
         text = exchange.request.messages[-1]["content"]
-        exchange.notes["prefix_change"] = "L1" if "tools" in text else "stable"
-        exchange.notes["prefix_change_detail"] = "changed:L1 tools[3]" if "tools" in text else "stable"
-        exchange.notes["prefix_below_minimum"] = "short" in text
+        exchange.prefix_change = "L1" if "tools" in text else "stable"
+        exchange.prefix_change_detail = "changed:L1 tools[3]" if "tools" in text else "stable"
+        exchange.prefix = PrefixCheck(10, 1024) if "short" in text else PrefixCheck()
         await self.app(scope, receive, send)
 
 
 def test_prefix_notes_become_cause_counts_without_prompt_text_in_labels(
     make_settings: Callable[..., Settings],
 ) -> None:
-    # Innermost, so its notes are the ones recorded (the real prompt-engine stages write the same keys).
+    # Innermost, so what it sets is recorded (the real prompt-engine stages set the same fields).
     app = LayerCacheApp(make_settings(), stages=[*DEFAULT_STAGES, NotePrefix])
     with serve(app) as proxy:
         client = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-test-1", max_retries=0)
@@ -237,7 +237,7 @@ def test_prefix_notes_become_cause_counts_without_prompt_text_in_labels(
 
 
 class AnswerFromCache:
-    """Answers like a semantic cache hit would, with the notes the semantic cache leaves."""
+    """Answers like a semantic cache hit would, with the savings record the semantic cache leaves."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -249,8 +249,7 @@ class AnswerFromCache:
         assert exchange is not None
         exchange.outcome.cache = "hit"
         exchange.outcome.status = 200
-        exchange.notes["saved_usage"] = Usage(uncached_input=400, output=100)
-        exchange.notes["saved_cost_usd"] = 0.0125
+        exchange.saved = Saved(Usage(uncached_input=400, output=100), 0.0125)
         body = render_body("openai", Completion(text="cached"), model=exchange.request.model)
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})

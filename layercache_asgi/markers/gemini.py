@@ -228,7 +228,7 @@ async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any
     # Creation bills its tokens at the input price: the metrics count them as a cache write
     # (the provider's figure; our own count when it gives none).
     tokens = (doc.get("usageMetadata") or {}).get("totalTokenCount")
-    exchange.notes["gemini_cache_write_tokens"] = tokens if isinstance(tokens, int) else counted
+    exchange.gemini_cache_write_tokens = tokens if isinstance(tokens, int) else counted
     return name
 
 

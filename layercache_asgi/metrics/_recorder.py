@@ -200,7 +200,7 @@ class MetricsRecorder:
     def record(self, sample: Sample) -> None:
         """Count one finished request. Never raises on odd input: metrics must not break the proxy."""
         ex = sample.exchange
-        outcome, notes = ex.outcome, ex.notes
+        outcome = ex.outcome
         model = self._model_label(ex.request.model, ex.settings)
         cache = outcome.cache if sample.semantic_on or outcome.cache == "hit" else "off"
         provider = clean_label(outcome.provider, 40) or ("cache" if cache == "hit" else "none")
@@ -211,7 +211,7 @@ class MetricsRecorder:
         if cache in ("hit", "miss", "bypass"):
             self.semantic.labels(model, cache).inc()
             self._add(model, **{_RESULT_FIELD[cache]: 1})
-        if notes.get("session_over_budget"):
+        if ex.session_over_budget:
             self.over_budget.labels(model).inc()
         if outcome.failovers:
             self.failovers.labels(model).inc(outcome.failovers)
@@ -224,23 +224,23 @@ class MetricsRecorder:
             self._add(model, upstream_seconds=outcome.upstream_seconds, upstream_calls=1)
         if sample.overhead_seconds is not None:
             self.overhead.labels(ex.route).observe(max(0.0, sample.overhead_seconds))
-        self._record_prefix(model, notes)
+        self._record_prefix(model, ex)
         if cache == "hit":
             self._record_semantic_hit(ex, model)
         elif outcome.completion is not None:
             self._record_usage(ex, model, provider, outcome.completion.usage)
 
-    def _record_prefix(self, model: str, notes: dict[str, object]) -> None:
-        if notes.get("prefix_below_minimum"):
+    def _record_prefix(self, model: str, ex: Exchange) -> None:
+        if ex.prefix is not None and ex.prefix.below:
             self.below_minimum.labels(model).inc()
             self._add(model, prefix_below_minimum=1)
-        cause = notes.get("prefix_change")
+        cause = ex.prefix_change
         if isinstance(cause, str) and cause:
             cause = cause if cause in PREFIX_CAUSES else "other"
             self.prefix_changes.labels(model, cause).inc()
             if cause != "other":
                 self._add(model, **{"prefix_" + cause: 1})
-        detail = notes.get("prefix_change_detail")
+        detail = ex.prefix_change_detail
         if isinstance(detail, str) and detail and detail != "stable":
             key = (model, clean_label(detail, 120))  # a path may name a client's tool
             if key in self.prefix_details or len(self.prefix_details) < _MAX_DETAILS:
@@ -250,8 +250,7 @@ class MetricsRecorder:
         price = self.prices.price(_price_names(ex), provider, ex.settings.caching.anthropic_ttl)
         # A Gemini CachedContent made for this call is billed once, on top of the call (not in
         # place of prompt tokens, as other cache writes are): a write paid out of the savings.
-        created = ex.notes.get("gemini_cache_write_tokens")
-        created = created if isinstance(created, int) and created > 0 else 0
+        created = max(0, ex.gemini_cache_write_tokens)
         cost = call_cost(usage, price) + created * price.cache_write
         saved = prefix_savings(usage, price) - created * price.cache_write
         written = usage.cache_write + created
@@ -275,10 +274,9 @@ class MetricsRecorder:
 
     def _record_semantic_hit(self, ex: Exchange, model: str) -> None:
         # The semantic cache notes what the original call cost; a hit avoided all of it.
-        saved_usage = ex.notes.get("saved_usage")
-        usage = saved_usage if isinstance(saved_usage, Usage) else Usage()
-        noted = ex.notes.get("saved_cost_usd")
-        if isinstance(noted, int | float):
+        usage = ex.saved.usage if ex.saved is not None else Usage()
+        noted = ex.saved.cost_usd if ex.saved is not None else None
+        if noted is not None:
             saved = float(noted)
         else:
             price = self.prices.price(_price_names(ex), "", ex.settings.caching.anthropic_ttl)

@@ -48,8 +48,8 @@ class ApplyTemplate:
                 404, f"prompt template '{reference}' does not exist", code="template_not_found", param="lc_template"
             )
         hints, system_hints = apply_template(exchange.request, template)
-        exchange.notes["layer_hints"] = {**exchange.notes.get("layer_hints", {}), **hints}
-        exchange.notes["system_layer_hints"] = system_hints
+        exchange.layer_hints.update(hints)
+        exchange.system_layer_hints = dict(system_hints)
         exchange.notes["template"] = template.reference
         exchange.response_headers["x-layercache-template"] = template.reference
         await self.app(scope, receive, send)

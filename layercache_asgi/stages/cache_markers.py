@@ -19,6 +19,7 @@ import structlog
 
 from .._exchange import Exchange, get_exchange
 from .._layers import Layers
+from .._prompt_facts import layers_of, prefix_check, prefix_check_of, prefix_tokens
 from .._prompt_state import prompt_state
 from .._providers import Deployment
 from .._target import chain_of
@@ -27,7 +28,6 @@ from ..markers.anthropic import apply_anthropic
 from ..markers.gemini import GEMINI_CACHED_CONTENT, apply_gemini
 from ..markers.openai import PROMPT_CACHE_KEY, apply_openai
 from ..markers.responses import apply_anthropic_responses
-from .prefix_threshold import prefix_check, prefix_tokens
 
 __all__ = ["InjectCacheMarkers"]
 
@@ -40,8 +40,8 @@ class InjectCacheMarkers:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = get_exchange(scope)
-        if exchange is not None and isinstance(exchange.layers, Layers) and not exchange.request.ext.lc_bypass_cache:
-            await self._mark(exchange, exchange.layers)
+        if exchange is not None and not exchange.request.ext.lc_bypass_cache:
+            await self._mark(exchange, layers_of(exchange))
         await self.app(scope, receive, send)
 
     async def _mark(self, exchange: Exchange, layers: Layers) -> None:
@@ -62,8 +62,8 @@ class InjectCacheMarkers:
 
 
 async def _below_minimum(exchange: Exchange, layers: Layers, target: Deployment, first: bool) -> bool:
-    if first:  # the PrefixThreshold stage has checked the first deployment
-        return bool(exchange.notes.get("prefix_below_minimum"))
+    if first:  # checked once for the first deployment (by PrefixThreshold when it runs)
+        return (await prefix_check_of(exchange)).below
     counted = await prefix_check(exchange, layers, target)
     return counted is not None and counted[0] < counted[1]
 

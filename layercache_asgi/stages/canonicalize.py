@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .._canonical import canonicalize_body
 from .._exchange import get_exchange
+from .._prompt_facts import restratify
 from .._types import ASGIApp, Receive, Scope, Send
-from .stratify import restratify
 
 __all__ = ["Canonicalize"]
 

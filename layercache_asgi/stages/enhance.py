@@ -25,6 +25,7 @@ import structlog
 from .._errors import ProxyError
 from .._exchange import Exchange, get_exchange
 from .._layers import Layers, stratify
+from .._prompt_facts import layers_of
 from .._types import ASGIApp, Receive, Scope, Send
 from ..enhancements import EnhancementRegistry, default_registry
 from ..wire import item_role
@@ -107,8 +108,8 @@ class Enhance:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = get_exchange(scope)
-        if exchange is not None and exchange.request.ext.lc_enhancements and isinstance(exchange.layers, Layers):
-            await self._enhance(exchange, exchange.layers)
+        if exchange is not None and exchange.request.ext.lc_enhancements:
+            await self._enhance(exchange, layers_of(exchange))
         await self.app(scope, receive, send)
 
     async def _enhance(self, exchange: Exchange, layers: Layers) -> None:

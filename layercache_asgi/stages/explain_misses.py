@@ -3,7 +3,7 @@
 Each request is compared with the recent request of the same prefix family (tenant,
 wire, model) that shares the longest prefix with it, which is the one a provider cache
 would serve it from. The verdict goes to the ``x-layercache-prefix`` header
-(``stable``, ``new``, or ``changed:L1 tools[3]``), to ``exchange.notes`` for the
+(``stable``, ``new``, or ``changed:L1 tools[3]``), to ``exchange.prefix_change`` for the
 metrics (``prefix_change``: stable/new/L0/L1/L2, and ``prefix_change_detail``), and to
 the log when something changed.
 
@@ -17,6 +17,7 @@ import structlog
 
 from .._exchange import Exchange, get_exchange
 from .._layers import Layers, Part, digest
+from .._prompt_facts import layers_of
 from .._prompt_state import prompt_state
 from .._types import ASGIApp, Receive, Scope, Send
 
@@ -62,8 +63,8 @@ class ExplainMisses:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = get_exchange(scope)
-        if exchange is not None and isinstance(exchange.layers, Layers) and not exchange.request.ext.lc_bypass_cache:
-            self._explain(exchange, exchange.layers)
+        if exchange is not None and not exchange.request.ext.lc_bypass_cache:
+            self._explain(exchange, layers_of(exchange))
         await self.app(scope, receive, send)
 
     def _explain(self, exchange: Exchange, layers: Layers) -> None:
@@ -71,8 +72,7 @@ class ExplainMisses:
         key = digest(exchange.tenant, exchange.request.wire, exchange.request.model)
         history: list[Layers] = families.get(key) or []
         cause, detail = explain(layers, history)
-        exchange.notes["prefix_change"] = cause
-        exchange.notes["prefix_change_detail"] = detail
+        exchange.prefix_change, exchange.prefix_change_detail = cause, detail
         exchange.response_headers["x-layercache-prefix"] = detail
         if cause not in ("stable", "new"):
             log.info("prefix_changed", model=exchange.request.model, layer=cause, where=detail.partition(" ")[2])

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from .._completion import Completion, Usage
-from .._exchange import Exchange, get_exchange
+from .._exchange import Exchange, Saved, get_exchange
 from .._types import ASGIApp, Receive, Scope, Send
 from .._wire import render_body, render_stream
 from ..semantic._key import CacheKey, cache_key
@@ -88,9 +88,8 @@ class _Lookup:
         if answer is not None:
             exchange.notes["semantic_entry_id"] = answer.entry_id
             exchange.notes["semantic_similarity"] = round(answer.similarity, 4)
-            exchange.notes["saved_usage"] = Usage(uncached_input=answer.input_tokens, output=answer.output_tokens)
-            if answer.cost_usd:
-                exchange.notes["saved_cost_usd"] = answer.cost_usd
+            usage = Usage(uncached_input=answer.input_tokens, output=answer.output_tokens)
+            exchange.saved = Saved(usage, answer.cost_usd or None)
             await _answer(exchange, Completion.from_dict(answer.response), send)
             return
         flights = self.service.flights
@@ -100,7 +99,7 @@ class _Lookup:
             shared = await flights.wait(flight, deadline - time.monotonic())
             if shared is not None:
                 exchange.notes["semantic_shared_flight"] = True
-                exchange.notes["saved_usage"] = replace(shared.usage)
+                exchange.saved = Saved(replace(shared.usage))
                 await _answer(exchange, shared, send)
                 return
             if not flight.leader_left or time.monotonic() >= deadline:

@@ -22,6 +22,7 @@ import structlog
 
 from .._exchange import Exchange, get_exchange
 from .._layers import Layers, is_tool_result, part_value, stratify, turn_groups
+from .._prompt_facts import layers_of
 from .._target import target_of
 from .._tokens import count_parts
 from .._types import ASGIApp, Receive, Scope, Send
@@ -58,12 +59,11 @@ class TruncateSession:
         exchange = get_exchange(scope)
         if (
             exchange is not None
-            and isinstance(exchange.layers, Layers)
             and exchange.settings.caching.max_session_tokens is not None
             and not exchange.request.ext.lc_bypass_cache
         ):
             try:
-                await self._truncate(exchange, exchange.layers, exchange.settings.caching.max_session_tokens)
+                await self._truncate(exchange, layers_of(exchange), exchange.settings.caching.max_session_tokens)
             except Exception as exc:  # counting failed: send the session whole rather than fail
                 log.warning("truncate_failed", error=type(exc).__name__)
         await self.app(scope, receive, send)
@@ -86,7 +86,7 @@ class TruncateSession:
         rest = sum(counts) - stable - sum(history)  # L4 and the turn it belongs to
         cut = choose_cut(history, rest, room)
         if sum(history[cut:]) + rest > room:
-            exchange.notes["session_over_budget"] = True
+            exchange.session_over_budget = True
             exchange.response_headers["x-layercache-truncation"] = "over-budget"
             log.info("session_over_budget", limit=limit, tokens=stable + sum(history[cut:]) + rest)
         if cut == 0:

@@ -20,9 +20,10 @@ import time
 import structlog
 
 from .._exchange import Exchange, get_exchange
-from .._layers import Layers, digest
+from .._layers import digest
 from .._lru import LRU
 from .._prefix_minimums import min_prefix_tokens
+from .._prompt_facts import layers_of, prefix_check_of
 from .._prompt_state import prompt_state
 from .._target import target_of
 from .._types import ASGIApp, Message, Receive, Scope, Send
@@ -115,12 +116,12 @@ class WarmupGate:
         return None
 
     async def _keys(self, exchange: Exchange) -> list[str]:
-        layers = exchange.layers
         ext = exchange.request.ext
         wait = exchange.settings.caching.warmup_wait_seconds
-        if not isinstance(layers, Layers) or not ext.lc_warmup or ext.lc_bypass_cache or wait <= 0:
+        if not ext.lc_warmup or ext.lc_bypass_cache or wait <= 0:
             return []
-        if exchange.notes.get("prefix_below_minimum") or layers.boundary(1) == 0:
+        layers = layers_of(exchange)
+        if layers.boundary(1) == 0 or (await prefix_check_of(exchange)).below:
             return []
         target = await target_of(exchange)
         if target is None or min_prefix_tokens(target.provider, target.upstream_model) is None:

@@ -14,7 +14,7 @@ from typing import Any
 from ._app import LayerCacheApp
 from ._completion import Completion, ToolCall, Usage
 from ._config import ConfigError, Settings, load_settings
-from ._errors import ProxyError
+from ._errors import LayerCacheError, ProxyError, SchemaError
 from ._exchange import Exchange, Outcome, get_exchange
 from ._request import ChatRequest, LcExtensions
 from ._version import __version__
@@ -27,9 +27,11 @@ __all__ = [
     "ConfigError",
     "Exchange",
     "LayerCacheApp",
+    "LayerCacheError",
     "LcExtensions",
     "Outcome",
     "ProxyError",
+    "SchemaError",
     "Settings",
     "ToolCall",
     "Usage",

@@ -14,7 +14,7 @@ from typing import Any
 from ._app import LayerCacheApp
 from ._completion import Completion, ToolCall, Usage
 from ._config import ConfigError, Settings, load_settings
-from ._errors import ProxyError
+from ._errors import LayerCacheError, ProxyError, SchemaError
 from ._exchange import Exchange, Outcome, PrefixCheck, Saved, get_exchange
 from ._request import ChatRequest, LcExtensions
 from ._version import __version__
@@ -27,11 +27,13 @@ __all__ = [
     "ConfigError",
     "Exchange",
     "LayerCacheApp",
+    "LayerCacheError",
     "LcExtensions",
     "Outcome",
     "PrefixCheck",
     "ProxyError",
     "Saved",
+    "SchemaError",
     "Settings",
     "ToolCall",
     "Usage",

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,16 +36,24 @@ class LayerCacheApp:
 
     ``settings`` may be a :class:`Settings`, a path to a YAML file, or None to read
     ``$LAYERCACHE_CONFIG``, then ``./layercache.yaml``, then defaults. ``stages`` is the
-    stage stack, outermost first (default :data:`DEFAULT_STAGES`).
+    stage stack, outermost first (default :data:`DEFAULT_STAGES`). ``transport`` carries every
+    direct upstream call (fast path, model list, count_tokens): e.g. ``httpx.ASGITransport`` to a
+    fake provider in tests (see :func:`layercache_asgi.testing.in_process`). The LiteLLM path opens
+    its own connections and does not use it.
 
     Mount it anywhere (``app.mount("/llm", LayerCacheApp())``); it starts itself on the
     first request, or when a host enters :meth:`lifespan`.
     """
 
     def __init__(
-        self, settings: Settings | str | os.PathLike[str] | None = None, *, stages: Sequence[Any] | None = None
+        self,
+        settings: Settings | str | os.PathLike[str] | None = None,
+        *,
+        stages: Sequence[Any] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ):
         self._settings_source = settings
+        self._transport = transport
         self.stages: tuple[Any, ...] = tuple(DEFAULT_STAGES if stages is None else stages)
         self._runtime: Runtime | None = None
         self._stack: ASGIApp | None = None
@@ -92,7 +101,7 @@ class LayerCacheApp:
         async with self._start_lock:
             if self._runtime is not None:
                 return
-            runtime = Runtime(await asyncio.to_thread(self._load_settings))
+            runtime = Runtime(await asyncio.to_thread(self._load_settings), transport=self._transport)
             runtime.enhancements = enhancement_registry(self.stages)
             await runtime.start()
             self._stack = build_stack(self.stages)

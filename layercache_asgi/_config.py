@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ._errors import LayerCacheError
+
 __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG_FILE",
@@ -41,7 +43,7 @@ CONFIG_ENV = "LAYERCACHE_CONFIG"
 DEFAULT_CONFIG_FILE = "layercache.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(LayerCacheError, ValueError):
     """The configuration file is missing, not YAML, or does not validate."""
 
 

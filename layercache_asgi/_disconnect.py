@@ -17,6 +17,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from ._errors import LayerCacheError
 from ._types import Message, Receive, Send
 
 __all__ = ["ClientDisconnected", "DisconnectWatch"]
@@ -24,7 +25,7 @@ __all__ = ["ClientDisconnected", "DisconnectWatch"]
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
-class ClientDisconnected(Exception):
+class ClientDisconnected(LayerCacheError):
     """The client closed its connection before its answer was complete."""
 
 

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import structlog
 
+from ._errors import LayerCacheError
+
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "MAX_BATCH", "Embedder", "EmbedderUnavailable"]
 
 DEFAULT_EMBEDDING_MODEL = "BAAI/bge-small-en-v1.5"
@@ -43,7 +45,7 @@ log = structlog.get_logger("layercache.embedder")
 _registry_lock = threading.Lock()
 
 
-class EmbedderUnavailable(RuntimeError):
+class EmbedderUnavailable(LayerCacheError, RuntimeError):
     """The embedding model could not be loaded; the semantic cache should turn itself off."""
 
 

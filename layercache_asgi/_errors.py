@@ -12,7 +12,7 @@ import re
 from ._sse import format_event
 from ._types import Send, Wire
 
-__all__ = ["ProxyError", "error_body", "redact", "send_error", "sse_error_event"]
+__all__ = ["LayerCacheError", "ProxyError", "SchemaError", "error_body", "redact", "send_error", "sse_error_event"]
 
 # status -> (OpenAI type, Anthropic type)
 _TYPES: dict[int, tuple[str, str]] = {
@@ -44,7 +44,23 @@ def redact(text: str, *secrets: str | None) -> str:
     return _SECRET.sub("[redacted]", text)
 
 
-class ProxyError(Exception):
+class LayerCacheError(Exception):
+    """The root of every error layercache-asgi raises: ``except LayerCacheError`` catches them all.
+
+    Defined here, in a module that imports nothing of the package but ``_sse`` and ``_types``, so
+    that any module (configuration, database, embedder) can derive from it without an import circle.
+    """
+
+
+class SchemaError(LayerCacheError, RuntimeError):
+    """The database schema does not match this version of layercache-asgi.
+
+    Raised by start-up (and so by ``lifespan()``) to the host; it lives here rather than in
+    ``db/`` so the package exports it without importing Alembic.
+    """
+
+
+class ProxyError(LayerCacheError):
     """An error answered to the client in its own wire format."""
 
     def __init__(

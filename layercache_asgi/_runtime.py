@@ -20,8 +20,9 @@ __all__ = ["Runtime"]
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        self._transport = transport  # None: httpx's own connection pool
         self.http: httpx.AsyncClient = httpx.AsyncClient()  # replaced in start(); no I/O until used
         self._closers: list[Callable[[], Awaitable[Any]]] = []
         self.auth = AuthGuard()  # key checks and the per-address limit on failed ones
@@ -42,6 +43,7 @@ class Runtime:
             timeout=httpx.Timeout(upstream.timeout, connect=upstream.connect_timeout),
             limits=httpx.Limits(max_connections=upstream.max_connections, max_keepalive_connections=64),
             trust_env=False,
+            transport=self._transport,
         )
         self._closers.append(self.http.aclose)
         try:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from ._errors import redact
+from ._errors import LayerCacheError, redact
 from ._exchange import Exchange
 from ._json import dumps
 from ._pool_reaper import reap_orphan_connections
@@ -35,7 +35,7 @@ _ANTHROPIC_VERSION = "2023-06-01"
 _FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta", "openai-organization", "openai-project")
 
 
-class UpstreamError(Exception):
+class UpstreamError(LayerCacheError):
     """A failed attempt. ``retriable`` failures (5xx, timeouts, connection errors) fail over.
 
     ``headers``: the provider's headers clients act on (``retry-after``, rate limits, its request

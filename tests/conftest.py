@@ -55,8 +55,16 @@ def fake() -> FakeProvider:
     return FakeProvider()
 
 
+# Under @pytest.mark.in_process the fake is reached through the app's transport (testing.in_process);
+# this host resolves nowhere, so a call that bypassed the transport fails instead of going out.
+IN_PROCESS_UPSTREAM = "http://provider.test"
+
+
 @pytest.fixture
-def upstream(fake: FakeProvider) -> Iterator[str]:
+def upstream(fake: FakeProvider, request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.node.get_closest_marker("in_process"):
+        yield IN_PROCESS_UPSTREAM
+        return
     with serve(fake) as url:
         yield url
 

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import openai
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi._canonical import canonical_response_format, canonical_schema, canonical_text, canonicalize_body
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
 
 
 def dumps(body: dict[str, Any]) -> bytes:
@@ -366,7 +367,8 @@ def test_anthropic_tools_are_canonical_and_history_untouched(names: list[str], s
 # -- through the proxy -----------------------------------------------------------------------
 
 
-def test_noisy_requests_reach_the_provider_as_identical_prefixes(
+@pytest.mark.in_process
+async def test_noisy_requests_reach_the_provider_as_identical_prefixes(
     fake: FakeProvider, make_settings: Callable[..., Settings]
 ) -> None:
     tools = [
@@ -376,9 +378,11 @@ def test_noisy_requests_reach_the_provider_as_identical_prefixes(
         }
         for n in ("search", "fetch", "calc")
     ]
-    with serve(LayerCacheApp(make_settings())) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
-        client.chat.completions.create(
+    async with in_process(fake, make_settings()) as http:
+        client = openai.AsyncOpenAI(
+            base_url=http.base_url.join("/v1"), api_key="sk-test-key-123456", max_retries=0, http_client=http
+        )
+        await client.chat.completions.create(
             model="gpt-4o",
             messages=[{"role": "system", "content": "Be useful.  \r\n\r\n"}, {"role": "user", "content": "a"}],
             tools=tools,  # type: ignore[arg-type]
@@ -390,7 +394,7 @@ def test_noisy_requests_reach_the_provider_as_identical_prefixes(
             }
             for n in ("calc", "search", "fetch")
         ]
-        client.chat.completions.create(
+        await client.chat.completions.create(
             model="gpt-4o",
             messages=[{"role": "system", "content": "\nBe useful.\n"}, {"role": "user", "content": "b"}],
             tools=reordered,  # type: ignore[arg-type]
@@ -401,10 +405,13 @@ def test_noisy_requests_reach_the_provider_as_identical_prefixes(
     assert [t["function"]["name"] for t in first["tools"]] == ["calc", "fetch", "search"]
 
 
-def test_bypass_leaves_the_request_as_sent(fake: FakeProvider, make_settings: Callable[..., Settings]) -> None:
-    with serve(LayerCacheApp(make_settings())) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
-        client.chat.completions.create(
+@pytest.mark.in_process
+async def test_bypass_leaves_the_request_as_sent(fake: FakeProvider, make_settings: Callable[..., Settings]) -> None:
+    async with in_process(fake, make_settings()) as http:
+        client = openai.AsyncOpenAI(
+            base_url=http.base_url.join("/v1"), api_key="sk-test-key-123456", max_retries=0, http_client=http
+        )
+        await client.chat.completions.create(
             model="gpt-4o",
             messages=[{"role": "system", "content": "Raw.  \r\n"}, {"role": "user", "content": "a"}],
             extra_body={"lc_bypass_cache": True},

@@ -16,6 +16,7 @@ from layercache_asgi.testing import FakeProvider, serve
 
 OPENAI = "/v1/chat/completions"
 ANTHROPIC = "/v1/messages"
+ANTHROPIC_HEADERS = {"x-api-key": "sk-ant-x", "anthropic-version": "2023-06-01"}
 
 
 def _post(url: str, raw: bytes | None = None, doc: Any = None) -> httpx.Response:
@@ -154,6 +155,25 @@ def test_stream_broken_midway_ends_with_error_event(proxy: str, fake: FakeProvid
         ):
             for _ in stream:
                 pass
+    # What the SDKs raised on: the stream's last event is an error in the client's own shape.
+    path, headers = (OPENAI, {"authorization": "Bearer sk-x"}) if wire == "openai" else (ANTHROPIC, ANTHROPIC_HEADERS)
+    doc = {"model": "gpt-4o" if wire == "openai" else "claude-sonnet-4-6", "max_tokens": 5, "stream": True}
+    doc["messages"] = [{"role": "user", "content": "a b c"}]
+    with httpx.stream("POST", proxy + path, json=doc, headers=headers, timeout=30) as response:
+        assert response.status_code == 200  # the stream had started: the error can only come in-band
+        events = response.read().decode().strip().split("\n\n")
+    assert len(events) > 1  # what the provider sent before it broke reached the client first
+    last = events[-1].splitlines()
+    if wire == "anthropic":
+        assert last[0] == "event: error"
+    error = json.loads(last[-1].removeprefix("data: "))
+    if wire == "anthropic":
+        assert error["type"] == "error"
+    assert error["error"]["type"] == "api_error"
+    # The cause is named (the HTTP client's exception for the dropped connection), no traceback.
+    assert error["error"]["message"].startswith("upstream stream interrupted: ")
+    assert "Traceback" not in error["error"]["message"]
+    assert "[DONE]" not in events[-1]
 
 
 class LeakyFake(FakeProvider):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -18,7 +20,7 @@ import pytest
 import yaml
 from fastapi import FastAPI
 
-from layercache_asgi import LayerCacheApp, Settings, load_settings
+from layercache_asgi import LayerCacheApp, LayerCacheError, Settings, load_settings
 from layercache_asgi.testing import FakeProvider, serve
 
 
@@ -70,10 +72,28 @@ async def test_lazy_start_without_any_lifespan(settings: Settings) -> None:
     await llm.shutdown()
 
 
-def test_construction_does_no_io(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_construction_does_no_io(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    real_open = io.open
+
+    def recording_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    def no_socket(self: socket.socket, *args: Any) -> None:
+        raise AssertionError(f"a socket was used: {args}")
+
+    monkeypatch.setattr(io, "open", recording_open)  # what Path.read_text / Path.open call
+    monkeypatch.setattr(socket.socket, "connect", no_socket)
     monkeypatch.setenv("LAYERCACHE_CONFIG", str(tmp_path / "missing.yaml"))
-    LayerCacheApp()  # the file is read at start-up, not here
-    LayerCacheApp(tmp_path / "also-missing.yaml")
+    from_env = LayerCacheApp()
+    explicit = LayerCacheApp(tmp_path / "also-missing.yaml")
+    assert opened == []  # neither config file was looked at
+    # The files are read at start-up: only now does the missing one show.
+    for app, name in ((from_env, "missing.yaml"), (explicit, "also-missing.yaml")):
+        with pytest.raises(LayerCacheError, match=name):
+            await app.startup()
+    assert [Path(f).name for f in opened] == ["missing.yaml", "also-missing.yaml"]
 
 
 def _write_config(path: Path, upstream: str, db: str) -> Path:
@@ -175,4 +195,12 @@ def test_two_apps_in_one_process_are_independent(make_settings: Callable[..., Se
     with serve(one) as a, serve(two) as b:
         assert httpx.get(f"{a}/v1/models").json()["data"][0]["id"] == "one"
         assert httpx.get(f"{b}/v1/models").json()["data"][0]["id"] == "two"
-        assert httpx.get(f"{a}/metrics").status_code in (200, 404)
+        chat = {"model": "one", "messages": [{"role": "user", "content": "hi"}]}
+        answer = httpx.post(f"{a}/v1/chat/completions", json=chat, headers={"authorization": "Bearer sk-client-1"})
+        assert answer.status_code == 200, answer.text
+        # Each app has its own Prometheus registry: the request to one is counted there only.
+        metrics_a, metrics_b = httpx.get(f"{a}/metrics"), httpx.get(f"{b}/metrics")
+        assert metrics_a.status_code == metrics_b.status_code == 200
+        counted = [line for line in metrics_a.text.splitlines() if line.startswith("layercache_requests_total{")]
+        assert any('route="/v1/chat/completions"' in line and line.endswith(" 1.0") for line in counted), counted
+        assert "/v1/chat/completions" not in metrics_b.text

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import anthropic
 import openai
+import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi._prefix_minimums import min_prefix_tokens
-from layercache_asgi.testing import serve
+from layercache_asgi.testing import FakeProvider, in_process
 
 HEADER = "x-layercache-prefix-below-minimum"
 LONG_SYSTEM = " ".join(f"Rule {i}: answer precisely and cite the source document." for i in range(150))
@@ -43,10 +45,15 @@ def test_short_prefix_gets_the_header(anthropic_client: anthropic.Anthropic) -> 
 
 
 def test_long_prefix_has_no_header(anthropic_client: anthropic.Anthropic) -> None:
-    raw = anthropic_client.messages.with_raw_response.create(
-        model="claude-sonnet-4-5", max_tokens=20, system=LONG_SYSTEM, messages=[{"role": "user", "content": "hi"}]
-    )
-    assert HEADER not in raw.headers
+    def headers(system: str) -> Any:
+        return anthropic_client.messages.with_raw_response.create(
+            model="claude-sonnet-4-5", max_tokens=20, system=system, messages=[{"role": "user", "content": "hi"}]
+        ).headers
+
+    # The stage is checking this model (a short prefix is flagged) ...
+    assert headers("Be brief.")[HEADER].endswith("/1024")
+    # ... and a prefix above the minimum passes unflagged.
+    assert HEADER not in headers(LONG_SYSTEM)
 
 
 def test_minimum_depends_on_the_model(anthropic_client: anthropic.Anthropic) -> None:
@@ -57,14 +64,26 @@ def test_minimum_depends_on_the_model(anthropic_client: anthropic.Anthropic) -> 
     assert 1024 <= int(tokens) < 4096 and minimum == "4096"
 
 
-def test_config_override_through_the_proxy(make_settings: Callable[..., Settings]) -> None:
-    with serve(LayerCacheApp(make_settings(caching={"min_prefix_tokens": {"gpt-4o": 5}}))) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
-        raw = client.chat.completions.with_raw_response.create(
-            model="gpt-4o",
-            messages=[{"role": "system", "content": "Be brief, be kind."}, {"role": "user", "content": "hi"}],
+@pytest.mark.in_process
+async def test_config_override_through_the_proxy(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
+    settings = make_settings(caching={"min_prefix_tokens": {"gpt-4o": 5, "gpt-4.1": 5000}})
+    async with in_process(fake, settings) as http:
+        client = openai.AsyncOpenAI(
+            base_url=http.base_url.join("/v1"), api_key="sk-test-key-123456", max_retries=0, http_client=http
         )
-    assert HEADER not in raw.headers
+
+        async def headers(model: str, system: str) -> Any:
+            messages: Any = [{"role": "system", "content": system}, {"role": "user", "content": "hi"}]
+            return (await client.chat.completions.with_raw_response.create(model=model, messages=messages)).headers
+
+        short = "Be brief, be kind."
+        assert headers_minimum(await headers("gpt-5", short)) == "1024"  # the table, no override
+        assert HEADER not in await headers("gpt-4o", short)  # lowered to 5: a short prefix is enough
+        assert headers_minimum(await headers("gpt-4.1", LONG_SYSTEM)) == "5000"  # raised above a long one
+
+
+def headers_minimum(headers: Any) -> str:
+    return str(headers[HEADER].split("/")[1])
 
 
 def test_no_prefix_at_all_is_not_reported(anthropic_client: anthropic.Anthropic) -> None:
@@ -72,4 +91,9 @@ def test_no_prefix_at_all_is_not_reported(anthropic_client: anthropic.Anthropic)
     raw = anthropic_client.messages.with_raw_response.create(
         model="claude-sonnet-4-5", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
     )
-    assert "x-layercache-prefix-below-minimum" not in raw.headers
+    assert HEADER not in raw.headers
+    # The same request with a short system prompt is flagged: the stage ran and chose not to report.
+    raw = anthropic_client.messages.with_raw_response.create(
+        model="claude-sonnet-4-5", max_tokens=20, system="Be brief.", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert HEADER in raw.headers

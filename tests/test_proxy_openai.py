@@ -9,9 +9,9 @@ from typing import Any
 import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings, Usage
+from layercache_asgi import Settings, Usage
 from layercache_asgi._completion import Completion
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
 
 BYPASS = {"lc_bypass_cache": True}
 
@@ -140,29 +140,26 @@ def test_stream_with_and_without_usage(openai_client: openai.OpenAI, fake: FakeP
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Echo: stream me"
 
 
-def test_cached_tokens_pass_through(make_settings: Callable[..., Settings]) -> None:
-    fake = CachingFake()
-    with serve(fake) as up:
-        settings = make_settings(providers={"openai": {"api_base": f"{up}/v1"}})
-        with serve(LayerCacheApp(settings)) as url:
-            client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
-            response = client.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "cache me please"}]
-            )
-            assert response.usage is not None
-            assert response.usage.prompt_tokens_details is not None
-            assert response.usage.prompt_tokens_details.cached_tokens == 8
-            chunks = list(
-                client.chat.completions.create(
-                    model="gpt-4o",
-                    messages=[{"role": "user", "content": "cache me please"}],
-                    stream=True,
-                    stream_options={"include_usage": True},
-                )
-            )
-            usage = chunks[-1].usage
-            assert usage is not None and usage.prompt_tokens_details is not None
-            assert usage.prompt_tokens_details.cached_tokens == 8
+@pytest.mark.in_process
+async def test_cached_tokens_pass_through(make_settings: Callable[..., Settings]) -> None:
+    async with in_process(CachingFake(), make_settings()) as http:
+        client = openai.AsyncOpenAI(base_url=http.base_url.join("/v1"), api_key="sk-x", max_retries=0, http_client=http)
+        response = await client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "cache me please"}]
+        )
+        assert response.usage is not None
+        assert response.usage.prompt_tokens_details is not None
+        assert response.usage.prompt_tokens_details.cached_tokens == 8
+        stream = await client.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "cache me please"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [chunk async for chunk in stream]
+        usage = chunks[-1].usage
+        assert usage is not None and usage.prompt_tokens_details is not None
+        assert usage.prompt_tokens_details.cached_tokens == 8
 
 
 @pytest.mark.parametrize(
@@ -182,7 +179,8 @@ def test_any_model_name_litellm_accepts(
     assert fake.requests[-1].body["model"] == upstream_model
 
 
-def test_models_list_and_health(make_settings: Callable[..., Settings]) -> None:
+@pytest.mark.in_process
+async def test_models_list_and_health(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(
         models=[
             {"name": "smart", "model": "anthropic/claude-sonnet-4-5"},
@@ -190,11 +188,9 @@ def test_models_list_and_health(make_settings: Callable[..., Settings]) -> None:
         ],
         fallbacks={"smart": ["cheap"]},
     )
-    with serve(LayerCacheApp(settings)) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
-        assert [m.id for m in client.models.list()][:2] == ["smart", "cheap"]
-        import httpx
-
-        health = httpx.get(f"{url}/health").json()
+    async with in_process(FakeProvider(), settings) as http:
+        client = openai.AsyncOpenAI(base_url=http.base_url.join("/v1"), api_key="sk-x", max_retries=0, http_client=http)
+        assert [m.id async for m in client.models.list()][:2] == ["smart", "cheap"]
+        health = (await http.get("/health")).json()
         assert health["status"] == "healthy"
         assert isinstance(health["version"], str) and isinstance(health["semantic_cache"], bool)

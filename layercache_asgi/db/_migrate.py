@@ -27,6 +27,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from .._errors import SchemaError
 from ._tables import metadata
 
 __all__ = [
@@ -51,10 +52,6 @@ _PG_LOCK_KEY = 0x4C43_4D49_4752  # "LCMIGR"
 # Alembic's ``context``/``op`` are module-level proxies: two migrations interleaving in one
 # process (two apps starting at once, each on its own loop or thread) would overwrite each other's.
 _alembic_lock = threading.Lock()
-
-
-class SchemaError(RuntimeError):
-    """The database schema does not match this version of layercache-asgi."""
 
 
 def migrations_dir() -> Path:

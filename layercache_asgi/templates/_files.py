@@ -10,6 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
+from .._errors import LayerCacheError
 from .._json import MAX_DEPTH, check_unicode
 from ._model import Template, TemplateSpec
 
@@ -22,7 +23,7 @@ _EXPORT_ONLY = ("version", "created_at", "updated_at")
 MAX_ALIAS_NODES = 10_000
 
 
-class TemplateFileError(ValueError):
+class TemplateFileError(LayerCacheError, ValueError):
     """A template document that is not valid YAML/JSON or does not describe templates."""
 
 

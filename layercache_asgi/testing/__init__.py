@@ -1,6 +1,6 @@
 """Test doubles shipped as public API: a fake provider and a way to serve apps locally.
 
-Use ``from layercache_asgi.testing import FakeProvider, FakeGemini, PrefixCacheSimulator, serve``.
+Use ``from layercache_asgi.testing import FakeProvider, FakeGemini, PrefixCacheSimulator, in_process, serve``.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._asgi import read_body
 from ._fake_gemini import FakeGemini
 from ._fake_provider import FakeProvider, RecordedRequest, count_tokens
+from ._in_process import in_process
 from ._prefix_cache_sim import PrefixCacheSimulator
 from ._server import serve
 
@@ -17,6 +18,7 @@ __all__ = [
     "PrefixCacheSimulator",
     "RecordedRequest",
     "count_tokens",
+    "in_process",
     "read_body",
     "serve",
 ]

@@ -1,0 +1,48 @@
+"""An in-process proxy in front of a fake provider: no sockets, no threads.
+
+``httpx.ASGITransport`` carries both hops: the test's client calls the app, and the app's
+upstream client calls the fake. Each answer is buffered whole (ASGITransport does not stream
+as it goes), so tests of timing between chunks or of a client leaving mid-stream keep serving
+the app with :func:`serve`, as does the LiteLLM path, which opens its own connections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from .._app import LayerCacheApp
+from .._config import Settings
+from .._types import ASGIApp
+
+__all__ = ["in_process"]
+
+
+@contextlib.asynccontextmanager
+async def in_process(
+    provider: ASGIApp,
+    settings: Settings | str | os.PathLike[str] | None = None,
+    *,
+    stages: Sequence[Any] | None = None,
+    base_url: str = "http://layercache.test",
+) -> AsyncIterator[httpx.AsyncClient]:
+    """``async with in_process(FakeProvider(), settings) as client:`` a client of a proxy in front of ``provider``.
+
+    Every upstream call (fast path, model list, count_tokens) reaches ``provider`` whatever
+    host the settings name, so point ``api_base`` at a name that resolves nowhere (e.g.
+    ``http://provider.test/v1``): a call that escaped the transport would then fail instead of
+    reaching a real provider. The app starts on the first request, as when mounted, and is
+    closed when the block ends.
+    """
+    # A fault in the fake becomes a 500, as from a real server, rather than an exception in the proxy.
+    upstream = httpx.ASGITransport(app=provider, raise_app_exceptions=False)
+    app = LayerCacheApp(settings, stages=stages, transport=upstream)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:
+            yield client
+    finally:
+        await app.shutdown()

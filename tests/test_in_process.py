@@ -1,0 +1,89 @@
+"""testing.in_process: a proxy and its fake provider in one process, no socket opened."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import openai
+import pytest
+
+from layercache_asgi import Settings
+from layercache_asgi.testing import FakeProvider, in_process
+
+pytestmark = pytest.mark.in_process
+
+
+@pytest.fixture
+def no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connect or bind from here on fails the test: everything must travel through ASGI transports."""
+
+    def refuse(self: socket.socket, *args: Any) -> None:
+        raise AssertionError(f"a socket was used: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket.socket, "bind", refuse)
+
+
+async def test_fast_path_stream_models_and_count_tokens_reach_the_fake(
+    make_settings: Callable[..., Settings], fake: FakeProvider, no_sockets: None
+) -> None:
+    fake.models = ["in-process-model"]
+    async with in_process(fake, make_settings()) as client:
+        sdk = openai.AsyncOpenAI(base_url=client.base_url.join("/v1"), api_key="sk-client-key-1", http_client=client)
+        answer = await sdk.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hello"}])
+        assert answer.choices[0].message.content == "Echo: hello"
+        assert fake.requests[-1].path.endswith("/v1/chat/completions")
+        assert fake.requests[-1].headers["authorization"] == "Bearer sk-client-key-1"
+
+        chunks = [
+            c
+            async for c in await sdk.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "stream me"}], stream=True
+            )
+        ]
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Echo: stream me"
+
+        # The model list is fetched from the provider through the same transport.
+        assert "in-process-model" in [m.id async for m in sdk.models.list()]
+        assert any(r.path.endswith("/models") for r in fake.requests)
+
+        # So is Anthropic's count_tokens, relayed from the fake's own count.
+        count = await client.post(
+            "/v1/messages/count_tokens",
+            headers={"x-api-key": "sk-ant-client-1", "anthropic-version": "2023-06-01"},
+            json={"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "count these words"}]},
+        )
+        assert count.status_code == 200, count.text
+        assert fake.requests[-1].path.endswith("/v1/messages/count_tokens")
+        assert count.json()["input_tokens"] > 0
+
+
+async def test_the_app_starts_on_the_first_request_and_is_closed_after_the_block(
+    make_settings: Callable[..., Settings], fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from layercache_asgi import _runtime
+
+    started: list[_runtime.Runtime] = []
+    closed: list[_runtime.Runtime] = []
+    real_start, real_close = _runtime.Runtime.start, _runtime.Runtime.close
+
+    async def start(self: _runtime.Runtime) -> None:
+        started.append(self)
+        await real_start(self)
+
+    async def close(self: _runtime.Runtime) -> None:
+        closed.append(self)
+        await real_close(self)
+
+    monkeypatch.setattr(_runtime.Runtime, "start", start)
+    monkeypatch.setattr(_runtime.Runtime, "close", close)
+    async with in_process(fake, make_settings()) as client:
+        assert started == []  # nothing runs until a request arrives, as when mounted
+        health = await client.get("/health")
+        assert health.json()["status"] == "healthy"
+        assert len(started) == 1 and closed == []
+    assert closed == started
+    assert client.is_closed

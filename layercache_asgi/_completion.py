@@ -12,6 +12,10 @@ from typing import Any
 __all__ = ["Completion", "ToolCall", "Usage"]
 
 
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
 @dataclass
 class Usage:
     """Prompt tokens split the way providers bill them."""
@@ -32,6 +36,26 @@ class Usage:
             "cache_write": self.cache_write,
             "output": self.output,
         }
+
+    @classmethod
+    def from_inclusive(cls, usage: dict[str, Any], *, details: str, prompt: str, completion: str) -> Usage:
+        """Usage of OpenAI's two formats, whose prompt total includes the cached tokens. Writes are read
+        where the SDK's types put them (``*_details.cache_write_tokens``) or where LiteLLM adds
+        Anthropic-style counts."""
+        detail = usage.get(details)
+        detail = detail if isinstance(detail, dict) else {}
+        read = _int(detail.get("cached_tokens")) or _int(usage.get("cache_read_input_tokens"))
+        write = (
+            _int(detail.get("cache_write_tokens"))
+            or _int(detail.get("cache_creation_tokens"))
+            or _int(usage.get("cache_creation_input_tokens"))
+        )
+        return cls(
+            uncached_input=max(_int(usage.get(prompt)) - read - write, 0),
+            cache_read=read,
+            cache_write=write,
+            output=_int(usage.get(completion)),
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Usage:

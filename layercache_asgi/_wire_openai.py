@@ -13,28 +13,12 @@ from ._sse import SSEParser, format_event
 __all__ = ["OpenAIStream", "completion_from_json", "render_json", "render_sse", "usage_from_wire", "usage_to_wire"]
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) else 0
-
-
 def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
-    """OpenAI's ``prompt_tokens`` includes cached ones; writes are counted where the SDK's types put them
-    (``prompt_tokens_details.cache_write_tokens``) or where LiteLLM adds Anthropic-style counts."""
-    if not usage:
+    """OpenAI's ``prompt_tokens`` includes cached ones (``prompt_tokens_details.cached_tokens``)."""
+    if not isinstance(usage, dict):
         return Usage()
-    details = usage.get("prompt_tokens_details") or {}
-    read = _int(details.get("cached_tokens")) or _int(usage.get("cache_read_input_tokens"))
-    write = (
-        _int(usage.get("cache_creation_input_tokens"))
-        or _int(details.get("cache_creation_tokens"))
-        or _int(details.get("cache_write_tokens"))
-    )
-    prompt = _int(usage.get("prompt_tokens"))
-    return Usage(
-        uncached_input=max(prompt - read - write, 0),
-        cache_read=read,
-        cache_write=write,
-        output=_int(usage.get("completion_tokens")),
+    return Usage.from_inclusive(
+        usage, details="prompt_tokens_details", prompt="prompt_tokens", completion="completion_tokens"
     )
 
 

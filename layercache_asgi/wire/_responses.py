@@ -101,27 +101,12 @@ def item_role(item: Any) -> str | None:
     return None
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
 def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
     """``input_tokens`` includes the cached ones (``input_tokens_details.cached_tokens``)."""
     if not isinstance(usage, dict):
         return Usage()
-    details = usage.get("input_tokens_details") or {}
-    read = _int(details.get("cached_tokens"))
-    # Anthropic-style writes, as LiteLLM's bridge reports them.
-    write = (
-        _int(details.get("cache_write_tokens"))
-        or _int(details.get("cache_creation_tokens"))
-        or _int(usage.get("cache_creation_input_tokens"))
-    )
-    return Usage(
-        uncached_input=max(_int(usage.get("input_tokens")) - read - write, 0),
-        cache_read=read,
-        cache_write=write,
-        output=_int(usage.get("output_tokens")),
+    return Usage.from_inclusive(
+        usage, details="input_tokens_details", prompt="input_tokens", completion="output_tokens"
     )
 
 

@@ -16,7 +16,6 @@ a client never sees a foreign body. The provider's refusal of the request itself
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +27,7 @@ from ._body import read_body, require_content_type
 from ._disconnect import ClientDisconnected, DisconnectWatch
 from ._errors import ProxyError, error_body, redact
 from ._exchange import SCOPE_KEY, Exchange
+from ._ingress import request_id_from
 from ._json import dumps
 from ._layers import digest
 from ._providers import Deployment, resolve_chain
@@ -136,7 +136,7 @@ class CountTokens:
                 runtime=runtime,
                 route="/v1/messages/count_tokens",
                 tenant=caller.tenant,
-                request_id=headers.get("x-request-id") or uuid.uuid4().hex,
+                request_id=request_id_from(headers),
                 credential=caller.credential,
                 client_headers=headers,
             )

@@ -6,6 +6,7 @@ without the key costs no memory, whatever it declares or sends.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 
@@ -20,7 +21,17 @@ from ._runtime import Runtime
 from ._types import ASGIApp, Message, Receive, Scope, Send, Wire
 from ._wire_fields import refuse_litellm_settings
 
-__all__ = ["ProxyEndpoint"]
+__all__ = ["ProxyEndpoint", "request_id_from"]
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id_from(headers: dict[str, str]) -> str:
+    """The client's ``x-request-id`` when it is a short plain token (it goes into every log line and
+    back in a header), else a fresh one."""
+    given = headers.get("x-request-id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
 
 log = structlog.get_logger("layercache.ingress")
 
@@ -36,7 +47,7 @@ class ProxyEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_from(headers)
         # Our own name: ``x-request-id`` on an answer is the provider's, relayed for the client.
         id_header = (b"x-layercache-request-id", request_id.encode("latin-1"))
         started = False

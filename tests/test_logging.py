@@ -119,3 +119,15 @@ def test_host_logging_is_left_alone(make_settings: Callable[..., Settings]) -> N
         ask(proxy, "host check 2222")
     assert (list(root.handlers), root.level) == before
     assert host.propagate and logging.getLogger("layercache").propagate is False
+
+
+def test_a_client_request_id_is_used_only_when_it_is_a_short_plain_token(proxy: str) -> None:
+    import httpx
+
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    kept = httpx.post(f"{proxy}/v1/chat/completions", json=body, headers={"x-request-id": "abc-123.x:y"})
+    assert kept.headers["x-layercache-request-id"] == "abc-123.x:y"
+    for bad in ("x" * 129, "has space", "tab\tid", "semi;colon"):
+        answer = httpx.post(f"{proxy}/v1/chat/completions", json=body, headers={"x-request-id": bad})
+        own = answer.headers["x-layercache-request-id"]
+        assert own != bad and len(own) == 32  # a fresh id, not the client's text in every log line

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
-from .._errors import LayerCacheError, redact
+from .._errors import redact
 from .._exchange import Exchange
 from ..wire._dispatch import StreamAccumulator, new_accumulator
 from ..wire._json import dumps
@@ -26,6 +25,7 @@ from ..wire._sse import SSEParser, format_event
 from ._headers import relay_headers
 from ._pool_reaper import reap_orphan_connections
 from ._providers import Deployment
+from ._response import UpstreamError, UpstreamResponse
 
 __all__ = ["UpstreamError", "UpstreamResponse", "attempt", "forward_headers", "parse_json"]
 
@@ -33,39 +33,6 @@ _OPENAI_BASE = "https://api.openai.com/v1"
 _ANTHROPIC_BASE = "https://api.anthropic.com"
 _ANTHROPIC_VERSION = "2023-06-01"
 _FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta", "openai-organization", "openai-project")
-
-
-class UpstreamError(LayerCacheError):
-    """A failed attempt. ``retriable`` failures (5xx, timeouts, connection errors) fail over.
-
-    ``headers``: the provider's headers clients act on (``retry-after``, rate limits, its request
-    id), relayed to the client when this is the last failure of the chain.
-    """
-
-    def __init__(self, status: int, message: str, *, retriable: bool, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retriable = retriable
-        self.headers = headers or {}
-
-
-@dataclass
-class UpstreamResponse:
-    status: int
-    body: bytes = b""  # JSON, when not streaming
-    chunks: AsyncIterator[bytes] | None = None  # SSE bytes in the client's format, when streaming
-    stream: StreamAccumulator | None = None  # sees every streamed byte, for accounting
-    headers: dict[str, str] = field(default_factory=dict)  # the provider's, relayed to the client
-    release: Callable[[], Awaitable[object]] | None = None  # closes the upstream stream
-
-    async def aclose(self) -> None:
-        """Close the upstream stream, read or not: a client that left must not keep it open."""
-        chunks_close = getattr(self.chunks, "aclose", None)
-        if chunks_close is not None:
-            await chunks_close()
-        if self.release is not None:
-            await self.release()
 
 
 def _status_error(

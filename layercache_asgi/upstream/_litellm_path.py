@@ -21,10 +21,10 @@ from ..wire._dispatch import StreamAccumulator, new_accumulator
 from ..wire._fields import translated_fields
 from ..wire._native_shape import native_event, native_json
 from ..wire._sse import SSEParser, format_event
-from ._attempt import UpstreamError, UpstreamResponse
 from ._headers import relay_headers
 from ._litellm import litellm
 from ._providers import Deployment
+from ._response import UpstreamError, UpstreamResponse
 
 __all__ = ["call_litellm"]
 

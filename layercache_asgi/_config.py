@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ._errors import LayerCacheError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "CONFIG_ENV",
@@ -27,6 +31,7 @@ __all__ = [
     "DashboardSettings",
     "DatabaseSettings",
     "EnhancementSettings",
+    "Host",
     "LoggingSettings",
     "MetricsSettings",
     "ModelRoute",
@@ -323,3 +328,18 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
     return Settings.from_yaml(text, source=str(file))
+
+
+class Host(Protocol):
+    """What the app gives a component it starts (``Runtime`` is one): components depend on
+    this, not on the app, and hand what they built back to the caller."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def http(self) -> httpx.AsyncClient: ...
+
+    def on_close(self, closer: Callable[[], Awaitable[Any]]) -> None: ...
+
+    def on_reload(self, reloader: Callable[[Settings], None]) -> None: ...

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._request import ChatRequest
-from ._types import Scope
-from .wire._completion import Completion, Usage
+from ._types import Outcome, PrefixCheck, Saved, Scope
 
 if TYPE_CHECKING:
     from ._config import Settings
@@ -20,41 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["SCOPE_KEY", "Exchange", "Outcome", "PrefixCheck", "Saved", "get_exchange"]
 
 SCOPE_KEY = "layercache"
-
-
-@dataclass
-class Outcome:
-    """What happened upstream (or instead of upstream), filled by the stage that answered."""
-
-    status: int = 0
-    completion: Completion | None = None
-    provider: str = ""
-    deployment: str = ""
-    cache: str = "miss"  # hit | miss | bypass
-    upstream_seconds: float = 0.0
-    failovers: int = 0
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class PrefixCheck:
-    """The cacheable prefix (L0 to L2) against the first deployment's minimum; both None when
-    there was nothing to compare (no prefix, no known minimum, or the count failed)."""
-
-    tokens: int | None = None
-    minimum: int | None = None
-
-    @property
-    def below(self) -> bool:
-        return self.tokens is not None and self.minimum is not None and self.tokens < self.minimum
-
-
-@dataclass(frozen=True)
-class Saved:
-    """What the original call of a semantic cache answer used and cost: a hit avoided all of it."""
-
-    usage: Usage
-    cost_usd: float | None = None
 
 
 @dataclass

@@ -21,8 +21,8 @@ from ..prompt._state import prompt_state
 from ._registry import Addition
 
 if TYPE_CHECKING:
+    from .._config import Host
     from .._exchange import Exchange
-    from .._runtime import Runtime
     from ..semantic._embedder import Embedder
 
 __all__ = ["dynamic_few_shot", "load_examples", "newest_input_text", "start_few_shot"]
@@ -145,7 +145,7 @@ async def dynamic_few_shot(exchange: Exchange, options: dict[str, Any]) -> Addit
     return Addition(text=f"Examples of good answers:\n\n{shots}")
 
 
-async def start_few_shot(runtime: Runtime) -> None:
+async def start_few_shot(runtime: Host) -> None:
     """Say once, at start, that dynamic_few_shot has nothing to pick from (info: not a fault)."""
     if not runtime.settings.enhancements.few_shot_examples:
         detail = "dynamic_few_shot adds nothing: enhancements.few_shot_examples is not set"

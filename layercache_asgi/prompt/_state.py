@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .._lru import LRU
 
-if TYPE_CHECKING:
-    from .._exchange import Exchange
-    from .._runtime import Runtime
-
-__all__ = ["PromptState", "SessionMark", "prompt_state", "start_prompt_state"]
+__all__ = ["PromptState", "SessionMark", "prompt_state"]
 
 
 @dataclass(frozen=True)
@@ -40,14 +36,16 @@ class PromptState:
     few_shot_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-def prompt_state(exchange: Exchange) -> PromptState:
-    """The app's prompt state; created on demand when the starter did not run (custom runtimes)."""
-    state = exchange.runtime.prompt_state
-    if not isinstance(state, PromptState):
-        state = PromptState()
-        exchange.runtime.prompt_state = state
-    return state
+class _Holder(Protocol):
+    @property
+    def prompt_state(self) -> PromptState: ...
 
 
-async def start_prompt_state(runtime: Runtime) -> None:
-    runtime.prompt_state = PromptState()
+class _OnApp(Protocol):
+    @property
+    def runtime(self) -> _Holder: ...
+
+
+def prompt_state(exchange: _OnApp) -> PromptState:
+    """The app's prompt state (``exchange.runtime.prompt_state``, made with the runtime)."""
+    return exchange.runtime.prompt_state

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .._exchange import Exchange
+    from .._request import ChatRequest
 
 __all__ = ["CacheKey", "cache_key", "normalise_query"]
 
@@ -41,7 +41,16 @@ def normalise_query(text: str) -> str:
     return " ".join(text.split())
 
 
-def cache_key(exchange: Exchange, namespace: str = "") -> CacheKey | None:
+class Asked(Protocol):
+    """What the key reads of a request: an Exchange is one."""
+
+    @property
+    def request(self) -> ChatRequest: ...
+    @property
+    def tenant(self) -> str: ...
+
+
+def cache_key(exchange: Asked, namespace: str = "") -> CacheKey | None:
     """The key of a cacheable request, or None when the newest message is not a user's text question.
 
     ``namespace`` names the embedding model: vectors of two models never meet in one bucket.

@@ -29,7 +29,6 @@ class PromptState:
     sessions: LRU[str, SessionMark] = field(default_factory=lambda: LRU(10_000))
     # prefix family -> recent requests' layers (newest last), for explaining misses
     families: LRU[str, list[Any]] = field(default_factory=lambda: LRU(500))
-    gate: Any = None  # the warm-up gate's in-flight registry (stages.warmup_gate)
     gemini: Any = None  # the Gemini CachedContent handles (markers.gemini)
     embedder: Any = None  # dynamic_few_shot's own embedder when the semantic cache has none
     few_shot: Any = None  # the loaded examples and their embeddings

@@ -25,7 +25,6 @@ from .._types import ASGIApp, Message, Receive, Scope, Send
 from ..prompt._facts import layers_of, prefix_check_of
 from ..prompt._layers import digest
 from ..prompt._prefix_minimums import min_prefix_tokens
-from ..prompt._state import prompt_state
 from ..upstream._target import target_of
 
 __all__ = ["WarmupGate", "WarmupRegistry"]
@@ -51,16 +50,12 @@ class _Claim(asyncio.Event):
     abandoned = False
 
 
-def _registry(exchange: Exchange) -> WarmupRegistry:
-    state = prompt_state(exchange)
-    if not isinstance(state.gate, WarmupRegistry):
-        state.gate = WarmupRegistry()
-    return state.gate
-
-
 class WarmupGate:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The stage's own state: each app builds its stack (on start), so each app has its own
+        # registry, and a restarted app starts with none in flight.
+        self.registry = WarmupRegistry()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = get_exchange(scope)
@@ -68,7 +63,7 @@ class WarmupGate:
         if exchange is None or not keys:
             await self.app(scope, receive, send)
             return
-        registry = _registry(exchange)
+        registry = self.registry
         ttl = 3600.0 if exchange.settings.caching.anthropic_ttl == "1h" else 300.0
         deadline = time.monotonic() + exchange.settings.caching.warmup_wait_seconds
         leading: list[str] = []

@@ -47,6 +47,10 @@ class Exchange:
     session_over_budget: bool = False  # TruncateSession could not fit the budget
     saved: Saved | None = None  # a semantic cache answer (SemanticCache)
     gemini_cache_write_tokens: int = 0  # a CachedContent made for this call (InjectCacheMarkers)
+    # For the deployment the body is shaped for, what no field of the client's format can carry;
+    # the LiteLLM path passes them on (InjectCacheMarkers).
+    gemini_cached_content: str | None = None  # the Gemini CachedContent holding L0-L1
+    prompt_cache_key: str | None = None  # OpenAI's prompt_cache_key, for an Anthropic-format request
     # Free-form state for users' own stages (and per-request bookkeeping of one stage).
     notes: dict[str, Any] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)

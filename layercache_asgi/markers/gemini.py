@@ -38,9 +38,7 @@ if TYPE_CHECKING:
     from .._exchange import Exchange
     from ..upstream._providers import Deployment
 
-__all__ = ["GEMINI_CACHED_CONTENT", "GeminiHandles", "apply_gemini", "cache_request"]
-
-GEMINI_CACHED_CONTENT = "gemini_cached_content"  # the exchange note holding the CachedContent name
+__all__ = ["GeminiHandles", "apply_gemini", "cache_request"]
 
 log = structlog.get_logger("layercache.gemini")
 
@@ -312,6 +310,6 @@ async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, p
     body["messages"] = [m for i, m in enumerate(body["messages"]) if i not in held]
     body.pop("tools", None)
     body.pop("tool_choice", None)
-    # The name goes to LiteLLM as a proxy setting (GEMINI_CACHED_CONTENT note), never in the body:
+    # The name goes to LiteLLM as a proxy setting (``exchange.gemini_cached_content``), never in the body:
     # the translated path passes only the client's wire fields.
     return name

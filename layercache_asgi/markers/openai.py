@@ -11,9 +11,7 @@ from typing import Any
 from .._exchange import Exchange
 from ..prompt._layers import Layers, digest
 
-__all__ = ["PROMPT_CACHE_KEY", "apply_openai", "strip_cache_control"]
-
-PROMPT_CACHE_KEY = "prompt_cache_key"  # the exchange note an Anthropic-format request carries it in
+__all__ = ["apply_openai", "strip_cache_control"]
 
 
 def strip_cache_control(body: dict[str, Any]) -> int:
@@ -48,8 +46,8 @@ def apply_openai(exchange: Exchange, layers: Layers) -> None:
     strip_cache_control(body)
     key = "lc-" + digest(exchange.tenant, layers.prefix_digest(1))[:40]
     # Chat completions and the Responses API both take it; a client's own key (Codex sends one) is kept.
-    # An Anthropic-wire request has no such field: the key travels in the notes to the LiteLLM call.
+    # An Anthropic-wire request has no such field: the key travels on the exchange to the LiteLLM call.
     if exchange.request.wire not in ("openai", "responses"):
-        exchange.notes[PROMPT_CACHE_KEY] = key
+        exchange.prompt_cache_key = key
     elif not body.get("prompt_cache_key"):
         body["prompt_cache_key"] = key

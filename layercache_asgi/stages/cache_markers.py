@@ -20,8 +20,8 @@ import structlog
 from .._exchange import Exchange, get_exchange
 from .._types import ASGIApp, Receive, Scope, Send
 from ..markers.anthropic import apply_anthropic
-from ..markers.gemini import GEMINI_CACHED_CONTENT, apply_gemini
-from ..markers.openai import PROMPT_CACHE_KEY, apply_openai
+from ..markers.gemini import apply_gemini
+from ..markers.openai import apply_openai
 from ..markers.responses import apply_anthropic_responses
 from ..prompt._facts import layers_of, prefix_check, prefix_check_of, prefix_tokens
 from ..prompt._layers import Layers
@@ -53,8 +53,8 @@ class InjectCacheMarkers:
 
             async def retarget(deployment: Deployment) -> None:
                 exchange.request.body = copy.deepcopy(pristine)
-                for note in ("cache_markers", GEMINI_CACHED_CONTENT, PROMPT_CACHE_KEY):
-                    exchange.notes.pop(note, None)
+                exchange.notes.pop("cache_markers", None)
+                exchange.gemini_cached_content = exchange.prompt_cache_key = None
                 await _mark_for(exchange, layers, deployment, first=False)
 
             exchange.retarget = retarget
@@ -96,4 +96,4 @@ async def _apply(exchange: Exchange, layers: Layers, target: Deployment, first: 
             return
         name = await apply_gemini(exchange, layers, target, tokens)
         if name is not None:
-            exchange.notes[GEMINI_CACHED_CONTENT] = name
+            exchange.gemini_cached_content = name

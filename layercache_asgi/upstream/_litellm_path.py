@@ -15,8 +15,6 @@ from typing import Any
 
 from .._errors import redact
 from .._exchange import Exchange
-from ..markers.gemini import GEMINI_CACHED_CONTENT
-from ..markers.openai import PROMPT_CACHE_KEY
 from ..wire._dispatch import StreamAccumulator, new_accumulator
 from ..wire._fields import translated_fields
 from ..wire._native_shape import native_event, native_json
@@ -140,12 +138,10 @@ async def _started(chunks: AsyncGenerator[bytes, None], response: Any) -> AsyncI
 def _marker_params(exchange: Exchange) -> dict[str, str]:
     """What the cache markers chose for this deployment that is no field of the client's format."""
     params: dict[str, str] = {}
-    cached_content = exchange.notes.get(GEMINI_CACHED_CONTENT)
-    if isinstance(cached_content, str):
-        params["cached_content"] = cached_content
-    cache_key = exchange.notes.get(PROMPT_CACHE_KEY)
-    if exchange.request.wire == "anthropic" and isinstance(cache_key, str):
-        params["prompt_cache_key"] = cache_key
+    if exchange.gemini_cached_content is not None:
+        params["cached_content"] = exchange.gemini_cached_content
+    if exchange.request.wire == "anthropic" and exchange.prompt_cache_key is not None:
+        params["prompt_cache_key"] = exchange.prompt_cache_key
     return params
 
 

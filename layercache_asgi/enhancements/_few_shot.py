@@ -18,6 +18,7 @@ import yaml
 
 from .._errors import ProxyError
 from ..prompt._state import prompt_state
+from ..wire._content import content_text
 from ._registry import Addition
 
 if TYPE_CHECKING:
@@ -66,17 +67,7 @@ def newest_input_text(exchange: Exchange) -> str:
         return str(exchange.request.body["input"])
     messages = exchange.request.messages
     indices = layers.messages_in(4) if layers is not None else [len(messages) - 1]
-    texts: list[str] = []
-    for i in indices:
-        content = messages[i].get("content")
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts += [
-                str(p.get("text", ""))
-                for p in content
-                if isinstance(p, dict) and p.get("type") in ("text", "input_text")
-            ]
+    texts = [content_text(messages[i].get("content"), "\n") for i in indices]
     return "\n".join(t for t in texts if t)
 
 

@@ -33,6 +33,7 @@ from .._lru import LRU
 from ..db._tables import GeminiCacheHandle
 from ..prompt._layers import Layers, digest
 from ..prompt._state import prompt_state
+from ..wire._content import content_text
 
 if TYPE_CHECKING:
     from .._exchange import Exchange
@@ -62,14 +63,6 @@ class GeminiHandles:
     refused: LRU[str, datetime] = field(default_factory=lambda: LRU(5_000))
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
 def _schema(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _schema(v) for k, v in value.items() if k not in _UNSUPPORTED_SCHEMA_KEYS}
@@ -82,7 +75,8 @@ def cache_request(body: dict[str, Any], layers: Layers, model: str, ttl_seconds:
     """The ``cachedContents`` creation body for L0 + L1, or None when it cannot hold them."""
     messages = body["messages"]
     held = layers.messages_in(0) + layers.messages_in(1)
-    system = [_text(messages[i].get("content")) for i in held if messages[i].get("role") in ("system", "developer")]
+    instructions = [i for i in held if messages[i].get("role") in ("system", "developer")]
+    system = [content_text(messages[i].get("content")) for i in instructions]
     contents = []
     for i in held:
         role = messages[i].get("role")
@@ -90,9 +84,8 @@ def cache_request(body: dict[str, Any], layers: Layers, model: str, ttl_seconds:
             continue
         if role not in ("user", "assistant") or not isinstance(messages[i].get("content"), str | list):
             return None  # tool traffic in a static layer: leave it to the request
-        contents.append(
-            {"role": "model" if role == "assistant" else "user", "parts": [{"text": _text(messages[i]["content"])}]}
-        )
+        parts = [{"text": content_text(messages[i]["content"])}]
+        contents.append({"role": "model" if role == "assistant" else "user", "parts": parts})
     request: dict[str, Any] = {"model": f"models/{model}", "ttl": f"{ttl_seconds}s"}
     if system:
         request["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}

@@ -48,6 +48,7 @@ import re
 from typing import Any
 
 from .._types import Wire
+from ..wire._content import is_text_part
 
 __all__ = ["canonical_response_format", "canonical_schema", "canonical_text", "canonicalize_body"]
 
@@ -55,7 +56,6 @@ _TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 # Roles whose text is an instruction the client renders, not a turn of the conversation.
 _INSTRUCTION_ROLES = frozenset({"system", "developer"})
-_TEXT_PARTS = frozenset({"text", "input_text"})  # input_text: the Responses API
 
 # JSON Schema keywords whose value maps names the client chose to subschemas: order kept.
 _NAMED_SUBSCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
@@ -129,7 +129,7 @@ def _instruction_text(content: Any) -> Any:
         return canonical_text(content)
     if isinstance(content, list):
         for part in content:
-            if isinstance(part, dict) and part.get("type") in _TEXT_PARTS and isinstance(part.get("text"), str):
+            if is_text_part(part):
                 part["text"] = canonical_text(part["text"])
     return content
 

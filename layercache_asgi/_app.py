@@ -27,6 +27,7 @@ from .stages import DEFAULT_STAGES, build_stack
 from .stages.enhance import enhancement_registry
 from .upstream._count_tokens import CountTokens
 from .upstream._model_catalog import ModelCatalog, ModelInfo
+from .wire._respond import send_json
 
 __all__ = ["LayerCacheApp"]
 
@@ -255,9 +256,7 @@ class LayerCacheApp:
         from structlog import get_logger
 
         get_logger("layercache.app").error("startup_failed", error=str(exc))
-        body = error_body("openai", 503, f"layercache-asgi could not start: {exc}")
-        await send({"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 503, error_body("openai", 503, f"layercache-asgi could not start: {exc}"))
 
     async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
         # Standalone (``uvicorn layercache_asgi:app``): the server sends lifespan events.

@@ -6,6 +6,7 @@ The database backend comes from ``LAYERCACHE_TEST_DB`` (``sqlite``, the default,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -50,9 +51,22 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path / 'layercache.db'}"
 
 
+def providers_at(url: str, *names: str) -> dict[str, dict[str, str]]:
+    """The ``providers`` settings that point ``names`` (default: all three) at a fake served at ``url``."""
+    bases = {"openai": f"{url}/v1", "anthropic": url, "gemini": url}
+    return {name: {"api_base": bases[name]} for name in names or bases}
+
+
 @pytest.fixture
 def fake() -> FakeProvider:
     return FakeProvider()
+
+
+@pytest.fixture
+def served() -> Iterator[Callable[[Any], str]]:
+    """Serve another fake provider (any ASGI app) until the test ends: ``url = served(FakeGemini())``."""
+    with contextlib.ExitStack() as stack:
+        yield lambda app: stack.enter_context(serve(app))
 
 
 # Under @pytest.mark.in_process the fake is reached through the app's transport (testing.in_process);
@@ -76,11 +90,7 @@ def make_settings(upstream: str, database_url: str) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         base: dict[str, Any] = {
             "proxy": {"admin_api_key": ADMIN_KEY},
-            "providers": {
-                "openai": {"api_base": f"{upstream}/v1"},
-                "anthropic": {"api_base": upstream},
-                "gemini": {"api_base": upstream},
-            },
+            "providers": providers_at(upstream),
             "database": {"url": database_url, "auto_upgrade": True},
             "caching": {"semantic": {"model_path": str(MODEL_DIR), "enabled": False}},
             "logging": {"format": "console"},

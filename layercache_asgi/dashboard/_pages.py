@@ -49,14 +49,36 @@ def _log_row(line: dict[str, Any], show_text: bool) -> dict[str, Any]:
 
 
 def _prefix_rows(recorder: MetricsRecorder | None) -> list[dict[str, Any]]:
+    """The proxy's verdicts beside the provider's reasons, most frequent first."""
     if recorder is None:
         return []
     rows = []
-    for (model, detail), count in recorder.prefix_details.most_common(100):
+    for (model, detail, provider), count in recorder.prefix.pairs.most_common(100):
         change = detail.removeprefix("changed:")
         layer, _, position = change.partition(" ")
-        rows.append({"model": model, "layer": layer, "position": position or "-", "count": count, "detail": detail})
+        disagree = _disagree(layer, position, provider)
+        rows.append(
+            {
+                "model": model,
+                "layer": layer,
+                "position": position or "-",
+                "provider": provider,
+                "disagree": disagree,
+                "count": count,
+                "detail": detail,
+            }
+        )
     return rows
+
+
+def _disagree(layer: str, position: str, provider: str) -> bool:
+    """Whether a (proxy, provider) pair names different causes (a new conversation counts as messages)."""
+    if provider in ("-", "pending", "previous_message_not_found", "unavailable", "other"):
+        return False
+    proxy = position.partition("[")[0].partition(".")[0] if layer in ("L0", "L1", "L2") else None
+    if provider == "none":
+        return proxy is not None
+    return proxy is not None and provider != f"{proxy}_changed"
 
 
 class Pages:
@@ -207,7 +229,17 @@ class Pages:
                 for cause in ("new", "L0", "L1", "L2"):
                     causes[cause] += int(row["prefix_" + cause])
                 causes["below minimum"] += int(row["prefix_below_minimum"])
-        return self.d.render(view, "prefix.html", rows=_prefix_rows(recorder), causes=sorted(causes.items()))
+        provider = sorted(recorder.prefix.provider_counts.items()) if recorder is not None else []
+        recent = list(recorder.prefix.recent) if recorder is not None else []
+        return self.d.render(
+            view,
+            "prefix.html",
+            rows=_prefix_rows(recorder),
+            causes=sorted(causes.items()),
+            provider=provider,
+            recent=recent,
+            show_text=view.settings.logging.log_prompts,
+        )
 
     async def login(self, view: View, *, error: str | None = None, status: int = 200) -> Response:
         if view.session.authenticated:

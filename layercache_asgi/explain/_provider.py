@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from .._prompt_state import prompt_state
+from ..prompt._state import prompt_state
 
 if TYPE_CHECKING:
     from .._exchange import Exchange
-    from .._providers import Deployment
+    from ..upstream._providers import Deployment
 
 __all__ = ["BETA", "REASONS", "Diagnosis", "attach_diagnostics", "diagnostics_refused", "field_of"]
 

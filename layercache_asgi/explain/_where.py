@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._layers import prefix_blocks, strip_markers
 from .._types import Wire
+from ..prompt._layers import prefix_blocks, strip_markers
 
 __all__ = [
     "BlockPrint",

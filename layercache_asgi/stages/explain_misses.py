@@ -24,9 +24,6 @@ from dataclasses import dataclass
 import structlog
 
 from .._exchange import Exchange, get_exchange
-from .._layers import Layers, Part, digest
-from .._prompt_facts import layers_of
-from .._prompt_state import PromptState, prompt_state
 from .._types import ASGIApp, Receive, Scope, Send
 from ..explain import (
     BlockPrint,
@@ -40,6 +37,9 @@ from ..explain import (
     locate,
     prints_of,
 )
+from ..prompt._facts import layers_of
+from ..prompt._layers import Layers, Part, digest
+from ..prompt._state import PromptState, prompt_state
 
 __all__ = ["ExplainMisses", "explain", "prefix_header"]
 

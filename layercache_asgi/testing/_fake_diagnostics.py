@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._layers import digest
-from .._sse import format_event
+from ..prompt._layers import digest
+from ..wire._sse import format_event
 
 __all__ = ["FakeCacheDiagnostics"]
 

@@ -53,10 +53,9 @@ def _prefix_rows(recorder: MetricsRecorder | None) -> list[dict[str, Any]]:
     if recorder is None:
         return []
     rows = []
-    for (model, detail, provider), count in recorder.prefix.pairs.most_common(100):
+    for (model, detail, provider, disagree), count in recorder.prefix.pairs.most_common(100):
         change = detail.removeprefix("changed:")
         layer, _, position = change.partition(" ")
-        disagree = _disagree(layer, position, provider)
         rows.append(
             {
                 "model": model,
@@ -69,16 +68,6 @@ def _prefix_rows(recorder: MetricsRecorder | None) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _disagree(layer: str, position: str, provider: str) -> bool:
-    """Whether a (proxy, provider) pair names different causes (a new conversation counts as messages)."""
-    if provider in ("-", "pending", "previous_message_not_found", "unavailable", "other"):
-        return False
-    proxy = position.partition("[")[0].partition(".")[0] if layer in ("L0", "L1", "L2") else None
-    if provider == "none":
-        return proxy is not None
-    return proxy is not None and provider != f"{proxy}_changed"
 
 
 class Pages:

@@ -52,8 +52,8 @@ class PrefixChanges:
             ["model"],
             registry=registry,
         )
-        # (model, proxy verdict, provider reason or "-") -> requests; the dashboard's table
-        self.pairs: Tally[tuple[str, str, str]] = Tally()
+        # (model, proxy verdict, provider reason or "-", they disagree) -> requests; the dashboard's table
+        self.pairs: Tally[tuple[str, str, str, bool]] = Tally()
         self.recent: deque[dict[str, Any]] = deque(maxlen=_RECENT)  # the latest changes, where they start
         self.provider_counts: Tally[str] = Tally()  # provider reason -> requests (and "disagree")
 
@@ -76,7 +76,7 @@ class PrefixChanges:
             self.provider_counts["disagree"] += 1
         detail = clean_label(ex.prefix_change_detail or cause, 120)  # a path may name a client's tool
         if detail != "stable" or reason not in (None, "none"):
-            key = (model, detail, reason or "-")
+            key = (model, detail, reason or "-", agrees is False)
             if key in self.pairs or len(self.pairs) < _MAX_PAIRS:
                 self.pairs[key] += 1
         if ex.prefix_where is not None or agrees is False:

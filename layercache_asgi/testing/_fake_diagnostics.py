@@ -74,10 +74,12 @@ def _first_difference(new: tuple[str, ...], old: tuple[str, ...]) -> int:
 @dataclass
 class FakeCacheDiagnostics:
     """Fingerprints by answer id. ``place``: where a stream carries the diagnosis (the real API:
-    ``message_start``). ``pending``: answer ``cache_miss_reason: null`` (comparison not finished)."""
+    ``message_start``). ``pending``: answer ``cache_miss_reason: null`` (comparison not finished).
+    ``supported=False``: refuse the field with a 400, as an endpoint without the feature does."""
 
     place: Literal["message_start", "message_delta"] = "message_start"
     pending: bool = False
+    supported: bool = True
     fingerprints: dict[str, _Fingerprint] = field(default_factory=dict)
 
     def diagnose(self, body: dict[str, Any], count: Any) -> tuple[bool, Any]:
@@ -95,6 +97,12 @@ class FakeCacheDiagnostics:
             return True, {"cache_miss_reason": None}
         reason = _reason(_fingerprint(body, count), old)
         return True, None if reason is None else {"cache_miss_reason": reason}
+
+    def refusal(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        if self.supported or "diagnostics" not in body:
+            return None
+        error = {"type": "invalid_request_error", "message": "diagnostics: Extra inputs are not permitted"}
+        return {"type": "error", "error": error}
 
     def remember(self, message_id: str, body: dict[str, Any], count: Any) -> None:
         self.fingerprints[message_id] = _fingerprint(body, count)

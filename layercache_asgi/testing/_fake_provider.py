@@ -189,6 +189,8 @@ class FakeProvider:
             await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"), failure_headers)
             return
         refusal = _refusal(wire, body) if self.strict else None
+        if refusal is None and wire == "anthropic":
+            refusal = self.diagnostics.refusal(body)
         if refusal is not None:
             await _send(send, 400, refusal, self.response_headers)
             return

@@ -238,3 +238,17 @@ def test_agreement_rules() -> None:
     assert verdict("system", "previous_message_not_found") is None  # nothing to compare
     assert verdict("system", "pending") is None
     assert verdict("system", "system_changed", previous=None) is None
+
+
+def test_pending_and_forgotten_diagnoses_are_shown_but_never_flagged(
+    fake: FakeProvider, claude: anthropic.Anthropic
+) -> None:
+    ask(claude)
+    fake.diagnostics.pending = True  # Anthropic had not finished comparing when it answered
+    shown = details(ask(claude, system=SYSTEM + " v2").headers[HEADER])
+    assert (shown["verdict"], shown["provider"], "disagree" in shown) == ("changed:L0 system", "pending", False)
+    fake.diagnostics.pending = False
+    fake.diagnostics.fingerprints.clear()  # its fingerprints expired
+    shown = details(ask(claude, system=SYSTEM + " v3").headers[HEADER])
+    assert (shown["provider"], "disagree" in shown) == ("previous_message_not_found", False)
+    assert shown["block"] == "system" and int(shown["byte"]) == len(SYSTEM) // 64 * 64  # the appended words' chunk

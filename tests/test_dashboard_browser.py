@@ -191,6 +191,7 @@ def test_dashboard_in_a_real_browser(site: tuple[str, LayerCacheApp, Path], brow
         if name == "prefix":
             causes = page.inner_text("[data-testid=prefix-causes]")
             assert "system_changed" in causes and "tools_changed" in causes and "disagrees" in causes
+            assert "volatile: billing header in system[0] at byte 0" in causes  # where, per cause
             latest = page.inner_text("[data-testid=prefix-where]")
             assert "volatile: billing header in system[0] at byte 0" in latest
         shoot(page, name, full_page=True)

@@ -65,6 +65,7 @@ def _prefix_rows(recorder: MetricsRecorder | None) -> list[dict[str, Any]]:
                 "disagree": disagree,
                 "count": count,
                 "detail": detail,
+                "latest": recorder.prefix.latest.get((model, detail)),
             }
         )
     return rows

@@ -56,6 +56,7 @@ class PrefixChanges:
         self.pairs: Tally[tuple[str, str, str, bool]] = Tally()
         self.recent: deque[dict[str, Any]] = deque(maxlen=_RECENT)  # the latest changes, where they start
         self.provider_counts: Tally[str] = Tally()  # provider reason -> requests (and "disagree")
+        self.latest: dict[tuple[str, str], dict[str, Any]] = {}  # (model, verdict) -> its latest change's row
 
     def record(self, model: str, ex: Exchange) -> str | None:
         """Count one request; returns the proxy's cause for the per-model totals (None: none recorded)."""
@@ -80,7 +81,10 @@ class PrefixChanges:
             if key in self.pairs or len(self.pairs) < _MAX_PAIRS:
                 self.pairs[key] += 1
         if ex.prefix_where is not None or agrees is False:
-            self.recent.appendleft(_recent_row(model, ex, reason, agrees))
+            row = _recent_row(model, ex, reason, agrees)
+            self.recent.appendleft(row)
+            if (model, detail) in self.latest or len(self.latest) < _MAX_PAIRS:
+                self.latest[(model, detail)] = row
         return cause
 
 

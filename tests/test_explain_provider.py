@@ -160,6 +160,7 @@ def test_a_client_that_asks_itself_gets_its_own_field_and_the_answer_as_is(
 ) -> None:
     first = ask(claude, diagnostics={"previous_message_id": None})
     assert first.parse().diagnostics is None
+    assert "provider" not in details(first.headers[HEADER])  # it only opted in: nothing was compared
     second = ask(claude, system=SYSTEM + " v2", diagnostics={"previous_message_id": first.parse().id})
     sent = anthropic_requests(fake)[-1]
     assert sent.body["diagnostics"] == {"previous_message_id": first.parse().id}  # the client's, untouched

@@ -56,7 +56,7 @@ def field_of(path: str | None) -> str | None:
 class Diagnosis:
     """One request's cache diagnosis: what was asked, and what the provider said."""
 
-    previous_id: str | None  # the answer compared with (None: opt in only)
+    previous_id: str | None  # the answer compared with, the proxy's or the client's (None: opt in only)
     client_asked: bool  # the client sent its own ``diagnostics``: passed through, answer left as is
     proxy_field: str | None  # where the proxy saw the request diverge from that one (None: it extends it)
     beta: str | None = BETA
@@ -68,7 +68,7 @@ class Diagnosis:
     def read(self, value: Any) -> None:
         """Take the answer's ``diagnostics`` value (present in the answer: null means no divergence)."""
         if value is None:
-            if self.previous_id is not None or self.client_asked:
+            if self.previous_id is not None:  # else there was nothing to compare with
                 self.reason = NO_DIVERGENCE
             return
         if not isinstance(value, dict):

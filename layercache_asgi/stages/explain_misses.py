@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -172,12 +173,22 @@ class ExplainMisses:
         if reference is not None and index is not None:
             block = seen.blocks[index] if index < len(seen.blocks) else reference.blocks[index]
             diverged = field_of(block.path)
+        previous = reference.message_id if reference is not None else None
+        if client_asked:
+            previous = _client_reference(request.body)
         exchange.diagnosis = Diagnosis(
-            previous_id=reference.message_id if reference is not None else None,
+            previous_id=previous,
             client_asked=client_asked,
             proxy_field=diverged,
             beta=exchange.settings.caching.provider_diagnostics_beta,
         )
+
+
+def _client_reference(body: dict[str, Any]) -> str | None:
+    """The answer id a client's own ``diagnostics`` names (None: it only opted in)."""
+    asked = body.get("diagnostics")
+    found = asked.get("previous_message_id") if isinstance(asked, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _where(

@@ -131,9 +131,10 @@ class ExplainMisses:
         if diagnosis is not None:
             send = DiagnosedSend(send, diagnosis, lambda: prefix_header(exchange))
         await self.app(scope, receive, send)
-        completion = exchange.outcome.completion
-        if diagnosis is not None and diagnosis.sent and completion is not None and completion.id.startswith("msg_"):
-            seen.message_id = completion.id  # the provider keeps a fingerprint under it
+        outcome = exchange.outcome
+        answered = outcome.completion.id if outcome.completion is not None else ""
+        if diagnosis is not None and diagnosis.sent and outcome.provider == "anthropic" and answered.startswith("msg_"):
+            seen.message_id = answered  # Anthropic keeps this request's fingerprint under it
         if diagnosis is not None and diagnosis.agrees is False:
             log.info(
                 "prefix_verdicts_differ",

@@ -107,6 +107,10 @@ def test_volatile_values_are_named() -> None:
     assert where(
         body(system=RULES + "Trace 9f86d081884c7d65."), body(system=RULES + "Trace 1b4f0e9851971998.")
     ).volatile == ("hex id")
+    clock = where(body(system=RULES + "It is 09:41:07 now."), body(system=RULES + "It is 09:42:13 now."))
+    assert clock.volatile == "time" and clock.offset == len(RULES) + 6
+    epoch = where(body(system=RULES + "ts=1764580000."), body(system=RULES + "ts=1764583600."))
+    assert epoch.volatile == "timestamp"
     plain = where(body(system=RULES.replace("house", "HOUSE", 1)), body())
     assert plain.volatile is None and plain.offset == 0
 

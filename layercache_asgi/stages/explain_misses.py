@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 
 from .._exchange import Exchange, get_exchange
+from .._lru import LRU
 from .._types import ASGIApp, Receive, Scope, Send
 from ..explain import (
     BlockPrint,
@@ -149,6 +150,8 @@ class ExplainMisses:
         key = digest(exchange.tenant, request.wire, request.model)
         history: list[_Seen] = state.families.get(key) or []
         texts = block_texts(request.wire, request.body)
+        if not exchange.settings.logging.log_prompts and len(state.texts):
+            state.texts = LRU(state.texts.size)  # log_prompts was turned off: forget the texts kept under it
         seen = _Seen(layers, prints_of(texts))
         reference = history[closest(layers, [s.layers for s in history])] if history else None
         cause, detail = _verdict(layers, reference.layers) if reference is not None else ("new", "new")

@@ -208,6 +208,12 @@ class CachingSettings(_Section):
         default="5m", description="TTL of the cache_control breakpoints added for Anthropic models."
     )
     warmup_wait_seconds: float = Field(default=5.0, ge=0, description="Max hold of followers behind a prefix writer.")
+    provider_diagnostics: bool = Field(
+        default=True, description="Ask Anthropic (fast path) why a prefix missed; stripped from answers."
+    )
+    provider_diagnostics_beta: str | None = Field(
+        default="cache-diagnosis-2026-04-07", description="anthropic-beta value sent with it (null: none)."
+    )
     min_prefix_tokens: dict[str, int] = Field(
         default_factory=dict, description="Extra or overriding minimum cacheable prefix per model name."
     )
@@ -288,8 +294,15 @@ class Settings(_Section):
     @field_validator("providers", mode="after")
     @classmethod
     def _keep_default_providers(cls, value: dict[str, ProviderSettings]) -> dict[str, ProviderSettings]:
+        # Field by field: ``openai: {api_base: ...}`` alone keeps OPENAI_API_KEY as the key's
+        # variable; only a field the file names (``api_key_env: null`` too) replaces a default.
         merged = _default_providers()
-        merged.update(value)
+        for name, given in value.items():
+            default = merged.get(name)
+            if default is None:
+                merged[name] = given
+            else:
+                merged[name] = default.model_copy(update={f: getattr(given, f) for f in given.model_fields_set})
         return merged
 
     @classmethod

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from .._lru import LRU
 
-__all__ = ["PromptState", "SessionMark", "prompt_state"]
+__all__ = ["AppBound", "PromptState", "SessionMark", "prompt_state"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class PromptState:
     sessions: LRU[str, SessionMark] = field(default_factory=lambda: LRU(10_000))
     # prefix family -> recent requests' layers (newest last), for explaining misses
     families: LRU[str, list[Any]] = field(default_factory=lambda: LRU(500))
+    # block digest -> chunk hashes (and, with log_prompts, the text): where in a block a change starts
+    chunks: LRU[str, Any] = field(default_factory=lambda: LRU(10_000))
+    texts: LRU[str, bytes] = field(default_factory=lambda: LRU(1_000))
+    diagnostics_refused: set[str] = field(default_factory=set)  # deployments that refused `diagnostics`
     gemini: Any = None  # the Gemini CachedContent handles (markers.gemini)
     embedder: Any = None  # dynamic_few_shot's own embedder when the semantic cache has none
     few_shot: Any = None  # the loaded examples and their embeddings
@@ -40,11 +44,13 @@ class _Holder(Protocol):
     def prompt_state(self) -> PromptState: ...
 
 
-class _OnApp(Protocol):
+class AppBound(Protocol):
+    """Anything bound to a running app (an Exchange is): it reaches the app's prompt state."""
+
     @property
     def runtime(self) -> _Holder: ...
 
 
-def prompt_state(exchange: _OnApp) -> PromptState:
+def prompt_state(exchange: AppBound) -> PromptState:
     """The app's prompt state (``exchange.runtime.prompt_state``, made with the runtime)."""
     return exchange.runtime.prompt_state

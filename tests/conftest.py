@@ -9,16 +9,18 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx
+import httpx2
 import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process, serve
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -120,6 +122,31 @@ def openai_client(proxy: str) -> openai.OpenAI:
 @pytest.fixture
 def anthropic_client(proxy: str) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-client-key-1", max_retries=0)
+
+
+@pytest.fixture
+async def http(settings: Settings, fake: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
+    """Under @pytest.mark.in_process: a client of the proxy (in front of ``fake``), no socket, no thread."""
+    async with in_process(fake, settings) as client:
+        yield client
+
+
+def _sdk_http(http: httpx.AsyncClient) -> httpx2.AsyncClient:
+    # The SDKs take an httpx2 client: one on the same in-process app (in_process's ASGITransport).
+    app = http._transport.app  # type: ignore[attr-defined]
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=str(http.base_url))
+
+
+def async_openai(http: httpx.AsyncClient, **options: Any) -> openai.AsyncOpenAI:
+    """The OpenAI SDK talking to an in-process proxy (``http``)."""
+    base, key = str(http.base_url.join("/v1")), "sk-test-client-key-1"
+    return openai.AsyncOpenAI(base_url=base, api_key=key, max_retries=0, http_client=_sdk_http(http), **options)
+
+
+def async_anthropic(http: httpx.AsyncClient, **options: Any) -> anthropic.AsyncAnthropic:
+    """The Anthropic SDK talking to an in-process proxy (``http``)."""
+    base, key = str(http.base_url), "sk-ant-test-client-key-1"
+    return anthropic.AsyncAnthropic(base_url=base, api_key=key, max_retries=0, http_client=_sdk_http(http), **options)
 
 
 def unique(prefix: str = "t") -> str:

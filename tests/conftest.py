@@ -139,14 +139,14 @@ def _sdk_http(http: httpx.AsyncClient) -> httpx2.AsyncClient:
 
 def async_openai(http: httpx.AsyncClient, **options: Any) -> openai.AsyncOpenAI:
     """The OpenAI SDK talking to an in-process proxy (``http``)."""
-    base, key = str(http.base_url.join("/v1")), "sk-test-client-key-1"
-    return openai.AsyncOpenAI(base_url=base, api_key=key, max_retries=0, http_client=_sdk_http(http), **options)
+    options = {"api_key": "sk-test-client-key-1", "max_retries": 0, **options}
+    return openai.AsyncOpenAI(base_url=str(http.base_url.join("/v1")), http_client=_sdk_http(http), **options)
 
 
 def async_anthropic(http: httpx.AsyncClient, **options: Any) -> anthropic.AsyncAnthropic:
     """The Anthropic SDK talking to an in-process proxy (``http``)."""
-    base, key = str(http.base_url), "sk-ant-test-client-key-1"
-    return anthropic.AsyncAnthropic(base_url=base, api_key=key, max_retries=0, http_client=_sdk_http(http), **options)
+    options = {"api_key": "sk-ant-test-client-key-1", "max_retries": 0, **options}
+    return anthropic.AsyncAnthropic(base_url=str(http.base_url), http_client=_sdk_http(http), **options)
 
 
 def unique(prefix: str = "t") -> str:

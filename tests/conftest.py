@@ -65,8 +65,8 @@ def fake() -> FakeProvider:
 
 
 @pytest.fixture
-def served() -> Iterator[Callable[[Any], str]]:
-    """Serve another fake provider (any ASGI app) until the test ends: ``url = served(FakeGemini())``."""
+def served_fake() -> Iterator[Callable[[Any], str]]:
+    """Serve another fake provider (any ASGI app) until the test ends: ``url = served_fake(FakeGemini())``."""
     with contextlib.ExitStack() as stack:
         yield lambda app: stack.enter_context(serve(app))
 
@@ -147,6 +147,16 @@ def async_anthropic(http: httpx.AsyncClient, **options: Any) -> anthropic.AsyncA
     """The Anthropic SDK talking to an in-process proxy (``http``)."""
     options = {"api_key": "sk-ant-test-client-key-1", "max_retries": 0, **options}
     return anthropic.AsyncAnthropic(base_url=str(http.base_url), http_client=_sdk_http(http), **options)
+
+
+@pytest.fixture
+def aopenai(http: httpx.AsyncClient) -> openai.AsyncOpenAI:
+    return async_openai(http)
+
+
+@pytest.fixture
+def aanthropic(http: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
+    return async_anthropic(http)
 
 
 def unique(prefix: str = "t") -> str:

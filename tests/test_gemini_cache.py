@@ -34,8 +34,8 @@ def gemini() -> FakeGemini:
 
 
 @pytest.fixture
-def gemini_url(gemini: FakeGemini, served: Callable[[Any], str]) -> str:
-    return served(gemini)
+def gemini_url(gemini: FakeGemini, served_fake: Callable[[Any], str]) -> str:
+    return served_fake(gemini)
 
 
 @pytest.fixture

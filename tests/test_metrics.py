@@ -78,8 +78,8 @@ def scripted() -> ScriptedUsageFake:
 
 
 @pytest.fixture
-def scripted_upstream(scripted: ScriptedUsageFake, served: Callable[[Any], str]) -> str:
-    return served(scripted)
+def scripted_upstream(scripted: ScriptedUsageFake, served_fake: Callable[[Any], str]) -> str:
+    return served_fake(scripted)
 
 
 @pytest.fixture

@@ -131,6 +131,17 @@ async def http(settings: Settings, fake: FakeProvider) -> AsyncIterator[httpx.As
         yield client
 
 
+@contextlib.asynccontextmanager
+async def client_of(app: LayerCacheApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` with no socket, for tests that read the app (its runtime) as well; the app
+    is shut down afterwards. Build it with ``transport=httpx.ASGITransport(app=fake)``."""
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy.test") as http:
+            yield http
+    finally:
+        await app.shutdown()
+
+
 def _sdk_http(http: httpx.AsyncClient) -> httpx2.AsyncClient:
     # The SDKs take an httpx2 client: one on the same in-process app (in_process's ASGITransport).
     app = http._transport.app  # type: ignore[attr-defined]

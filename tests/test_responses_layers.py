@@ -92,8 +92,7 @@ async def test_miss_explainer_names_the_changed_instructions(http: httpx.AsyncCl
 
     assert await prefix("Be brief.", "one") == "new"
     assert await prefix("Be brief.", "two") == "stable"
-    # Where in the block it changed follows the layer (explain/_where.py).
-    assert await prefix("Be verbose.", "three") == "changed:L0 instructions; block=instructions; byte=0"
+    assert await prefix("Be verbose.", "three") == "changed:L0 instructions; block=instructions; byte=0"  # where, too
 
 
 async def _summary(http: httpx.AsyncClient, model: str) -> dict[str, Any]:

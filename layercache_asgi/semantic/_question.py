@@ -1,0 +1,224 @@
+"""A question taken apart into what the guard compares: numbers, names, negation, tense, content words.
+
+Parsing is word-level and cached per text (the same stored questions are parsed again on
+every lookup that finds them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ._abbreviations import expand
+
+__all__ = ["NEGATIONS", "RELATIONS", "STOPWORDS", "Question", "parse", "words_of"]
+
+
+def _list(text: str) -> list[str]:
+    return text.split()
+
+
+def words_of(text: str) -> frozenset[str]:
+    return frozenset(_list(text))
+
+
+_TOKEN = re.compile(
+    r"\"[^\"]{1,80}\"|'[^'\s][^']{0,78}[^'\s]'|\d[\d,]*(?:\.\d+)?[a-zA-Z%]*|[A-Za-z][A-Za-z'\-/]*|[$€£¥%]"
+)
+_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
+
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        _list(
+            "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+            "sixteen seventeen eighteen nineteen twenty"
+        )
+    )
+}
+_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70"})
+_NUMBER_WORDS.update({"eighty": "80", "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1e6"})
+_NUMBER_WORDS.update({"billion": "1e9", "dozen": "12", "half": "0.5", "twice": "2", "once": "1", "single": "1"})
+_ORDINALS = {
+    w: str(i + 1)
+    for i, w in enumerate(
+        ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
+    )
+}
+# Units and currency signs written as symbols count with the number they qualify.
+_SYMBOLS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy", "%": "percent"}
+# Closed classes that name a specific thing even when written in lower case.
+_CALENDAR = words_of(
+    "monday tuesday wednesday thursday friday saturday sunday january february april june july "
+    "august september october november december today tomorrow yesterday tonight"
+)
+# Question words that change what is asked (when/where was X born); "what" and "how" only frame it.
+ASKING = words_of("who whom whose when where why")
+_PAST = words_of("was were did had")
+_PRESENT = words_of("is are am does do has have")
+_FUTURE = words_of("will gonna ll shall")
+NEGATIONS = words_of(
+    "not no never none nobody nothing neither nor without cannot cant dont doesnt didnt isnt arent wasnt "
+    "werent wont wouldnt shouldnt couldnt hasnt havent hadnt mustnt w/o"
+)
+# Function words and request framing: they shape how a question is put, not what it asks.
+# Words that carry direction or quantity (up/down, on/off, more, only, all...) are not here.
+STOPWORDS = words_of(
+    "a an the this that these those there here it its i me my mine we us our you your yours he him his she "
+    "her they them their what which who whom whose when where why how is are was were be been being am do does "
+    "did doing done have has had having will would shall should can could may might must of in on at by for "
+    "with about as like through then such so too very just also and or but if because while s t d ll m o re "
+    "ve y please kindly hi hello hey thanks thank let lets im ive id youre whats hows "
+    "tell show give explain describe know find get go want need wanna gonna way ways step steps guide "
+    "instructions help quick quickly simple simply easy easily exactly actually really basically possible "
+    "best good anyone someone somebody something anything thing things one ones use using work question "
+    "questions answer mean means meaning info information detail details example examples overview summary "
+    "summarize summarise briefly number calculate compute many much proper properly correct correctly "
+    "right any some anybody via within top "
+)
+# Direction words: paraphrases drop or move them freely ("Boston to Chicago" / "from Boston to
+# Chicago"), so they are not compared as words; the order check watches what they relate.
+DIRECTIONS = words_of("to from into onto towards toward")
+# With any of these in both questions, the order of the shared content words must agree.
+RELATIONS = DIRECTIONS | words_of("than vs versus against before after over under above below per in")
+
+
+@dataclass(frozen=True)
+class Question:
+    words: tuple[str, ...]  # lower-case, in order, abbreviations expanded, possessives split off
+    numbers: Counter[str]
+    names: frozenset[str]
+    negated: bool
+    asking: frozenset[str]  # who / when / where / why
+    tense: frozenset[str]  # "past", "present", "future" as auxiliaries show them
+    content: tuple[int, ...]  # positions in ``words`` of content words
+
+
+@lru_cache(maxsize=8192)
+def parse(text: str) -> Question:
+    words: list[str] = []
+    names: set[str] = set()
+    numbers: Counter[str] = Counter()
+    negated = False
+    for match in _TOKEN.finditer(text):
+        raw = match.group()
+        if raw[0] in "\"'":
+            quoted = " ".join(raw[1:-1].lower().split())
+            names.add(quoted)
+            words.append(quoted)
+            continue
+        at_start = match.start() == 0 or bool(_SENTENCE_END.search(text[: match.start()]))
+        for piece in _split_word(raw):
+            lower = piece.lower()
+            if lower in _SYMBOLS:
+                names.add(_SYMBOLS[lower])
+                words.append(_SYMBOLS[lower])
+                continue
+            long_form = expand(lower)
+            if long_form is not None:
+                words.extend(long_form.split())
+                negated = negated or lower in NEGATIONS
+                continue
+            number = _number(lower)
+            if number is not None and lower not in ("one", "ones", "single", "once", "second"):
+                numbers[number] += 1
+                words.append(number)
+                continue
+            if lower in NEGATIONS:
+                negated = True
+            if _is_name(piece, at_start) or lower in _CALENDAR:
+                names.add(lower)
+            words.append(lower)
+            at_start = False
+    words = _asking_phrases(words)
+    asking = frozenset("who" if w == "whom" else w for w in words if w in ASKING)
+    tense = _tense(words)
+    content = tuple(i for i, w in enumerate(words) if _is_content(w))
+    return Question(tuple(words), numbers, frozenset(names), negated, asking, tense, content)
+
+
+# "What year did the wall fall?" asks "when"; "what place", "where"; "how come", "why".
+_ASKING_PHRASES = {
+    ("what", "year"): "when",
+    ("what", "date"): "when",
+    ("which", "year"): "when",
+    ("what", "place"): "where",
+    ("which", "place"): "where",
+    ("how", "come"): "why",
+    ("what", "reason"): "why",
+    ("stand", "for"): "mean",
+}
+
+
+def _asking_phrases(words: list[str]) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        replaced = _ASKING_PHRASES.get((out[-1], word)) if out else None
+        if replaced is not None:
+            out[-1] = replaced
+        else:
+            out.append(word)
+    return out
+
+
+def _is_content(word: str) -> bool:
+    return not (word in STOPWORDS or word in NEGATIONS or word in DIRECTIONS or word[0].isdigit() or len(word) < 2)
+
+
+def _tense(words: list[str]) -> frozenset[str]:
+    found = set()
+    for word in words:
+        if word in _PAST:
+            found.add("past")
+        elif word in _FUTURE:
+            found.add("future")
+        elif word in _PRESENT:
+            found.add("present")
+    return frozenset(found)
+
+
+def _split_word(raw: str) -> list[str]:
+    # "Sweden's" -> "Sweden"; "doesn't" -> "doesnt" (a negation); "I'll" -> "I", "ll".
+    lower = raw.lower()
+    if lower.endswith("'s") or lower.endswith("s'"):
+        raw = raw[:-2] if lower.endswith("'s") else raw[:-1]
+    elif lower.endswith("n't"):
+        return [raw.replace("'", "")]
+    elif lower.endswith("'ll"):
+        return [raw[:-3], "ll"]
+    if "/" in raw and raw.lower() not in ("w/", "w/o"):
+        return [part for piece in raw.split("/") for part in _split_word(piece)]
+    word = raw.strip("'-").replace("'", "")  # "I'm" -> "Im", "you're" -> "youre"
+    return [word] if word else []
+
+
+def _is_name(word: str, at_sentence_start: bool) -> bool:
+    if any(ch.isdigit() for ch in word):
+        return True
+    letters = word.replace("-", "").replace("'", "")
+    if len(letters) >= 2 and letters.isupper():
+        return True  # GBP, NASA, SQL
+    if any(ch.isupper() for ch in word[1:]):
+        return True  # iPhone, JavaScript, McDonald
+    return word[0].isupper() and not at_sentence_start and word.lower() not in STOPWORDS and word != "I"
+
+
+def _number(word: str) -> str | None:
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    if word in _ORDINALS:
+        return _ORDINALS[word]
+    if not word[0].isdigit():
+        return None
+    match = re.fullmatch(r"([\d,]+(?:\.\d+)?)([a-z%]*)", word)
+    if match is None:
+        return word
+    digits, unit = match.groups()
+    if unit in ("st", "nd", "rd", "th"):
+        unit = ""
+    value = digits.replace(",", "")
+    if "." in value:
+        value = value.rstrip("0").rstrip(".")
+    return value.lstrip("0") + unit if value.lstrip("0") else "0" + unit

@@ -21,11 +21,11 @@ from __future__ import annotations
 import structlog
 
 from .._exchange import Exchange, get_exchange
-from .._layers import Layers, is_tool_result, part_value, stratify, turn_groups
-from .._prompt_facts import layers_of
-from .._target import target_of
-from .._tokens import count_parts
 from .._types import ASGIApp, Receive, Scope, Send
+from ..prompt._facts import layers_of
+from ..prompt._layers import Layers, is_tool_result, part_value, stratify, turn_groups
+from ..prompt._tokens import count_parts
+from ..upstream._target import target_of
 
 __all__ = ["TruncateSession", "choose_cut"]
 

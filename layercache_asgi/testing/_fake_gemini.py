@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._prefix_minimums import min_prefix_tokens
 from .._types import Receive, Scope, Send
+from ..prompt._prefix_minimums import min_prefix_tokens
 from ._asgi import read_body
 from ._fake_provider import RecordedRequest, _send, count_tokens
 from ._prefix_cache_sim import PrefixCacheSimulator

@@ -26,8 +26,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._types import Wire
-from .wire import item_role
+from .._types import Wire
+from ..wire._responses import item_role
 
 __all__ = [
     "LAYER_NAMES",

@@ -13,18 +13,18 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from functools import partial
 from typing import Any
 
-from ._errors import redact
-from ._exchange import Exchange
+from .._errors import redact
+from .._exchange import Exchange
+from ..markers.gemini import GEMINI_CACHED_CONTENT
+from ..markers.openai import PROMPT_CACHE_KEY
+from ..wire._dispatch import StreamAccumulator, new_accumulator
+from ..wire._fields import translated_fields
+from ..wire._native_shape import native_event, native_json
+from ..wire._sse import SSEParser, format_event
+from ._attempt import UpstreamError, UpstreamResponse
+from ._headers import relay_headers
 from ._litellm import litellm
-from ._native_shape import native_event, native_json
 from ._providers import Deployment
-from ._sse import SSEParser, format_event
-from ._upstream import UpstreamError, UpstreamResponse
-from ._upstream_headers import relay_headers
-from ._wire import StreamAccumulator, new_accumulator
-from ._wire_fields import translated_fields
-from .markers.gemini import GEMINI_CACHED_CONTENT
-from .markers.openai import PROMPT_CACHE_KEY
 
 __all__ = ["call_litellm"]
 

@@ -48,7 +48,40 @@ _ORDINALS = {
     )
 }
 # Units and currency signs written as symbols count with the number they qualify.
-_SYMBOLS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy", "%": "percent"}
+_SYMBOLS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy", "%": "percent"}  # noqa: RUF001
+_UNITS_BEFORE = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy"}
+# A unit after a number is part of it: "10 km" and "10 m" are different numbers. Spellings of
+# one unit share a symbol; currencies are there so "100 USD to EUR" keeps its amount's unit.
+_UNITS = {
+    **{w: "km" for w in words_of("km kms kilometer kilometers kilometre kilometres")},
+    **{w: "m" for w in words_of("m meter meters metre metres")},
+    **{w: "cm" for w in words_of("cm centimeter centimeters centimetre centimetres")},
+    **{w: "mm" for w in words_of("mm millimeter millimeters millimetre millimetres")},
+    **{w: "mi" for w in words_of("mi mile miles")},
+    **{w: "kg" for w in words_of("kg kgs kilo kilos kilogram kilograms")},
+    **{w: "g" for w in words_of("g gram grams")},
+    **{w: "lb" for w in words_of("lb lbs pound pounds")},
+    **{w: "oz" for w in words_of("oz ounce ounces")},
+    **{w: "l" for w in words_of("l liter liters litre litres")},
+    **{w: "ml" for w in words_of("ml milliliter milliliters millilitre millilitres")},
+    **{w: "gb" for w in words_of("gb gigabyte gigabytes")},
+    **{w: "mb" for w in words_of("mb megabyte megabytes")},
+    **{w: "tb" for w in words_of("tb terabyte terabytes")},
+    **{w: "s" for w in words_of("sec secs seconds")},
+    **{w: "min" for w in words_of("min mins minute minutes")},
+    **{w: "h" for w in words_of("h hr hrs hour hours")},
+    **{w: "d" for w in words_of("day days")},
+    **{w: "wk" for w in words_of("week weeks")},
+    **{w: "mo" for w in words_of("month months")},
+    **{w: "y" for w in words_of("yr yrs year years")},
+    **{w: "percent" for w in words_of("percent per-cent")},
+    **{w: "c" for w in words_of("c celsius")},
+    **{w: "f" for w in words_of("f fahrenheit")},
+    **{w: "usd" for w in words_of("usd dollar dollars bucks")},
+    **{w: "eur" for w in words_of("eur euro euros")},
+    **{w: "gbp" for w in words_of("gbp sterling")},
+    **{w: "jpy" for w in words_of("jpy yen")},
+}
 # Closed classes that name a specific thing even when written in lower case.
 _CALENDAR = words_of(
     "monday tuesday wednesday thursday friday saturday sunday january february april june july "
@@ -113,8 +146,12 @@ def parse(text: str) -> Question:
         for piece in _split_word(raw):
             lower = piece.lower()
             if lower in _SYMBOLS:
-                names.add(_SYMBOLS[lower])
-                words.append(_SYMBOLS[lower])
+                if words and words[-1][0].isdigit():  # 5% -> 5percent
+                    numbers[words[-1]] -= 1
+                    words[-1] += _SYMBOLS[lower]
+                    numbers[words[-1]] += 1
+                else:
+                    words.append(lower)
                 continue
             long_form = expand(lower)
             if long_form is not None:
@@ -123,8 +160,15 @@ def parse(text: str) -> Question:
                 continue
             number = _number(lower)
             if number is not None and lower not in ("one", "ones", "single", "once", "second"):
+                if words and words[-1] in _UNITS_BEFORE:  # $100 -> 100usd
+                    number += _UNITS_BEFORE[words.pop()]
                 numbers[number] += 1
                 words.append(number)
+                continue
+            if words and words[-1][0].isdigit() and lower in _UNITS:  # 10 km -> 10km
+                numbers[words[-1]] -= 1
+                words[-1] += _UNITS[lower]
+                numbers[words[-1]] += 1
                 continue
             if lower in NEGATIONS:
                 negated = True
@@ -136,7 +180,7 @@ def parse(text: str) -> Question:
     asking = frozenset("who" if w == "whom" else w for w in words if w in ASKING)
     tense = _tense(words)
     content = tuple(i for i, w in enumerate(words) if _is_content(w))
-    return Question(tuple(words), numbers, frozenset(names), negated, asking, tense, content)
+    return Question(tuple(words), +numbers, frozenset(names), negated, asking, tense, content)
 
 
 # "What year did the wall fall?" asks "when"; "what place", "where"; "how come", "why".

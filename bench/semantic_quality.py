@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -89,7 +90,7 @@ def pair_sets(splits: list[str]) -> dict[str, list[dict[str, Any]]]:
         print("(bench/_pairs.py not found: only the project's own set is measured)")
     else:
         for split in splits:
-            sets[split] = load_split(split)
+            sets[split] = [dataclasses.asdict(pair) for pair in load_split(split)]
     sets["project"] = load_pairs()
     return sets
 

@@ -14,7 +14,9 @@ run time. What it holds (see ``layercache_asgi/semantic/_lexicon.py`` for how it
 - ``antonyms``: word pairs WordNet marks as opposites, widened to the synonyms of both sides
   in the opposed senses (enable/disable, so also enable/disenable...);
 - ``related``: a verb and its action noun (register/registration, install/installation),
-  which say the same thing in another voice;
+  which say the same thing in another voice, and an adjective and its noun (australian/australia);
+- ``kinds``: word -> numbers of the hypernyms of its first senses (nouns and verbs), so
+  two words of one kind (Paris/Lyon, boil/fry) can be told apart from synonyms;
 - ``exceptions``: irregular forms -> base form (went -> go, mice -> mouse).
 """
 
@@ -34,6 +36,9 @@ POS = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
 # Senses per part of speech that count for synonymy: WordNet lists a word's senses most
 # frequent first; beyond the first few, the senses are rare enough to mislead.
 SENSES = 3
+# Senses whose hypernyms name the word's kind: two words of one kind that are not synonyms
+# (Paris / Lyon, boil / fry) are different things, whatever their vectors say.
+KIND_SENSES = 2
 # Action nouns: the suffixes by which a noun names the act of its verb.
 _ACTION_NOUN = re.compile(r"(?:tion|sion|ment|ance|ence|al|ing|ure|age|ery|ism)$")
 _WORD = re.compile(r"[a-z][a-z\-]*[a-z]$")
@@ -76,6 +81,7 @@ def build(wordnet: Path) -> dict[str, object]:
     vocabulary: set[str] = set()
     antonyms: set[tuple[str, str]] = set()
     related: set[tuple[str, str]] = set()
+    kinds: dict[str, set[tuple[str, int]]] = defaultdict(set)
     members: dict[tuple[str, int], list[str]] = {}
     for pos in POS:
         index, data = _index(wordnet, pos), _data(wordnet, pos)
@@ -87,6 +93,14 @@ def build(wordnet: Path) -> dict[str, object]:
             vocabulary.add(lemma)
             for offset in offsets[:SENSES]:
                 synonyms[lemma].add((pos, offset))
+            if pos in "nv":
+                for offset in offsets[:KIND_SENSES]:
+                    parents = _parents(data, offset)
+                    kinds[lemma].update((pos, parent) for parent in parents)
+                    if pos == "n":  # Sweden: Scandinavian country, then European country
+                        kinds[lemma].update((pos, grand) for parent in parents for grand in _parents(data, parent))
+        if pos == "a":
+            antonyms |= _indirect_antonyms(data)
         for offset, (words, pointers) in data.items():
             for symbol, target, target_pos, source, target_word in pointers:
                 target_pos = "a" if target_pos == "s" else target_pos
@@ -95,11 +109,36 @@ def build(wordnet: Path) -> dict[str, object]:
                         for y in data_members(members, target_pos, target, 0, wordnet):
                             if _WORD.match(x) and _WORD.match(y) and x != y:
                                 antonyms.add((min(x, y), max(x, y)))
+                elif symbol == "\\" and pos == "a" and source and target_word and target_pos == "n":
+                    adjective, noun = words[source - 1], _target_word(wordnet, target_pos, target, target_word)
+                    if _WORD.match(adjective) and noun and _WORD.match(noun):
+                        related.add((adjective, noun))  # pertainym: australian / australia
                 elif symbol == "+" and pos == "v" and target_pos == "n" and source and target_word:
                     verb, noun = words[source - 1], _target_word(wordnet, target_pos, target, target_word)
                     if _WORD.match(verb) and noun and _WORD.match(noun) and _ACTION_NOUN.search(noun):
                         related.add((verb, noun))
-    return _pack(synonyms, vocabulary, antonyms, related, _exceptions(wordnet))
+    return _pack(synonyms, vocabulary, antonyms, related, _exceptions(wordnet), kinds)
+
+
+def _parents(data: dict[int, tuple[list[str], list[tuple[str, int, str, int, int]]]], offset: int) -> list[int]:
+    return [target for symbol, target, *_ in data[offset][1] if symbol in ("@", "@i")]
+
+
+def _indirect_antonyms(
+    data: dict[int, tuple[list[str], list[tuple[str, int, str, int, int]]]],
+) -> set[tuple[str, str]]:
+    """Adjective clusters: a satellite (moist) opposes its head's antonym (dry) as the head (wet) does."""
+    found: set[tuple[str, str]] = set()
+    for words, pointers in data.values():
+        opposed = [target for symbol, target, *_ in pointers if symbol == "!"]
+        satellites = [target for symbol, target, *_ in pointers if symbol == "&"]
+        for other in opposed:
+            for satellite in satellites:
+                for x in data[satellite][0]:
+                    for y in data[other][0]:
+                        if _WORD.match(x) and _WORD.match(y) and x != y:
+                            found.add((min(x, y), max(x, y)))
+    return found
 
 
 _DATA_CACHE: dict[str, dict[int, tuple[list[str], list[tuple[str, int, str, int, int]]]]] = {}
@@ -139,6 +178,7 @@ def _pack(
     antonyms: set[tuple[str, str]],
     related: set[tuple[str, str]],
     exceptions: dict[str, str],
+    kinds: dict[str, set[tuple[str, int]]],
 ) -> dict[str, object]:
     # Keep only synsets shared by two or more words: a set with one member says nothing.
     sharing: dict[tuple[str, int], int] = defaultdict(int)
@@ -151,7 +191,14 @@ def _pack(
         kept = sorted(sense for sense in synonyms[word] if sharing[sense] > 1)
         if kept:
             table[word] = [numbers.setdefault(sense, len(numbers)) for sense in kept]
+    kind_numbers: dict[tuple[str, int], int] = {}
+    kind_table = {
+        word: sorted(kind_numbers.setdefault(kind, len(kind_numbers)) for kind in found)
+        for word, found in sorted(kinds.items())
+        if found
+    }
     return {
+        "kinds": kind_table,
         "source": "WordNet 3.0 (Debian wordnet-base), scripts/build_lexicon.py",
         "senses_per_pos": SENSES,
         "synsets": table,

@@ -113,7 +113,7 @@ class _Comparison:
         for i in list(left_a):
             j = next((j for j in left_b if self._same_form(a.words[i], b.words[j])), None)
             if j is not None:
-                if _past(a.words[i]) != _past(b.words[j]):
+                if _past(a, i) != _past(b, j):
                     return Verdict(False, "tense differs")  # live / lived
                 self.pairs.append((i, j))
                 left_a.remove(i)
@@ -170,11 +170,15 @@ class _Comparison:
 
     def _typo(self, x: str, y: str) -> bool:
         shorter = min(len(x), len(y))
-        if shorter < 5 or abs(len(x) - len(y)) > 2:
+        if shorter < 4 or abs(len(x) - len(y)) > 2:
             return False
         if self.lexicon.empty or (self._known(x) and self._known(y)):
             return False  # two real words (affect/effect, austria/australia) are a substitution
         return _edits(x, y, 1 if shorter < 8 else 2) <= (1 if shorter < 8 else 2)
+
+    def _kin(self, x: str, y: str) -> bool:
+        """Of one kind and not synonyms (Sweden / Norway, boil / fry): vectors must not pair them."""
+        return any(self.lexicon.same_kind(p, q) for p in self._bases(x) for q in self._bases(y))
 
     def _known(self, word: str) -> bool:
         return any(self.lexicon.known(base) for base in self._bases(word))
@@ -185,7 +189,7 @@ class _Comparison:
             return True
         if x in self.a.names or x in self.b.names or y in self.a.names or y in self.b.names:
             return False
-        if self.similar is None:
+        if self.similar is None or self._kin(x, y):
             return False
         cosine = self.similar(x, y)
         if cosine is None:
@@ -220,7 +224,7 @@ class _Comparison:
         for i in left_a:
             for j in left_b:
                 x, y = words_a[i], words_b[j]
-                if x in self.a.names or y in self.b.names:
+                if x in self.a.names or y in self.b.names or self._kin(x, y):
                     continue
                 cosine = self.similar(x, y)
                 if cosine is None:
@@ -264,8 +268,13 @@ def _operands(question: Question) -> set[int]:
     return found
 
 
-def _past(word: str) -> bool:
-    return word.endswith("ed") and len(word) > 4
+_BE = words_of("be is are am was were been being get gets got")
+
+
+def _past(question: Question, at: int) -> bool:
+    """A verb in -ed that is not a passive participle ("lived", not "is taxed", "be salted")."""
+    word = question.words[at]
+    return word.endswith("ed") and len(word) > 4 and _BE.isdisjoint(question.words[:at])
 
 
 def _first(words: tuple[str, ...], keep: set[str]) -> list[str]:

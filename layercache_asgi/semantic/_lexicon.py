@@ -53,6 +53,7 @@ class Lexicon:
     antonyms: frozenset[tuple[str, str]] = frozenset()
     related: frozenset[tuple[str, str]] = frozenset()
     exceptions: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -84,6 +85,11 @@ class Lexicon:
 
     def opposite(self, x: str, y: str) -> bool:
         return (min(x, y), max(x, y)) in self.antonyms
+
+    def same_kind(self, x: str, y: str) -> bool:
+        """Two words of one kind (Paris / Lyon, dog / cat): related, and not the same thing."""
+        kx, ky = self.kinds.get(x), self.kinds.get(y)
+        return bool(kx and ky and not set(kx).isdisjoint(ky))
 
     def derived(self, x: str, y: str) -> bool:
         """A verb and its action noun: install / installation."""
@@ -128,6 +134,7 @@ def _read() -> Lexicon:
         antonyms=frozenset(_pairs(raw["antonyms"])),
         related=frozenset(_pairs(raw["related"])),
         exceptions=dict(_pairs(raw["exceptions"])),
+        kinds={word: tuple(ids) for word, ids in raw["kinds"].items()},
     )
 
 

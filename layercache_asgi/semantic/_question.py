@@ -25,7 +25,7 @@ def words_of(text: str) -> frozenset[str]:
 
 
 _TOKEN = re.compile(
-    r"\"[^\"]{1,80}\"|'[^'\s][^']{0,78}[^'\s]'|\d[\d,]*(?:\.\d+)?[a-zA-Z%]*|[A-Za-z][A-Za-z'\-/]*|[$€£¥%]"
+    r"\"[^\"]{1,80}\"|'[^'\s][^']{0,78}[^'\s]'|\d[\d,]*(?:\.\d+)?[a-zA-Z%]*|[A-Za-z][A-Za-z'\-/]*|[$€£¥%→]"
 )
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 
@@ -48,7 +48,7 @@ _ORDINALS = {
     )
 }
 # Units and currency signs written as symbols count with the number they qualify.
-_SYMBOLS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy", "%": "percent"}  # noqa: RUF001
+_SYMBOLS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy", "%": "percent"}
 _UNITS_BEFORE = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy"}
 # A unit after a number is part of it: "10 km" and "10 m" are different numbers. Spellings of
 # one unit share a symbol; currencies are there so "100 USD to EUR" keeps its amount's unit.
@@ -77,10 +77,26 @@ _UNITS = {
     **{w: "percent" for w in words_of("percent per-cent")},
     **{w: "c" for w in words_of("c celsius")},
     **{w: "f" for w in words_of("f fahrenheit")},
-    **{w: "usd" for w in words_of("usd dollar dollars bucks")},
+}
+_CURRENCY_OF = {
+    **{w: "usd" for w in words_of("usd dollar dollars buck bucks")},
     **{w: "eur" for w in words_of("eur euro euros")},
-    **{w: "gbp" for w in words_of("gbp sterling")},
     **{w: "jpy" for w in words_of("jpy yen")},
+    **{w: "inr" for w in words_of("inr rupee rupees")},
+    **{w: "chf" for w in words_of("chf franc francs")},
+    **{w: "cny" for w in words_of("cny yuan renminbi rmb")},
+    **{w: w for w in words_of("gbp cad aud nzd sek nok dkk mxn brl krw sgd hkd")},
+}
+_NATIONAL_CURRENCY = {
+    ("us", "usd"): "usd",
+    ("american", "usd"): "usd",
+    ("canadian", "usd"): "cad",
+    ("australian", "usd"): "aud",
+    ("singapore", "usd"): "sgd",
+    ("japanese", "jpy"): "jpy",
+    ("swiss", "chf"): "chf",
+    ("indian", "inr"): "inr",
+    ("chinese", "cny"): "cny",
 }
 # Closed classes that name a specific thing even when written in lower case.
 _CALENDAR = words_of(
@@ -109,13 +125,14 @@ STOPWORDS = words_of(
     "best good anyone someone somebody something anything thing things one ones use using work question "
     "questions answer mean means meaning info information detail details example examples overview summary "
     "summarize summarise briefly number calculate compute many much proper properly correct correctly "
-    "right any some anybody via within top "
+    "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
+    "greetings cheers regards yo heck hell even wat pls "
 )
 # Direction words: paraphrases drop or move them freely ("Boston to Chicago" / "from Boston to
 # Chicago"), so they are not compared as words; the order check watches what they relate.
 DIRECTIONS = words_of("to from into onto towards toward")
 # With any of these in both questions, the order of the shared content words must agree.
-RELATIONS = DIRECTIONS | words_of("than vs versus against before after over under above below per in")
+RELATIONS = DIRECTIONS | words_of("than vs versus against before after over under above below per for")
 
 
 @dataclass(frozen=True)
@@ -145,8 +162,11 @@ def parse(text: str) -> Question:
         at_start = match.start() == 0 or bool(_SENTENCE_END.search(text[: match.start()]))
         for piece in _split_word(raw):
             lower = piece.lower()
+            if lower == "→":
+                words.append("to")
+                continue
             if lower in _SYMBOLS:
-                if words and words[-1][0].isdigit():  # 5% -> 5percent
+                if words and _bare_number(words[-1]):  # 5% -> 5percent
                     numbers[words[-1]] -= 1
                     words[-1] += _SYMBOLS[lower]
                     numbers[words[-1]] += 1
@@ -165,10 +185,25 @@ def parse(text: str) -> Question:
                 numbers[number] += 1
                 words.append(number)
                 continue
-            if words and words[-1][0].isdigit() and lower in _UNITS:  # 10 km -> 10km
+            if words and _bare_number(words[-1]) and lower in _UNITS:  # 10 km -> 10km
                 numbers[words[-1]] -= 1
                 words[-1] += _UNITS[lower]
                 numbers[words[-1]] += 1
+                continue
+            if words and _bare_number(words[-1]) and lower in ("degree", "degrees", "deg"):
+                continue  # "200 degrees Celsius" / "200°C"
+            if lower in _CURRENCY_OF:  # "US dollars", "euros": the currency's code
+                code = _CURRENCY_OF[lower]
+                if words and (words[-1], code) in _NATIONAL_CURRENCY:  # "Canadian dollars" -> cad
+                    names.discard(words[-1])
+                    code = _NATIONAL_CURRENCY[(words.pop(), code)]
+                if words and _bare_number(words[-1]):  # "100 US dollars" -> 100usd
+                    numbers[words[-1]] -= 1
+                    words[-1] += code
+                    numbers[words[-1]] += 1
+                else:
+                    names.add(code)
+                    words.append(code)
                 continue
             if lower in NEGATIONS:
                 negated = True
@@ -207,8 +242,23 @@ def _asking_phrases(words: list[str]) -> list[str]:
     return out
 
 
+def _bare_number(word: str) -> bool:
+    return word.replace(".", "", 1).isdigit()
+
+
 def _is_content(word: str) -> bool:
-    return not (word in STOPWORDS or word in NEGATIONS or word in DIRECTIONS or word[0].isdigit() or len(word) < 2)
+    if word in NEGATIONS or word in DIRECTIONS or word[0].isdigit() or len(word) < 2:
+        return False
+    return not (word in STOPWORDS or any(form in STOPWORDS for form in _light_bases(word)))
+
+
+def _light_bases(word: str) -> list[str]:
+    # "calculating", "explained", "helps" are framing as much as "calculate", "explain", "help".
+    found = []
+    for suffix, replacement in (("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            found.append(word[: -len(suffix)] + replacement)
+    return found
 
 
 def _tense(words: list[str]) -> frozenset[str]:
@@ -263,6 +313,8 @@ def _number(word: str) -> str | None:
     if unit in ("st", "nd", "rd", "th"):
         unit = ""
     value = digits.replace(",", "")
+    if unit == "k":  # 1k, 2.5k
+        value, unit = f"{float(value) * 1000:.6f}", ""
     if "." in value:
         value = value.rstrip("0").rstrip(".")
     return value.lstrip("0") + unit if value.lstrip("0") else "0" + unit

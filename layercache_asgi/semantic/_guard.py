@@ -113,7 +113,7 @@ class _Comparison:
         for i in list(left_a):
             j = next((j for j in left_b if self._same_form(a.words[i], b.words[j])), None)
             if j is not None:
-                if _past(a, i) != _past(b, j):
+                if a.words[i] != b.words[j] and _past(a, i) != _past(b, j):
                     return Verdict(False, "tense differs")  # live / lived
                 self.pairs.append((i, j))
                 left_a.remove(i)
@@ -136,6 +136,8 @@ class _Comparison:
             return self._unsure_or(Verdict(False, "content words differ"))
         extra = [(a.words[i], b) for i in left_a] + [(b.words[j], a) for j in left_b]
         for word, other in extra:
+            if any(self._typo(word, w) for w in other.words):
+                continue  # a misspelt framing word: "calcualte" for "calculate"
             if not any(self._close(word, other.words[k]) for k in other.content):
                 return self._unsure_or(Verdict(False, "content word added"))
         if self._order_swapped():
@@ -239,32 +241,40 @@ class _Comparison:
         return left_a, left_b
 
     def _order_swapped(self) -> bool:
-        """Numbers keep their order ("15% of 80"); paired words may move ("the GDP of Japan",
-        "Japan's GDP") unless a relational marker stands between two that swapped, in both."""
+        """Numbers keep their order ("15% of 80"). Paired words may move ("the GDP of Japan", "Japan's
+        GDP"), but what a relational marker points at may not change: "100 USD *to* EUR" / "*to* USD",
+        "faster *than* Go" / "*than* Rust", "9am *in* London ... *in* Sydney" / the other way round."""
         shared = set(self.a.numbers) & set(self.b.numbers)
         if _first(self.a.words, shared) != _first(self.b.words, shared):
             return True
-        a, b = self.a.words, self.b.words
-        operands_a, operands_b = _operands(self.a), _operands(self.b)
-        pairs = [(i, j) for i, j in self.pairs if i in operands_a or j in operands_b]
-        for i, j in pairs:
-            for k, m in pairs:
-                if i < k and j > m and RELATIONS.intersection(a[i:k]) and RELATIONS.intersection(b[m:j]):
-                    return True
+        partner = dict(self.pairs)
+        paired_b = set(partner.values())
+        objects_a, objects_b = _objects(self.a), _objects(self.b)
+        for marker in objects_a.keys() & objects_b.keys():
+            in_a = [partner[i] for i in objects_a[marker] if i in partner]
+            in_b = [j for j in objects_b[marker] if j in paired_b]
+            if len(in_a) != len(objects_a[marker]) or len(in_b) != len(objects_b[marker]) or not in_a or not in_b:
+                continue  # an object without a partner: the content-word checks judged it
+            if set(in_a).isdisjoint(in_b):
+                return True
+            if set(in_a) == set(in_b) and list(dict.fromkeys(in_a)) != list(dict.fromkeys(in_b)):
+                return True
         return False
 
 
-def _operands(question: Question) -> set[int]:
-    """Positions of the content words next to a relational marker (USD *to* EUR, bigger *than* a dog)
-    and of names: what a swap around the marker would change the meaning of."""
-    found = {i for i in question.content if question.words[i] in question.names}
+# Markers whose object is what the question is about: "to", "into" and "onto" point the same way.
+_MARKER_CLASS = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "versus": "vs", "against": "vs"}
+
+
+def _objects(question: Question) -> dict[str, list[int]]:
+    """Per relational marker, the positions of the content words right after each use of it."""
+    found: dict[str, list[int]] = {}
     content = [i for i in question.content if question.words[i] not in RELATIONS]
-    for n, i in enumerate(content):
-        following = content[n + 1] if n + 1 < len(content) else len(question.words)
-        if RELATIONS.intersection(question.words[i + 1 : following]):
-            found.add(i)
-            if n + 1 < len(content):
-                found.add(following)
+    for at, word in enumerate(question.words):
+        if word in RELATIONS:
+            following = next((i for i in content if i > at), None)
+            if following is not None:
+                found.setdefault(_MARKER_CLASS.get(word, word), []).append(following)
     return found
 
 

@@ -126,13 +126,20 @@ STOPWORDS = words_of(
     "questions answer mean means meaning info information detail details example examples overview summary "
     "summarize summarise briefly number calculate compute many much proper properly correct correctly "
     "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
-    "greetings cheers regards yo heck hell even wat pls "
+    "greetings cheers regards yo heck hell even wat pls list "
+)
+# Never names, even capitalised mid-sentence (unlike "Go", "Swift" or "May").
+_FUNCTION_WORDS = words_of(
+    "a an the this that these those there here it its i me my we us our you your he him his she her they them "
+    "their what which who whom whose when where why how is are was were be been do does did have has had will "
+    "would shall should can could may might must of in on at by for with about as and or but if so please hi "
+    "hello hey thanks"
 )
 # Direction words: paraphrases drop or move them freely ("Boston to Chicago" / "from Boston to
 # Chicago"), so they are not compared as words; the order check watches what they relate.
 DIRECTIONS = words_of("to from into onto towards toward")
 # With any of these in both questions, the order of the shared content words must agree.
-RELATIONS = DIRECTIONS | words_of("than vs versus against before after over under above below per for")
+RELATIONS = DIRECTIONS | words_of("than vs versus against before after over under above below per for in")
 
 
 @dataclass(frozen=True)
@@ -214,7 +221,7 @@ def parse(text: str) -> Question:
     words = _asking_phrases(words)
     asking = frozenset("who" if w == "whom" else w for w in words if w in ASKING)
     tense = _tense(words)
-    content = tuple(i for i, w in enumerate(words) if _is_content(w))
+    content = tuple(i for i, w in enumerate(words) if w in names or _is_content(w))
     return Question(tuple(words), +numbers, frozenset(names), negated, asking, tense, content)
 
 
@@ -296,7 +303,7 @@ def _is_name(word: str, at_sentence_start: bool) -> bool:
         return True  # GBP, NASA, SQL
     if any(ch.isupper() for ch in word[1:]):
         return True  # iPhone, JavaScript, McDonald
-    return word[0].isupper() and not at_sentence_start and word.lower() not in STOPWORDS and word != "I"
+    return word[0].isupper() and not at_sentence_start and word.lower() not in _FUNCTION_WORDS
 
 
 def _number(word: str) -> str | None:

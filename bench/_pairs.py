@@ -16,7 +16,7 @@ from pathlib import Path
 PAIRS_DIR = Path(__file__).resolve().parent / "data" / "semantic_pairs"
 SPLITS = ("dev", "test")
 
-__all__ = ["PAIRS_DIR", "SPLITS", "Pair", "assign_splits", "load_pairs"]
+__all__ = ["PAIRS_DIR", "SPLITS", "Pair", "assign_splits", "counts_markdown", "load_pairs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +59,30 @@ def load_pairs(split: str | None = None, directory: Path = PAIRS_DIR) -> list[Pa
             if line.strip():
                 pairs.append(Pair(**json.loads(line)))
     return [p for p in pairs if split is None or p.split == split]
+
+
+def counts_markdown(pairs: list[Pair]) -> str:
+    """The count tables of the README (regenerate with `python bench/_pairs.py`; a test keeps them true)."""
+    lines = ["| domain | same | not same | dev | test | total |", "|---|---:|---:|---:|---:|---:|"]
+    for domain in sorted({p.domain for p in pairs}):
+        rows = [p for p in pairs if p.domain == domain]
+        lines.append(_count_row(domain, rows))
+    lines.append(_count_row("**all**", pairs))
+    lines += ["", "| kind | label | dev | test | total |", "|---|---|---:|---:|---:|"]
+    kinds = sorted({(not p.same, p.kind) for p in pairs})
+    for not_same, kind in kinds:
+        rows = [p for p in pairs if p.kind == kind]
+        dev = sum(p.split == "dev" for p in rows)
+        label = "not same" if not_same else "same"
+        lines.append(f"| {kind} | {label} | {dev} | {len(rows) - dev} | {len(rows)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _count_row(name: str, rows: list[Pair]) -> str:
+    same = sum(p.same for p in rows)
+    dev = sum(p.split == "dev" for p in rows)
+    return f"| {name} | {same} | {len(rows) - same} | {dev} | {len(rows) - dev} | {len(rows)} |"
+
+
+if __name__ == "__main__":
+    print(counts_markdown(load_pairs()), end="")

@@ -106,3 +106,22 @@ def test_loader_reads_every_pair_and_filters_by_split(raw: list[dict[str, object
     assert isinstance(first, pairs_module.Pair) and isinstance(first.same, bool)
     with pytest.raises(ValueError, match="split"):
         pairs_module.load_pairs("train")
+
+
+def test_readme_counts_are_current() -> None:
+    readme = (pairs_module.PAIRS_DIR / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- counts:start -->\n", 1)[1].split("<!-- counts:end -->", 1)[0]
+    assert block == pairs_module.counts_markdown(pairs_module.load_pairs()), "run python bench/_pairs.py"
+
+
+def test_readme_examples_are_pairs_of_the_set() -> None:
+    readme = (pairs_module.PAIRS_DIR / "README.md").read_text(encoding="utf-8")
+    texts = {(p.a, p.b, p.kind) for p in pairs_module.load_pairs()}
+    examples = []
+    for line in readme.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 2 and " → " in cells[1] and cells[0] != "kind":
+            a, b = cells[1].split(" → ", 1)
+            examples.append((a, b, cells[0]))
+    assert len(examples) >= 20
+    assert [e for e in examples if e not in texts] == []

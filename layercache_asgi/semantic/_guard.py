@@ -127,6 +127,9 @@ class _Comparison:
                     return Verdict(False, f"opposites {a.words[i]}/{b.words[j]}")
         left_a, left_b = self._acronyms(left_a, left_b)
         left_a, left_b = self._by_meaning(left_a, left_b)
+        agents = _agent_positions(a, b)
+        left_a = [i for i in left_a if i not in agents[0]]
+        left_b = [j for j in left_b if j not in agents[1]]
         names = [a.words[i] for i in left_a if a.words[i] in a.names] + [
             b.words[j] for j in left_b if b.words[j] in b.names
         ]
@@ -138,6 +141,8 @@ class _Comparison:
         for word, other in extra:
             if any(self._typo(word, w) for w in other.words):
                 continue  # a misspelt framing word: "calcualte" for "calculate"
+            if word in _MODAL_ADJECTIVES and "can" in other.words and _MODAL_ADJECTIVES.isdisjoint(other.words):
+                continue  # "Is it safe to..." / "Can I..."
             if not any(self._close(word, other.words[k]) for k in other.content):
                 return self._unsure_or(Verdict(False, "content word added"))
         if self._order_swapped():
@@ -249,10 +254,19 @@ class _Comparison:
             return True
         partner = dict(self.pairs)
         paired_b = set(partner.values())
+        if _possession_moved(self.a, self.b, partner) or _possession_moved(
+            self.b, self.a, {j: i for i, j in self.pairs}
+        ):
+            return True
+        if not (self.a.passive or self.b.passive) and self._roles_swapped():
+            return True
         objects_a, objects_b = _objects(self.a), _objects(self.b)
         for marker in objects_a.keys() & objects_b.keys():
-            in_a = [partner[i] for i in objects_a[marker] if i in partner]
-            in_b = [j for j in objects_b[marker] if j in paired_b]
+            # Paired words by their position in b, personal pronouns by themselves.
+            in_a = [f"#{partner[i]}" if i in partner else self.a.words[i] for i in objects_a[marker]]
+            in_b = [f"#{j}" if j in paired_b else self.b.words[j] for j in objects_b[marker]]
+            in_a = [x for x in in_a if x[0] == "#" or x in _PERSONS]
+            in_b = [x for x in in_b if x[0] == "#" or x in _PERSONS]
             if len(in_a) != len(objects_a[marker]) or len(in_b) != len(objects_b[marker]) or not in_a or not in_b:
                 continue  # an object without a partner: the content-word checks judged it
             if set(in_a).isdisjoint(in_b):
@@ -261,15 +275,64 @@ class _Comparison:
                 return True
         return False
 
+    def _roles_swapped(self) -> bool:
+        """Two paired words changed sides of a third: "Does a will override a trust?" / "a trust override a will"."""
+        for i, j in self.pairs:
+            for k, m in self.pairs:
+                if i < k and j > m and any(i < p < k and m < q < j for p, q in self.pairs):
+                    return True
+        return False
+
+
+def _possession_moved(a: Question, b: Question, partner: dict[int, int]) -> bool:
+    """A's "wife's car" must stay "wife('s) car" or "car of (the) wife" in B, not "wife driving my car"."""
+    for i in a.possessors:
+        k = next((c for c in a.content if c > i), None)
+        if k is None or i not in partner or k not in partner:
+            continue
+        pi, pk = partner[i], partner[k]
+        after_pi = next((c for c in b.content if c > pi), None)
+        if after_pi == pk or (pk < pi and "of" in b.words[pk:pi]):
+            continue
+        return True
+    return False
+
+
+# "Is it safe / legal / OK to ..." asks what "Can I ..." asks.
+_MODAL_ADJECTIVES = words_of("safe legal ok okay possible allowed fine acceptable permitted")
+_AUXILIARIES = words_of("do does did can could will would should")
+_DETERMINERS = words_of("a an the my your our their his her its this that these those")
+
+
+def _agent_positions(a: Question, b: Question) -> tuple[set[int], set[int]]:
+    """Who does it, in the active form of a passive question: "How do *dealers* calculate a value?" for
+    "How is a value calculated?". The passive leaves the agent out; it asks the same."""
+    found: tuple[set[int], set[int]] = (set(), set())
+    for side, (active, passive) in enumerate(((a, b), (b, a))):
+        if active.passive or not passive.passive:
+            continue
+        for at, word in enumerate(active.words):
+            if word in _AUXILIARIES:
+                nxt = at + 1
+                while nxt < len(active.words) and active.words[nxt] in _DETERMINERS:
+                    nxt += 1
+                if nxt < len(active.words) and nxt in active.content:
+                    found[side].add(nxt)
+                break
+    return found
+
 
 # Markers whose object is what the question is about: "to", "into" and "onto" point the same way.
+_PERSONS = words_of("me you him her us them")
 _MARKER_CLASS = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "versus": "vs", "against": "vs"}
 
 
 def _objects(question: Question) -> dict[str, list[int]]:
-    """Per relational marker, the positions of the content words right after each use of it."""
+    """Per relational marker, the positions of the content words (or personal pronouns) right after it."""
     found: dict[str, list[int]] = {}
-    content = [i for i in question.content if question.words[i] not in RELATIONS]
+    content = [
+        i for i, w in enumerate(question.words) if (i in question.content and w not in RELATIONS) or w in _PERSONS
+    ]
     for at, word in enumerate(question.words):
         if word in RELATIONS:
             following = next((i for i in content if i > at), None)

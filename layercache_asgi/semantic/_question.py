@@ -6,6 +6,8 @@ every lookup that finds them).
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -121,12 +123,27 @@ STOPWORDS = words_of(
     "with about as like through then such so too very just also and or but if because while s t d ll m o re "
     "ve y please kindly hi hello hey thanks thank let lets im ive id youre whats hows "
     "tell show give explain describe know find get go want need wanna gonna way ways step steps guide "
-    "instructions help quick quickly simple simply easy easily exactly actually really basically possible "
+    "instructions help quick simple simply exactly actually really basically possible "
     "best good anyone someone somebody something anything thing things one ones use using work question "
     "questions answer mean means meaning info information detail details example examples overview summary "
     "summarize summarise briefly number calculate compute many much proper properly correct correctly "
     "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
-    "greetings cheers regards yo heck hell even wat pls list "
+    "greetings cheers regards yo heck hell even wat pls list sorry grateful technique procedure method "
+    "located situated "
+)
+# Courtesies that wrap a question without changing it.
+_POLITE = re.compile(
+    r"\b(?:sorry to (?:trouble|bother) you|thanks?(?: you)?(?: (?:a lot|so much|very much|in advance))?|"
+    r"many thanks|would you happen to know|i(?:'d| would) be (?:grateful|thankful) if you could|"
+    r"i was wondering|quick question|hope you(?:'re| are) (?:well|doing well)|if you don'?t mind|"
+    r"when you (?:get|have) a (?:chance|moment)|any help (?:would be|is) appreciated)\b",
+    re.IGNORECASE,
+)
+_BE = words_of("is are am was were be been being")
+_IRREGULAR_PARTICIPLES = words_of(
+    "paid held made done given taken written seen known built sold bought told found thought brought caught "
+    "taught sent spent lost won chosen driven eaten grown shown spoken stolen worn broken forgotten hidden "
+    "ridden thrown understood put set cut hit let read run kept left meant met drawn flown frozen begun sung"
 )
 # Never names, even capitalised mid-sentence (unlike "Go", "Swift" or "May").
 _FUNCTION_WORDS = words_of(
@@ -151,6 +168,8 @@ class Question:
     asking: frozenset[str]  # who / when / where / why
     tense: frozenset[str]  # "past", "present", "future" as auxiliaries show them
     content: tuple[int, ...]  # positions in ``words`` of content words
+    possessors: frozenset[int] = frozenset()  # positions of words written with 's ("my wife's car")
+    passive: bool = False  # a form of "be" before a participle: "is calculated", "was held"
 
 
 @lru_cache(maxsize=8192)
@@ -159,7 +178,8 @@ def parse(text: str) -> Question:
     names: set[str] = set()
     numbers: Counter[str] = Counter()
     negated = False
-    for match in _TOKEN.finditer(text):
+    possessors: set[int] = set()
+    for match in _TOKEN.finditer(_POLITE.sub(" ", text)):
         raw = match.group()
         if raw[0] in "\"'":
             quoted = " ".join(raw[1:-1].lower().split())
@@ -216,13 +236,22 @@ def parse(text: str) -> Question:
                 negated = True
             if _is_name(piece, at_start) or lower in _CALENDAR:
                 names.add(lower)
+            if raw.lower().endswith(("'s", "s'")) and lower not in STOPWORDS:
+                possessors.add(len(words))
             words.append(lower)
             at_start = False
-    words = _asking_phrases(words)
+    if any((a, b) in _ASKING_PHRASES for a, b in itertools.pairwise(words)):
+        words, possessors = _asking_phrases(words, possessors)
     asking = frozenset("who" if w == "whom" else w for w in words if w in ASKING)
     tense = _tense(words)
     content = tuple(i for i, w in enumerate(words) if w in names or _is_content(w))
-    return Question(tuple(words), +numbers, frozenset(names), negated, asking, tense, content)
+    passive = any(w in _BE and _participle(words[i + 1 : i + 5]) for i, w in enumerate(words))
+    question = Question(tuple(words), +numbers, frozenset(names), negated, asking, tense, content)
+    return dataclasses.replace(question, possessors=frozenset(possessors), passive=passive)
+
+
+def _participle(following: list[str]) -> bool:
+    return any((w.endswith("ed") and len(w) > 4) or w in _IRREGULAR_PARTICIPLES for w in following)
 
 
 # "What year did the wall fall?" asks "when"; "what place", "where"; "how come", "why".
@@ -238,15 +267,18 @@ _ASKING_PHRASES = {
 }
 
 
-def _asking_phrases(words: list[str]) -> list[str]:
+def _asking_phrases(words: list[str], possessors: set[int]) -> tuple[list[str], set[int]]:
     out: list[str] = []
-    for word in words:
+    kept: set[int] = set()
+    for at, word in enumerate(words):
         replaced = _ASKING_PHRASES.get((out[-1], word)) if out else None
         if replaced is not None:
             out[-1] = replaced
-        else:
-            out.append(word)
-    return out
+            continue
+        if at in possessors:
+            kept.add(len(out))
+        out.append(word)
+    return out, kept
 
 
 def _bare_number(word: str) -> bool:
@@ -292,6 +324,8 @@ def _split_word(raw: str) -> list[str]:
     if "/" in raw and raw.lower() not in ("w/", "w/o"):
         return [part for piece in raw.split("/") for part in _split_word(piece)]
     word = raw.strip("'-").replace("'", "")  # "I'm" -> "Im", "you're" -> "youre"
+    if "-" in word and not word.lower().startswith("non-"):  # "light-emitting", "trade-in"
+        return [part for part in word.split("-") if part]
     return [word] if word else []
 
 

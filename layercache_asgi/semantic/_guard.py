@@ -258,7 +258,7 @@ class _Comparison:
             self.b, self.a, {j: i for i, j in self.pairs}
         ):
             return True
-        if not (self.a.passive or self.b.passive) and self._roles_swapped():
+        if _sentence(self.a) and _sentence(self.b) and self._roles_swapped():
             return True
         objects_a, objects_b = _objects(self.a), _objects(self.b)
         for marker in objects_a.keys() & objects_b.keys():
@@ -282,6 +282,11 @@ class _Comparison:
                 if i < k and j > m and any(i < p < k and m < q < j for p, q in self.pairs):
                     return True
         return False
+
+
+def _sentence(question: Question) -> bool:
+    """A full active sentence (an auxiliary, no passive): word order there carries who does what."""
+    return not question.passive and not _AUXILIARIES.isdisjoint(question.words)
 
 
 def _possession_moved(a: Question, b: Question, partner: dict[int, int]) -> bool:

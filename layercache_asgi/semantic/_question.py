@@ -42,7 +42,7 @@ _NUMBER_WORDS = {
 }
 _NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70"})
 _NUMBER_WORDS.update({"eighty": "80", "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1e6"})
-_NUMBER_WORDS.update({"billion": "1e9", "dozen": "12", "half": "0.5", "twice": "2", "once": "1", "single": "1"})
+_NUMBER_WORDS.update({"billion": "1e9", "dozen": "12", "twice": "2", "once": "1", "single": "1"})
 _ORDINALS = {
     w: str(i + 1)
     for i, w in enumerate(
@@ -139,6 +139,22 @@ _POLITE = re.compile(
     r"when you (?:get|have) a (?:chance|moment)|any help (?:would be|is) appreciated)\b",
     re.IGNORECASE,
 )
+# Chat shorthand that would read as a number or a negation: "how 2 ...", "b4", "no. of".
+_SHORTHAND = (
+    (re.compile(r"\b(how|want|need|going|have|got|way|where|what) 2\b", re.IGNORECASE), r"\1 to"),
+    (re.compile(r"\bb4\b", re.IGNORECASE), "before"),
+    (re.compile(r"\bno\.\s*of\b", re.IGNORECASE), "number of"),
+    (re.compile(r"\bwknds?\b", re.IGNORECASE), "weekends"),
+    (re.compile(r"\b4 (me|you|u|my|your)\b", re.IGNORECASE), r"for \1"),
+)
+
+
+def _shorthand(text: str) -> str:
+    for pattern, replacement in _SHORTHAND:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 _BE = words_of("is are am was were be been being")
 _IRREGULAR_PARTICIPLES = words_of(
     "paid held made done given taken written seen known built sold bought told found thought brought caught "
@@ -179,7 +195,7 @@ def parse(text: str) -> Question:
     numbers: Counter[str] = Counter()
     negated = False
     possessors: set[int] = set()
-    for match in _TOKEN.finditer(_POLITE.sub(" ", text)):
+    for match in _TOKEN.finditer(_shorthand(_POLITE.sub(" ", text))):
         raw = match.group()
         if raw[0] in "\"'":
             quoted = " ".join(raw[1:-1].lower().split())
@@ -251,7 +267,7 @@ def parse(text: str) -> Question:
 
 
 def _participle(following: list[str]) -> bool:
-    return any((w.endswith("ed") and len(w) > 4) or w in _IRREGULAR_PARTICIPLES for w in following)
+    return any((w.endswith("ed") and len(w) > 3) or w in _IRREGULAR_PARTICIPLES for w in following)
 
 
 # "What year did the wall fall?" asks "when"; "what place", "where"; "how come", "why".
@@ -295,7 +311,7 @@ def _light_bases(word: str) -> list[str]:
     # "calculating", "explained", "helps" are framing as much as "calculate", "explain", "help".
     found = []
     for suffix, replacement in (("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             found.append(word[: -len(suffix)] + replacement)
     return found
 

@@ -15,6 +15,9 @@ run time. What it holds (see ``layercache_asgi/semantic/_lexicon.py`` for how it
   in the opposed senses (enable/disable, so also enable/disenable...);
 - ``related``: a verb and its action noun (register/registration, install/installation),
   which say the same thing in another voice, and an adjective and its noun (australian/australia);
+- ``up``: verb -> numbers of the hypernyms of its first senses (drink -> consume, say ->
+  express): a verb and its direct hypernym are close, if their vectors agree (not nouns:
+  a circle is an ellipse, yet its area is not an ellipse's);
 - ``kinds``: word -> numbers of the hypernyms of its first senses (nouns and verbs), so
   two words of one kind (Paris/Lyon, boil/fry) can be told apart from synonyms;
 - ``exceptions``: irregular forms -> base form (went -> go, mice -> mouse).
@@ -82,6 +85,7 @@ def build(wordnet: Path) -> dict[str, object]:
     antonyms: set[tuple[str, str]] = set()
     related: set[tuple[str, str]] = set()
     kinds: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    up: dict[str, set[tuple[str, int]]] = defaultdict(set)
     members: dict[tuple[str, int], list[str]] = {}
     for pos in POS:
         index, data = _index(wordnet, pos), _data(wordnet, pos)
@@ -94,6 +98,8 @@ def build(wordnet: Path) -> dict[str, object]:
             for offset in offsets[:SENSES]:
                 synonyms[lemma].add((pos, offset))
             if pos in "nv":
+                for offset in offsets[:SENSES] if pos == "v" else ():  # nouns: a circle is not an ellipse
+                    up[lemma].update((pos, parent) for parent in _parents(data, offset))
                 for offset in offsets[:KIND_SENSES]:
                     parents = _parents(data, offset)
                     kinds[lemma].update((pos, parent) for parent in parents)
@@ -117,7 +123,7 @@ def build(wordnet: Path) -> dict[str, object]:
                     verb, noun = words[source - 1], _target_word(wordnet, target_pos, target, target_word)
                     if _WORD.match(verb) and noun and _WORD.match(noun) and _ACTION_NOUN.search(noun):
                         related.add((verb, noun))
-    return _pack(synonyms, vocabulary, antonyms, related, _exceptions(wordnet), kinds)
+    return _pack(synonyms, vocabulary, antonyms, related, _exceptions(wordnet), kinds, up)
 
 
 def _parents(data: dict[int, tuple[list[str], list[tuple[str, int, str, int, int]]]], offset: int) -> list[int]:
@@ -179,26 +185,30 @@ def _pack(
     related: set[tuple[str, str]],
     exceptions: dict[str, str],
     kinds: dict[str, set[tuple[str, int]]],
+    up: dict[str, set[tuple[str, int]]],
 ) -> dict[str, object]:
-    # Keep only synsets shared by two or more words: a set with one member says nothing.
+    # One numbering for every table. A word's own senses are kept when another word shares
+    # them (synonyms) or has them as its parent (a hypernym: drink -> consume).
+    parents = {sense for found in up.values() for sense in found}
     sharing: dict[tuple[str, int], int] = defaultdict(int)
     for senses in synonyms.values():
         for sense in senses:
             sharing[sense] += 1
     numbers: dict[tuple[str, int], int] = {}
+
+    def numbered(found: set[tuple[str, int]]) -> list[int]:
+        return sorted(numbers.setdefault(sense, len(numbers)) for sense in sorted(found))
+
     table: dict[str, list[int]] = {}
     for word in sorted(synonyms):
-        kept = sorted(sense for sense in synonyms[word] if sharing[sense] > 1)
+        kept = {sense for sense in synonyms[word] if sharing[sense] > 1 or sense in parents}
         if kept:
-            table[word] = [numbers.setdefault(sense, len(numbers)) for sense in kept]
-    kind_numbers: dict[tuple[str, int], int] = {}
-    kind_table = {
-        word: sorted(kind_numbers.setdefault(kind, len(kind_numbers)) for kind in found)
-        for word, found in sorted(kinds.items())
-        if found
-    }
+            table[word] = numbered(kept)
+    kind_table = {word: numbered(found) for word, found in sorted(kinds.items()) if found}
+    up_table = {word: numbered(found) for word, found in sorted(up.items()) if found}
     return {
         "kinds": kind_table,
+        "up": up_table,
         "source": "WordNet 3.0 (Debian wordnet-base), scripts/build_lexicon.py",
         "senses_per_pos": SENSES,
         "synsets": table,

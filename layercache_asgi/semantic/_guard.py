@@ -39,7 +39,9 @@ from ._question import RELATIONS, Question, parse, words_of
 
 __all__ = ["DEFAULT_WORD_CUT", "Guard", "Verdict", "WordSimilarity", "compare_questions"]
 
-DEFAULT_WORD_CUT = 0.6
+DEFAULT_WORD_CUT = 0.55
+# How much less cosine a word and its WordNet hypernym need: two weak signals that agree.
+HYPERNYM_ALLOWANCE = 0.15
 WordSimilarity = Callable[[str, str], "float | None"]
 
 _OPPOSED_PREFIXES = frozenset(
@@ -59,6 +61,7 @@ _OPPOSITES = frozenset(
         "cheapest/expensive cheap/expensive cheapest/priciest newest/oldest latest/earliest best/worst "
         "longest/shortest biggest/smallest fastest/slowest most/fewest upstream/downstream inbound/outbound "
         "celsius/fahrenheit kg/lb kilograms/pounds miles/kilometers miles/kilometres km/miles day/night "
+        "last/next previous/next yesterday/tomorrow past/future old/new current/previous "
         "summer/winter spring/autumn spring/fall morning/evening weekday/weekend import/export"
     )
 )
@@ -196,13 +199,26 @@ class _Comparison:
             return True
         if x in self.a.names or x in self.b.names or y in self.a.names or y in self.b.names:
             return False
-        if self.similar is None or self._kin(x, y):
+        if self.similar is None:
+            return False
+        cut = self._cut_for(x, y)
+        if cut is None:
             return False
         cosine = self.similar(x, y)
         if cosine is None:
             self.needs.update((x, y))
             return False
-        return cosine >= self.cut
+        return cosine >= cut
+
+    def _cut_for(self, x: str, y: str) -> float | None:
+        """The cosine two words need: lower for a word and its hypernym (drink / consume), none for
+        two words of one kind (Sweden / Norway) that no table links."""
+        bx, by = self._bases(x), self._bases(y)
+        if any(self.lexicon.hypernym(p, q) for p in bx for q in by):
+            return self.cut - HYPERNYM_ALLOWANCE
+        if self._kin(x, y):
+            return None
+        return self.cut
 
     def _acronyms(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
         for short_side, long_side in ((self.a, self.b), (self.b, self.a)):
@@ -231,12 +247,13 @@ class _Comparison:
         for i in left_a:
             for j in left_b:
                 x, y = words_a[i], words_b[j]
-                if x in self.a.names or y in self.b.names or self._kin(x, y):
+                cut = None if x in self.a.names or y in self.b.names else self._cut_for(x, y)
+                if cut is None:
                     continue
                 cosine = self.similar(x, y)
                 if cosine is None:
                     self.needs.update((x, y))
-                elif cosine >= self.cut:
+                elif cosine >= cut:
                     scored.append((cosine, i, j))
         for _, i, j in sorted(scored, reverse=True):
             if i in left_a and j in left_b:

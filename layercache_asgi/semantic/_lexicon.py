@@ -54,6 +54,7 @@ class Lexicon:
     related: frozenset[tuple[str, str]] = frozenset()
     exceptions: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    up: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -90,6 +91,10 @@ class Lexicon:
         """Two words of one kind (Paris / Lyon, dog / cat): related, and not the same thing."""
         kx, ky = self.kinds.get(x), self.kinds.get(y)
         return bool(kx and ky and not set(kx).isdisjoint(ky))
+
+    def hypernym(self, x: str, y: str) -> bool:
+        """One word names the other's broader kind of thing or act: drink / consume, say / express."""
+        return _meet(self.synsets.get(x), self.up.get(y)) or _meet(self.synsets.get(y), self.up.get(x))
 
     def derived(self, x: str, y: str) -> bool:
         """A verb and its action noun: install / installation."""
@@ -135,7 +140,12 @@ def _read() -> Lexicon:
         related=frozenset(_pairs(raw["related"])),
         exceptions=dict(_pairs(raw["exceptions"])),
         kinds={word: tuple(ids) for word, ids in raw["kinds"].items()},
+        up={word: tuple(ids) for word, ids in raw["up"].items()},
     )
+
+
+def _meet(x: tuple[int, ...] | None, y: tuple[int, ...] | None) -> bool:
+    return bool(x and y and not set(x).isdisjoint(y))
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:

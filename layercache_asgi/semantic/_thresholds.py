@@ -29,9 +29,11 @@ class ModelThresholds:
 FALLBACK = ModelThresholds(similarity=0.85, word_cut=0.6, measured="")
 
 MODEL_THRESHOLDS: dict[str, ModelThresholds] = {
+    # The guard does the precision work, so the cosine only needs to find candidates: on the
+    # dev split, precision stayed at 0.99 from 0.4 to 0.7 while recall fell with the threshold.
     "sentence-transformers/all-MiniLM-L6-v2": ModelThresholds(
-        similarity=0.85,
-        word_cut=0.6,
+        similarity=0.55,
+        word_cut=0.55,
         measured="int8 ONNX export; bench/semantic_quality.py, dev split of bench/data/semantic_pairs",
         folders=("all-minilm-l6-v2", "all-minilm-l6-v2-int8"),
     ),

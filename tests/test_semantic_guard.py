@@ -64,6 +64,12 @@ def test_the_lexicon_is_read_from_the_package_data() -> None:
         ("politeness", "Could you please tell me how to boil an egg?", "How to boil an egg"),
         ("word order", "the GDP of Japan", "Japan's GDP"),
         ("adverb", "Can I safely freeze cooked rice?", "Is it safe to freeze cooked rice?"),
+        ("units", "Bake bread at 220°C?", "Bake bread at 220 degrees celsius?"),
+        ("currency", "Convert $75 to euros", "convert 75 USD to EUR"),
+        ("passive agent", "How are grades calculated at university?", "How do universities calculate grades?"),
+        ("courtesy", "Sorry to bother you, but how do I reset my router?", "How do I reset my router?"),
+        ("shorthand", "how 2 grow tomatoes b4 summer", "How to grow tomatoes before summer?"),
+        ("marker object kept", "Flights to Rome from Oslo", "From Oslo, flights to Rome"),
     ],
 )
 def test_the_lexicon_alone_accepts_rewordings(kind: str, asked: str, cached: str) -> None:
@@ -101,6 +107,17 @@ async def test_word_vectors_pair_words_no_table_links(guard: Guard) -> None:
         ("question word", "Where did Mozart die?", "When did Mozart die?"),
         ("target language", "Translate 'good morning' into French", "Translate 'good morning' into German"),
         ("added word", "How do I reset my password?", "How do I reset my email password?"),
+        ("currency after the amount", "How much is 40 US dollars in yen?", "How much is 40 euros in yen?"),
+        ("unit", "Bake at 180 degrees Celsius for how long?", "Bake at 180 degrees Fahrenheit for how long?"),
+        ("roles", "Can a landlord evict a tenant in winter?", "Can a tenant evict a landlord in winter?"),
+        ("possession", "Can my sister borrow my car?", "Can I borrow my sister's car?"),
+        (
+            "pronoun direction",
+            "How do I send money from my brother to me?",
+            "How do I send money from me to my brother?",
+        ),
+        ("same kind", "how many people live in sweden", "how many people live in norway"),
+        ("time", "Show me last week's receipts", "Show me next week's receipts"),
     ],
 )
 async def test_hard_stops_refuse_even_with_word_vectors(guard: Guard, stop: str, asked: str, cached: str) -> None:

@@ -144,7 +144,11 @@ class _Comparison:
         for word, other in extra:
             if any(self._typo(word, w) for w in other.words):
                 continue  # a misspelt framing word: "calcualte" for "calculate"
-            if word in _MODAL_ADJECTIVES and "can" in other.words and _MODAL_ADJECTIVES.isdisjoint(other.words):
+            if (
+                word in _MODAL_ADJECTIVES
+                and _MODAL_ADJECTIVES.isdisjoint(other.words)
+                and not _ASKING_LEAVE.isdisjoint(other.words)
+            ):
                 continue  # "Is it safe to..." / "Can I..."
             if not any(self._close(word, other.words[k]) for k in other.content):
                 return self._unsure_or(Verdict(False, "content word added"))
@@ -176,7 +180,14 @@ class _Comparison:
         bx, by = self._bases(x), self._bases(y)
         if any(self.lexicon.synonyms(p, q) or self.lexicon.derived(p, q) for p in bx for q in by):
             return True
-        return self._typo(x, y)
+        return self._typo(x, y) or self._shortened(x, y) or self._shortened(y, x)
+
+    def _shortened(self, short: str, long: str) -> bool:
+        """An unknown short form whose letters the long word spells in order: pt / point, mgmt / management."""
+        if not 2 <= len(short) <= 5 or len(long) < len(short) + 2 or short[0] != long[0] or self._known(short):
+            return False
+        rest = iter(long[1:])
+        return all(letter in rest for letter in short[1:])
 
     def _typo(self, x: str, y: str) -> bool:
         shorter = min(len(x), len(y))
@@ -322,6 +333,8 @@ def _possession_moved(a: Question, b: Question, partner: dict[int, int]) -> bool
 
 # "Is it safe / legal / OK to ..." asks what "Can I ..." asks.
 _MODAL_ADJECTIVES = words_of("safe legal ok okay possible allowed fine acceptable permitted")
+# What "Is it OK to ...?" may stand for: "Can I ...?", "Is it correct / right / proper to ...?"
+_ASKING_LEAVE = words_of("can could may correct right proper")
 _AUXILIARIES = words_of("do does did can could will would should")
 _DETERMINERS = words_of("a an the my your our their his her its this that these those")
 

@@ -129,7 +129,7 @@ STOPWORDS = words_of(
     "summarize summarise briefly number calculate compute many much proper properly correct correctly "
     "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
     "greetings cheers regards yo heck hell even wat pls list sorry grateful technique procedure method "
-    "located situated "
+    "located situated between translate say required require requires vs versus "
 )
 # Courtesies that wrap a question without changing it.
 _POLITE = re.compile(

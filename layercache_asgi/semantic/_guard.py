@@ -61,6 +61,7 @@ _OPPOSITES = frozenset(
         "cheapest/expensive cheap/expensive cheapest/priciest newest/oldest latest/earliest best/worst "
         "longest/shortest biggest/smallest fastest/slowest most/fewest upstream/downstream inbound/outbound "
         "celsius/fahrenheit kg/lb kilograms/pounds miles/kilometers miles/kilometres km/miles day/night "
+        "show/hide hidden/visible visible/invisible public/private lock/unlock "
         "last/next previous/next yesterday/tomorrow past/future old/new current/previous "
         "summer/winter spring/autumn spring/fall morning/evening weekday/weekend import/export"
     )
@@ -124,10 +125,14 @@ class _Comparison:
         # Repeats of a word already paired ("password" twice) need no partner.
         left_a = [i for i in left_a if not any(self._same_form(a.words[i], a.words[p]) for p, _ in self.pairs)]
         left_b = [j for j in left_b if not any(self._same_form(b.words[j], b.words[q]) for _, q in self.pairs)]
-        for i in left_a:
-            for j in left_b:
-                if self._opposite(a.words[i], b.words[j]):
-                    return Verdict(False, f"opposites {a.words[i]}/{b.words[j]}")
+        # Opposites among all the words one question has and the other lacks, framing words too:
+        # "*show* hidden files" / "hide files".
+        only_a = [w for w in dict.fromkeys(a.words) if not any(self._same_form(w, v) for v in b.words)]
+        only_b = [w for w in dict.fromkeys(b.words) if not any(self._same_form(w, v) for v in a.words)]
+        for x in only_a:
+            for y in only_b:
+                if self._opposite(x, y):
+                    return Verdict(False, f"opposites {x}/{y}")
         left_a, left_b = self._acronyms(left_a, left_b)
         left_a, left_b = self._by_meaning(left_a, left_b)
         agents = _agent_positions(a, b)

@@ -35,7 +35,9 @@ from typing import Any, Protocol
 from .._lru import LRU
 from ._abbreviations import initials_match
 from ._lexicon import Lexicon, current_lexicon
-from ._question import RELATIONS, Question, parse, words_of
+from ._question import Question, parse
+from ._relations import OPPOSITES, edits, opposed, stem
+from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past
 
 __all__ = ["DEFAULT_WORD_CUT", "Guard", "Verdict", "WordSimilarity", "compare_questions"]
 
@@ -43,29 +45,6 @@ DEFAULT_WORD_CUT = 0.55
 # How much less cosine a word and its WordNet hypernym need: two weak signals that agree.
 HYPERNYM_ALLOWANCE = 0.15
 WordSimilarity = Callable[[str, str], "float | None"]
-
-_OPPOSED_PREFIXES = frozenset(
-    words_of("un in im il ir dis non non- de anti mis en em ex up down out over under pre post max min inter intra")
-)
-_OPPOSED_SUFFIXES = (("ful", "less"), ("est", "er"))
-# Opposites WordNet does not link as antonyms (or not in these senses).
-_OPPOSITES = frozenset(
-    tuple(sorted(pair.split("/")))
-    for pair in words_of(
-        "before/after above/below over/under up/down on/off in/out more/less most/least min/max minimum/maximum "
-        "first/last start/end begin/end open/close import/export push/pull input/output north/south east/west "
-        "left/right top/bottom increase/decrease add/remove upload/download encrypt/decrypt win/lose buy/sell "
-        "rise/fall early/late hot/cold inside/outside true/false yes/no pros/cons male/female men/women boy/girl "
-        "husband/wife send/receive lend/borrow teach/learn give/take enable/disable install/uninstall "
-        "mount/unmount ascending/descending asc/desc maximize/minimize minimise/maximise highest/lowest "
-        "cheapest/expensive cheap/expensive cheapest/priciest newest/oldest latest/earliest best/worst "
-        "longest/shortest biggest/smallest fastest/slowest most/fewest upstream/downstream inbound/outbound "
-        "celsius/fahrenheit kg/lb kilograms/pounds miles/kilometers miles/kilometres km/miles day/night "
-        "show/hide hidden/visible visible/invisible public/private lock/unlock "
-        "last/next previous/next yesterday/tomorrow past/future old/new current/previous "
-        "summer/winter spring/autumn spring/fall morning/evening weekday/weekend import/export"
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -117,7 +96,7 @@ class _Comparison:
         for i in list(left_a):
             j = next((j for j in left_b if self._same_form(a.words[i], b.words[j])), None)
             if j is not None:
-                if a.words[i] != b.words[j] and _past(a, i) != _past(b, j):
+                if a.words[i] != b.words[j] and past(a, i) != past(b, j):
                     return Verdict(False, "tense differs")  # live / lived
                 self.pairs.append((i, j))
                 left_a.remove(i)
@@ -135,7 +114,7 @@ class _Comparison:
                     return Verdict(False, f"opposites {x}/{y}")
         left_a, left_b = self._acronyms(left_a, left_b)
         left_a, left_b = self._by_meaning(left_a, left_b)
-        agents = _agent_positions(a, b)
+        agents = agent_positions(a, b)
         left_a = [i for i in left_a if i not in agents[0]]
         left_b = [j for j in left_b if j not in agents[1]]
         names = [a.words[i] for i in left_a if a.words[i] in a.names] + [
@@ -150,14 +129,14 @@ class _Comparison:
             if any(self._typo(word, w) for w in other.words):
                 continue  # a misspelt framing word: "calcualte" for "calculate"
             if (
-                word in _MODAL_ADJECTIVES
-                and _MODAL_ADJECTIVES.isdisjoint(other.words)
-                and not _ASKING_LEAVE.isdisjoint(other.words)
+                word in MODAL_ADJECTIVES
+                and MODAL_ADJECTIVES.isdisjoint(other.words)
+                and not ASKING_LEAVE.isdisjoint(other.words)
             ):
                 continue  # "Is it safe to..." / "Can I..."
             if not any(self._close(word, other.words[k]) for k in other.content):
                 return self._unsure_or(Verdict(False, "content word added"))
-        if self._order_swapped():
+        if order_swapped(self.a, self.b, self.pairs):
             return Verdict(False, "order differs")
         return Verdict(True)
 
@@ -169,16 +148,16 @@ class _Comparison:
     # -- word relations ---------------------------------------------------------------------
 
     def _bases(self, word: str) -> tuple[str, ...]:
-        return (*self.lexicon.bases(word), _stem(word))
+        return (*self.lexicon.bases(word), stem(word))
 
     def _same_form(self, x: str, y: str) -> bool:
         return x == y or not set(self._bases(x)).isdisjoint(self._bases(y))
 
     def _opposite(self, x: str, y: str) -> bool:
         bx, by = self._bases(x), self._bases(y)
-        if any(self.lexicon.opposite(p, q) or (min(p, q), max(p, q)) in _OPPOSITES for p in bx for q in by):
+        if any(self.lexicon.opposite(p, q) or (min(p, q), max(p, q)) in OPPOSITES for p in bx for q in by):
             return True
-        return _opposed(_stem(x), _stem(y))
+        return opposed(stem(x), stem(y))
 
     def _lexical(self, x: str, y: str) -> bool:
         """Synonyms, a verb and its action noun, or a typo of a longer word."""
@@ -200,7 +179,7 @@ class _Comparison:
             return False
         if self.lexicon.empty or (self._known(x) and self._known(y)):
             return False  # two real words (affect/effect, austria/australia) are a substitution
-        return _edits(x, y, 1 if shorter < 8 else 2) <= (1 if shorter < 8 else 2)
+        return edits(x, y, 1 if shorter < 8 else 2) <= (1 if shorter < 8 else 2)
 
     def _kin(self, x: str, y: str) -> bool:
         """Of one kind and not synonyms (Sweden / Norway, boil / fry): vectors must not pair them."""
@@ -277,160 +256,6 @@ class _Comparison:
                 left_a.remove(i)
                 left_b.remove(j)
         return left_a, left_b
-
-    def _order_swapped(self) -> bool:
-        """Numbers keep their order ("15% of 80"). Paired words may move ("the GDP of Japan", "Japan's
-        GDP"), but what a relational marker points at may not change: "100 USD *to* EUR" / "*to* USD",
-        "faster *than* Go" / "*than* Rust", "9am *in* London ... *in* Sydney" / the other way round."""
-        shared = set(self.a.numbers) & set(self.b.numbers)
-        if _first(self.a.words, shared) != _first(self.b.words, shared):
-            return True
-        partner = dict(self.pairs)
-        paired_b = set(partner.values())
-        if _possession_moved(self.a, self.b, partner) or _possession_moved(
-            self.b, self.a, {j: i for i, j in self.pairs}
-        ):
-            return True
-        if _sentence(self.a) and _sentence(self.b) and self._roles_swapped():
-            return True
-        objects_a, objects_b = _objects(self.a), _objects(self.b)
-        for marker in objects_a.keys() & objects_b.keys():
-            # Paired words by their position in b, personal pronouns by themselves.
-            in_a = [f"#{partner[i]}" if i in partner else self.a.words[i] for i in objects_a[marker]]
-            in_b = [f"#{j}" if j in paired_b else self.b.words[j] for j in objects_b[marker]]
-            in_a = [x for x in in_a if x[0] == "#" or x in _PERSONS]
-            in_b = [x for x in in_b if x[0] == "#" or x in _PERSONS]
-            if len(in_a) != len(objects_a[marker]) or len(in_b) != len(objects_b[marker]) or not in_a or not in_b:
-                continue  # an object without a partner: the content-word checks judged it
-            if set(in_a).isdisjoint(in_b):
-                return True
-            if set(in_a) == set(in_b) and list(dict.fromkeys(in_a)) != list(dict.fromkeys(in_b)):
-                return True
-        return False
-
-    def _roles_swapped(self) -> bool:
-        """Two paired words changed sides of a third: "Does a will override a trust?" / "a trust override a will"."""
-        for i, j in self.pairs:
-            for k, m in self.pairs:
-                if i < k and j > m and any(i < p < k and m < q < j for p, q in self.pairs):
-                    return True
-        return False
-
-
-def _sentence(question: Question) -> bool:
-    """A full active sentence (an auxiliary, no passive): word order there carries who does what."""
-    return not question.passive and not _AUXILIARIES.isdisjoint(question.words)
-
-
-def _possession_moved(a: Question, b: Question, partner: dict[int, int]) -> bool:
-    """A's "wife's car" must stay "wife('s) car" or "car of (the) wife" in B, not "wife driving my car"."""
-    for i in a.possessors:
-        k = next((c for c in a.content if c > i), None)
-        if k is None or i not in partner or k not in partner:
-            continue
-        pi, pk = partner[i], partner[k]
-        after_pi = next((c for c in b.content if c > pi), None)
-        if after_pi == pk or (pk < pi and "of" in b.words[pk:pi]):
-            continue
-        return True
-    return False
-
-
-# "Is it safe / legal / OK to ..." asks what "Can I ..." asks.
-_MODAL_ADJECTIVES = words_of("safe legal ok okay possible allowed fine acceptable permitted")
-# What "Is it OK to ...?" may stand for: "Can I ...?", "Is it correct / right / proper to ...?"
-_ASKING_LEAVE = words_of("can could may correct right proper")
-_AUXILIARIES = words_of("do does did can could will would should")
-_DETERMINERS = words_of("a an the my your our their his her its this that these those")
-
-
-def _agent_positions(a: Question, b: Question) -> tuple[set[int], set[int]]:
-    """Who does it, in the active form of a passive question: "How do *dealers* calculate a value?" for
-    "How is a value calculated?". The passive leaves the agent out; it asks the same."""
-    found: tuple[set[int], set[int]] = (set(), set())
-    for side, (active, passive) in enumerate(((a, b), (b, a))):
-        if active.passive or not passive.passive:
-            continue
-        for at, word in enumerate(active.words):
-            if word in _AUXILIARIES:
-                nxt = at + 1
-                while nxt < len(active.words) and active.words[nxt] in _DETERMINERS:
-                    nxt += 1
-                if nxt < len(active.words) and nxt in active.content:
-                    found[side].add(nxt)
-                break
-    return found
-
-
-# Markers whose object is what the question is about: "to", "into" and "onto" point the same way.
-_PERSONS = words_of("me you him her us them")
-_MARKER_CLASS = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "versus": "vs", "against": "vs"}
-
-
-def _objects(question: Question) -> dict[str, list[int]]:
-    """Per relational marker, the positions of the content words (or personal pronouns) right after it."""
-    found: dict[str, list[int]] = {}
-    content = [
-        i for i, w in enumerate(question.words) if (i in question.content and w not in RELATIONS) or w in _PERSONS
-    ]
-    for at, word in enumerate(question.words):
-        if word in RELATIONS:
-            following = next((i for i in content if i > at), None)
-            if following is not None:
-                found.setdefault(_MARKER_CLASS.get(word, word), []).append(following)
-    return found
-
-
-_BE = words_of("be is are am was were been being get gets got")
-
-
-def _past(question: Question, at: int) -> bool:
-    """A verb in -ed that is not a passive participle ("lived", not "is taxed", "be salted")."""
-    word = question.words[at]
-    return word.endswith("ed") and len(word) > 4 and _BE.isdisjoint(question.words[:at])
-
-
-def _first(words: tuple[str, ...], keep: set[str]) -> list[str]:
-    return list(dict.fromkeys(w for w in words if w in keep))
-
-
-def _stem(word: str) -> str:
-    """A light stemmer for words the lexicon does not know (dockerfiles -> dockerfile)."""
-    for suffix in ("ies", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith(("ss", "us", "is")):
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
-def _opposed(x: str, y: str) -> bool:
-    """Two words that differ by an opposing affix: legal/illegal, enable/disable, useful/useless."""
-    for long, short in ((x, y), (y, x)):
-        if long.endswith(short) and long[: len(long) - len(short)] in _OPPOSED_PREFIXES and len(short) >= 3:
-            return True
-    for cut in range(3, min(len(x), len(y))):
-        if x[-cut:] == y[-cut:] and x[:-cut] in _OPPOSED_PREFIXES and y[:-cut] in _OPPOSED_PREFIXES:
-            return True
-    for end_x, end_y in _OPPOSED_SUFFIXES:
-        for p, q in ((x, y), (y, x)):
-            if p.endswith(end_x) and q.endswith(end_y) and p[: -len(end_x)] == q[: -len(end_y)]:
-                return True
-    return False
-
-
-def _edits(x: str, y: str, limit: int) -> int:
-    """Optimal string alignment distance (a swap of neighbours is one edit), stopping past ``limit``."""
-    previous2: list[int] = []
-    previous = list(range(len(y) + 1))
-    for i, cx in enumerate(x, 1):
-        row = [i] + [0] * len(y)
-        for j, cy in enumerate(y, 1):
-            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (cx != cy))
-            if i > 1 and j > 1 and cx == y[j - 2] and x[i - 2] == cy:
-                row[j] = min(row[j], previous2[j - 2] + 1)
-        if min(row) > limit:
-            return limit + 1
-        previous2, previous = previous, row
-    return previous[-1]
 
 
 class _Embeds(Protocol):

@@ -13,15 +13,18 @@ Hard stops (any one refuses):
   (legal/illegal, enable/disable, upload/download);
 - names (capitalised words, acronyms, quoted text, days and months) must each have their
   counterpart: the same name, a typo of it or its acronym (NYC / New York City);
-- order: shared words on either side of a relational marker (to, from, than, vs, in...)
-  must not swap, so "100 USD to EUR" never answers "100 EUR to USD".
+- relations (``_structure.py``): what a marker (to, from, than, vs, in...) points at must
+  not change, so "100 USD to EUR" never answers "100 EUR to USD"; nor who owns what ("my
+  sister's car") or, in a full sentence, who does what to whom ("a will overrides a trust").
 
 Then the other content words must pair up, one for one, by meaning, not surface: the same
 base form (created / creating, mice / mouse), a WordNet synonym or a verb and its action
 noun (purchase / buy, install / installation), a short form (pw / password) or acronym, a
 typo of a longer word, or, for pairs no table knows, word vectors from the cache's own
-embedding model at or above the model's word cut. A word left over on one side may stay
-only if it is close in meaning to a word of the other side ("descale" / "remove limescale").
+embedding model at or above the model's word cut; never two words of one WordNet kind
+(Sweden / Norway, boil / fry). A word left over on one side may stay only if it is close in
+meaning to a word of the other side ("descale" / "remove limescale"), a passive's agent, or
+a misspelt framing word.
 
 A false hit serves a wrong answer; a false miss costs one upstream call: when in doubt, refuse.
 """

@@ -9,6 +9,7 @@ model, what was measured and on what; ``caching.semantic.similarity_threshold`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .._config import SemanticCacheSettings
@@ -42,6 +43,7 @@ MODEL_THRESHOLDS: dict[str, ModelThresholds] = {
 }
 
 
+@lru_cache(maxsize=64)  # asked on every lookup
 def thresholds_for(model: str, model_path: str | None = None) -> ModelThresholds:
     """The table's row for a model: by its local folder's name when loaded from one, else by name."""
     if model_path:

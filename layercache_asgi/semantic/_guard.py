@@ -66,6 +66,8 @@ def compare_questions(
     it (or with None) only the lexical rules can pair words.
     """
     a, b = parse(new), parse(cached)
+    if a.words == b.words:  # the same words in the same order (a repeat, or only case and punctuation differ)
+        return Verdict(True)
     if a.numbers != b.numbers:
         return Verdict(False, "numbers differ")
     if a.negated != b.negated:
@@ -90,6 +92,7 @@ class _Comparison:
     def __init__(self, a: Question, b: Question, lexicon: Lexicon, similar: WordSimilarity | None, cut: float):
         self.a, self.b, self.lexicon, self.similar, self.cut = a, b, lexicon, similar, cut
         self.needs: set[str] = set()
+        self.forms: dict[str, frozenset[str]] = {}
         self.pairs: list[tuple[int, int]] = []  # (position in a, position in b) of paired words
 
     def verdict(self) -> Verdict:
@@ -150,11 +153,14 @@ class _Comparison:
 
     # -- word relations ---------------------------------------------------------------------
 
-    def _bases(self, word: str) -> tuple[str, ...]:
-        return (*self.lexicon.bases(word), stem(word))
+    def _bases(self, word: str) -> frozenset[str]:
+        found = self.forms.get(word)
+        if found is None:
+            found = self.forms[word] = frozenset((*self.lexicon.bases(word), stem(word)))
+        return found
 
     def _same_form(self, x: str, y: str) -> bool:
-        return x == y or not set(self._bases(x)).isdisjoint(self._bases(y))
+        return x == y or not self._bases(x).isdisjoint(self._bases(y))
 
     def _opposite(self, x: str, y: str) -> bool:
         bx, by = self._bases(x), self._bases(y)

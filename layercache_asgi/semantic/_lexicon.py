@@ -55,6 +55,7 @@ class Lexicon:
     exceptions: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)
     up: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    _bases: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def empty(self) -> bool:
@@ -65,6 +66,14 @@ class Lexicon:
 
     def bases(self, word: str) -> tuple[str, ...]:
         """The word and the known base forms it may inflect (running -> run, mice -> mouse)."""
+        cached = self._bases.get(word)
+        if cached is None:
+            if len(self._bases) > _BASES_CACHED:
+                self._bases.clear()
+            cached = self._bases[word] = self._find_bases(word)
+        return cached
+
+    def _find_bases(self, word: str) -> tuple[str, ...]:
         found = [word]
         irregular = self.exceptions.get(word)
         if irregular is not None:
@@ -101,6 +110,7 @@ class Lexicon:
         return (x, y) in self.related or (y, x) in self.related
 
 
+_BASES_CACHED = 100_000  # words whose base forms are remembered (the guard asks for each word often)
 _EMPTY = Lexicon()
 _loaded: Lexicon | None = None
 _lock = threading.Lock()

@@ -6,7 +6,10 @@ the package; the word vectors come from the real embedding model.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import openai
 import pytest
@@ -162,3 +165,17 @@ def test_swapped_currencies_are_not_served_from_cache_through_the_real_model(cac
     assert ask("Convert 250 USD to EUR") == "miss"
     assert ask("Convert 250 EUR to USD") == "miss"
     assert ask("Please convert 250 USD into EUR") == "hit"  # the same question still hits
+    # Two words no table links: the proxy embeds them, then looks again.
+    assert ask("Can I pay with my smartphone at the till?") == "miss"
+    assert ask("Can I pay with my cellphone at the till?") == "hit"
+
+
+def test_importing_the_package_reads_no_lexicon() -> None:
+    code = (
+        "import layercache_asgi, layercache_asgi.semantic as s\n"
+        "from layercache_asgi.semantic import _lexicon\n"
+        "assert _lexicon._loaded is None and _lexicon._loading is None\n"
+        "s.compare_questions('big dogs', 'large dogs')\n"  # a lookup starts the background read, never waits for it
+        "assert _lexicon._loading is not None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)

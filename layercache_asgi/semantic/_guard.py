@@ -123,6 +123,9 @@ class _Comparison:
         agents = agent_positions(a, b)
         left_a = [i for i in left_a if i not in agents[0]]
         left_b = [j for j in left_b if j not in agents[1]]
+        # A name must be in the other question, if only as a plain word there ("vitamin D" / "vitamn d").
+        left_a = [i for i in left_a if not (a.words[i] in a.names and a.words[i] in b.words)]
+        left_b = [j for j in left_b if not (b.words[j] in b.names and b.words[j] in a.words)]
         names = [a.words[i] for i in left_a if a.words[i] in a.names] + [
             b.words[j] for j in left_b if b.words[j] in b.names
         ]
@@ -148,6 +151,11 @@ class _Comparison:
 
     def _unsure_or(self, refusal: Verdict) -> Verdict:
         if self.needs:
+            # Every ordinary content word of both, so that one model call settles the next check.
+            for question in (self.a, self.b):
+                self.needs.update(
+                    question.words[i] for i in question.content if question.words[i] not in question.names
+                )
             return Verdict(False, "unsure", tuple(sorted(self.needs)))
         return refusal
 

@@ -340,8 +340,8 @@ def _split_word(raw: str) -> list[str]:
     if "/" in raw and raw.lower() not in ("w/", "w/o"):
         return [part for piece in raw.split("/") for part in _split_word(piece)]
     word = raw.strip("'-").replace("'", "")  # "I'm" -> "Im", "you're" -> "youre"
-    if "-" in word and not word.lower().startswith("non-"):  # "light-emitting", "trade-in"
-        return [part for part in word.split("-") if part]
+    if "-" in word and not word.lower().startswith("non-"):  # "light-emitting"; "plug-in" -> "plug"
+        return [part for part in word.split("-") if part and part.lower() not in RELATIONS]
     return [word] if word else []
 
 
@@ -349,7 +349,7 @@ def _is_name(word: str, at_sentence_start: bool) -> bool:
     if any(ch.isdigit() for ch in word):
         return True
     letters = word.replace("-", "").replace("'", "")
-    if len(letters) >= 2 and letters.isupper():
+    if len(letters) >= 2 and letters.isupper() and letters.lower() not in ("ok", "id"):
         return True  # GBP, NASA, SQL
     if any(ch.isupper() for ch in word[1:]):
         return True  # iPhone, JavaScript, McDonald

@@ -81,7 +81,8 @@ class SemanticCacheService:
         accept = _guard(self.guard, key, settings, word_cut, unsure)
         answer = await store.lookup(key.tenant, key.exact, vector, threshold, accept)
         if answer is None and unsure:  # words the guard has no vectors for yet: embed them, look again
-            await self.guard.learn(unsure)
+            with contextlib.suppress(EmbedderUnavailable):  # without them the guard refuses: a miss
+                await self.guard.learn(unsure)
             unsure.clear()
             answer = await store.lookup(key.tenant, key.exact, vector, threshold, accept)
         if answer is not None:

@@ -179,8 +179,17 @@ class SemanticCacheSettings(_Section):
     model_path: str | None = Field(
         default=None, description="Local model folder (ONNX + tokenizer), for offline installs."
     )
-    similarity_threshold: float = Field(
-        default=0.85, ge=0.0, le=1.0, description="Minimum cosine between the new and the cached user input for a hit."
+    similarity_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Minimum cosine between the new and the cached user input for a hit (unset: per model).",
+    )
+    word_similarity: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Minimum cosine of two single words for the guard to treat them as the same (unset: per model).",
     )
     guard: bool = Field(
         default=True,

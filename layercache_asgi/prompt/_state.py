@@ -35,6 +35,8 @@ class PromptState:
     families: LRU[str, list[Any]] = field(default_factory=lambda: LRU(500))
     gate: Any = None  # the warm-up gate's in-flight registry (stages.warmup_gate)
     gemini: Any = None  # the Gemini CachedContent handles (markers.gemini)
+    reuse: Any = None  # prefix families seen, for the marker decision (prompt._reuse)
+    minimums: Any = None  # minimum prefix sizes learned per model (prompt._learned_minimums)
     embedder: Any = None  # dynamic_few_shot's own embedder when the semantic cache has none
     few_shot: Any = None  # the loaded examples and their embeddings
     few_shot_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

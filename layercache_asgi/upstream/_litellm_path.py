@@ -16,7 +16,7 @@ from typing import Any
 from .._errors import redact
 from .._exchange import Exchange
 from ..markers.gemini import GEMINI_CACHED_CONTENT
-from ..markers.openai import PROMPT_CACHE_KEY
+from ..markers.openai import PROMPT_CACHE_KEY, PROMPT_CACHE_RETENTION
 from ..wire._dispatch import StreamAccumulator, new_accumulator
 from ..wire._fields import translated_fields
 from ..wire._native_shape import native_event, native_json
@@ -148,6 +148,9 @@ def _marker_params(exchange: Exchange) -> dict[str, str]:
     cache_key = exchange.notes.get(PROMPT_CACHE_KEY)
     if exchange.request.wire == "anthropic" and isinstance(cache_key, str):
         params["prompt_cache_key"] = cache_key
+    retention = exchange.notes.get(PROMPT_CACHE_RETENTION)
+    if exchange.request.wire == "anthropic" and isinstance(retention, str):
+        params["prompt_cache_retention"] = retention
     return params
 
 

@@ -32,10 +32,11 @@ from ._state import prompt_state
 
 if TYPE_CHECKING:
     from .._exchange import Exchange
+    from .._runtime import Runtime
     from ..upstream._providers import Deployment
     from ..wire._completion import Usage
 
-__all__ = ["STEPS", "Learned", "LearnedMinimums", "learned_minimums", "minimum_of", "probe_floor"]
+__all__ = ["STEPS", "Learned", "LearnedMinimums", "learned_minimums", "minimum_of", "probe_floor", "stored_minimums"]
 
 log = structlog.get_logger("layercache.minimums")
 
@@ -171,3 +172,23 @@ async def minimum_of(exchange: Exchange, target: Deployment) -> int | None:
     minimums = learned_minimums(exchange)
     await minimums.load(exchange)
     return minimums.get(target.provider, target.upstream_model) or table
+
+
+async def stored_minimums(runtime: Runtime) -> list[Learned]:
+    """What every replica learned (the database), else what this process did; for the models page."""
+    found: dict[tuple[str, str], Learned] = {}
+    state = runtime.prompt_state
+    minimums = getattr(state, "minimums", None)
+    if isinstance(minimums, LearnedMinimums):
+        found.update(minimums.values)
+    if runtime.db is not None:
+        try:
+            async with runtime.db.session() as session:
+                rows = (await session.execute(select(LearnedMinimum))).scalars().all()
+            for r in rows:
+                found[(r.provider, r.model)] = Learned(
+                    r.provider, r.model, r.minimum, r.table_minimum, r.raised, r.lowered, r.updated_at
+                )
+        except Exception as exc:
+            log.warning("learned_minimums_not_loaded", error=type(exc).__name__)
+    return sorted(found.values(), key=lambda m: (m.provider, m.model))

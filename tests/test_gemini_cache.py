@@ -151,7 +151,8 @@ def test_a_refused_creation_is_not_retried_on_every_request(
 ) -> None:
     # The proxy's table says 100 tokens suffice; the provider says otherwise (400). One refusal is enough.
     settings = make_settings(
-        providers={"gemini": {"api_base": gemini_url}}, caching={"min_prefix_tokens": {"gemini-2.5-flash": 100}, "mark_only_when_reused": False},
+        providers={"gemini": {"api_base": gemini_url}},
+        caching={"min_prefix_tokens": {"gemini-2.5-flash": 100}, "mark_only_when_reused": False},
     )
     medium = " ".join(f"Rule {i}: be brief." for i in range(60))
     with serve(LayerCacheApp(settings)) as url:

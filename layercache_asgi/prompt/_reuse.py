@@ -34,7 +34,9 @@ ANTHROPIC_PREMIUM = {"5m": 0.25, "1h": 1.0}  # write price 1.25x / 2x the input 
 # $4.50 vs $1.25 (2.5 Pro); ai.google.dev/gemini-api/docs/pricing.
 _GEMINI_STORAGE = {"gemini-2.5-flash": 1.00 / 0.30, "gemini-2.5-pro": 4.50 / 1.25}
 _GEMINI_STORAGE_DEFAULT = 3.5
-_PRIOR_REUSED, _PRIOR_NEW = 1.0, 4.0  # a new family comes back 1 time in 4 until the traffic says otherwise
+# A new family comes back 1 time in 4 until the traffic says otherwise; a light prior (worth two
+# families), so evidence takes over fast: at most about 3 one-shot prefixes per tenant are marked.
+_PRIOR_REUSED, _PRIOR_NEW = 0.5, 2.0
 _SMOOTHING = 0.5  # weight of the newest gap in the mean
 
 

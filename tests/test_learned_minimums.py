@@ -21,6 +21,7 @@ pytestmark = pytest.mark.postgres
 
 # About 1,500 tokens: above a 1024 minimum, below a 2048 one.
 SYSTEM = " ".join(f"Rule {i}: check the depot log, then answer in one line." for i in range(105))
+LONG = " ".join(f"Rule {i}: check the depot log, then answer in one line." for i in range(300))
 HEADER = "x-layercache-prefix-below-minimum"
 
 
@@ -30,10 +31,10 @@ def fake() -> PrefixCacheSimulator:
     return PrefixCacheSimulator(real_minimums={"claude-sonnet-4-5": 2048, "claude-sonnet-4-6": 1024})
 
 
-def ask(url: str, model: str, question: str) -> Any:
+def ask(url: str, model: str, question: str, system: str = SYSTEM) -> Any:
     client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
     return client.messages.with_raw_response.create(
-        model=model, max_tokens=20, system=SYSTEM, messages=[{"role": "user", "content": question}]
+        model=model, max_tokens=20, system=system, messages=[{"role": "user", "content": question}]
     )
 
 
@@ -42,6 +43,9 @@ def test_a_marked_prefix_that_wrote_nothing_raises_the_minimum(
 ) -> None:
     settings = make_settings()
     with serve(LayerCacheApp(settings)) as url:
+        ask(url, "claude-sonnet-4-5", "warm", system=LONG)  # the model reports cache usage (3,700 tokens written)
+        assert fake.usages[-1][1].cache_write > 2048
+        assert ask(url, "claude-sonnet-4-5", "zero").headers["x-layercache-markers"] == "deferred"  # a new family
         first = ask(url, "claude-sonnet-4-5", "one")
         assert HEADER not in first.headers  # the table says 1024: marked
         assert count_markers(fake.requests[-1].body) >= 1
@@ -74,6 +78,16 @@ def test_a_probe_below_the_minimum_that_wrote_lowers_it(
     assert [cell.split(">")[-1] for cell in row.split("</td>")[1:5]] == ["2,048", "1,024", "0", "1"]
 
 
+def test_no_raise_from_a_provider_that_never_reports_cache_usage(make_settings: Callable[..., Settings]) -> None:
+    quiet = PrefixCacheSimulator()
+    quiet.usage_for = lambda wire, body, completion: Usage(uncached_input=1500, output=5)  # type: ignore[method-assign]
+    with serve(quiet) as upstream:
+        settings = make_settings(providers={"anthropic": {"api_base": upstream}})
+        with serve(LayerCacheApp(settings)) as url:
+            ask(url, "claude-sonnet-4-5", "one")
+            assert HEADER not in ask(url, "claude-sonnet-4-5", "two").headers
+
+
 def test_a_configured_minimum_wins_over_learning(
     fake: PrefixCacheSimulator, make_settings: Callable[..., Settings]
 ) -> None:
@@ -86,6 +100,8 @@ def test_a_configured_minimum_wins_over_learning(
 def test_moves_are_by_steps_and_bounded() -> None:
     learned = LearnedMinimums()
     nothing = Usage(uncached_input=3000)
+    assert learned.observe("anthropic", "m", 1024, 1500, nothing) is None  # no cache usage seen yet from "m"
+    learned.observe("anthropic", "m", 1024, 3000, Usage(cache_write=3000))
     assert learned.observe("anthropic", "m", 1024, 1500, nothing) is not None
     assert learned.get("anthropic", "m") == 2048
     assert learned.observe("anthropic", "m", 1024, 1500, nothing) is None  # below the minimum: no evidence

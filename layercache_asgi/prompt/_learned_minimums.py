@@ -10,6 +10,8 @@ and new models arrive monthly. After each Anthropic answer to a request the prox
   down to one step below the minimum, which costs nothing when it is too short): the real
   minimum is at most that prefix, so it moves down to the step at or below it.
 
+A raise needs the model to have reported a cache write or read before (in this process): a
+gateway that drops the cache fields from usage must not look like a provider caching nothing.
 Steps are 512, 1024, 2048, 4096, 8192 (the bounds). Every move is logged and stored in
 ``learned_minimums`` (loaded once per process; replicas converge as each learns). A
 ``caching.min_prefix_tokens`` entry for the model wins over anything learned.
@@ -66,6 +68,7 @@ class LearnedMinimums:
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, str], Learned] = {}
+        self.reporting: set[tuple[str, str]] = set()  # models whose usage showed a cache write or read
         self.loaded = False
         self.lock = asyncio.Lock()
 
@@ -96,7 +99,10 @@ class LearnedMinimums:
         """Move the minimum on what one answer shows; the new value when it moved."""
         current = self.get(provider, model) or table
         written = usage.cache_read + usage.cache_write
-        if usage.cache_write == 0 and usage.cache_read == 0 and marked_tokens >= current:
+        if written:
+            self.reporting.add((provider, model))
+        reports = (provider, model) in self.reporting
+        if reports and usage.cache_write == 0 and usage.cache_read == 0 and marked_tokens >= current:
             target = STEPS[min(bisect.bisect_right(STEPS, marked_tokens), len(STEPS) - 1)]
             direction = "raised"
         elif usage.cache_write > 0 and written < current:

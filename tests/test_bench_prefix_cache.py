@@ -52,10 +52,10 @@ def test_gemini_through_layercache_uses_one_explicit_cache_and_matches_hand_tune
     assert tuned.cached_fraction > 0.8
     assert results[("gemini", "hand-tuned-implicit")].cached_fraction > 0.8  # a noise-free prefix hits implicitly
     assert ours.caches_created == 1 and ours.created > 1024  # one CachedContent for L0 + L1, reused
-    # All but the first: a CachedContent (an hour of storage) waits until its prefix comes back once.
-    assert ours.readers == ours.requests - 1
-    missed = tuned.cached_fraction / tuned.requests  # about one request's share of the reads
-    assert ours.cached_fraction >= 0.98 * tuned.cached_fraction - missed
+    # The first too: a new family gets a three-minute trial cache, extended to the hour when it comes back.
+    assert ours.readers == ours.requests
+    assert ours.storage_token_hours < 1.01 * tuned.storage_token_hours  # the trial adds next to no storage
+    assert ours.cached_fraction >= 0.98 * tuned.cached_fraction
     assert ours.cost_index < 0.3 * direct.cost_index
 
 

@@ -165,7 +165,7 @@ def gemini_proxy(gemini: FakeGemini, make_settings: Callable[..., Settings]) -> 
         yield url
 
 
-def test_gemini_creates_a_cached_content_for_the_second_request_of_a_family(
+def test_gemini_gives_a_new_family_a_short_cached_content_and_extends_it_when_it_comes_back(
     gemini: FakeGemini, gemini_proxy: str
 ) -> None:
     client = openai.OpenAI(base_url=f"{gemini_proxy}/v1", api_key="AIzaTestKey1234567890", max_retries=0)
@@ -174,11 +174,17 @@ def test_gemini_creates_a_cached_content_for_the_second_request_of_a_family(
         messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
         return client.chat.completions.with_raw_response.create(model="gemini/gemini-2.5-flash", messages=messages)  # type: ignore[arg-type]
 
-    # A new family comes back 1 time in 4 (the prior): not worth an hour of storage.
-    assert ask(document(1), "Summarise it.").headers["x-layercache-markers"] == "deferred"
-    assert gemini.creations == 0
-    ask(document(2), "Summarise it.")
-    assert gemini.creations == 0
-    second = ask(document(2), "Which depot is busiest?")
+    # A new family comes back 1 time in 4 (the prior): worth three minutes of storage, not an hour.
+    assert ask(document(1), "Summarise it.").headers["x-layercache-markers"] == "trial"
+    created = [r.body for r in gemini.requests if r.path.endswith("/cachedContents")]
+    assert gemini.creations == 1 and created[0]["ttl"] == "180s"
+    second = ask(document(1), "Which depot is busiest?")  # it came back: extended to the configured hour
     assert second.headers["x-layercache-markers"] == "repeats"
-    assert gemini.creations == 1
+    assert (gemini.creations, gemini.extensions) == (1, 1)
+    ask(document(1), "And the quietest?")
+    assert (gemini.creations, gemini.extensions) == (1, 1)  # extended once
+    # One-shot traffic: the prior falls, and neither an hour nor three minutes pay any more.
+    for i in range(2, 6):
+        ask(document(i), "Summarise it.")
+    assert ask(document(9), "Summarise it.").headers["x-layercache-markers"] == "deferred"
+    assert gemini.extensions == 1

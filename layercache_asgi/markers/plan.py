@@ -7,6 +7,8 @@ A marker pays its write premium on the first request and earns on later reads
 - L1 (tools, static context) when a template supplied it, or the L0 + L1 family's
   expected reads pay (seen recently, often, or in flight right now);
 - L0 (the system prompt) when the L0 family's reads pay (shared by requests whose tools vary);
+- Gemini: a CachedContent that lives only a few minutes when that much storage pays ("trial";
+  extended to the configured lifetime when the family comes back);
 - nothing otherwise: the request goes as the client sent it ("deferred"). The family is now
   known, so its next request is marked: one read missed per family at most.
 
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 from ..prompt._layers import Layers, digest
 from ..prompt._reuse import ANTHROPIC_PREMIUM, ReuseEstimator, gemini_premium, pays
 from ..prompt._state import prompt_state
+from ._gemini_ttl import TRIAL_SECONDS as TRIAL
 
 if TYPE_CHECKING:
     from .._exchange import Exchange
@@ -36,7 +39,7 @@ MARKER_PLAN = "marker_plan"  # the exchange note holding the plan
 @dataclass(frozen=True)
 class MarkPlan:
     through: int  # the deepest layer whose end may carry a proxy marker; -1: none
-    reason: str  # session | template | in-flight | repeats | prior | deferred | always
+    reason: str  # session | template | in-flight | repeats | prior | trial | deferred | always
     families: tuple[str, ...] = ()  # registered as in flight until the answer is done
 
     @property
@@ -83,6 +86,9 @@ def plan_markers(exchange: Exchange, layers: Layers, target: Deployment) -> Mark
                 known = estimator.families.get(key)
                 reason = "in-flight" if known and known.in_flight else "repeats" if known else "prior"
                 plan = MarkPlan(layer, reason)
+                break
+            if layer == 1 and target.provider == "gemini" and pays(reads, gemini_premium(target.upstream_model, TRIAL)):
+                plan = MarkPlan(1, "trial")  # a few minutes of storage pay: a short-lived CachedContent
                 break
     for _, key in keys:
         estimator.arrive(key, tenant, ttl)

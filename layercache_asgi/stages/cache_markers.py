@@ -126,7 +126,7 @@ async def _apply(exchange: Exchange, layers: Layers, target: Deployment, first: 
         except Exception as exc:  # no count, no explicit cache: implicit caching still applies
             log.warning("prefix_count_failed", error=type(exc).__name__, model=target.model)
             return
-        name = await apply_gemini(exchange, layers, target, tokens)
+        name = await apply_gemini(exchange, layers, target, tokens, trial=plan.reason == "trial")
         if name is not None:
             exchange.notes[GEMINI_CACHED_CONTENT] = name
 

@@ -12,6 +12,9 @@ static context) reaches the model's minimum:
    stage) and without what the cache holds
    (the system messages, L1 messages and tools), as Gemini requires.
 
+Its lifetime: ``gemini_cache_ttl_seconds``, or a three-minute trial for a prefix not seen
+before, extended to the configured lifetime when it comes back (:mod:`._gemini_ttl`).
+
 Any failure leaves the request as it was (Gemini's implicit caching still applies).
 Anthropic-format requests to Gemini are not rewritten.
 """

@@ -229,6 +229,16 @@ class CachingSettings(_Section):
     gemini_cache_ttl_seconds: int = Field(
         default=3600, ge=60, description="Lifetime of the Gemini CachedContent created for an L0+L1 prefix."
     )
+    mark_only_when_reused: bool = Field(
+        default=True,
+        description="Add cache markers (Anthropic breakpoints, Gemini CachedContents) only where the expected "
+        "reads pay for the write premium; off: mark every prefix.",
+    )
+    openai_prompt_cache_retention: dict[str, Literal["in_memory", "24h"]] = Field(
+        default_factory=dict,
+        description="prompt_cache_retention to send per OpenAI model (model id, provider/model or route name; "
+        "longest model prefix matches); only for models that take it, never over a client's own value.",
+    )
 
 
 class EnhancementSettings(_Section):

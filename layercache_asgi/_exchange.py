@@ -54,6 +54,7 @@ class Exchange:
     # the LiteLLM path passes them on (InjectCacheMarkers).
     gemini_cached_content: str | None = None  # the Gemini CachedContent holding L0-L1
     prompt_cache_key: str | None = None  # OpenAI's prompt_cache_key, for an Anthropic-format request
+    prompt_cache_retention: str | None = None  # OpenAI's prompt_cache_retention chosen for this deployment
     # Free-form state for users' own stages (and per-request bookkeeping of one stage).
     notes: dict[str, Any] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)

@@ -40,7 +40,8 @@ def gemini_url(gemini: FakeGemini, served_fake: Callable[[Any], str]) -> str:
 
 @pytest.fixture
 def gemini_settings(make_settings: Callable[..., Settings], gemini_url: str) -> Settings:
-    return make_settings(providers=providers_at(gemini_url, "gemini"))
+    # How a CachedContent is made and reused; when one is worth making: test_marker_plan.py.
+    return make_settings(providers=providers_at(gemini_url, "gemini"), caching={"mark_only_when_reused": False})
 
 
 def client(url: str) -> openai.OpenAI:
@@ -116,7 +117,10 @@ def test_short_prefix_is_sent_whole(gemini: FakeGemini, gemini_settings: Setting
 def test_expired_handle_is_recreated(
     gemini: FakeGemini, make_settings: Callable[..., Settings], gemini_url: str
 ) -> None:
-    settings = make_settings(providers=providers_at(gemini_url, "gemini"), caching={"gemini_cache_ttl_seconds": 60})
+    settings = make_settings(
+        providers=providers_at(gemini_url, "gemini"),
+        caching={"gemini_cache_ttl_seconds": 60, "mark_only_when_reused": False},
+    )
     with serve(LayerCacheApp(settings)) as url:
         ask(url, "a")  # a 60 s handle is within the safety margin at once: the next request makes a new one
         ask(url, "b")
@@ -146,7 +150,8 @@ def test_a_refused_creation_is_not_retried_on_every_request(
 ) -> None:
     # The proxy's table says 100 tokens suffice; the provider says otherwise (400). One refusal is enough.
     settings = make_settings(
-        providers=providers_at(gemini_url, "gemini"), caching={"min_prefix_tokens": {"gemini-2.5-flash": 100}}
+        providers=providers_at(gemini_url, "gemini"),
+        caching={"min_prefix_tokens": {"gemini-2.5-flash": 100}, "mark_only_when_reused": False},
     )
     medium = " ".join(f"Rule {i}: be brief." for i in range(60))
     with serve(LayerCacheApp(settings)) as url:

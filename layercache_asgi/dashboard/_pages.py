@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from .._config import ConfigError
 from ..metrics._recorder import MetricsRecorder
 from ..metrics.routes import metrics_summary
+from ..prompt._learned_minimums import stored_minimums
 from ._base import Dashboard, View
 from ._internal import call_api, items_of
 from ._settings_io import editor_yaml, read_config_file
@@ -125,7 +126,8 @@ class Pages:
                 providers = ", ".join(sorted(recorder.model_providers.get(model, ()))) or "-"
                 rows.append({"model": model, "providers": providers, **summary})
         rows.sort(key=lambda r: (r["providers"], r["model"]))
-        return self.d.render(view, "models.html", rows=rows)
+        minimums = await stored_minimums(view.runtime)
+        return self.d.render(view, "models.html", rows=rows, minimums=minimums)
 
     async def cache(self, view: View, *, message: str | None = None, error: str | None = None) -> Response:
         params = {k: v for k, v in view.request.query_params.items() if k in ("q", "model") and v}

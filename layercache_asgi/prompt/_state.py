@@ -34,6 +34,8 @@ class PromptState:
     texts: LRU[str, bytes] = field(default_factory=lambda: LRU(1_000))
     diagnostics_refused: set[str] = field(default_factory=set)  # deployments that refused `diagnostics`
     gemini: Any = None  # the Gemini CachedContent handles (markers.gemini)
+    reuse: Any = None  # prefix families seen, for the marker decision (prompt._reuse)
+    minimums: Any = None  # minimum prefix sizes learned per model (prompt._learned_minimums)
     embedder: Any = None  # dynamic_few_shot's own embedder when the semantic cache has none
     few_shot: Any = None  # the loaded examples and their embeddings
     few_shot_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -9,7 +9,8 @@ whose client leaves hands over: the first follower to wake leads in its place.
 Prefixes are keyed by tenant, deployment and the digest of the prefix through L2 and
 through L1 (the ends the markers cache). A prefix whose writer has started is "warm"
 for the provider's TTL and never waits. ``lc_warmup: false`` turns the gate off for a
-request; prefixes below the provider's minimum are never gated (nothing is cached).
+request; prefixes below the provider's minimum are never gated (nothing is cached), nor
+requests whose markers were deferred (a one-shot prefix: nothing is written to wait for).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import structlog
 from .._exchange import Exchange, get_exchange
 from .._lru import LRU
 from .._types import ASGIApp, Message, Receive, Scope, Send
+from ..markers.plan import MARKER_PLAN, MarkPlan
 from ..prompt._facts import layers_of, prefix_check_of
 from ..prompt._layers import digest
 from ..prompt._prefix_minimums import min_prefix_tokens
@@ -114,6 +116,9 @@ class WarmupGate:
         ext = exchange.request.ext
         wait = exchange.settings.caching.warmup_wait_seconds
         if not ext.lc_warmup or ext.lc_bypass_cache or wait <= 0:
+            return []
+        plan = exchange.notes.get(MARKER_PLAN)
+        if isinstance(plan, MarkPlan) and plan.deferred:
             return []
         layers = layers_of(exchange)
         if layers.boundary(1) == 0 or (await prefix_check_of(exchange)).below:

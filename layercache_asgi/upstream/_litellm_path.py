@@ -144,6 +144,8 @@ def _marker_params(exchange: Exchange) -> dict[str, str]:
         params["cached_content"] = exchange.gemini_cached_content
     if exchange.request.wire == "anthropic" and exchange.prompt_cache_key is not None:
         params["prompt_cache_key"] = exchange.prompt_cache_key
+    if exchange.request.wire == "anthropic" and exchange.prompt_cache_retention is not None:
+        params["prompt_cache_retention"] = exchange.prompt_cache_retention
     return params
 
 

@@ -181,6 +181,16 @@ class SemanticCacheSettings(_Section):
         default=True,
         description="Reject near-misses cosine cannot see (numbers, names, negation, antonyms, direction).",
     )
+    include_tools: bool = Field(
+        default=False,
+        description="Also cache requests that carry tools, tool calls or tool results (agent turns; off: never).",
+    )
+    max_messages: int | None = Field(
+        default=4,
+        ge=1,
+        description="Leave conversations longer than this many messages (system ones not counted) uncached; "
+        "null: any length.",
+    )
     default_ttl: int = Field(
         default=300, ge=0, description="Seconds an answer stays cached (per request: lc_cache_ttl)"
     )

@@ -82,6 +82,7 @@ class Exchange:
     prefix_change_detail: str | None = None  # e.g. "changed:L1 tools[3]" (ExplainMisses)
     session_over_budget: bool = False  # TruncateSession could not fit the budget
     saved: Saved | None = None  # a semantic cache answer (SemanticCache)
+    semantic_skip: str | None = None  # why the semantic cache stayed out: one of SKIP_REASONS (SemanticCache)
     gemini_cache_write_tokens: int = 0  # a CachedContent made for this call (InjectCacheMarkers)
     # Free-form state for users' own stages (and per-request bookkeeping of one stage).
     notes: dict[str, Any] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from .._exchange import Exchange
 from ..wire._completion import Usage
 from ._labels import ModelLabels, clean_label
 from ._prices import PriceBook, call_cost, is_listed, prefix_savings
+from ._semantic import SemanticMetrics
 
 if TYPE_CHECKING:
     from ._snapshots import SnapshotLoop
@@ -106,6 +107,7 @@ class MetricsRecorder:
         self.semantic = Counter(
             "layercache_semantic_cache", "Semantic cache lookups by result.", ["model", "result"], registry=r
         )
+        self.semantic_lookups = SemanticMetrics(r)  # skips, nearest similarity, guard refusals, verifier
         self.cache_read = Counter(
             "layercache_cache_read_tokens",
             "Prompt tokens the provider read from its cache.",
@@ -211,6 +213,8 @@ class MetricsRecorder:
         if cache in ("hit", "miss", "bypass"):
             self.semantic.labels(model, cache).inc()
             self._add(model, **{_RESULT_FIELD[cache]: 1})
+        if sample.semantic_on:
+            self.semantic_lookups.record(ex, model)
         if ex.session_over_budget:
             self.over_budget.labels(model).inc()
         if outcome.failovers:

@@ -1,0 +1,93 @@
+"""What the semantic cache decided and why, for tuning it.
+
+Per request: why the cache stayed out (``layercache_semantic_skipped_total{reason}``).
+Per lookup: how close the nearest stored question was (a histogram, fine-grained where
+thresholds live), each guard refusal by reason, and what the second-stage verifier said.
+Recent refusals are kept in a small ring per app for the dashboard's cache page: time,
+tenant id, similarity and reason; question text only with ``logging.log_prompts``.
+
+Label values are bounded: skip reasons are a fixed set, guard reasons are reduced to a
+short code (the guard's own ``code`` when its verdict has one) and only the first
+:data:`MAX_REASONS` distinct codes keep theirs; any later one counts as ``other``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter
+
+from ..semantic._eligible import SKIP_REASONS
+from ._labels import OTHER
+
+if TYPE_CHECKING:
+    from .._exchange import Exchange
+
+__all__ = ["MAX_REASONS", "Refusal", "SemanticMetrics", "reason_code"]
+
+MAX_REASONS = 24
+_RING = 100  # refused candidates kept for the dashboard, per app
+# Fine where thresholds are set (0.7-1.0), coarse below.
+_SIMILARITY_BUCKETS = (0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.825, 0.85, 0.875, 0.9, 0.925, 0.95, 0.97, 0.99, 1.0)
+
+
+def reason_code(verdict: Any) -> str:
+    """A short code for a refusal: the verdict's ``code`` if it has one, else the leading plain
+    words of its reason ("opposites enable/disable" -> "opposites"), so words of the prompt
+    that a reason quotes never become a label."""
+    code = getattr(verdict, "code", None)
+    text = code if isinstance(code, str) and code else str(getattr(verdict, "reason", "") or "")
+    words: list[str] = []
+    for word in text.lower().replace("_", " ").split():
+        if not word.isascii() or not word.isalpha():
+            break
+        words.append(word)
+    return "_".join(words)[:40] or "unspecified"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One refused candidate as the dashboard lists it (text fields empty unless log_prompts)."""
+
+    at: float  # epoch seconds
+    tenant: str  # the tenant id (a hash, or "default"/"anonymous"), shortened
+    model: str
+    similarity: float
+    code: str
+    reason: str  # the guard's full reason (may quote words of the prompt): log_prompts only
+    query: str
+    stored_query: str
+
+
+class SemanticMetrics:
+    """The semantic cache's collectors on an app's registry, and its ring of recent refusals."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self.skipped = Counter(
+            "layercache_semantic_skipped",
+            "Requests the semantic cache stayed out of, by reason (tools, long_conversation, client, ...).",
+            ["reason"],
+            registry=r,
+        )
+        self.refusals: deque[Refusal] = deque(maxlen=_RING)
+        self._codes: set[str] = set()
+
+    def code_label(self, code: str) -> str:
+        if code in self._codes:
+            return code
+        if len(self._codes) >= MAX_REASONS:
+            return OTHER
+        self._codes.add(code)
+        return code
+
+    def record(self, ex: Exchange, model: str) -> None:
+        skip = ex.semantic_skip
+        if skip is not None:
+            self.skipped.labels(skip if skip in SKIP_REASONS else OTHER).inc()
+
+    def recent(self) -> list[Refusal]:
+        """Refusals, newest first."""
+        return list(reversed(self.refusals))

@@ -35,6 +35,7 @@ __all__ = [
     "SemanticCacheSettings",
     "Settings",
     "UpstreamSettings",
+    "VerifierSettings",
     "config_path_from_env",
     "load_settings",
 ]
@@ -168,6 +169,23 @@ class DatabaseSettings(_Section):
     )
 
 
+class VerifierSettings(_Section):
+    """A second-stage verifier: a cross-encoder asked whether a candidate answers the question."""
+
+    model_path: str | None = Field(
+        default=None,
+        description="ONNX cross-encoder: a folder with model.onnx and tokenizer.json (or the .onnx file, its "
+        "tokenizer.json beside it). Unset: no verifier.",
+    )
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="Minimum score for 'the same question'.")
+    when: Literal["pass", "unsure", "always"] = Field(
+        default="pass",
+        description="pass: it may veto what the guard passes; unsure: it decides what the guard is unsure of; "
+        "always: both.",
+    )
+    max_length: int = Field(default=256, ge=8, le=4096, description="Tokens of the question pair kept.")
+
+
 class SemanticCacheSettings(_Section):
     enabled: bool = True
     model: str = Field(default="BAAI/bge-small-en-v1.5", description="fastembed model name.")
@@ -181,6 +199,7 @@ class SemanticCacheSettings(_Section):
         default=True,
         description="Reject near-misses cosine cannot see (numbers, names, negation, antonyms, direction).",
     )
+    verifier: VerifierSettings = VerifierSettings()
     include_tools: bool = Field(
         default=False,
         description="Also cache requests that carry tools, tool calls or tool results (agent turns; off: never).",

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._config import Settings
     from ._runtime import Runtime
     from .prompt._layers import Layers
+    from .semantic._judge import LookupTrace
     from .upstream._providers import Deployment
 
 __all__ = ["SCOPE_KEY", "Exchange", "Outcome", "PrefixCheck", "Saved", "get_exchange"]
@@ -83,6 +84,7 @@ class Exchange:
     session_over_budget: bool = False  # TruncateSession could not fit the budget
     saved: Saved | None = None  # a semantic cache answer (SemanticCache)
     semantic_skip: str | None = None  # why the semantic cache stayed out: one of SKIP_REASONS (SemanticCache)
+    semantic_trace: LookupTrace | None = None  # nearest similarity and judged candidates (SemanticCache)
     gemini_cache_write_tokens: int = 0  # a CachedContent made for this call (InjectCacheMarkers)
     # Free-form state for users' own stages (and per-request bookkeeping of one stage).
     notes: dict[str, Any] = field(default_factory=dict)

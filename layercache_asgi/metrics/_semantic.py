@@ -13,17 +13,19 @@ short code (the guard's own ``code`` when its verdict has one) and only the firs
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ..semantic._eligible import SKIP_REASONS
 from ._labels import OTHER
 
 if TYPE_CHECKING:
     from .._exchange import Exchange
+    from ..semantic._judge import Judgement
 
 __all__ = ["MAX_REASONS", "Refusal", "SemanticMetrics", "reason_code"]
 
@@ -56,7 +58,7 @@ class Refusal:
     model: str
     similarity: float
     code: str
-    reason: str  # the guard's full reason (may quote words of the prompt): log_prompts only
+    reason: str  # the guard's full reason (may quote words of the prompt: log_prompts only) or the verifier's score
     query: str
     stored_query: str
 
@@ -70,6 +72,25 @@ class SemanticMetrics:
             "layercache_semantic_skipped",
             "Requests the semantic cache stayed out of, by reason (tools, long_conversation, client, ...).",
             ["reason"],
+            registry=r,
+        )
+        self.nearest = Histogram(
+            "layercache_semantic_nearest_similarity",
+            "Per lookup: cosine similarity of the nearest stored question of the same bucket, whatever the threshold.",
+            ["model"],
+            buckets=_SIMILARITY_BUCKETS,
+            registry=r,
+        )
+        self.guard_refusals = Counter(
+            "layercache_semantic_guard_refusals",
+            "Candidates at or above the similarity threshold that the guard refused, by reason code.",
+            ["reason"],
+            registry=r,
+        )
+        self.verifier = Counter(
+            "layercache_semantic_verifier",
+            "Second-stage verifier answers: accepted, rejected, unavailable (could not load), error.",
+            ["result"],
             registry=r,
         )
         self.refusals: deque[Refusal] = deque(maxlen=_RING)
@@ -87,7 +108,45 @@ class SemanticMetrics:
         skip = ex.semantic_skip
         if skip is not None:
             self.skipped.labels(skip if skip in SKIP_REASONS else OTHER).inc()
+        trace = ex.semantic_trace
+        if trace is None:
+            return
+        if trace.nearest is not None:
+            self.nearest.labels(model).observe(min(1.0, max(0.0, trace.nearest)))
+        with_text = ex.settings.logging.log_prompts
+        now = time.time()
+        for judged in trace.judged.values():
+            code = ""
+            if judged.guard_refused:
+                code = self.code_label(reason_code(judged.verdict))
+                self.guard_refusals.labels(code).inc()
+            if judged.verifier:
+                result = judged.verifier
+                if result == "ok":
+                    result = "accepted" if judged.accepted else "rejected"
+                self.verifier.labels(result).inc()
+            if judged.accepted:
+                continue
+            self.refusals.append(
+                Refusal(
+                    at=now,
+                    tenant=ex.tenant[:12],
+                    model=model,
+                    similarity=round(judged.similarity, 4),
+                    code=code or "verifier",
+                    reason=_reason_text(judged, with_text),
+                    query=trace.query if with_text else "",
+                    stored_query=judged.stored_query if with_text else "",
+                )
+            )
 
     def recent(self) -> list[Refusal]:
         """Refusals, newest first."""
         return list(reversed(self.refusals))
+
+
+def _reason_text(judged: Judgement, with_text: bool) -> str:
+    if not judged.guard_refused:
+        return f"verifier score {judged.score:.3f}" if judged.score is not None else ""
+    # The guard's reason may quote words of the question ("opposites enable/disable").
+    return str(getattr(judged.verdict, "reason", "") or "") if with_text else ""

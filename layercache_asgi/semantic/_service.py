@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from .._config import SemanticCacheSettings
+from .._config import SemanticCacheSettings, VerifierSettings
 from ..db import Database
 from ..wire._completion import Completion
+from ._cross_encoder import OnnxCrossEncoder
 from ._embedder import Embedder, EmbedderUnavailable
 from ._flight import SingleFlight
 from ._guard import compare_questions
 from ._index import Vector
+from ._judge import Judge, LookupTrace
 from ._key import CacheKey
 from ._store import SemanticStore, StoredAnswer
+from ._verifier import Verifier, VerifierSlot
 
 __all__ = ["SemanticCacheService"]
 
@@ -34,6 +36,7 @@ class SemanticCacheService:
         self.settings = settings
         self.store: SemanticStore | None = None  # created once the model is loaded and its size known
         self.flights = SingleFlight()
+        self.verifier = VerifierSlot(_verifier(settings.verifier), settings.verifier)
         self.namespace = embedder.model_name + (f"@{Path(embedder.model_path).name}" if embedder.model_path else "")
         self._purger: asyncio.Task[None] | None = None
         self._loader: asyncio.Task[None] | None = None
@@ -68,14 +71,21 @@ class SemanticCacheService:
         vector: Vector = rows[0]
         return vector
 
-    async def lookup(self, key: CacheKey, settings: SemanticCacheSettings) -> tuple[Vector, StoredAnswer | None]:
-        """The query's vector, and the best stored answer at or above the threshold that the guard accepts."""
+    async def lookup(
+        self, key: CacheKey, settings: SemanticCacheSettings
+    ) -> tuple[Vector, StoredAnswer | None, LookupTrace]:
+        """The query's vector, the best stored answer at or above the threshold that the guard (and
+        the verifier, where asked) accepts, and what the lookup saw on the way."""
         store = self._store()
         vector = await self.embed_query(key.query)
-        answer = await store.lookup(key.tenant, key.exact, vector, settings.similarity_threshold, _guard(key, settings))
+        judge = Judge(key.query, settings, compare_questions if settings.guard else None, self.verifier)
+        trace = judge.trace
+        answer = await store.lookup(
+            key.tenant, key.exact, vector, settings.similarity_threshold, judge.accept, trace.saw
+        )
         if answer is not None:
             store.record_hit(answer.entry_id)
-        return vector, answer
+        return vector, answer, trace
 
     def remember(self, key: CacheKey, vector: Vector, completion: Completion, ttl: int) -> bool:
         """Store the answer (written behind; lookups see it at once). False when it could not be queued."""
@@ -136,14 +146,15 @@ class SemanticCacheService:
                     await task
         if self.store is not None:
             await self.store.close()
+        await self.verifier.close()
         await self.embedder.close()
 
 
-def _guard(key: CacheKey, settings: SemanticCacheSettings) -> Callable[[str], bool]:
-    """Whether a stored question asks the same as this request's (always, with the guard off)."""
-    if not settings.guard:
-        return lambda _stored: True
-    return lambda stored: compare_questions(key.query, stored).same
+def _verifier(settings: VerifierSettings) -> Verifier | None:
+    # Built here, loaded on first use (off the event loop): construction does no I/O.
+    if settings.model_path is None:
+        return None
+    return OnnxCrossEncoder(settings.model_path, max_length=settings.max_length)
 
 
 def _consume(task: asyncio.Task[Any]) -> None:

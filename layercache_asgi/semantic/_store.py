@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +32,10 @@ from ._writer import EntryWriter, PendingEntry, outside_request
 __all__ = ["SemanticStore", "StoredAnswer", "as_utc", "utc_now"]
 
 log = structlog.get_logger("layercache.semantic")
+
+# Whether a candidate's question asks the same (the guard, maybe a verifier: see ``_judge``).
+Accept = Callable[[Candidate], Awaitable[bool]]
+Saw = Callable[[float | None], None] | None
 
 # Above this many rows the matrix product moves off the event loop.
 _OFF_LOOP_ROWS = 4096
@@ -54,19 +58,26 @@ class SemanticStore:
     # -- lookup ---------------------------------------------------------------------------
 
     async def lookup(
-        self, tenant: str, exact: str, vector: Vector, threshold: float, accept: Callable[[str], bool]
+        self,
+        tenant: str,
+        exact: str,
+        vector: Vector,
+        threshold: float,
+        accept: Accept,
+        saw: Saw = None,
     ) -> StoredAnswer | None:
-        """The most similar answer at or above ``threshold`` whose question ``accept`` takes.
+        """The most similar answer at or above ``threshold`` whose candidate ``accept`` takes.
 
         With the bucket in memory, the best match found there is checked (still stored?) and
         its answer read in the same query that tops the bucket up: one round trip per hit.
+        ``saw`` learns the nearest similarity in the bucket, whatever the threshold.
         """
         key = (tenant, exact)
         bucket = self.index.get(key)
         if bucket is None:
             bucket = await self.bucket(tenant, exact)
-            return await self._pick(bucket, vector, threshold, accept, {})
-        guess = await self._first(bucket, vector, threshold, accept)
+            return await self._pick(bucket, vector, threshold, accept, {}, saw)
+        guess = await self._first(bucket, vector, threshold, accept, saw)
         rows: dict[int, Sequence[Any]] = {}
         gone = False
         if guess is None or guess.entry_id < 0:  # nothing to check in the database
@@ -78,17 +89,17 @@ class SemanticStore:
                 self.index.remove_ids({guess.entry_id})
         self._buckets.reload_now_and_then(key, bucket)
         if added or gone:  # new rows may match better; a vanished match may have a runner-up
-            return await self._pick(bucket, vector, threshold, accept, rows)
+            return await self._pick(bucket, vector, threshold, accept, rows, saw)
         if guess is None:
             return None
         row = rows.get(guess.entry_id)
         return answer_of_row(row, guess) if row is not None else await self.fetch(guess)
 
     async def _first(
-        self, bucket: Bucket, vector: Vector, threshold: float, accept: Callable[[str], bool]
+        self, bucket: Bucket, vector: Vector, threshold: float, accept: Accept, saw: Saw
     ) -> Candidate | None:
-        for candidate in await self.candidates(bucket, vector, threshold):
-            if accept(candidate.query):
+        for candidate in await self.candidates(bucket, vector, threshold, saw=saw):
+            if await accept(candidate):
                 return candidate
         return None
 
@@ -97,11 +108,12 @@ class SemanticStore:
         bucket: Bucket,
         vector: Vector,
         threshold: float,
-        accept: Callable[[str], bool],
+        accept: Accept,
         rows: dict[int, Sequence[Any]],
+        saw: Saw,
     ) -> StoredAnswer | None:
-        for candidate in await self.candidates(bucket, vector, threshold):
-            if not accept(candidate.query):
+        for candidate in await self.candidates(bucket, vector, threshold, saw=saw):
+            if not await accept(candidate):
                 continue
             row = rows.get(candidate.entry_id)
             answer = answer_of_row(row, candidate) if row is not None else await self.fetch(candidate)
@@ -109,12 +121,18 @@ class SemanticStore:
                 return answer
         return None
 
-    async def candidates(self, bucket: Bucket, vector: Vector, threshold: float, limit: int = 8) -> list[Candidate]:
+    async def candidates(
+        self, bucket: Bucket, vector: Vector, threshold: float, limit: int = 8, *, saw: Saw = None
+    ) -> list[Candidate]:
         """Stored inputs of ``bucket`` at or above ``threshold``, most similar first."""
         now = time.time()
         if bucket.size > _OFF_LOOP_ROWS:
-            return await asyncio.to_thread(bucket.search, vector, threshold, now, limit)
-        return bucket.search(vector, threshold, now, limit)
+            found, nearest = await asyncio.to_thread(bucket.scan, vector, threshold, now, limit)
+        else:
+            found, nearest = bucket.scan(vector, threshold, now, limit)
+        if saw is not None:
+            saw(nearest)
+        return found
 
     async def fetch(self, candidate: Candidate) -> StoredAnswer | None:
         """The candidate's stored answer, or None (and forgotten) if it expired or was deleted."""

@@ -99,7 +99,7 @@ class _Lookup:
     async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = self.exchange
         try:
-            vector, answer = await self.service.lookup(self.key, self.settings)
+            vector, answer, exchange.semantic_trace = await self.service.lookup(self.key, self.settings)
         except Exception as exc:
             log.warning("semantic_lookup_failed", request_id=exchange.request_id, error=type(exc).__name__)
             _mark(exchange, "bypass", "error")

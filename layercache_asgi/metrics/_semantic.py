@@ -32,7 +32,7 @@ __all__ = ["MAX_REASONS", "Refusal", "SemanticMetrics", "reason_code"]
 MAX_REASONS = 24
 _RING = 100  # refused candidates kept for the dashboard, per app
 # Fine where thresholds are set (0.7-1.0), coarse below.
-_SIMILARITY_BUCKETS = (0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.825, 0.85, 0.875, 0.9, 0.925, 0.95, 0.97, 0.99, 1.0)
+_SIMILARITY_BUCKETS = (0.3, 0.5, 0.6, 0.7, 0.75, 0.775, 0.8, 0.825, 0.85, 0.875, 0.9, 0.925, 0.95, 0.97, 0.99, 1.0)
 
 
 def reason_code(verdict: Any) -> str:

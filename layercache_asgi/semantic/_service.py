@@ -59,6 +59,7 @@ class SemanticCacheService:
         if self._loader.done() and self._loader.exception() is not None:
             return False
         self._purger = asyncio.get_running_loop().create_task(self._purge_loop())
+        self.verifier.start_loading()
         return True
 
     async def _load(self) -> None:

@@ -67,6 +67,12 @@ class VerifierSlot:
     def configured(self) -> bool:
         return self.verifier is not None
 
+    def start_loading(self) -> None:
+        """Begin loading in the background (at start-up), so the first lookup rarely waits for it."""
+        if self.verifier is not None and self._loading is None:
+            self._loading = asyncio.get_running_loop().create_task(self.verifier.load())
+            self._loading.add_done_callback(_consume)
+
     async def score(self, query: str, candidate: str) -> tuple[float | None, str]:
         """(the verifier's score, "ok"), or (None, "unavailable") when it could not load, or
         (None, "error") when it failed on this pair (both logged)."""
@@ -101,3 +107,9 @@ class VerifierSlot:
         if self.verifier is not None:
             with contextlib.suppress(Exception):
                 await self.verifier.close()
+
+
+def _consume(task: asyncio.Task[None]) -> None:
+    # A failed load is logged when a lookup first needs the verifier; this keeps asyncio quiet.
+    if not task.cancelled():
+        task.exception()

@@ -208,3 +208,13 @@ def test_skipped_requests_are_counted_by_reason(served: Callable[..., str]) -> N
     text = openai.DefaultHttpxClient().get(f"{url}/metrics").text
     for reason in ("tools", "long_conversation", "client"):
         assert f'layercache_semantic_skipped_total{{reason="{reason}"}} 1.0' in text
+
+
+def test_a_cache_that_could_not_start_counts_its_bypasses_as_unavailable(
+    make_settings: Callable[..., Settings], tmp_path: Any
+) -> None:
+    settings = make_settings(caching={"semantic": {"enabled": True, "model_path": str(tmp_path / "no-model")}})
+    with serve(LayerCacheApp(settings)) as url:
+        assert ask_openai(url, WEATHER)[:2] == ("bypass", "unavailable")
+        text = openai.DefaultHttpxClient().get(f"{url}/metrics").text
+    assert 'layercache_semantic_skipped_total{reason="unavailable"} 1.0' in text

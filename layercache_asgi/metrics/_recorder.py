@@ -208,8 +208,7 @@ class MetricsRecorder:
         if cache in ("hit", "miss", "bypass"):
             self.semantic.labels(model, cache).inc()
             self._add(model, **{_RESULT_FIELD[cache]: 1})
-        if sample.semantic_on:
-            self.semantic_lookups.record(ex, model)
+        self.semantic_lookups.record(ex, model)  # skips (a cache that could not start too), lookups
         if ex.session_over_budget:
             self.over_budget.labels(model).inc()
         if outcome.failovers:

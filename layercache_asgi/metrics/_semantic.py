@@ -106,7 +106,7 @@ class SemanticMetrics:
 
     def record(self, ex: Exchange, model: str) -> None:
         skip = ex.semantic_skip
-        if skip is not None:
+        if skip is not None and skip != "disabled":  # a cache switched off skips nothing
             self.skipped.labels(skip if skip in SKIP_REASONS else OTHER).inc()
         trace = ex.semantic_trace
         if trace is None:

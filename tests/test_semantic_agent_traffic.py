@@ -17,6 +17,7 @@ from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.testing import FakeProvider, serve
 
 from .conftest import ADMIN
+from .test_semantic_cache import TOOLS as OPENAI_TOOLS
 
 pytestmark = pytest.mark.postgres
 
@@ -52,16 +53,6 @@ CLAUDE_CODE_TOOLS: Any = [
 ]
 WARMUP: Any = [
     {"role": "user", "content": [{"type": "text", "text": "Warmup", "cache_control": {"type": "ephemeral"}}]}
-]
-OPENAI_TOOLS: Any = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather for a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-        },
-    }
 ]
 
 

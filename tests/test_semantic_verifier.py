@@ -165,3 +165,20 @@ def test_a_missing_or_broken_model_leaves_the_guard_alone_with_a_log_line_and_a_
     assert sample(metrics, "layercache_semantic_verifier_total", result="unavailable") == 2
     assert sample(metrics, "layercache_faults_total", component="semantic", event="semantic_verifier_unavailable") == 1
     assert capsys.readouterr().err.count("semantic_verifier_unavailable") == 1
+
+
+def test_unsure_refusals_nobody_settled_are_judged_again() -> None:
+    from layercache_asgi import Settings as AppSettings
+    from layercache_asgi.semantic._index import Candidate
+    from layercache_asgi.semantic._judge import Judge
+
+    class Unsure:  # the guard's verdict when it lacks word vectors (it names the words it needs)
+        same, reason, needs = False, "unsure", ("descale", "decalcify")
+
+    verdicts: list[Any] = [Unsure(), Verdict(True)]
+    judge = Judge("How do I descale my kettle?", AppSettings().caching.semantic, lambda q, s: verdicts.pop(0), None)
+    candidate = Candidate(1, 0.9, "How do I decalcify a kettle?")
+    assert asyncio.run(judge.accept(candidate)) is False
+    assert judge.trace.needs() == ["descale", "decalcify"]
+    assert asyncio.run(judge.accept(candidate)) is True  # the guard learned the words: judged again
+    assert judge.trace.needs() == [] and not verdicts

@@ -44,6 +44,15 @@ class LookupTrace:
     nearest: float | None = None  # None: nothing stored to compare with
     judged: dict[str, Judgement] = field(default_factory=dict)  # by stored question
 
+    def needs(self) -> list[str]:
+        """Words the guard said it needed to decide (a verdict's ``needs``), of refusals nobody
+        settled: once the guard knows them, judging again may decide otherwise."""
+        words: list[str] = []
+        for judged in self.judged.values():
+            if guard_unsure(judged.verdict) and judged.score is None:
+                words.extend(getattr(judged.verdict, "needs", ()))
+        return words
+
     def saw(self, similarity: float | None) -> None:
         if similarity is not None and (self.nearest is None or similarity > self.nearest):
             self.nearest = similarity

@@ -30,13 +30,17 @@ log = structlog.get_logger("layercache.semantic")
 class SemanticCacheService:
     """Started by :func:`start_semantic_cache`; ``runtime.semantic`` while the cache is usable."""
 
-    def __init__(self, db: Database, embedder: Embedder, settings: SemanticCacheSettings) -> None:
+    def __init__(
+        self, db: Database, embedder: Embedder, settings: SemanticCacheSettings, *, verifier: Verifier | None = None
+    ) -> None:
+        """``verifier``: a :class:`Verifier` of your own; by default the ONNX cross-encoder that
+        ``settings.verifier.model_path`` names, or none."""
         self.db = db
         self.embedder = embedder
         self.settings = settings
         self.store: SemanticStore | None = None  # created once the model is loaded and its size known
         self.flights = SingleFlight()
-        self.verifier = VerifierSlot(_verifier(settings.verifier), settings.verifier)
+        self.verifier = VerifierSlot(verifier or _verifier(settings.verifier), settings.verifier)
         self.namespace = embedder.model_name + (f"@{Path(embedder.model_path).name}" if embedder.model_path else "")
         self._purger: asyncio.Task[None] | None = None
         self._loader: asyncio.Task[None] | None = None

@@ -132,6 +132,25 @@ def test_openai_tool_calls_in_history_keep_the_request_out(served: Callable[...,
     assert provider_calls(fake, "/chat/completions") == 2
 
 
+def test_anthropic_tool_blocks_in_history_keep_the_request_out(served: Callable[..., str], fake: FakeProvider) -> None:
+    url = served()
+    client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-client-key-1", max_retries=0)
+    history: Any = [
+        {"role": "user", "content": "Read the README."},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "# Demo"}]},
+        {"role": "assistant", "content": "It is a demo."},
+    ]
+    headers = []
+    for _ in range(2):
+        raw = client.messages.with_raw_response.create(
+            model=MODEL, max_tokens=50, messages=[*history, {"role": "user", "content": "What is it about?"}]
+        )
+        headers.append((raw.headers.get(HEADER), raw.headers.get(SKIPPED)))
+    assert headers == [("bypass", "tools")] * 2
+    assert provider_calls(fake, "/v1/messages") == 2
+
+
 def test_openai_tools_request_is_cached_when_opted_in(served: Callable[..., str], fake: FakeProvider) -> None:
     url = served(include_tools=True)
     first, second = (ask_openai(url, WEATHER, tools=OPENAI_TOOLS) for _ in range(2))

@@ -6,6 +6,7 @@ and reach the provider every time; the settings opt back in."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
@@ -86,6 +87,22 @@ def test_claude_code_warmup_sent_twice_reaches_the_provider_twice(
     assert provider_calls(fake, "/v1/messages") == 2
     entries = openai.DefaultHttpxClient().get(f"{url}/v1/cache/entries", headers=ADMIN).json()
     assert entries["total"] == 0  # not stored either
+
+
+@pytest.mark.parametrize("include_tools", [False, True])
+def test_concurrent_identical_warmups_share_no_flight_unless_opted_in(
+    served: Callable[..., str], fake: FakeProvider, include_tools: bool
+) -> None:
+    # Identical concurrent requests of the cache share one upstream call (single flight): an
+    # exact repeat in disguise. Requests that stay out of the cache never join one.
+    url = served(include_tools=include_tools)
+    fake.delay = 0.5
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: warmup(url), range(2)))
+    if include_tools:
+        assert sorted(results) == [("hit", ""), ("miss", "")] and provider_calls(fake, "/v1/messages") == 1
+    else:
+        assert results == [("bypass", "tools")] * 2 and provider_calls(fake, "/v1/messages") == 2
 
 
 def test_claude_code_warmup_is_cached_when_tools_are_opted_in(served: Callable[..., str], fake: FakeProvider) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "SemanticCacheSettings",
     "Settings",
     "UpstreamSettings",
+    "VerifierSettings",
     "config_path_from_env",
     "load_settings",
 ]
@@ -173,12 +174,27 @@ class DatabaseSettings(_Section):
     )
 
 
+class VerifierSettings(_Section):
+    """A second-stage verifier: a cross-encoder asked whether a candidate answers the question."""
+
+    model_path: str | None = Field(
+        default=None,
+        description="ONNX cross-encoder: a folder with model.onnx and tokenizer.json (or the .onnx file, its "
+        "tokenizer.json beside it). Unset: no verifier.",
+    )
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="Minimum score for 'the same question'.")
+    when: Literal["pass", "unsure", "always"] = Field(
+        default="pass",
+        description="pass: it may veto what the guard passes; unsure: it decides what the guard is unsure of; "
+        "always: both.",
+    )
+    max_length: int = Field(default=256, ge=8, le=4096, description="Tokens of the question pair kept.")
+
+
 class SemanticCacheSettings(_Section):
     enabled: bool = True
     model: str = Field(default="BAAI/bge-small-en-v1.5", description="fastembed model name.")
-    model_path: str | None = Field(
-        default=None, description="Local model folder (ONNX + tokenizer), for offline installs."
-    )
+    model_path: str | None = Field(default=None, description="Local model folder (ONNX + tokenizer) for offline use.")
     similarity_threshold: float | None = Field(
         default=None,
         ge=0.0,
@@ -195,14 +211,23 @@ class SemanticCacheSettings(_Section):
         default=True,
         description="Reject near-misses cosine cannot see (numbers, names, negation, antonyms, direction).",
     )
+    verifier: VerifierSettings = VerifierSettings()
+    include_tools: bool = Field(
+        default=False,
+        description="Also cache requests that carry tools, tool calls or tool results (agent turns; off: never).",
+    )
+    max_messages: int | None = Field(
+        default=4,
+        ge=1,
+        description="Leave conversations longer than this many messages (system ones not counted) uncached; "
+        "null: any length.",
+    )
     default_ttl: int = Field(
         default=300, ge=0, description="Seconds an answer stays cached (per request: lc_cache_ttl)"
     )
     max_entries: int = Field(default=10_000, ge=1, description="Size cap; least recently used entries are evicted.")
     purge_interval_seconds: float = Field(default=60.0, gt=0, description="How often expired entries are deleted.")
-    single_flight_wait_seconds: float = Field(
-        default=60.0, ge=0, description="How long identical concurrent requests wait for the first one's answer."
-    )
+    single_flight_wait_seconds: float = Field(default=60.0, ge=0, description="How long identical requests wait.")
     model_load_wait_seconds: float = Field(
         default=10.0,
         ge=0,
@@ -368,10 +393,7 @@ class Host(Protocol):
 
     @property
     def settings(self) -> Settings: ...
-
     @property
     def http(self) -> httpx.AsyncClient: ...
-
     def on_close(self, closer: Callable[[], Awaitable[Any]]) -> None: ...
-
     def on_reload(self, reloader: Callable[[Settings], None]) -> None: ...

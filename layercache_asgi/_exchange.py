@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._runtime import Runtime
     from .explain import Diagnosis, Where
     from .prompt._layers import Layers
+    from .semantic._judge import LookupTrace
     from .upstream._providers import Deployment
 
 __all__ = ["SCOPE_KEY", "Exchange", "Outcome", "PrefixCheck", "Saved", "get_exchange"]
@@ -49,6 +50,8 @@ class Exchange:
     diagnosis: Diagnosis | None = None  # the provider's cache diagnosis, asked and read (ExplainMisses)
     session_over_budget: bool = False  # TruncateSession could not fit the budget
     saved: Saved | None = None  # a semantic cache answer (SemanticCache)
+    semantic_skip: str | None = None  # why the semantic cache stayed out: one of SKIP_REASONS (SemanticCache)
+    semantic_trace: LookupTrace | None = None  # nearest similarity and judged candidates (SemanticCache)
     gemini_cache_write_tokens: int = 0  # a CachedContent made for this call (InjectCacheMarkers)
     # For the deployment the body is shaped for, what no field of the client's format can carry;
     # the LiteLLM path passes them on (InjectCacheMarkers).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -233,6 +234,19 @@ def test_dashboard_in_a_real_browser(site: tuple[str, LayerCacheApp, Path], brow
     assert page.locator(f"[data-testid=invalidate-{entry_id}]").count() == 0
     ids = {str(e.get("id")) for e in _items(cache_entries(base).json())}
     assert entry_id not in ids
+
+    # A near miss the guard refuses is listed under the refused candidates, its text hidden (log_prompts off).
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key=CLIENT_KEY, max_retries=0)
+    for question in ("Is it safe to eat raw eggs?", "Is it unsafe to eat raw eggs?"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
+    page.goto(f"{base}/dashboard/cache")
+    refused = page.locator("[data-testid=refusals] tbody tr")
+    assert refused.count() == 1
+    cells = refused.first.locator("td").all_inner_texts()
+    # The reason is the guard's code (today "opposites"), never its wording, which quotes the question.
+    assert cells[2] == "gpt-4o-mini" and float(cells[3]) >= 0.85 and re.fullmatch(r"[a-z_]+", cells[4]), cells
+    assert "eggs" not in page.inner_text("[data-testid=refusals]")
+    shoot(page, "cache_refusals", full_page=True)
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
 

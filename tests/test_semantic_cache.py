@@ -19,6 +19,8 @@ pytestmark = pytest.mark.postgres
 
 HEADER = "x-layercache-cache"
 ON = {"caching": {"semantic": {"enabled": True}}}
+# Requests with tools stay out of the cache unless opted in (tests/test_semantic_agent_traffic.py).
+WITH_TOOLS = {"caching": {"semantic": {"enabled": True, "include_tools": True}}}
 TOOLS = [
     {
         "type": "function",
@@ -39,6 +41,12 @@ def semantic_settings(make_settings: Callable[..., Settings]) -> Settings:
 @pytest.fixture
 def cached_proxy(semantic_settings: Settings) -> Iterator[str]:
     with serve(LayerCacheApp(semantic_settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def tools_proxy(make_settings: Callable[..., Settings]) -> Iterator[str]:
+    with serve(LayerCacheApp(make_settings(**WITH_TOOLS))) as url:
         yield url
 
 
@@ -119,8 +127,8 @@ def test_stream_hit_reports_zero_usage_when_asked_for_usage(cached_proxy: str) -
     assert len(usages) == 1 and usages[0].prompt_tokens == 0 and usages[0].completion_tokens == 0
 
 
-def test_openai_tool_calls_are_preserved_in_json_and_stream_hits(cached_proxy: str, fake: FakeProvider) -> None:
-    client = oai(cached_proxy)
+def test_openai_tool_calls_are_preserved_in_json_and_stream_hits(tools_proxy: str, fake: FakeProvider) -> None:
+    client = oai(tools_proxy)
     _, first = ask(client, "What's the weather in Paris?", tools=TOOLS)
     original = first.choices[0].message.tool_calls[0]
     header, hit = ask(client, "What's the weather in Paris?", tools=TOOLS)
@@ -152,8 +160,8 @@ def test_anthropic_hits_in_json_and_stream(cached_proxy: str, fake: FakeProvider
     assert len(fake.requests) == 1
 
 
-def test_anthropic_tool_use_is_preserved(cached_proxy: str, fake: FakeProvider) -> None:
-    client = ant(cached_proxy)
+def test_anthropic_tool_use_is_preserved(tools_proxy: str, fake: FakeProvider) -> None:
+    client = ant(tools_proxy)
     tools = [{"name": "lookup", "description": "Look up", "input_schema": {"type": "object", "properties": {}}}]
     messages = [{"role": "user", "content": "Look up the order status for order A-17"}]
     first = client.messages.create(model="claude-sonnet-4-5", max_tokens=50, tools=tools, messages=messages)
@@ -195,9 +203,9 @@ def test_near_miss_questions_do_not_hit(cached_proxy: str, fake: FakeProvider) -
     ids=lambda c: next(iter(c)),
 )
 def test_anything_that_shapes_the_answer_isolates_entries(
-    cached_proxy: str, fake: FakeProvider, change: dict[str, Any]
+    tools_proxy: str, fake: FakeProvider, change: dict[str, Any]
 ) -> None:
-    client = oai(cached_proxy)
+    client = oai(tools_proxy)
     assert ask(client, "Name three prime numbers")[0] == "miss"
     assert ask(client, "Name three prime numbers", **change)[0] == "miss"
     assert ask(client, "Name three prime numbers", **change)[0] == "hit"
@@ -287,8 +295,8 @@ def test_only_whole_successful_answers_are_stored(cached_proxy: str, fake: FakeP
     assert ask(client, "Tell me a fact about bats")[0] == "miss"  # the truncated answer was not stored
 
 
-def test_non_question_turns_bypass_the_cache(cached_proxy: str) -> None:
-    client = oai(cached_proxy)
+def test_non_question_turns_bypass_the_cache(tools_proxy: str) -> None:
+    client = oai(tools_proxy)  # with tools opted in, a tool result is still not a question
     messages = [
         {"role": "user", "content": "What's the weather in Oslo?"},
         {
@@ -301,7 +309,7 @@ def test_non_question_turns_bypass_the_cache(cached_proxy: str) -> None:
         {"role": "tool", "tool_call_id": "call_1", "content": "Sunny"},
     ]
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
-    assert raw.headers[HEADER] == "bypass"
+    assert raw.headers[HEADER] == "bypass" and raw.headers["x-layercache-cache-skipped"] == "not_a_question"
     assert raw.parse().choices[0].message.content == "Tool said: Sunny"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,28 @@ def _prefix_rows(recorder: MetricsRecorder | None) -> list[dict[str, Any]]:
                 "count": count,
                 "detail": detail,
                 "latest": recorder.prefix.latest.get((model, detail)),
+            }
+        )
+    return rows
+
+
+def _refusal_rows(recorder: MetricsRecorder | None, show_text: bool) -> list[dict[str, Any]]:
+    """Recent candidates the guard or the verifier refused, newest first; question text and the
+    guard's wording (which may quote it) only while ``log_prompts`` is on."""
+    if recorder is None:
+        return []
+    rows = []
+    for r in recorder.semantic_lookups.recent():
+        verifier = r.code == "verifier"
+        rows.append(
+            {
+                "time": datetime.fromtimestamp(r.at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "tenant": r.tenant,
+                "model": r.model,
+                "similarity": f"{r.similarity:.3f}",
+                "reason": r.reason if (show_text or verifier) and r.reason else r.code,
+                "query": r.query if show_text else "",
+                "stored_query": r.stored_query if show_text else "",
             }
         )
     return rows
@@ -149,6 +172,8 @@ class Pages:
             message=message,
             error=error,
             semantic_on=view.runtime.semantic is not None,
+            refusals=_refusal_rows(_recorder(view), view.settings.logging.log_prompts),
+            show_text=view.settings.logging.log_prompts,
         )
 
     async def templates(self, view: View, *, message: str | None = None, error: str | None = None) -> Response:

@@ -21,6 +21,7 @@ from ..wire._completion import Usage
 from ._labels import ModelLabels, clean_label
 from ._prefix import PREFIX_CAUSES, PrefixChanges, PrefixMeasured
 from ._prices import PriceBook, call_cost, is_listed, prefix_savings
+from ._semantic import SemanticMeasured, SemanticMetrics
 
 if TYPE_CHECKING:
     from .._config import Settings
@@ -61,7 +62,7 @@ _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0
 _OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
-class Measured(PrefixMeasured, Protocol):
+class Measured(PrefixMeasured, SemanticMeasured, Protocol):
     """What the recorder reads of one request: an Exchange is one (the recorder does not need the rest)."""
 
     @property
@@ -135,6 +136,7 @@ class MetricsRecorder:
         self.semantic = Counter(
             "layercache_semantic_cache", "Semantic cache lookups by result.", ["model", "result"], registry=r
         )
+        self.semantic_lookups = SemanticMetrics(r)  # skips, nearest similarity, guard refusals, verifier
         self.cache_read = Counter(
             "layercache_cache_read_tokens",
             "Prompt tokens the provider read from its cache.",
@@ -235,6 +237,7 @@ class MetricsRecorder:
         if cache in ("hit", "miss", "bypass"):
             self.semantic.labels(model, cache).inc()
             self._add(model, **{_RESULT_FIELD[cache]: 1})
+        self.semantic_lookups.record(ex, model)  # skips (a cache that could not start too), lookups
         if ex.session_over_budget:
             self.over_budget.labels(model).inc()
         if outcome.failovers:

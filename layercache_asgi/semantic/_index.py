@@ -87,8 +87,13 @@ class Bucket:
 
     def search(self, vector: Vector, threshold: float, now: float, limit: int) -> list[Candidate]:
         """Live rows at or above ``threshold``, most similar first."""
+        return self.scan(vector, threshold, now, limit)[0]
+
+    def scan(self, vector: Vector, threshold: float, now: float, limit: int) -> tuple[list[Candidate], float | None]:
+        """:meth:`search`, and the similarity of the nearest live row whatever the threshold
+        (None when there is none): what tuning the threshold needs to see."""
         if self.size == 0:
-            return []
+            return [], None
         rows = self.vectors[: self.size]
         # numpy's BLAS wakes its worker threads for a matrix product, and they spin for a while
         # afterwards on the cores the event loop and the embedder need: far costlier than the
@@ -96,11 +101,13 @@ class Bucket:
         # loop) still get the BLAS product.
         sims = np.einsum("ij,j->i", rows, vector) if self.size <= _EINSUM_ROWS else rows @ vector
         sims[self.expires[: self.size] <= now] = -2.0
+        best = float(sims.max())
         above = np.flatnonzero(sims >= threshold)
         if above.size > limit:
             above = above[np.argpartition(-sims[above], limit - 1)[:limit]]
         ranked = above[np.argsort(-sims[above], kind="stable")]
-        return [Candidate(int(self.ids[i]), float(sims[i]), self.queries[i]) for i in ranked]
+        candidates = [Candidate(int(self.ids[i]), float(sims[i]), self.queries[i]) for i in ranked]
+        return candidates, best if best > -2.0 else None
 
     def drop_expired(self, now: float) -> None:
         stale = np.flatnonzero((self.expires[: self.size] <= now) & (self.expires[: self.size] != 0))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..prompt._layers import strip_markers
 from ..wire._content import is_text_part
+from ._eligible import RESPONSES_STATE, is_tool_item
 
 if TYPE_CHECKING:
     from .._request import ChatRequest
@@ -22,7 +23,7 @@ __all__ = ["CacheKey", "cache_key", "normalise_query"]
 _KEY_VERSION = 2  # 2: nested key order is part of the key
 # Request fields that change how an answer is delivered, not what it says.
 _DELIVERY_ONLY = frozenset({"stream", "stream_options", "store", "prompt_cache_key", "client_metadata"})
-_RESPONSES_STATE = ("previous_response_id", "conversation", "prompt")
+_PLAIN_ITEMS = frozenset({"message", "reasoning"})
 _QUERY_PLACEHOLDER = "\x00newest-user-input\x00"
 
 
@@ -98,12 +99,14 @@ def cache_key(exchange: Asked, namespace: str = "") -> CacheKey | None:
 
 def _responses_cacheable(body: dict[str, Any]) -> bool:
     """A Responses request's meaning may hang on state the proxy cannot see (a stored response,
-    a conversation, a stored prompt) or on tools: those are never answered from the cache."""
-    if any(body.get(name) for name in _RESPONSES_STATE) or body.get("tools"):
+    a conversation, a stored prompt, an item reference): those are never answered from the cache.
+    Tools and call items get here only when ``include_tools`` lets them (see ``_eligible``)."""
+    if any(body.get(name) for name in RESPONSES_STATE):
         return False
     items = body.get("input")
     return not isinstance(items, list) or all(
-        isinstance(item, dict) and item.get("type", "message") == "message" for item in items
+        isinstance(item, dict) and (item.get("type", "message") in _PLAIN_ITEMS or is_tool_item(item.get("type")))
+        for item in items
     )
 
 

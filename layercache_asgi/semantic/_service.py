@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from .._config import SemanticCacheSettings
+from .._config import SemanticCacheSettings, VerifierSettings
 from ..db import Database
 from ..wire._completion import Completion
+from ._cross_encoder import OnnxCrossEncoder
 from ._embedder import Embedder, EmbedderUnavailable
 from ._flight import SingleFlight
 from ._guard import Guard
 from ._index import Vector
+from ._judge import Judge, LookupTrace
 from ._key import CacheKey
 from ._lexicon import current_lexicon
 from ._store import SemanticStore, StoredAnswer
 from ._thresholds import resolve_thresholds
+from ._verifier import Verifier, VerifierSlot
 
 __all__ = ["SemanticCacheService"]
 
@@ -30,13 +32,18 @@ log = structlog.get_logger("layercache.semantic")
 class SemanticCacheService:
     """Started by :func:`start_semantic_cache`; ``runtime.semantic`` while the cache is usable."""
 
-    def __init__(self, db: Database, embedder: Embedder, settings: SemanticCacheSettings) -> None:
+    def __init__(
+        self, db: Database, embedder: Embedder, settings: SemanticCacheSettings, *, verifier: Verifier | None = None
+    ) -> None:
+        """``verifier``: a :class:`Verifier` of your own; by default the ONNX cross-encoder that
+        ``settings.verifier.model_path`` names, or none."""
         self.db = db
         self.embedder = embedder
         self.settings = settings
         self.store: SemanticStore | None = None  # created once the model is loaded and its size known
         self.flights = SingleFlight()
         self.guard = Guard(embedder)
+        self.verifier = VerifierSlot(verifier or _verifier(settings.verifier), settings.verifier)
         self.namespace = embedder.model_name + (f"@{Path(embedder.model_path).name}" if embedder.model_path else "")
         self._purger: asyncio.Task[None] | None = None
         self._loader: asyncio.Task[None] | None = None
@@ -60,6 +67,7 @@ class SemanticCacheService:
         if self._loader.done() and self._loader.exception() is not None:
             return False
         self._purger = asyncio.get_running_loop().create_task(self._purge_loop())
+        self.verifier.start_loading()
         return True
 
     async def _load(self) -> None:
@@ -72,22 +80,30 @@ class SemanticCacheService:
         vector: Vector = rows[0]
         return vector
 
-    async def lookup(self, key: CacheKey, settings: SemanticCacheSettings) -> tuple[Vector, StoredAnswer | None]:
-        """The query's vector, and the best stored answer at or above the threshold that the guard accepts."""
+    async def lookup(
+        self, key: CacheKey, settings: SemanticCacheSettings
+    ) -> tuple[Vector, StoredAnswer | None, LookupTrace]:
+        """The query's vector, the best stored answer at or above the threshold that the guard (and
+        the verifier, where asked) accepts, and what the lookup saw on the way."""
         store = self._store()
         vector = await self.embed_query(key.query)
         threshold, word_cut = resolve_thresholds(settings)
-        unsure: list[str] = []
-        accept = _guard(self.guard, key, settings, word_cut, unsure)
-        answer = await store.lookup(key.tenant, key.exact, vector, threshold, accept)
-        if answer is None and unsure:  # words the guard has no vectors for yet: embed them, look again
+        guard = self.guard
+        judge = Judge(
+            key.query,
+            settings,
+            (lambda new, stored: guard.check(new, stored, word_cut)) if settings.guard else None,
+            self.verifier,
+        )
+        trace = judge.trace
+        answer = await store.lookup(key.tenant, key.exact, vector, threshold, judge.accept, trace.saw)
+        if answer is None and (needs := trace.needs()):  # words the guard has no vectors for yet: embed, look again
             with contextlib.suppress(EmbedderUnavailable):  # without them the guard refuses: a miss
-                await self.guard.learn(unsure)
-            unsure.clear()
-            answer = await store.lookup(key.tenant, key.exact, vector, threshold, accept)
+                await self.guard.learn(needs)
+            answer = await store.lookup(key.tenant, key.exact, vector, threshold, judge.accept, trace.saw)
         if answer is not None:
             store.record_hit(answer.entry_id)
-        return vector, answer
+        return vector, answer, trace
 
     def remember(self, key: CacheKey, vector: Vector, completion: Completion, ttl: int) -> bool:
         """Store the answer (written behind; lookups see it at once). False when it could not be queued."""
@@ -148,25 +164,15 @@ class SemanticCacheService:
                     await task
         if self.store is not None:
             await self.store.close()
+        await self.verifier.close()
         await self.embedder.close()
 
 
-def _guard(
-    guard: Guard, key: CacheKey, settings: SemanticCacheSettings, word_cut: float, unsure: list[str]
-) -> Callable[[str], bool]:
-    """Whether a stored question asks the same as this request's (always, with the guard off).
-
-    Words the guard would need vectors for are collected in ``unsure``.
-    """
-    if not settings.guard:
-        return lambda _stored: True
-
-    def accept(stored: str) -> bool:
-        verdict = guard.check(key.query, stored, word_cut)
-        unsure.extend(verdict.needs)
-        return verdict.same
-
-    return accept
+def _verifier(settings: VerifierSettings) -> Verifier | None:
+    # Built here, loaded on first use (off the event loop): construction does no I/O.
+    if settings.model_path is None:
+        return None
+    return OnnxCrossEncoder(settings.model_path, max_length=settings.max_length)
 
 
 def _consume(task: asyncio.Task[Any]) -> None:

@@ -17,6 +17,7 @@ import structlog
 
 from .._exchange import Exchange, Saved, get_exchange
 from .._types import ASGIApp, Receive, Scope, Send
+from ..semantic._eligible import skip_reason
 from ..semantic._key import CacheKey, cache_key
 from ..wire._completion import Completion, Usage
 from ..wire._dispatch import render_body, render_stream
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
     from ..semantic._index import Vector
     from ..semantic._service import SemanticCacheService
 
-__all__ = ["CACHE_HEADER", "SemanticCache"]
+__all__ = ["CACHE_HEADER", "SKIPPED_HEADER", "SemanticCache"]
 
 CACHE_HEADER = "x-layercache-cache"
+SKIPPED_HEADER = "x-layercache-cache-skipped"  # why a bypass: one of SKIP_REASONS
 # Only whole answers are worth replaying: not cut off by a length limit or a filter.
 _COMPLETE = frozenset({"stop", "tool_calls", "end_turn", "stop_sequence", "tool_use"})
 
@@ -47,21 +49,39 @@ class SemanticCache:
             return
         service: SemanticCacheService | None = exchange.runtime.semantic
         settings = exchange.settings.caching.semantic
-        ext = exchange.request.ext
+        reason = _skip_reason(exchange, service, settings)
         key = None
-        wanted = not (ext.lc_bypass_cache or ext.lc_skip_semantic_cache)
-        if service is not None and service.ready and settings.enabled and wanted:
+        if reason is None and service is not None:
             key = cache_key(exchange, service.namespace)
+            reason = "not_a_question" if key is None else None
         if service is None or key is None:
-            _mark(exchange, "bypass")
+            _mark(exchange, "bypass", reason or "unavailable")
             await self.app(scope, receive, send)
             return
         await _Lookup(self.app, exchange, service, settings, key).run(scope, receive, send)
 
 
-def _mark(exchange: Exchange, result: str) -> None:
+def _skip_reason(
+    exchange: Exchange, service: SemanticCacheService | None, settings: SemanticCacheSettings
+) -> str | None:
+    """Why this request neither reads nor writes the cache (checked before any key is made, so
+    exact repeats and identical concurrent requests are left alone too), or None."""
+    ext = exchange.request.ext
+    if ext.lc_bypass_cache or ext.lc_skip_semantic_cache:
+        return "client"
+    if not settings.enabled:
+        return "disabled"
+    if service is None or not service.ready:
+        return "unavailable"
+    return skip_reason(exchange.request, settings)
+
+
+def _mark(exchange: Exchange, result: str, skipped: str | None = None) -> None:
     exchange.outcome.cache = result
     exchange.response_headers[CACHE_HEADER] = result
+    if skipped is not None:
+        exchange.semantic_skip = skipped
+        exchange.response_headers[SKIPPED_HEADER] = skipped
 
 
 class _Lookup:
@@ -80,10 +100,10 @@ class _Lookup:
     async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = self.exchange
         try:
-            vector, answer = await self.service.lookup(self.key, self.settings)
+            vector, answer, exchange.semantic_trace = await self.service.lookup(self.key, self.settings)
         except Exception as exc:
             log.warning("semantic_lookup_failed", request_id=exchange.request_id, error=type(exc).__name__)
-            _mark(exchange, "bypass")
+            _mark(exchange, "bypass", "error")
             await self.app(scope, receive, send)
             return
         if answer is not None:

@@ -103,6 +103,7 @@ class LayerCacheApp:
                 return
             runtime = Runtime(await asyncio.to_thread(self._load_settings), transport=self._transport)
             runtime.enhancements = enhancement_registry(self.stages)
+            runtime.config_path = self.config_path
             await runtime.start()
             self._stack = build_stack(self.stages)
             self._runtime = runtime

@@ -34,6 +34,8 @@ class Runtime:
         self.prompt_state: Any = None  # prefix families, warm-up gate, Gemini handles
         self.logs: Any = None  # the per-app log ring buffer (_logging.LogBuffer)
         self.enhancements: Any = None  # the Enhance stage's registry, which saved templates are checked against
+        self.coord: Any = None  # coord.Coordinator: on PostgreSQL, how this replica hears the others
+        self.config_path: Any = None  # the YAML file the settings come from (what a reload re-reads)
         self._reloaders: list[Callable[[Settings], None]] = []
         self._db_waiters: list[Callable[[], Awaitable[None]]] = []
 
@@ -92,7 +94,9 @@ class Runtime:
 
 def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
     # Each component starts itself and degrades on its own: a failed store leaves an
-    # uncached proxy, never a failed start-up (except a Postgres schema that is behind).
+    # uncached proxy, never a failed start-up (except a Postgres schema that is behind, or a
+    # second process on one SQLite file).
+    from .coord import start_coordination
     from .db._start import start_database
     from .enhancements._few_shot import start_few_shot
     from .metrics._start import start_metric_snapshots, start_metrics
@@ -105,6 +109,7 @@ def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
     return [
         start_metrics,
         start_database,
+        start_coordination,
         start_templates,
         start_metric_snapshots,
         start_semantic_cache,

@@ -46,6 +46,7 @@ class Cluster:
     balancer: str  # the HAProxy front end
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    database_url: str = ""
 
     def kill(self, index: int) -> None:
         """SIGKILL a replica: no shutdown, nothing released."""
@@ -117,7 +118,7 @@ def cluster(config: dict[str, Any], tmp: Path, *, size: int = 3) -> Iterator[Clu
         haproxy_cfg.write_text(_haproxy_config(front, ports))
         balancer = subprocess.Popen([haproxy, "-f", str(haproxy_cfg), "-db"], stderr=subprocess.PIPE)
         _wait_healthy(f"http://127.0.0.1:{front}", balancer, log=logs[0], semantic=semantic)
-        yield Cluster(urls, f"http://127.0.0.1:{front}", processes, logs)
+        yield Cluster(urls, f"http://127.0.0.1:{front}", processes, logs, config["database"]["url"])
     finally:
         for process in [*processes, *([balancer] if balancer else [])]:
             if process.poll() is None:

@@ -8,6 +8,7 @@ through which they coordinate (``layercache_asgi/coord``). Runs on PostgreSQL on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -104,6 +105,59 @@ def test_an_answer_stored_through_one_replica_is_a_hit_on_the_others_within_a_se
         assert _until(deadline, lambda b=base: _ask(b, "What is the tallest mountain in Europe?") == "hit"), base
 
 
+async def _commit_late(url: str, like: str, question: str, held: threading.Event, release: threading.Event) -> None:
+    """Insert an answer to ``question`` in the bucket of the entry asking ``like``, and commit it only once
+    ``release`` is set: a replica whose insert took an id early and committed after others did."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from layercache_asgi.semantic._embedder import Embedder
+
+    embedder = Embedder(model_path=str(MODEL_DIR))
+    await embedder.load()
+    vector = (await embedder.embed([question]))[0]
+    await embedder.close()
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO semantic_entries (tenant, model, exact_key, query_text, embedding, response, "
+                    "input_tokens, output_tokens, cost_usd, hit_count, created_at, last_hit_at, expires_at) "
+                    "SELECT tenant, model, exact_key, :question, :embedding, response, input_tokens, output_tokens, "
+                    "cost_usd, 0, now(), now(), now() + interval '1 hour' FROM semantic_entries "
+                    "WHERE query_text = :like LIMIT 1"
+                ),
+                {"question": question, "embedding": vector.tobytes(), "like": like},
+            )
+            held.set()
+            await asyncio.to_thread(release.wait, 30)
+    finally:
+        await engine.dispose()
+
+
+def test_a_row_committed_out_of_id_order_reaches_the_other_replicas_within_a_second(semantic_cluster: Cluster) -> None:
+    one, two, three = semantic_cluster.replicas
+    seed, late, later = "Who wrote Hamlet?", "Who painted the Mona Lisa?", "Who composed the Four Seasons?"
+    assert _ask(one, seed) == "miss"
+    assert _until(time.monotonic() + 5, lambda: all(_ask(b, seed) == "hit" for b in (two, three)))
+    held, release = threading.Event(), threading.Event()
+    writer = threading.Thread(
+        target=asyncio.run, args=(_commit_late(semantic_cluster.database_url, seed, late, held, release),)
+    )
+    writer.start()
+    try:
+        assert held.wait(60)  # its id is taken, its row not visible yet
+        assert _ask(one, later) == "miss"  # a higher id, committed first
+        assert _until(time.monotonic() + 5, lambda: all(_ask(b, later) == "hit" for b in (two, three)))
+    finally:
+        release.set()
+        writer.join(60)
+    deadline = time.monotonic() + WITHIN  # below every replica's watermark now: only the notification tells them
+    for base in (two, three):
+        assert _until(deadline, lambda b=base: _ask(b, late, lc_cache_ttl=0) == "hit"), base
+
+
 def test_an_invalidation_through_one_replica_is_honoured_by_all_within_a_second(semantic_cluster: Cluster) -> None:
     question = "How many moons does Mars have?"
     first, second, third = semantic_cluster.replicas
@@ -155,7 +209,9 @@ def test_failed_authentications_count_across_replicas(semantic_cluster: Cluster)
 
 
 def _system(tag: str) -> str:
-    return f"[{tag}] " + " ".join(f"Rule {i}: check the facts, cite the source and keep answers short." for i in range(160))
+    return f"[{tag}] " + " ".join(
+        f"Rule {i}: check the facts, cite the source and keep answers short." for i in range(160)
+    )
 
 
 def _fan_out(base: str, system: str, n: int) -> list[Any]:
@@ -192,17 +248,24 @@ def _writes_and_reads(results: list[Any]) -> tuple[int, int]:
 
 def _requests_served(base: str) -> float:
     text = httpx.get(f"{base}/metrics").text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("layercache_requests_total{"))
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("layercache_requests_total{")
+    )
+
+
+@contextlib.contextmanager
+def _running(fake: PrefixCacheSimulator, database_url: str, tmp: Path, **caching: Any) -> Iterator[Cluster]:
+    with serve(fake) as upstream, cluster(_config(upstream, _migrated(database_url), **caching), tmp) as running:
+        yield running
 
 
 def test_a_fan_out_over_three_replicas_pays_one_write(database_url: str, tmp_path: Path) -> None:
     fake = PrefixCacheSimulator(delay=1.0)
-    with serve(fake) as upstream:
-        with cluster(_config(upstream, _migrated(database_url), warmup_wait_seconds=5), tmp_path) as running:
-            for base in running.replicas:  # first requests pay one-off costs (imports, tokenizer): not in the race
-                _fan_out(base, _system(f"warm-up {base}"), 1)
-            results = _fan_out(running.balancer, _system("fan-out"), 9)
-            served = [_requests_served(base) for base in running.replicas]
+    with _running(fake, database_url, tmp_path, warmup_wait_seconds=5) as running:
+        for base in running.replicas:  # first requests pay one-off costs (imports, tokenizer): not in the race
+            _fan_out(base, _system(f"warm-up {base}"), 1)
+        results = _fan_out(running.balancer, _system("fan-out"), 9)
+        served = [_requests_served(base) for base in running.replicas]
     assert len(results) == 9
     assert served == [4.0, 4.0, 4.0]  # round robin: every replica had its own share of the nine
     assert _writes_and_reads(results) == (1, 8)
@@ -211,17 +274,17 @@ def test_a_fan_out_over_three_replicas_pays_one_write(database_url: str, tmp_pat
 def test_a_replica_killed_holding_a_claim_delays_the_others_at_most_the_wait_bound(
     database_url: str, tmp_path: Path
 ) -> None:
-    bound = 2.0
+    bound = 4.0
     fake = PrefixCacheSimulator(delay=30.0)  # the first replica's upstream call hangs: it holds the claim
     system = _system("killed")
-    with serve(fake) as upstream:
-        with cluster(_config(upstream, _migrated(database_url), warmup_wait_seconds=bound), tmp_path) as running:
-            stuck = threading.Thread(target=_fan_out, args=(running.replicas[0], system, 1), daemon=True)
-            stuck.start()
-            assert _until(time.monotonic() + 30, lambda: len(fake.requests) == 1)  # it is upstream, claim held
-            running.kill(0)
-            fake.delay = 0.1
-            results = _fan_out(running.replicas[1], system, 2) + _fan_out(running.replicas[2], system, 2)
+    with _running(fake, database_url, tmp_path, warmup_wait_seconds=bound) as running:
+        stuck = threading.Thread(target=_fan_out, args=(running.replicas[0], system, 1), daemon=True)
+        stuck.start()
+        assert _until(time.monotonic() + 30, lambda: len(fake.requests) == 1)  # it is upstream, claim held
+        running.kill(0)
+        fake.delay = 0.1
+        results = _fan_out(running.replicas[1], system, 2) + _fan_out(running.replicas[2], system, 2)
     assert all(not isinstance(r, Exception) and r.status_code == 200 for r in results), results
     waits = [int(r.headers.get("x-layercache-warmup-wait-ms", "0")) for r in results]
-    assert max(waits) <= bound * 1000 + 250, waits
+    # The dead replica's claim held them (a wait for a live leader here is the fake's 0.1 s), for the bound at most.
+    assert 1000 < max(waits) <= bound * 1000 + 250, waits

@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from .._runtime import Runtime
     from ..db import Database
 
-__all__ = ["Coordinator"]
+__all__ = ["LISTENER_NAME", "Coordinator"]
 
 log = structlog.get_logger("layercache.coord")
 
+LISTENER_NAME = "layercache-listener"
 # Start-up waits this long for the listener, so a replica that serves has heard from the others.
 _LISTEN_WAIT_SECONDS = 5.0
 # Announcements queued beyond this many are dropped (a flood of failed logins, a database that hangs).
@@ -48,7 +49,10 @@ class Coordinator:
     async def _connect(self) -> Any:
         import asyncpg  # type: ignore[import-untyped]
 
-        return await asyncpg.connect(**connect_kwargs(self.db.engine), timeout=5)
+        kwargs = connect_kwargs(self.db.engine)
+        # Named, so an operator (or a test) can tell the listening connection apart in pg_stat_activity.
+        kwargs["server_settings"] = {**kwargs.get("server_settings", {}), "application_name": LISTENER_NAME}
+        return await asyncpg.connect(**kwargs, timeout=5)
 
     async def start(self) -> None:
         self.listener.start()

@@ -91,9 +91,9 @@ class Listener:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _MAX_BACKOFF_SECONDS)
                 continue
+            resync, first, delay = not first, False, 0.2
             try:
-                await self._listen(conn, resync=not first)
-                first, delay = False, 0.2
+                await self._listen(conn, resync=resync)
             except Exception as exc:
                 log.warning("coord_listen_lost", error=type(exc).__name__)
             finally:

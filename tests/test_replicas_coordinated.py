@@ -99,10 +99,14 @@ def test_an_answer_stored_through_one_replica_is_a_hit_on_the_others_within_a_se
     one, *others = semantic_cluster.replicas
     for base in others:  # each holds this bucket in memory already: the new row must reach it
         assert _ask(base, f"What is the capital of Peru? ({base[-5:]})") == "miss"
-    assert _ask(one, "What is the tallest mountain in Europe?") == "miss"
+    question = "What is the tallest mountain in Europe?"
+    assert _ask(one, question) == "miss"
+    # Answers are written behind: listing through that replica returns once its answer is stored.
+    listed = httpx.get(f"{one}/v1/cache/entries", params={"q": "tallest mountain"}, headers=ADMIN).json()
+    assert listed["total"] == 1
     deadline = time.monotonic() + WITHIN
-    for base in others:
-        assert _until(deadline, lambda b=base: _ask(b, "What is the tallest mountain in Europe?") == "hit"), base
+    for base in others:  # lc_cache_ttl 0: a miss here stores nothing of its own that could hit next time
+        assert _until(deadline, lambda b=base: _ask(b, question, lc_cache_ttl=0) == "hit"), base
 
 
 async def _commit_late(url: str, like: str, question: str, held: threading.Event, release: threading.Event) -> None:
@@ -191,6 +195,28 @@ def test_a_template_saved_through_one_replica_is_used_by_all_within_a_second(
     deadline = time.monotonic() + WITHIN
     for base in semantic_cluster.replicas:
         assert _until(deadline, lambda b=base: "version two" in sent_with(b)), base
+
+
+def test_the_same_question_on_three_replicas_at_once_goes_upstream_once(
+    semantic_cluster: Cluster, shared_fake: PrefixCacheSimulator
+) -> None:
+    question = "What is the boiling point of water at sea level, in Fahrenheit?"
+    answered: list[str] = []
+    shared_fake.delay = 1.0  # long enough for all three to be asking at once
+    try:
+        threads = [
+            threading.Thread(target=lambda b=base: answered.append(_ask(b, question)))
+            for base in semantic_cluster.replicas
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        shared_fake.delay = 0.05
+    upstream = [r for r in shared_fake.requests if question in json.dumps(r.body)]
+    assert len(upstream) == 1
+    assert sorted(answered) == ["hit", "hit", "miss"]
 
 
 def test_failed_authentications_count_across_replicas(semantic_cluster: Cluster) -> None:

@@ -1,8 +1,8 @@
 """What a replica does with each notification from the others (or from the database's triggers).
 
-- ``insert`` (ids): rows another replica stored join the in-memory buckets held here at once,
-  whatever their id (a top-up reads only ids above a watermark: rows committed out of id
-  order used to wait for the 120 s reload). ``all``: forget every bucket (reloaded on use).
+- ``insert`` (ids): rows another replica committed out of id order (below the watermark of a
+  bucket held here, which a lookup's top-up never reads again) join that bucket at once; they
+  used to wait for the 120 s reload. ``all``: forget every bucket (reloaded on use).
 - ``delete`` (ids or ``all``): forget those rows (deleted through any replica, purged, evicted).
 - ``invalidate``: an operator's delete through another replica. This replica first writes
   its own queued answers, then deletes those the filter matches that were stored before the
@@ -82,24 +82,37 @@ class Applier:
             semantic.forget(ids)
 
     async def _add_entries(self, ids: list[int]) -> None:
+        """Add the rows a lookup's top-up would never read: those below a held bucket's watermark.
+
+        Rows above it are read by the next lookup of their bucket anyway (adding them here
+        instead would make that lookup's top-up find "nothing new" and skip its search).
+        """
         import numpy as np
         from sqlalchemy import select
 
         from ..db import SemanticEntry
 
-        semantic = self.runtime.semantic
-        store = getattr(semantic, "store", None)
+        store = getattr(self.runtime.semantic, "store", None)
         if store is None or not ids:
             return
-        columns = (SemanticEntry.id, SemanticEntry.tenant, SemanticEntry.exact_key, SemanticEntry.query_text)
-        query = select(*columns, SemanticEntry.embedding, SemanticEntry.expires_at).where(SemanticEntry.id.in_(ids))
+        keys = select(SemanticEntry.id, SemanticEntry.tenant, SemanticEntry.exact_key).where(SemanticEntry.id.in_(ids))
         async with store.db.engine.connect() as conn:
+            late = []
+            for entry_id, tenant, exact in (await conn.execute(keys)).all():
+                bucket = store.index.get((tenant, exact))
+                if bucket is not None and entry_id < bucket.watermark and entry_id not in bucket.positions:
+                    late.append(entry_id)
+            if not late:
+                return
+            columns = (SemanticEntry.id, SemanticEntry.tenant, SemanticEntry.exact_key, SemanticEntry.query_text)
+            query = select(*columns, SemanticEntry.embedding, SemanticEntry.expires_at).where(
+                SemanticEntry.id.in_(late)
+            )
             rows = (await conn.execute(query)).all()
         for entry_id, tenant, exact, text, blob, expires_at in rows:
             bucket = store.index.get((tenant, exact))
             vector = np.frombuffer(blob, dtype=np.float32)
             if bucket is not None and vector.shape[0] == store.dim:
-                # The watermark stays: rows below it may still be on their way.
                 bucket.add(entry_id, vector, text, _epoch(expires_at))
 
     async def _invalidate(self, message: dict[str, Any]) -> None:

@@ -140,7 +140,10 @@ class Claims:
                 del self._signals[key]
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+        self.keep(asyncio.get_running_loop().create_task(coro))
+
+    def keep(self, task: asyncio.Task[None]) -> None:
+        """Hold a background task until it ends (closing waits for it briefly)."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

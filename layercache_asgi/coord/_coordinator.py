@@ -34,6 +34,7 @@ LISTENER_NAME = "layercache-listener"
 _LISTEN_WAIT_SECONDS = 5.0
 # Announcements queued beyond this many are dropped (a flood of failed logins, a database that hangs).
 _MAX_PENDING = 200
+_SWEEP_SECONDS = 300.0
 
 
 class Coordinator:
@@ -45,6 +46,7 @@ class Coordinator:
         self.applier = Applier(runtime, self.replica, self.claims)
         self.listener = Listener(self._connect, self.applier, self.applier.resync)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def _connect(self) -> Any:
         import asyncpg  # type: ignore[import-untyped]
@@ -56,10 +58,23 @@ class Coordinator:
 
     async def start(self) -> None:
         self.listener.start()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="layercache-coord-sweep")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.listener.connected.wait(), _LISTEN_WAIT_SECONDS)
         self.runtime.on_reload(self._config_reloaded)
         self.runtime.auth.limiter.on_failure = self.auth_failed
+
+    async def _sweep(self) -> None:
+        """Delete claims long expired (every replica does; they are only ever read by key)."""
+        from sqlalchemy import text
+
+        while True:
+            await asyncio.sleep(_SWEEP_SECONDS)
+            try:
+                async with self.db.engine.begin() as conn:
+                    await conn.execute(text("DELETE FROM coord_claims WHERE expires_at < now() - interval '1 minute'"))
+            except Exception as exc:
+                log.warning("coord_sweep_failed", error=type(exc).__name__)
 
     @property
     def listening(self) -> bool:
@@ -98,6 +113,10 @@ class Coordinator:
             self.runtime.auth.limiter.on_failure = None
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2.0)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         await self.claims.close()
         await self.listener.stop()
         await self.applier.close()

@@ -57,7 +57,10 @@ def hold_sqlite_file(path: str) -> None:
             fd, users, pid = _held[lock_path]
             _held[lock_path] = (fd, users + 1, pid)
             return
-        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError:
+            return  # no folder, or read-only: the database cannot open either, and says so (uncached proxy)
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

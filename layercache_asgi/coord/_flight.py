@@ -54,8 +54,7 @@ async def answer_elsewhere(
     if outcome.won:
         return outcome, None
     if outcome.signal is None:  # answered elsewhere a moment ago (the row says so): read it
-        _vector, answer = await service.lookup(key, settings)
-        return None, answer
+        return None, await _look_again(service, key, settings)
     try:
         limit = min(deadline - time.monotonic(), outcome.expires_in)
         await asyncio.wait_for(outcome.signal.wait(), max(0.0, limit))
@@ -63,8 +62,18 @@ async def answer_elsewhere(
         return None, None
     finally:
         coord.claims.done_waiting([claim_key], outcome.signal)
-    _vector, answer = await service.lookup(key, settings)
-    return None, answer
+    return None, await _look_again(service, key, settings)
+
+
+async def _look_again(
+    service: SemanticCacheService, key: CacheKey, settings: SemanticCacheSettings
+) -> StoredAnswer | None:
+    try:
+        _vector, answer = await service.lookup(key, settings)
+    except Exception as exc:  # the request goes upstream, as after any failed lookup
+        log.warning("semantic_lookup_failed", error=type(exc).__name__)
+        return None
+    return answer
 
 
 def landed(coord: Any, service: SemanticCacheService, outcome: ClaimOutcome | None, stored: bool) -> None:

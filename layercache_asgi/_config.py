@@ -203,6 +203,12 @@ class CachingSettings(_Section):
         default="5m", description="TTL of the cache_control breakpoints added for Anthropic models."
     )
     warmup_wait_seconds: float = Field(default=5.0, ge=0, description="Max hold of followers behind a prefix writer.")
+    provider_diagnostics: bool = Field(
+        default=True, description="Ask Anthropic (fast path) why a prefix missed; stripped from answers."
+    )
+    provider_diagnostics_beta: str | None = Field(
+        default="cache-diagnosis-2026-04-07", description="anthropic-beta value sent with it (null: none)."
+    )
     min_prefix_tokens: dict[str, int] = Field(
         default_factory=dict, description="Extra or overriding minimum cacheable prefix per model name."
     )

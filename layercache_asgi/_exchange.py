@@ -14,6 +14,7 @@ from .wire._completion import Completion, Usage
 if TYPE_CHECKING:
     from ._config import Settings
     from ._runtime import Runtime
+    from .explain import Diagnosis, Where
     from .prompt._layers import Layers
     from .upstream._providers import Deployment
 
@@ -80,6 +81,8 @@ class Exchange:
     prefix: PrefixCheck | None = None  # None until checked (PrefixThreshold)
     prefix_change: str | None = None  # stable | new | L0 | L1 | L2 (ExplainMisses)
     prefix_change_detail: str | None = None  # e.g. "changed:L1 tools[3]" (ExplainMisses)
+    prefix_where: Where | None = None  # the first differing block, offset, volatile value (ExplainMisses)
+    diagnosis: Diagnosis | None = None  # the provider's cache diagnosis, asked and read (ExplainMisses)
     session_over_budget: bool = False  # TruncateSession could not fit the budget
     saved: Saved | None = None  # a semantic cache answer (SemanticCache)
     gemini_cache_write_tokens: int = 0  # a CachedContent made for this call (InjectCacheMarkers)

@@ -231,7 +231,7 @@ def test_prefix_notes_become_cause_counts_without_prompt_text_in_labels(
         assert model["prefix"]["stable"] == 2
         assert model["prefix"]["below_minimum"] == 1
         text = httpx.get(f"{proxy}/metrics").text
-        assert 'layercache_prefix_changes_total{cause="L1",model="gpt-4o-mini"} 2.0' in text
+        assert 'layercache_prefix_changes_total{cause="L1",model="gpt-4o-mini",source="proxy"} 2.0' in text
         assert "secret-prompt-words" not in text and "sk-test-1" not in text
         assert app.runtime.metrics.prefix_details[("gpt-4o-mini", "changed:L1 tools[3]")] == 2
 

@@ -49,13 +49,25 @@ def _log_row(line: dict[str, Any], show_text: bool) -> dict[str, Any]:
 
 
 def _prefix_rows(recorder: MetricsRecorder | None) -> list[dict[str, Any]]:
+    """The proxy's verdicts beside the provider's reasons, most frequent first."""
     if recorder is None:
         return []
     rows = []
-    for (model, detail), count in recorder.prefix_details.most_common(100):
+    for (model, detail, provider, disagree), count in recorder.prefix.pairs.most_common(100):
         change = detail.removeprefix("changed:")
         layer, _, position = change.partition(" ")
-        rows.append({"model": model, "layer": layer, "position": position or "-", "count": count, "detail": detail})
+        rows.append(
+            {
+                "model": model,
+                "layer": layer,
+                "position": position or "-",
+                "provider": provider,
+                "disagree": disagree,
+                "count": count,
+                "detail": detail,
+                "latest": recorder.prefix.latest.get((model, detail)),
+            }
+        )
     return rows
 
 
@@ -207,7 +219,17 @@ class Pages:
                 for cause in ("new", "L0", "L1", "L2"):
                     causes[cause] += int(row["prefix_" + cause])
                 causes["below minimum"] += int(row["prefix_below_minimum"])
-        return self.d.render(view, "prefix.html", rows=_prefix_rows(recorder), causes=sorted(causes.items()))
+        provider = sorted(recorder.prefix.provider_counts.items()) if recorder is not None else []
+        recent = list(recorder.prefix.recent) if recorder is not None else []
+        return self.d.render(
+            view,
+            "prefix.html",
+            rows=_prefix_rows(recorder),
+            causes=sorted(causes.items()),
+            provider=provider,
+            recent=recent,
+            show_text=view.settings.logging.log_prompts,
+        )
 
     async def login(self, view: View, *, error: str | None = None, status: int = 200) -> Response:
         if view.session.authenticated:

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from .._exchange import Exchange
 from ..wire._completion import Usage
 from ._labels import ModelLabels, clean_label
+from ._prefix import PREFIX_CAUSES, PrefixChanges
 from ._prices import PriceBook, call_cost, is_listed, prefix_savings
 
 if TYPE_CHECKING:
@@ -53,7 +54,6 @@ FIELDS = (
     "upstream_seconds",
     "upstream_calls",
 )
-PREFIX_CAUSES = ("stable", "new", "L0", "L1", "L2")
 _RESULT_FIELD = {"hit": "hits", "miss": "misses", "bypass": "bypasses"}
 _MAX_DETAILS = 500
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -139,12 +139,7 @@ class MetricsRecorder:
             ["model"],
             registry=r,
         )
-        self.prefix_changes = Counter(
-            "layercache_prefix_changes",
-            "Prefix compared with the previous request of its family.",
-            ["model", "cause"],
-            registry=r,
-        )
+        self.prefix = PrefixChanges(r)  # the proxy's verdicts and the provider's diagnoses
         self.over_budget = Counter(
             "layercache_session_over_budget",
             "Requests over caching.max_session_tokens even after truncation (the newest turn alone is too long).",
@@ -234,12 +229,9 @@ class MetricsRecorder:
         if ex.prefix is not None and ex.prefix.below:
             self.below_minimum.labels(model).inc()
             self._add(model, prefix_below_minimum=1)
-        cause = ex.prefix_change
-        if isinstance(cause, str) and cause:
-            cause = cause if cause in PREFIX_CAUSES else "other"
-            self.prefix_changes.labels(model, cause).inc()
-            if cause != "other":
-                self._add(model, **{"prefix_" + cause: 1})
+        cause = self.prefix.record(model, ex)
+        if cause is not None and cause != "other":
+            self._add(model, **{"prefix_" + cause: 1})
         detail = ex.prefix_change_detail
         if isinstance(detail, str) and detail and detail != "stable":
             key = (model, clean_label(detail, 120))  # a path may name a client's tool

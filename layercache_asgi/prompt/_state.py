@@ -33,6 +33,10 @@ class PromptState:
     sessions: LRU[str, SessionMark] = field(default_factory=lambda: LRU(10_000))
     # prefix family -> recent requests' layers (newest last), for explaining misses
     families: LRU[str, list[Any]] = field(default_factory=lambda: LRU(500))
+    # block digest -> chunk hashes (and, with log_prompts, the text): where in a block a change starts
+    chunks: LRU[str, Any] = field(default_factory=lambda: LRU(10_000))
+    texts: LRU[str, bytes] = field(default_factory=lambda: LRU(1_000))
+    diagnostics_refused: set[str] = field(default_factory=set)  # deployments that refused `diagnostics`
     gate: Any = None  # the warm-up gate's in-flight registry (stages.warmup_gate)
     gemini: Any = None  # the Gemini CachedContent handles (markers.gemini)
     embedder: Any = None  # dynamic_few_shot's own embedder when the semantic cache has none

@@ -19,6 +19,7 @@ import httpx
 
 from .._errors import LayerCacheError, redact
 from .._exchange import Exchange
+from ..explain import attach_diagnostics, diagnostics_refused
 from ..wire._dispatch import StreamAccumulator, new_accumulator
 from ..wire._json import dumps
 from ..wire._responses import stateful_fields
@@ -107,6 +108,16 @@ def _fast_request(deployment: Deployment, exchange: Exchange, key: str | None) -
 
 
 async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
+    try:
+        return await _fast_once(deployment, exchange, key)
+    except UpstreamError as exc:
+        # The cache diagnostics the proxy adds are no reason to fail a request: once more without.
+        if not diagnostics_refused(exchange, deployment, exc.status, exc.message):
+            raise
+        return await _fast_once(deployment, exchange, key)
+
+
+async def _fast_once(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
     client: httpx.AsyncClient = exchange.runtime.http
     request = exchange.request
     body = dict(request.body, model=deployment.upstream_model)
@@ -119,6 +130,7 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
             body["stream_options"] = options
             injected_usage = True
     url, headers = _fast_request(deployment, exchange, key)
+    attach_diagnostics(exchange, deployment, body, headers)
     content = dumps(body, exact=request.exact_numbers)
     # Per request, from the settings snapshot: a hot reload changes it without a new client.
     timeout = httpx.Timeout(exchange.settings.upstream.timeout, connect=exchange.settings.upstream.connect_timeout)

@@ -10,6 +10,10 @@ Prefixes are keyed by tenant, deployment and the digest of the prefix through L2
 through L1 (the ends the markers cache). A prefix whose writer has started is "warm"
 for the provider's TTL and never waits. ``lc_warmup: false`` turns the gate off for a
 request; prefixes below the provider's minimum are never gated (nothing is cached).
+
+Replicas on one PostgreSQL database gate together: a replica's leader also claims its
+prefixes there (``coord/_claims.py``, one round trip, none for a prefix known warm), and
+waits, with the requests queued behind it, while another replica writes one of them.
 """
 
 from __future__ import annotations

@@ -143,9 +143,7 @@ class WarmupGate:
                 log.info("warmup_wait_timed_out", seconds=exchange.settings.caching.warmup_wait_seconds, remote=True)
             finally:
                 claims.done_waiting(leading, outcome.signal)
-            waited = exchange.notes.get("warmup_wait_seconds", 0.0) + time.perf_counter() - began
-            exchange.notes["warmup_wait_seconds"] = waited
-            exchange.response_headers["x-layercache-warmup-wait-ms"] = str(round(waited * 1000))
+            _waited(exchange, began)
         warm = outcome.warm or (outcome.signal is not None and outcome.signal.warm)
         if outcome.won or not warm:
             return outcome  # it writes what it holds (or its writer elsewhere failed): it leads here as before
@@ -198,9 +196,7 @@ class WarmupGate:
         except TimeoutError:
             exchange.notes["warmup"] = "timeout"
             log.info("warmup_wait_timed_out", seconds=exchange.settings.caching.warmup_wait_seconds)
-        waited = exchange.notes.get("warmup_wait_seconds", 0.0) + time.perf_counter() - began
-        exchange.notes["warmup_wait_seconds"] = waited
-        exchange.response_headers["x-layercache-warmup-wait-ms"] = str(round(waited * 1000))
+        _waited(exchange, began)
         if leader.abandoned and time.monotonic() < deadline:
             del exchange.notes["warmup"]
             return True
@@ -214,3 +210,10 @@ class WarmupGate:
         for key in keys:
             if registry.inflight.get(key) is started:
                 del registry.inflight[key]
+
+
+def _waited(exchange: Exchange, began: float) -> None:
+    """Add the wait since ``began`` (perf_counter) to the request's notes and its wait header."""
+    waited = exchange.notes.get("warmup_wait_seconds", 0.0) + time.perf_counter() - began
+    exchange.notes["warmup_wait_seconds"] = waited
+    exchange.response_headers["x-layercache-warmup-wait-ms"] = str(round(waited * 1000))

@@ -1,4 +1,5 @@
-"""The listening connection of each replica: config reloads travel, a lost connection comes back and reloads.
+"""The listening connection of each replica: config reloads and invalidations travel, a lost connection
+comes back and reloads.
 
 Two apps in this process on one PostgreSQL database stand for two replicas (each has its own
 listener, semantic index and template cache). PostgreSQL only.
@@ -115,3 +116,35 @@ def test_a_lost_listener_reconnects_and_reloads_what_it_missed(
         assert _until(1.0, lambda: "version two" in _template_in_use(b, fake, "house-rules"))
         _save(a, "house-rules", "three")  # and it hears the others again
         assert _until(1.0, lambda: "version three" in _template_in_use(b, fake, "house-rules"))
+
+
+def test_an_answer_being_written_during_an_invalidation_does_not_outlive_it(
+    make_settings: Callable[..., Settings],
+) -> None:
+    on = {"caching": {"semantic": {"enabled": True}}}
+    one, two = LayerCacheApp(make_settings(**on)), LayerCacheApp(make_settings(**on))
+    question = "What is the speed of sound in dry air?"
+    with serve(one) as a, serve(two) as b:
+        writer = two.runtime.semantic.store._writer
+        insert, written = writer._insert, threading.Event()
+
+        async def held(batch: Any) -> Any:  # the second replica's write is slow: still queued at the delete
+            await asyncio.to_thread(written.wait, 30)
+            return await insert(batch)
+
+        writer._insert = held
+        assert _ask(b, question) == "miss"  # answered, its entry queued behind the held write
+        assert _ask(b, question) == "hit"  # served from memory meanwhile
+        assert httpx.delete(f"{a}/v1/cache/entries", params={"all": "true"}, headers=ADMIN).status_code == 200
+        time.sleep(0.3)
+        written.set()  # the row lands after the delete, stored before it
+        assert _until(1.0, lambda: _ask(b, question, lc_cache_ttl=0) == "miss")
+        assert _ask(a, question, lc_cache_ttl=0) == "miss"
+
+
+def _ask(base: str, question: str, **extra: Any) -> str:
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-invalidation-test", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": question}], extra_body=extra or None
+    )
+    return str(raw.headers.get("x-layercache-cache"))

@@ -39,6 +39,11 @@ async def _start_coordinator(runtime: Runtime) -> None:
     db = runtime.db
     if db is None or db.dialect != "postgresql":
         return
+    if db.engine.dialect.driver != "asyncpg":  # the listener speaks asyncpg's LISTEN API
+        log.warning(
+            "coord_off", reason=f"replica coordination needs the asyncpg driver, not {db.engine.dialect.driver}"
+        )
+        return
     from ._coordinator import Coordinator
 
     coordinator = Coordinator(runtime, db)

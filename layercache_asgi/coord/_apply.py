@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from ._claims import Claims
+from ._flight import FLIGHT_PREFIX
 
 if TYPE_CHECKING:
     from .._runtime import Runtime
@@ -43,9 +44,9 @@ class Applier:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __call__(self, message: dict[str, Any]) -> None:
-        if message.get("o") == self.replica:
-            return
         kind = message.get("k")
+        if message.get("o") == self.replica and kind in _APPLIED_AT_ORIGIN:
+            return
         if kind == "insert":
             if message.get("all"):
                 self._forget(None)
@@ -178,7 +179,8 @@ class Applier:
             state.gate = WarmupRegistry()
         until = time.monotonic() + ttl
         for key in keys:
-            state.gate.warm.put(key, until)
+            if not key.startswith(FLIGHT_PREFIX):  # a question answered elsewhere is no prefix
+                state.gate.warm.put(key, until)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.get_running_loop().create_task(_logged(work))
@@ -192,6 +194,8 @@ class Applier:
 
 
 _FILTER_FIELDS = ("entry_id", "model", "tenant", "search")
+# Done by the replica that announced them; a claim's signal may also wake a request of its own replica.
+_APPLIED_AT_ORIGIN = frozenset({"invalidate", "config", "authfail"})
 
 
 async def _logged(work: Awaitable[None]) -> None:

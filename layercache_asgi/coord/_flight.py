@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from ..semantic._store import StoredAnswer
     from ._claims import ClaimOutcome
 
-__all__ = ["answer_elsewhere", "flight_key", "landed"]
+__all__ = ["FLIGHT_PREFIX", "answer_elsewhere", "flight_key", "landed"]
+
+FLIGHT_PREFIX = "sf:"  # claim keys of questions; the warm-up gate's are bare digests
 
 log = structlog.get_logger("layercache.coord")
 
@@ -34,7 +36,7 @@ _ANSWERED_SECONDS = 10.0
 
 def flight_key(key: CacheKey) -> str:
     """The claim key of an identical question (tenant, exact key, normalised input), 67 characters."""
-    return "sf:" + hashlib.sha256("\x00".join(key.flight).encode()).hexdigest()
+    return FLIGHT_PREFIX + hashlib.sha256("\x00".join(key.flight).encode()).hexdigest()
 
 
 async def answer_elsewhere(

@@ -89,7 +89,7 @@ def test_miss_explainer_names_the_changed_instructions(openai_client: openai.Ope
 
     assert prefix("Be brief.", "one") == "new"
     assert prefix("Be brief.", "two") == "stable"
-    assert prefix("Be verbose.", "three") == "changed:L0 instructions"
+    assert prefix("Be verbose.", "three") == "changed:L0 instructions; block=instructions; byte=0"  # where, too
 
 
 def _summary(url: str, model: str) -> dict[str, Any]:

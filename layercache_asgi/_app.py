@@ -104,6 +104,7 @@ class LayerCacheApp:
                 return
             runtime = Runtime(await asyncio.to_thread(self._load_settings), transport=self._transport)
             runtime.enhancements = enhancement_registry(self.stages)
+            runtime.config_path = self.config_path
             await runtime.start(_starters())
             self._stack = build_stack(self.stages)
             self._runtime = runtime
@@ -277,9 +278,11 @@ class LayerCacheApp:
 
 def _starters() -> list[Starter]:
     """The components, in start order. Each starts itself and degrades on its own: a failed store
-    leaves an uncached proxy, never a failed start-up (except a Postgres schema that is behind).
+    leaves an uncached proxy, never a failed start-up (except a Postgres schema that is behind, or a
+    second process on one SQLite file).
     Components take the runtime as a small protocol and hand back what they built; only here
     (the composition root) is it put on the runtime."""
+    from .coord import start_coordination
     from .db._start import start_database
     from .enhancements._few_shot import start_few_shot
     from .metrics._start import start_metric_snapshots, start_metrics
@@ -308,7 +311,7 @@ def _starters() -> list[Starter]:
 
         await start_semantic_cache(runtime, install)
 
-    return [metrics, database, templates, snapshots, semantic, start_tokenizer, start_few_shot]
+    return [metrics, database, start_coordination, templates, snapshots, semantic, start_tokenizer, start_few_shot]
 
 
 def _error_response(request: Request, error: ProxyError) -> Response:

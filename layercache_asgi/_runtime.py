@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -43,6 +44,10 @@ class Runtime:
         self.logs: LogBuffer | None = None  # the per-app log ring buffer
         self.enhancements: EnhancementCheck | None = None  # the Enhance stage's registry, for templates
         self.prompt_state = PromptState()  # prefix families, Gemini handles, few-shot examples
+        # coord.Coordinator on PostgreSQL: how this replica hears the others. Left untyped: the
+        # coordinator reads the runtime itself, so naming its class here would close an import circle.
+        self.coord: Any = None
+        self.config_path: Path | None = None  # the YAML file the settings come from (what a reload re-reads)
         self._reloaders: list[Callable[[Settings], None]] = []
         self._db_waiters: list[Callable[[], Awaitable[None]]] = []
 

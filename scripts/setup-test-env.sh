@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh machine of this project's kind:
 # the package with its dev and clients extras, the npm clients pinned in .clients/ (node 20+),
-# PostgreSQL running, Debian's Chromium for browser tests.
+# PostgreSQL running, Debian's Chromium for browser tests, Debian's HAProxy for the replica tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +23,9 @@ fi
 
 if ! command -v chromium >/dev/null 2>&1; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null
+fi
+
+# The load balancer in front of the replicas in tests/test_replicas_coordinated.py.
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy) >/dev/null
 fi

@@ -46,13 +46,8 @@ async def _execute(url: str, sql: str) -> None:
 
 def test_the_scripts_are_found_and_have_one_head() -> None:
     assert (_migrate.migrations_dir() / "env.py").is_file()
-    assert _migrate.head() == "0003"
-    assert (
-        _migrate.is_known("0001")
-        and _migrate.is_known("0002")
-        and _migrate.is_known("0003")
-        and not _migrate.is_known("ffff")
-    )
+    assert _migrate.head() == "0004"
+    assert all(_migrate.is_known(r) for r in ("0001", "0002", "0003", "0004")) and not _migrate.is_known("ffff")
 
 
 @pytest.mark.postgres
@@ -73,6 +68,33 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     await _migrate.upgrade(database_url)  # a second upgrade is a no-op
     assert await _migrate.current(database_url) == _migrate.head()
     assert await _tables(database_url) == OUR_TABLES | {"alembic_version"}
+
+
+async def _coordination_objects(url: str) -> tuple[set[str], str | None]:
+    """(our notify triggers, coord_claims' persistence: 'u' unlogged, 'p' logged, None absent)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            triggers = {row[0] for row in await conn.execute(text("SELECT tgname FROM pg_trigger"))}
+            persistence = (
+                await conn.execute(text("SELECT relpersistence::text FROM pg_class WHERE relname = 'coord_claims'"))
+            ).scalar()
+    finally:
+        await engine.dispose()
+    return {t for t in triggers if t.startswith("layercache_")}, persistence
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(TEST_DB != "postgres", reason="NOTIFY triggers and unlogged tables are PostgreSQL's")
+async def test_replica_coordination_objects_come_and_go_with_0004(database_url: str) -> None:
+    await _migrate.upgrade(database_url)
+    triggers, persistence = await _coordination_objects(database_url)
+    assert triggers == {"layercache_entries_insert", "layercache_entries_delete", "layercache_templates_changed"}
+    assert persistence == "u"  # claims are short-lived: no WAL
+    await _migrate.downgrade(database_url, "0002")
+    assert await _coordination_objects(database_url) == (set(), None)
+    await _migrate.upgrade(database_url)
+    assert (await _coordination_objects(database_url))[0] == triggers
 
 
 @pytest.mark.postgres

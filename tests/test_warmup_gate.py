@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -109,11 +110,12 @@ def test_a_failing_leader_releases_its_followers(fake: PrefixCacheSimulator, pro
 
 
 def test_two_apps_in_one_process_each_have_their_own_gate(
-    fake: PrefixCacheSimulator, make_settings: Callable[..., Settings]
+    fake: PrefixCacheSimulator, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     # The registry lives on each app's WarmupGate: a leader in one app never holds the other's requests.
+    # On SQLite, whatever the pass: apps sharing a PostgreSQL database coordinate as replicas on purpose.
     fake.delay = 0.5
-    settings = make_settings()
+    settings = make_settings(database={"url": f"sqlite+aiosqlite:///{tmp_path / 'gate.db'}"})
     results: dict[str, list[Any]] = {}
     with serve(LayerCacheApp(settings)) as first, serve(LayerCacheApp(settings)) as second:
         for url in (first, second):  # both started, so their fan-outs below begin together

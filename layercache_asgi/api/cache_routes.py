@@ -107,4 +107,7 @@ class _CacheApi:
         ids = await delete_entries(db, where)
         if runtime.semantic is not None:
             runtime.semantic.forget(None if forget_all else ids)
+        if runtime.coord is not None:  # other replicas drop these too, and answers they were still writing
+            fields = {"entry_id": where.entry_id, "model": where.model, "tenant": where.tenant, "search": where.search}
+            runtime.coord.invalidated(fields, everything=forget_all)
         return JSONResponse({"deleted": len(ids), "ids": sorted(ids)[:1000]})

@@ -1,7 +1,8 @@
 """A limit on failed authentications per client address, so no key can be guessed at speed.
 
 Used for dashboard logins and, through ``_auth.AuthGuard``, for every route that checks a
-key. In memory and per app: a restart forgets it, and each replica counts on its own. The
+key. In memory and per app: a restart forgets it. On PostgreSQL each failure is also announced to
+the other replicas (``on_failure``, set by ``coord``), which ``record`` it: they share one limit. The
 address comes from ``_forwarded.client_address``: the connection's peer, or the client a
 proxy in ``proxy.trusted_proxies`` names in ``X-Forwarded-For``.
 """
@@ -34,6 +35,7 @@ class LoginLimiter:
         self.clock = clock
         # Bounded: a flood of addresses evicts the least recently failing ones, never grows memory.
         self._failures: LRU[str, deque[float]] = LRU(max_clients)
+        self.on_failure: Callable[[str], None] | None = None  # tells the other replicas
 
     def _recent(self, client: str) -> deque[float]:
         failures = self._failures.get(client) or deque(maxlen=self.limit)
@@ -50,6 +52,12 @@ class LoginLimiter:
         return max(1, math.ceil(failures[0] + self.window - self.clock()))
 
     def failed(self, client: str) -> None:
+        self.record(client)
+        if self.on_failure is not None:
+            self.on_failure(client)
+
+    def record(self, client: str) -> None:
+        """Count a failure (one seen here, or announced by another replica)."""
         failures = self._recent(client)
         failures.append(self.clock())
         self._failures.put(client, failures)

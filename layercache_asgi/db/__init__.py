@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from ._database import Database
-from ._tables import Base, GeminiCacheHandle, MetricSnapshot, PromptTemplate, SemanticEntry, metadata
+from ._tables import Base, ClaimRow, GeminiCacheHandle, MetricSnapshot, PromptTemplate, SemanticEntry, metadata
 
-__all__ = ["Base", "Database", "GeminiCacheHandle", "MetricSnapshot", "PromptTemplate", "SemanticEntry", "metadata"]
+__all__ = [
+    "Base",
+    "ClaimRow",
+    "Database",
+    "GeminiCacheHandle",
+    "MetricSnapshot",
+    "PromptTemplate",
+    "SemanticEntry",
+    "metadata",
+]

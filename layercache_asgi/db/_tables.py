@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Base",
+    "ClaimRow",
     "GeminiCacheHandle",
     "LearnedMinimum",
     "MetricSnapshot",
@@ -123,3 +124,18 @@ class MetricSnapshot(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_metric_snapshots_taken_at", "taken_at"),)
+
+
+class ClaimRow(Base):
+    """Which replica writes a new prefix (or answers a semantic key) first; see ``coord/_claims.py``.
+
+    ``state`` is ``writing`` until the holder's response starts, then ``warm``; a row whose
+    ``expires_at`` has passed is free to take, so a replica that died holds nobody up for long.
+    """
+
+    __tablename__ = "coord_claims"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .._config import SemanticCacheSettings
     from ..semantic._index import Vector
     from ..semantic._service import SemanticCacheService
+    from ..semantic._store import StoredAnswer
 
 __all__ = ["CACHE_HEADER", "SKIPPED_HEADER", "SemanticCache"]
 
@@ -107,11 +108,7 @@ class _Lookup:
             await self.app(scope, receive, send)
             return
         if answer is not None:
-            exchange.notes["semantic_entry_id"] = answer.entry_id
-            exchange.notes["semantic_similarity"] = round(answer.similarity, 4)
-            usage = Usage(uncached_input=answer.input_tokens, output=answer.output_tokens)
-            exchange.saved = Saved(usage, answer.cost_usd or None)
-            await _answer(exchange, Completion.from_dict(answer.response), send)
+            await self._hit(answer, send)
             return
         flights = self.service.flights
         flight = flights.join(self.key.flight)
@@ -127,11 +124,34 @@ class _Lookup:
                 await self._miss(scope, receive, send, vector)
                 return
             flight = flights.join(self.key.flight)  # the leader's client left: lead, or follow who does
+        remote = None
+        if exchange.runtime.coord is not None:  # another replica may be asking the same upstream
+            from ..coord._flight import answer_elsewhere
+
+            remote, answer = await answer_elsewhere(
+                exchange.runtime.coord, self.service, self.key, self.settings, deadline
+            )
+            if answer is not None:
+                flights.land(flight, Completion.from_dict(answer.response))
+                await self._hit(answer, send)
+                return
         stored: Completion | None = None
         try:
             stored = await self._miss(scope, receive, send, vector)
         finally:
             flights.land(flight, stored, leader_left=exchange.client_closed)
+            if remote is not None:
+                from ..coord._flight import landed
+
+                landed(exchange.runtime.coord, self.service, remote, stored is not None)
+
+    async def _hit(self, answer: StoredAnswer, send: Send) -> None:
+        exchange = self.exchange
+        exchange.notes["semantic_entry_id"] = answer.entry_id
+        exchange.notes["semantic_similarity"] = round(answer.similarity, 4)
+        usage = Usage(uncached_input=answer.input_tokens, output=answer.output_tokens)
+        exchange.saved = Saved(usage, answer.cost_usd or None)
+        await _answer(exchange, Completion.from_dict(answer.response), send)
 
     async def _miss(self, scope: Scope, receive: Receive, send: Send, vector: Vector) -> Completion | None:
         """Go upstream; store the answer if it is whole. Returns what was stored."""

@@ -11,12 +11,17 @@ through L1 (the ends the markers cache). A prefix whose writer has started is "w
 for the provider's TTL and never waits. ``lc_warmup: false`` turns the gate off for a
 request; prefixes below the provider's minimum are never gated (nothing is cached), nor
 requests whose markers were deferred (a one-shot prefix: nothing is written to wait for).
+
+Replicas on one PostgreSQL database gate together: a replica's leader also claims its
+prefixes there (``coord/_claims.py``, one round trip, none for a prefix known warm), and
+waits, with the requests queued behind it, while another replica writes one of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -28,6 +33,9 @@ from ..prompt._facts import layers_of, prefix_check_of
 from ..prompt._layers import digest
 from ..prompt._prefix_minimums import min_prefix_tokens
 from ..upstream._target import target_of
+
+if TYPE_CHECKING:
+    from ..coord._claims import ClaimOutcome
 
 __all__ = ["WarmupGate", "WarmupRegistry"]
 
@@ -70,11 +78,14 @@ class WarmupGate:
         deadline = time.monotonic() + exchange.settings.caching.warmup_wait_seconds
         leading: list[str] = []
         started = _Claim()
+        remote: ClaimOutcome | None = None
         try:
             while True:  # again when the leader's client left: the first follower back takes over
                 wait_for = self._claim(registry, keys, ttl, leading, started)
                 if wait_for is None or not await self._wait(exchange, wait_for, deadline):
                     break
+            if leading and exchange.runtime.coord is not None:  # the other replicas may be writing it
+                remote = await self._across_replicas(exchange, registry, leading, started, deadline, ttl)
             if leading and "warmup" not in exchange.notes:
                 exchange.notes["warmup"] = "leader"
 
@@ -84,6 +95,8 @@ class WarmupGate:
                         until = time.monotonic() + ttl
                         for key in leading:
                             registry.warm.put(key, until)
+                        if remote is not None:
+                            exchange.runtime.coord.claims.started(remote, ttl)
                     self._release(registry, leading, started)
                 await send(message)
 
@@ -91,7 +104,54 @@ class WarmupGate:
         finally:
             if not started.is_set():  # its client left: a follower takes over rather than all of them writing
                 started.abandoned = exchange.client_closed
+            if remote is not None and remote.won and not any(registry.is_warm(k, time.monotonic()) for k in remote.won):
+                exchange.runtime.coord.claims.release(remote)  # failed or left: the other replicas go
             self._release(registry, leading, started)
+
+    async def _across_replicas(
+        self,
+        exchange: Exchange,
+        registry: WarmupRegistry,
+        leading: list[str],
+        started: _Claim,
+        deadline: float,
+        ttl: float,
+    ) -> ClaimOutcome | None:
+        """Claim ``leading`` in the database (one round trip); wait while another replica writes one of them.
+
+        None when this replica holds none of them: it goes as a reader, and so do the requests
+        here that were waiting for it. A database that fails leaves the gate per replica.
+        """
+        coordinator = exchange.runtime.coord
+        coordinator.applier.registries.add(registry)  # so it hears of prefixes made warm on other replicas
+        claims = coordinator.claims
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                outcome: ClaimOutcome = await claims.claim(leading, exchange.settings.caching.warmup_wait_seconds)
+        except Exception as exc:
+            log.warning("warmup_claim_failed", error=type(exc).__name__)
+            return None
+        if outcome.signal is not None:
+            began = time.perf_counter()
+            try:
+                limit = min(deadline - time.monotonic(), outcome.expires_in)
+                await asyncio.wait_for(outcome.signal.wait(), max(0.0, limit))
+                exchange.notes["warmup"] = "follower"
+            except TimeoutError:
+                exchange.notes["warmup"] = "timeout"
+                log.info("warmup_wait_timed_out", seconds=exchange.settings.caching.warmup_wait_seconds, remote=True)
+            finally:
+                claims.done_waiting(leading, outcome.signal)
+            _waited(exchange, began)
+        warm = outcome.warm or (outcome.signal is not None and outcome.signal.warm)
+        if outcome.won or not warm:
+            return outcome  # it writes what it holds (or its writer elsewhere failed): it leads here as before
+        until = time.monotonic() + ttl
+        for key in leading:
+            registry.warm.put(key, until)
+        self._release(registry, leading, started)  # the requests here waiting for this one read too
+        leading.clear()
+        return None
 
     @staticmethod
     def _claim(
@@ -138,9 +198,7 @@ class WarmupGate:
         except TimeoutError:
             exchange.notes["warmup"] = "timeout"
             log.info("warmup_wait_timed_out", seconds=exchange.settings.caching.warmup_wait_seconds)
-        waited = exchange.notes.get("warmup_wait_seconds", 0.0) + time.perf_counter() - began
-        exchange.notes["warmup_wait_seconds"] = waited
-        exchange.response_headers["x-layercache-warmup-wait-ms"] = str(round(waited * 1000))
+        _waited(exchange, began)
         if leader.abandoned and time.monotonic() < deadline:
             del exchange.notes["warmup"]
             return True
@@ -154,3 +212,10 @@ class WarmupGate:
         for key in keys:
             if registry.inflight.get(key) is started:
                 del registry.inflight[key]
+
+
+def _waited(exchange: Exchange, began: float) -> None:
+    """Add the wait since ``began`` (perf_counter) to the request's notes and its wait header."""
+    waited = exchange.notes.get("warmup_wait_seconds", 0.0) + time.perf_counter() - began
+    exchange.notes["warmup_wait_seconds"] = waited
+    exchange.response_headers["x-layercache-warmup-wait-ms"] = str(round(waited * 1000))

@@ -15,7 +15,8 @@ from ._store import Store
 
 __all__ = ["EnhancementCheck", "ImportReport", "TemplateRegistry"]
 
-# Other replicas' edits show up within this many seconds; this process's own edits at once.
+# Other replicas' edits show up within this many seconds (on PostgreSQL at once: a trigger
+# notifies every replica, see coord/); this process's own edits at once.
 CACHE_SECONDS = 5.0
 
 

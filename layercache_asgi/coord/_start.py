@@ -1,0 +1,53 @@
+"""Start coordination: on PostgreSQL a :class:`Coordinator`; on SQLite, hold the file for this process."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import structlog
+
+from ._single_process import hold_sqlite_file, release_sqlite_file, sqlite_path
+
+if TYPE_CHECKING:
+    from .._runtime import Runtime
+
+__all__ = ["start_coordination"]
+
+log = structlog.get_logger("layercache.coord")
+
+
+async def start_coordination(runtime: Runtime) -> None:
+    """Set ``runtime.coord`` on PostgreSQL (None elsewhere). Raises SingleProcessError for a second
+    process on one SQLite file."""
+    path = sqlite_path(runtime.settings.database.url)
+    if path is not None:
+        await asyncio.to_thread(hold_sqlite_file, path)
+
+        async def release() -> None:
+            release_sqlite_file(path)
+
+        runtime.on_close(release)
+        return
+    if runtime.db is None:
+        runtime.on_database(lambda: _start_coordinator(runtime))  # once the database is back
+        return
+    await _start_coordinator(runtime)
+
+
+async def _start_coordinator(runtime: Runtime) -> None:
+    db = runtime.db
+    if db is None or db.dialect != "postgresql":
+        return
+    if db.engine.dialect.driver != "asyncpg":  # the listener speaks asyncpg's LISTEN API
+        log.warning(
+            "coord_off", reason=f"replica coordination needs the asyncpg driver, not {db.engine.dialect.driver}"
+        )
+        return
+    from ._coordinator import Coordinator
+
+    coordinator = Coordinator(runtime, db)
+    await coordinator.start()
+    runtime.on_close(coordinator.close)
+    runtime.coord = coordinator
+    log.info("coord_started", replica=coordinator.replica, listening=coordinator.listening)

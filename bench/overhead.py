@@ -82,6 +82,7 @@ def _servers(*, semantic: bool = True, profile: str | None = None) -> Iterator[d
         urls = {"direct": upstream}
         proc, urls["floor"] = _start("_apps:passthrough", common)
         procs.append(proc)
+        urls["floor pid"] = str(proc.pid)
         lc_env = {**common, "BENCH_DB_URL": f"sqlite+aiosqlite:///{tmp}/a.db"}
         if profile:
             lc_env["BENCH_PROFILE"] = profile
@@ -202,8 +203,18 @@ def with_question(base: dict[str, Any], tag: str) -> bytes:
 # -- the sweep --------------------------------------------------------------------------------
 
 
-def sweep(urls: dict[str, str], sizes: tuple[int, ...], scale: float) -> list[tuple[int, int, float, float]]:
-    """Per size: (KB, bytes, floor added ms, layercache added ms), medians of paired differences."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (less sensitive to a busy machine than latency)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+Row = tuple[int, int, float, float, float, float]
+
+
+def sweep(urls: dict[str, str], sizes: tuple[int, ...], scale: float) -> list[Row]:
+    """Per size: (KB, bytes, floor added ms, layercache added ms, floor CPU ms, layercache CPU ms);
+    the added latencies are medians of paired differences, the CPU times means per request."""
     clients = {name: httpx.Client(base_url=urls[name], timeout=120) for name in ("direct", "floor", "layercache")}
     headers = {**_ANTHROPIC_AUTH, "content-type": "application/json"}
     rows = []
@@ -212,7 +223,10 @@ def sweep(urls: dict[str, str], sizes: tuple[int, ...], scale: float) -> list[tu
             base = agent_base(kb)
             rounds = max(10, int(_ROUNDS_BY_SIZE.get(kb, 50) * scale))
             added: dict[str, list[float]] = {"floor": [], "layercache": []}
+            cpu: dict[str, float] = {}
             for i in range(rounds + 5):
+                if i == 5:
+                    cpu = {name: _cpu_seconds(int(urls[f"{name} pid"])) for name in added}
                 timings = {}
                 for name, client in clients.items():
                     content = with_question(base, f"{kb}-{i}-{name}")
@@ -225,9 +239,9 @@ def sweep(urls: dict[str, str], sizes: tuple[int, ...], scale: float) -> list[tu
                     for name in added:
                         added[name].append(timings[name] - timings["direct"])
             size = len(with_question(base, "x"))
-            rows.append(
-                (kb, size, statistics.median(added["floor"]) * 1000, statistics.median(added["layercache"]) * 1000)
-            )
+            used = {name: (_cpu_seconds(int(urls[f"{name} pid"])) - cpu[name]) * 1000 / rounds for name in added}
+            median = {name: statistics.median(values) * 1000 for name, values in added.items()}
+            rows.append((kb, size, median["floor"], median["layercache"], used["floor"], used["layercache"]))
             print(f"  swept {kb} KB ({rounds} rounds)", file=sys.stderr)
     finally:
         for client in clients.values():
@@ -379,11 +393,17 @@ def main() -> None:
     print(f"\nOne uvicorn worker per server, {cores} cores shared with everything else on the machine.\n")
     print("| what | floor | layercache-asgi | ratio |")
     print("|---|---|---|---|")
-    for kb, size, floor, lc in rows:
+    for kb, size, floor, lc, _, _ in rows:
         shape = "small `/v1/messages` body" if kb <= 2 else "coding-agent `/v1/messages` body"
         print(
             f"| added latency, sequential, {shape}, {size / 1000:.0f} KB | +{floor:.2f} ms | +{lc:.2f} ms | "
             f"{lc / floor:.1f}x |"
+        )
+    if rows:
+        print(
+            "\n(CPU per request, server process, ms: "
+            + ", ".join(f"{kb} KB floor {fc:.1f} layercache {lcc:.1f}" for kb, _, _, _, fc, lcc in rows)
+            + ")\n"
         )
     if rps:
         floor_rps = statistics.median(rps["floor"])

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from layercache_asgi import Settings  # noqa: E402
-from layercache_asgi._embedder import Embedder  # noqa: E402
+from layercache_asgi.semantic._embedder import Embedder  # noqa: E402
 from layercache_asgi.semantic._guard import compare_questions  # noqa: E402
 
 PAIRS = HERE.parent / "tests" / "data" / "semantic_pairs.jsonl"
@@ -197,10 +197,10 @@ async def lookup_time(size: int, dim: int = 384, lookups: int = 50) -> tuple[flo
     """(first lookup incl. loading the bucket, p50, p99) in seconds with ``size`` entries in one bucket."""
     from sqlalchemy import insert
 
-    from layercache_asgi._completion import Completion
     from layercache_asgi.db import Database, SemanticEntry, metadata
     from layercache_asgi.semantic._index import Candidate
     from layercache_asgi.semantic._store import SemanticStore, utc_now
+    from layercache_asgi.wire._completion import Completion
 
     rng = np.random.default_rng(7)
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ._app import LayerCacheApp
-from ._completion import Completion, ToolCall, Usage
 from ._config import ConfigError, Settings, load_settings
 from ._errors import LayerCacheError, ProxyError, SchemaError
 from ._exchange import Exchange, Outcome, PrefixCheck, Saved, get_exchange
 from ._request import ChatRequest, LcExtensions
 from ._version import __version__
 from .stages import DEFAULT_STAGES, build_stack
+from .wire._completion import Completion, ToolCall, Usage
 
 __all__ = [
     "DEFAULT_STAGES",

@@ -17,16 +17,16 @@ from starlette.routing import BaseRoute, Match, Route, Router
 
 from ._answer_faults import AnswerFaults
 from ._config import Settings, config_path_from_env, load_settings
-from ._count_responses import CountResponses
-from ._count_tokens import CountTokens
 from ._errors import ProxyError, error_body, send_error
 from ._ingress import ProxyEndpoint
-from ._model_catalog import ModelCatalog, ModelInfo
 from ._runtime import Runtime
 from ._types import ASGIApp, Receive, Scope, Send, Wire
 from ._version import __version__
+from .metrics._response_count import CountResponses
 from .stages import DEFAULT_STAGES, build_stack
 from .stages.enhance import enhancement_registry
+from .upstream._count_tokens import CountTokens
+from .upstream._model_catalog import ModelCatalog, ModelInfo
 
 __all__ = ["LayerCacheApp"]
 

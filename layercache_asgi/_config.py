@@ -283,8 +283,15 @@ class Settings(_Section):
     @field_validator("providers", mode="after")
     @classmethod
     def _keep_default_providers(cls, value: dict[str, ProviderSettings]) -> dict[str, ProviderSettings]:
+        # Field by field: ``openai: {api_base: ...}`` alone keeps OPENAI_API_KEY as the key's
+        # variable; only a field the file names (``api_key_env: null`` too) replaces a default.
         merged = _default_providers()
-        merged.update(value)
+        for name, given in value.items():
+            default = merged.get(name)
+            if default is None:
+                merged[name] = given
+            else:
+                merged[name] = default.model_copy(update={f: getattr(given, f) for f in given.model_fields_set})
         return merged
 
     @classmethod

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 
-from ._sse import format_event
 from ._types import Send, Wire
+from .wire._sse import format_event
 
 __all__ = ["LayerCacheError", "ProxyError", "SchemaError", "error_body", "redact", "send_error", "sse_error_event"]
 

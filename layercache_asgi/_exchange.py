@@ -7,15 +7,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._completion import Completion, Usage
 from ._request import ChatRequest
 from ._types import Scope
+from .wire._completion import Completion, Usage
 
 if TYPE_CHECKING:
     from ._config import Settings
-    from ._layers import Layers
-    from ._providers import Deployment
     from ._runtime import Runtime
+    from .prompt._layers import Layers
+    from .upstream._providers import Deployment
 
 __all__ = ["SCOPE_KEY", "Exchange", "Outcome", "PrefixCheck", "Saved", "get_exchange"]
 

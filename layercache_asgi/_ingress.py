@@ -12,14 +12,14 @@ from collections.abc import Callable
 
 import structlog
 
-from ._body import read_body, require_content_type
 from ._disconnect import ClientDisconnected, DisconnectWatch
 from ._errors import ProxyError, send_error
 from ._exchange import SCOPE_KEY, Exchange
 from ._request import parse_request
 from ._runtime import Runtime
 from ._types import ASGIApp, Message, Receive, Scope, Send, Wire
-from ._wire_fields import refuse_litellm_settings
+from .wire._body import read_body, require_content_type
+from .wire._fields import refuse_litellm_settings
 
 __all__ = ["ProxyEndpoint", "request_id_from"]
 

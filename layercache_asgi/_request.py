@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._errors import ProxyError
-from ._json import JsonLimitError, loads
 from ._types import Wire
-from .wire import check_responses_body
+from .wire._json import JsonLimitError, loads
+from .wire._responses import check_responses_body
 
 __all__ = [
     "EXTENSION_HEADERS",

@@ -93,11 +93,11 @@ class Runtime:
 def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
     # Each component starts itself and degrades on its own: a failed store leaves an
     # uncached proxy, never a failed start-up (except a Postgres schema that is behind).
-    from ._prompt_state import start_prompt_state
-    from ._tokens import start_tokenizer
     from .db._start import start_database
     from .enhancements._few_shot import start_few_shot
     from .metrics._start import start_metric_snapshots, start_metrics
+    from .prompt._state import start_prompt_state
+    from .prompt._tokens import start_tokenizer
     from .semantic._start import start_semantic_cache
     from .templates._start import start_templates
 

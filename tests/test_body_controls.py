@@ -17,8 +17,8 @@ import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi._wire_fields import WIRE_FIELDS
 from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.wire._fields import WIRE_FIELDS
 
 # A translated request per wire format: OpenAI format to Claude, Anthropic format to GPT.
 TRANSLATED = {"openai": "claude-sonnet-4-6", "anthropic": "gpt-4o-mini"}

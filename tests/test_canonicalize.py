@@ -13,7 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layercache_asgi import Settings
-from layercache_asgi._canonical import canonical_response_format, canonical_schema, canonical_text, canonicalize_body
+from layercache_asgi.prompt._canonical import (
+    canonical_response_format,
+    canonical_schema,
+    canonical_text,
+    canonicalize_body,
+)
 from layercache_asgi.testing import FakeProvider, in_process
 
 

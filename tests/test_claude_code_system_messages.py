@@ -8,7 +8,7 @@ from typing import Any
 
 import anthropic
 
-from layercache_asgi._layers import stratify, strip_markers
+from layercache_asgi.prompt._layers import stratify, strip_markers
 from layercache_asgi.testing import FakeProvider
 
 MODEL = "claude-sonnet-4-6"

@@ -21,8 +21,8 @@ import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._disconnect import ClientDisconnected, DisconnectWatch
-from layercache_asgi._pool_reaper import reap_orphan_connections
 from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.upstream._pool_reaper import reap_orphan_connections
 from tests.conftest import unique
 from tests.test_metrics import prometheus, sample
 

@@ -461,6 +461,39 @@ def test_hidden_secrets_go_back_where_the_editor_put_them() -> None:
         hide_secrets("base: &k sk-anchored-secret\nproxy: {proxy_api_key: *k}\n")
 
 
+def test_reordering_hidden_client_keys_keeps_each_key_with_its_tenant() -> None:
+    from layercache_asgi._config import ConfigError
+    from layercache_asgi.dashboard._config_text import hide_secrets, restore_secrets
+    from layercache_asgi.dashboard._settings_io import editor_yaml, settings_from_editor
+
+    original = (
+        "proxy:\n  client_keys:\n"
+        "    - {key: sk-key-of-alpha, tenant: alpha}\n"
+        "    - {key: sk-key-of-beta, tenant: beta}\n"
+        "    - {key: sk-key-of-gamma, tenant: gamma}\n"
+    )
+    shown = hide_secrets(original)
+    assert "sk-key-of" not in shown and '"***hidden #1***"' in shown and '"***hidden #3***"' in shown
+    lines = shown.splitlines(keepends=True)
+    # The editor's user swaps alpha and gamma and deletes beta: the keys follow their entries.
+    edited = "".join([*lines[:2], lines[4], lines[2]])
+    entries = yaml_load(restore_secrets(edited, original))["proxy"]["client_keys"]
+    assert entries == [{"key": "sk-key-of-gamma", "tenant": "gamma"}, {"key": "sk-key-of-alpha", "tenant": "alpha"}]
+    with pytest.raises(ConfigError, match=r"client_keys\.0\.key"):
+        restore_secrets(shown.replace("***hidden #1***", "***hidden #7***"), original)
+
+    # The effective-settings view (an app configured in code) does the same.
+    current = Settings.model_validate(yaml_load(original))
+    view = yaml_load(editor_yaml(current))
+    view["proxy"]["client_keys"].reverse()
+    restored = settings_from_editor(yaml_dump(view), current).proxy.client_keys
+    assert [(k.tenant, k.key.get_secret_value()) for k in restored] == [
+        ("gamma", "sk-key-of-gamma"),
+        ("beta", "sk-key-of-beta"),
+        ("alpha", "sk-key-of-alpha"),
+    ]
+
+
 def textarea_of(html: str) -> str:
     import html as html_lib
 
@@ -500,3 +533,9 @@ def test_templates_import_takes_pasted_text_and_refuses_files_that_are_not_text(
     assert "Choose a YAML or JSON file, or paste one." in nothing.text
     listed = httpx.get(f"{base}/v1/prompts/templates", headers={"authorization": f"Bearer {KEY}"}).json()
     assert sorted((t["name"], t["version"]) for t in listed["data"]) == [("a", 1), ("b", 1)]
+
+
+def yaml_dump(data: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layercache_asgi._embedder import MAX_BATCH, Embedder, EmbedderUnavailable
+from layercache_asgi.semantic._embedder import MAX_BATCH, Embedder, EmbedderUnavailable
 from tests.conftest import MODEL_DIR
 
 
@@ -27,7 +27,7 @@ def test_constructing_does_no_work() -> None:
 
 
 def test_importing_the_package_loads_neither_fastembed_nor_the_model() -> None:
-    code = "import sys, layercache_asgi, layercache_asgi._embedder; print('fastembed' in sys.modules)"
+    code = "import sys, layercache_asgi, layercache_asgi.semantic._embedder; print('fastembed' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

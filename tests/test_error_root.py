@@ -9,10 +9,10 @@ import pytest
 import layercache_asgi
 from layercache_asgi import ConfigError, LayerCacheError, ProxyError, SchemaError, load_settings
 from layercache_asgi._disconnect import ClientDisconnected
-from layercache_asgi._embedder import EmbedderUnavailable
-from layercache_asgi._upstream import UpstreamError
 from layercache_asgi.db._migrate import SchemaError as MigrateSchemaError
+from layercache_asgi.semantic._embedder import EmbedderUnavailable
 from layercache_asgi.templates._files import TemplateFileError, parse_templates
+from layercache_asgi.upstream._attempt import UpstreamError
 
 # (error, the builtin base it has always had and that existing callers may catch)
 _ERRORS: list[tuple[type[Exception], type[Exception]]] = [

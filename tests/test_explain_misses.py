@@ -8,7 +8,7 @@ import anthropic
 import openai
 import pytest
 
-from layercache_asgi._layers import stratify
+from layercache_asgi.prompt._layers import stratify
 from layercache_asgi.stages.explain_misses import explain
 
 HEADER = "x-layercache-prefix"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -142,3 +143,35 @@ def test_anthropic_request_failing_over_to_openai_gets_a_prompt_cache_key(
     keys = [r.body.get("prompt_cache_key") for r in backup.requests]
     assert keys[0] is not None and keys[0].startswith("lc-")
     assert keys[0] == keys[1]  # the same prefix shares one key, as for OpenAI-format requests
+
+
+def test_provider_entry_naming_only_a_base_url_keeps_the_default_key_variable() -> None:
+    settings = Settings.model_validate({"providers": {"openai": {"api_base": "http://127.0.0.1:9/v1"}}})
+    assert settings.providers["openai"].api_key_env == "OPENAI_API_KEY"
+    assert settings.providers["openai"].api_base == "http://127.0.0.1:9/v1"
+    cleared = Settings.model_validate({"providers": {"openai": {"api_key_env": None}}})
+    assert cleared.providers["openai"].api_key_env is None  # named in the file: the operator's choice
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_keyless_deployment_at_its_own_base_never_gets_an_environment_key(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    # The translated (LiteLLM) path: left alone, LiteLLM reads ANTHROPIC_API_KEY / OPENAI_API_KEY
+    # from the environment and sends it to whatever base URL the route names.
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-operator-secret")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-operator-secret")
+    model = "anthropic/claude-sonnet-4-6" if path == "/v1/chat/completions" else "openai/gpt-4o-mini"
+    local = FakeProvider(name="local")
+    with serve(local) as base:
+        settings = make_settings(
+            providers={"anthropic": {"api_key_env": None}, "openai": {"api_key_env": None}},
+            models=[{"name": "local", "model": model, "api_base": base if "anthropic" in model else f"{base}/v1"}],
+        )
+        with serve(LayerCacheApp(settings)) as url:
+            body: dict[str, Any] = {"model": "local", "messages": HELLO, "max_tokens": 16}
+            response = httpx.post(f"{url}{path}", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    seen = repr(local.requests[-1].headers)
+    assert "operator-secret" not in seen
+    assert _key(local) in ("layercache-no-key", "Bearer layercache-no-key")

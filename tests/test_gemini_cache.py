@@ -54,7 +54,7 @@ def ask(url: str, question: str, system: str = SYSTEM, **extra: Any) -> Any:
 
 
 def generations(gemini: FakeGemini) -> list[dict[str, Any]]:
-    return [r.body for r in gemini.requests if ":generateContent" in r.path]
+    return [r.body for r in gemini.requests if "enerateContent" in r.path]
 
 
 @pytest.mark.postgres
@@ -205,3 +205,17 @@ def _model_metrics(url: str, requests: int) -> dict[str, Any]:
             return dict(models[MODEL])
         time.sleep(0.05)
     raise AssertionError(f"no metrics for {MODEL}")
+
+
+def test_streamed_answers_use_the_cache_and_report_its_tokens(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    with serve(LayerCacheApp(gemini_settings)) as url:
+        ask(url, "first question")  # creates the CachedContent
+        stream = ask(url, "second question", stream=True, stream_options={"include_usage": True})
+        chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Echo: second question"
+    [streamed] = [r for r in gemini.requests if ":streamGenerateContent" in r.path]
+    assert streamed.body["cachedContent"].startswith("cachedContents/") and "tools" not in streamed.body
+    usage = next(c.usage for c in reversed(chunks) if c.usage)
+    assert usage.prompt_tokens_details.cached_tokens > 1000  # the cached prefix, as Gemini reported it
+    assert usage.completion_tokens > 0

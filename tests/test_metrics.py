@@ -243,7 +243,7 @@ class AnswerFromCache:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from layercache_asgi._wire import render_body
+        from layercache_asgi.wire._dispatch import render_body
 
         exchange = get_exchange(scope)
         assert exchange is not None

@@ -210,3 +210,25 @@ def test_an_unreachable_database_leaves_an_uncached_proxy(
         assert _chat(base)
         assert app.runtime.db is None and app.runtime.semantic is None
     assert len(fake.requests) == 2  # the repeat went upstream: nothing was cached
+
+
+@pytest.mark.postgres
+async def test_a_failed_statement_error_quotes_no_values(database_url: str) -> None:
+    # Log lines quote database errors (cut short); the values of a failed statement (prompts,
+    # answers) must not be in them on either backend.
+    from sqlalchemy.exc import DBAPIError
+
+    from layercache_asgi.db import Database
+
+    db = Database(database_url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE lc_probe (s VARCHAR(100) PRIMARY KEY)"))
+            await conn.execute(text("INSERT INTO lc_probe (s) VALUES (:v)"), {"v": "secret prompt text"})
+        with pytest.raises(DBAPIError) as caught:  # the same row again: refused by the key
+            async with db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO lc_probe (s) VALUES (:v)"), {"v": "secret prompt text"})
+        assert "lc_probe" in str(caught.value)  # the statement is named
+        assert "secret prompt text" not in str(caught.value)
+    finally:
+        await db.close()

@@ -144,7 +144,7 @@ def test_cache_counts_survive_the_shaping(make_settings: Callable[..., Settings]
 
 
 def test_shaping_keeps_set_thinking_and_unknown_types() -> None:
-    from layercache_asgi._native_shape import native_event, native_json
+    from layercache_asgi.wire._native_shape import native_event, native_json
 
     message = {"role": "assistant", "content": "x", "reasoning_content": "because", "thinking_blocks": [{}]}
     doc = {"id": "c", "object": "chat.completion", "choices": [{"index": 0, "message": message}], "cost": 1}

@@ -11,8 +11,8 @@ import httpx
 import openai
 import pytest
 
-from layercache_asgi._completion import Usage
 from layercache_asgi.testing import FakeGemini, PrefixCacheSimulator, serve
+from layercache_asgi.wire._completion import Usage
 
 LONG = "All answers must be precise, sourced and polite. " * 120  # ~1500 tokens
 CC: dict[str, Any] = {"type": "ephemeral"}

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from layercache_asgi import Settings
-from layercache_asgi._prefix_minimums import min_prefix_tokens
+from layercache_asgi.prompt._prefix_minimums import min_prefix_tokens
 from layercache_asgi.testing import FakeProvider, in_process
 
 HEADER = "x-layercache-prefix-below-minimum"

@@ -10,8 +10,8 @@ import anthropic
 import httpx
 
 from layercache_asgi import LayerCacheApp, Settings, Usage
-from layercache_asgi._completion import Completion
 from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.wire._completion import Completion
 
 MODEL = "claude-sonnet-4-6"
 BYPASS = {"lc_bypass_cache": True}

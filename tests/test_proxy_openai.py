@@ -10,8 +10,8 @@ import openai
 import pytest
 
 from layercache_asgi import Settings, Usage
-from layercache_asgi._completion import Completion
 from layercache_asgi.testing import FakeProvider, in_process
+from layercache_asgi.wire._completion import Completion
 
 BYPASS = {"lc_bypass_cache": True}
 

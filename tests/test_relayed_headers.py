@@ -11,8 +11,8 @@ import httpx
 import openai
 import pytest
 
-from layercache_asgi._upstream_headers import relay_headers
 from layercache_asgi.testing import FakeProvider
+from layercache_asgi.upstream._headers import relay_headers
 
 PROVIDER_HEADERS = {
     "x-request-id": "req_upstream_1",

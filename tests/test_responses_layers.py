@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi._layers import stratify, turn_groups
+from layercache_asgi.prompt._layers import stratify, turn_groups
 from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, serve
 
 from .conftest import ADMIN

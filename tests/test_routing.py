@@ -11,8 +11,8 @@ import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings, Usage
-from layercache_asgi._completion import Completion
 from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.wire._completion import Completion
 
 from .conftest import ADMIN
 
@@ -196,8 +196,8 @@ SUPPORT_TEMPLATE = {
 def test_count_tokens_resolves_aliases_and_counts_the_template_and_enhancements(
     make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
-    from layercache_asgi._layers import strip_markers
     from layercache_asgi.enhancements._builtin import CHAIN_OF_THOUGHT, SELF_CRITIQUE
+    from layercache_asgi.prompt._layers import strip_markers
 
     with serve(_counting_app(make_settings)) as url:
         assert httpx.post(f"{url}/v1/prompts/templates", json=SUPPORT_TEMPLATE, headers=ADMIN).status_code == 201

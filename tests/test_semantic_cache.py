@@ -12,8 +12,8 @@ import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi._completion import Completion
 from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.wire._completion import Completion
 
 pytestmark = pytest.mark.postgres
 

@@ -6,8 +6,8 @@ import pytest
 
 from bench.semantic_quality import load_pairs, score, similarities
 from layercache_asgi import Settings
-from layercache_asgi._embedder import Embedder
 from layercache_asgi.semantic import compare_questions
+from layercache_asgi.semantic._embedder import Embedder
 from tests.conftest import MODEL_DIR
 
 

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from layercache_asgi import Settings
-from layercache_asgi._completion import Completion
 from layercache_asgi._logging import configure_logging, release_logging
 from layercache_asgi.db import Database, SemanticEntry
 from layercache_asgi.db._migrate import upgrade
 from layercache_asgi.semantic import SemanticStore
 from layercache_asgi.semantic._index import Bucket
+from layercache_asgi.wire._completion import Completion
 
 pytestmark = pytest.mark.postgres
 

@@ -11,8 +11,8 @@ import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._exchange import get_exchange
-from layercache_asgi._layers import Layers, stratify, turn_groups
 from layercache_asgi._types import ASGIApp, Receive, Scope, Send
+from layercache_asgi.prompt._layers import Layers, stratify, turn_groups
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import serve
 

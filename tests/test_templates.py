@@ -16,8 +16,8 @@ from starlette.middleware import Middleware
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._exchange import Exchange, get_exchange
-from layercache_asgi._layers import strip_markers
 from layercache_asgi._types import ASGIApp, Receive, Scope, Send
+from layercache_asgi.prompt._layers import strip_markers
 from layercache_asgi.stages import DEFAULT_STAGES, ApplyTemplate, Enhance, Stratify
 from layercache_asgi.testing import FakeProvider, serve
 

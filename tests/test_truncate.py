@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.prompt._layers import strip_markers
 from layercache_asgi.stages.truncate_session import choose_cut
 from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, serve
 
@@ -217,3 +218,71 @@ def test_the_cut_moves_only_forward_in_steps_whatever_the_message_lengths(
     assert steady_firsts == sorted(steady_firsts)
     # The newest message's length no longer moves the cut: as much is cached as with constant lengths.
     assert cached >= steady_cached - 0.05
+
+
+def agent_turn(wire: str, rounds: int) -> list[dict[str, Any]]:
+    """One long agent turn: the task, then ``rounds`` calls each answered by a result; the last
+    call's result is the newest input (L4)."""
+    messages: list[dict[str, Any]] = [*EARLIER, {"role": "user", "content": "Fix the failing build." + " hint" * 40}]
+    for i in range(rounds):
+        output = f"output of step {i}:" + " line" * 400
+        if wire == "openai":
+            call = {"id": f"c{i}", "type": "function", "function": {"name": "lookup", "arguments": f'{{"step":{i}}}'}}
+            messages.append({"role": "assistant", "content": f"Step {i}.", "tool_calls": [call]})
+            messages.append({"role": "tool", "tool_call_id": f"c{i}", "content": output})
+        else:
+            use = {"type": "tool_use", "id": f"toolu_{i}", "name": "lookup", "input": {"step": i}}
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": f"Step {i}."}, use]})
+            result = {"type": "tool_result", "tool_use_id": f"toolu_{i}", "content": output}
+            messages.append({"role": "user", "content": [result]})
+    return messages
+
+
+def send_agent_turn(url: str, wire: str, messages: list[dict[str, Any]]) -> Any:
+    if wire == "openai":
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
+        return client.chat.completions.with_raw_response.create(
+            model="gpt-4o",
+            messages=[{"role": "system", "content": SYSTEM}, *messages],  # type: ignore[list-item]
+            tools=TOOLS,  # type: ignore[arg-type]
+        )
+    claude = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
+    return claude.messages.with_raw_response.create(
+        model="claude-sonnet-4-6",
+        max_tokens=20,
+        system=SYSTEM,
+        messages=messages,  # type: ignore[arg-type]
+        tools=[{"name": "lookup", "input_schema": {"type": "object"}}],
+    )
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_a_long_agent_turn_drops_its_oldest_tool_rounds_and_keeps_the_task(
+    fake: FakeProvider, make_settings: Callable[..., Settings], wire: str
+) -> None:
+    messages = agent_turn(wire, 12)  # about 12 x 420 tokens of tool rounds: three times the budget
+    with agent_proxy(make_settings) as url:
+        raw = send_agent_turn(url, wire, messages)
+    sent = [strip_markers(m) for m in fake.requests[-1].body["messages"] if m["role"] != "system"]  # the proxy's own
+    task = messages[len(EARLIER)]
+    assert sent[0] == task  # the earlier turn went; the agent's task stays first
+    kept = sent[1:]
+    assert kept == messages[len(messages) - len(kept) :]  # the newest rounds, whole and in order
+    assert 2 <= len(kept) < len(messages) - len(EARLIER) - 1 and len(kept) % 2 == 0  # calls with their results
+    assert int(raw.headers["x-layercache-truncated"]) == len(messages) - 1 - len(kept)
+    assert "x-layercache-truncation" not in raw.headers  # what is left fits
+    # (The fake refuses a result without its call and a conversation that does not alternate.)
+
+
+def test_the_cut_inside_an_agent_turn_moves_forward_in_steps(
+    fake: FakeProvider, make_settings: Callable[..., Settings]
+) -> None:
+    firsts = []
+    with agent_proxy(make_settings) as url:
+        for rounds in range(10, 26):
+            send_agent_turn(url, "openai", agent_turn("openai", rounds))
+            first_kept = fake.requests[-1].body["messages"][2]  # after the system prompt and the task
+            firsts.append(first_kept["tool_calls"][0]["id"])
+    steps = [int(call.removeprefix("c")) for call in firsts]
+    assert steps == sorted(steps) and steps[-1] > steps[0]  # forward only
+    assert len(set(steps)) <= len(steps) // 2  # each cut held for several rounds: the prefix stays cached

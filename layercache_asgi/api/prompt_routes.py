@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .._body import JSON_TYPES, YAML_TYPES, read_body, require_content_type
 from .._errors import ProxyError, error_body
+from ..wire._body import JSON_TYPES, YAML_TYPES, read_body, require_content_type
 
 if TYPE_CHECKING:
     from .._runtime import Runtime

@@ -19,10 +19,22 @@ import yaml
 
 from .._config import ConfigError
 
-__all__ = ["HIDDEN", "SECRET_KEYS", "SECRET_URLS", "fingerprint", "hide_secrets", "masked_url", "restore_secrets"]
+__all__ = [
+    "HIDDEN",
+    "SECRET_KEYS",
+    "SECRET_URLS",
+    "fingerprint",
+    "hidden_index",
+    "hidden_item",
+    "hide_secrets",
+    "masked_url",
+    "restore_secrets",
+]
 
 HIDDEN = "***hidden***"
-# Where secrets live; "*" is any mapping key or list item. List items are matched by position on save.
+# Where secrets live; "*" is any mapping key or list item. A list item's placeholder names the item
+# it hides (``***hidden #2***``), so reordering or deleting entries cannot move a key to another
+# entry (another tenant).
 SECRET_KEYS: tuple[tuple[str, ...], ...] = (
     ("proxy", "proxy_api_key"),
     ("proxy", "admin_api_key"),
@@ -41,6 +53,18 @@ _SECRET_PARAM = re.compile(r"(?i)(key|token|secret|pass|pwd|sig|auth|cred|sessio
 _PARAM = re.compile(r"(^|[&;])([^=&;]+)=([^&;#]*)")
 
 KeyPath = tuple[str | int, ...]
+_ITEM = re.compile(r"\*\*\*hidden #(\d+)\*\*\*")
+
+
+def hidden_item(index: int) -> str:
+    """The placeholder of the secret in list item ``index`` (0-based; shown 1-based)."""
+    return f"***hidden #{index + 1}***"
+
+
+def hidden_index(value: object) -> int | None:
+    """The 0-based item a placeholder from :func:`hidden_item` stands for; None for anything else."""
+    match = _ITEM.fullmatch(value) if isinstance(value, str) else None
+    return int(match.group(1)) - 1 if match else None
 
 
 def fingerprint(text: str) -> str:
@@ -120,11 +144,23 @@ def masked_url(url: str, *, database: bool = False) -> str | None:
     return _url_secrets(url, keep_user=database)[0]
 
 
-def _shown(pattern: tuple[str, ...], value: str) -> str | None:
-    """What the editor shows instead of ``value``; None when it is no secret."""
+def _shown(pattern: tuple[str, ...], path: KeyPath, value: str) -> str | None:
+    """What the editor shows instead of ``value`` at ``path``; None when it is no secret."""
     if pattern in SECRET_URLS:
         return masked_url(value, database=pattern == _DATABASE_URL)
-    return HIDDEN
+    items = [step for key, step in zip(pattern, path, strict=True) if key == "*" and isinstance(step, int)]
+    return hidden_item(items[-1]) if items else HIDDEN
+
+
+def _placed(pattern: tuple[str, ...], path: KeyPath, value: str) -> KeyPath:
+    """Where the secret a placeholder stands for was shown: a list item's own index, else ``path``."""
+    index = hidden_index(value)
+    if index is None or pattern in SECRET_URLS:
+        return path
+    last = max(
+        i for i, (key, step) in enumerate(zip(pattern, path, strict=True)) if key == "*" and isinstance(step, int)
+    )
+    return (*path[:last], index, *path[last + 1 :])
 
 
 def _span(node: yaml.ScalarNode) -> tuple[int, int]:
@@ -153,8 +189,8 @@ def hide_secrets(text: str) -> str:
     root = _compose(text)
     edits = []
     for pattern in (*SECRET_KEYS, *SECRET_URLS):
-        for _path, node in _scalars(root, pattern):
-            shown = _shown(pattern, node.value)
+        for path, node in _scalars(root, pattern):
+            shown = _shown(pattern, path, node.value)
             if shown is not None:
                 # Double-quoted is valid in block and flow context alike; a block scalar owned its line end.
                 end = "\n" if node.style in ("|", ">") else ""
@@ -183,12 +219,17 @@ def restore_secrets(edited: str, original: str) -> str:
     for pattern in (*SECRET_KEYS, *SECRET_URLS):
         kept = dict(_scalars(theirs, pattern))  # the last of duplicate keys wins, as when loading
         for path, node in _scalars(mine, pattern):
-            old = kept.get(path)
-            if old is not None and node.value == _shown(pattern, old.value):
+            where_shown = _placed(pattern, path, node.value)
+            old = kept.get(where_shown)
+            if old is not None and node.value == _shown(pattern, where_shown, old.value):
                 plain = old.style in (None, '"', "'") and "\n" not in original[slice(*_span(old))]
                 edits.append((*_span(node), original[slice(*_span(old))] if plain else json.dumps(old.value)))
                 restored.append((pattern, old.value))
-            elif node.value == HIDDEN or (pattern in SECRET_URLS and "***" in node.value):
+            elif (
+                node.value == HIDDEN
+                or hidden_index(node.value) is not None
+                or (pattern in SECRET_URLS and "***" in node.value)
+            ):
                 where = ".".join(str(p) for p in path)
                 raise ConfigError(f"{where}: its hidden value is no longer in the file; type the value again")
     text = _splice(edited, edits)

@@ -23,7 +23,16 @@ from pydantic import SecretStr
 from .._config import ConfigError, Settings, load_settings
 from .._errors import ProxyError
 from .._runtime import Runtime
-from ._config_text import HIDDEN, SECRET_URLS, fingerprint, hide_secrets, masked_url, restore_secrets
+from ._config_text import (
+    HIDDEN,
+    SECRET_URLS,
+    fingerprint,
+    hidden_index,
+    hidden_item,
+    hide_secrets,
+    masked_url,
+    restore_secrets,
+)
 
 __all__ = [
     "RESTART_REQUIRED",
@@ -145,15 +154,15 @@ def editor_yaml(settings: Settings) -> str:
     data: dict[str, Any] = settings.model_dump(mode="json")
     for section, key in _SECRETS:
         data.get(section, {}).pop(key, None)
-    for entry in data["proxy"]["client_keys"]:
+    for i, entry in enumerate(data["proxy"]["client_keys"]):
         if entry.get("key") is not None:
-            entry["key"] = HIDDEN
+            entry["key"] = hidden_item(i)  # names its entry: reordering cannot hand a key to another tenant
     for pattern, holder, key in _urls(data).values():
         holder[key] = _masked(pattern, holder[key]) or holder[key]
     header = (
         "# Effective settings. Secrets (proxy.proxy_api_key, proxy.admin_api_key, dashboard.session_secret) are\n"
         "# not shown; they are kept as they are unless you set them here. Hidden client keys and masked URLs\n"
-        "# are put back by position.\n"
+        "# are put back from the entry each placeholder names.\n"
     )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
@@ -176,8 +185,10 @@ def settings_from_editor(text: str, current: Settings) -> Settings:
     known = _revealed(current)
     entries = data["proxy"].get("client_keys") if isinstance(data.get("proxy"), dict) else None
     for i, entry in enumerate(entries if isinstance(entries, list) else []):
-        if isinstance(entry, dict) and entry.get("key") == HIDDEN:
-            was = known["proxy"]["client_keys"][i].get("key") if i < len(known["proxy"]["client_keys"]) else None
+        shown_as = hidden_index(entry.get("key")) if isinstance(entry, dict) else None
+        if isinstance(entry, dict) and (shown_as is not None or entry.get("key") == HIDDEN):
+            current_keys = known["proxy"]["client_keys"]
+            was = current_keys[shown_as].get("key") if shown_as is not None and shown_as < len(current_keys) else None
             if was is None:
                 raise ConfigError(f"proxy.client_keys.{i}.key: its hidden value is unknown; type the value again")
             entry["key"] = was

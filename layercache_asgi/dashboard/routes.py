@@ -13,8 +13,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from .._body import require_content_type
 from .._errors import ProxyError, error_body
+from ..wire._body import require_content_type
 from ._actions import Actions
 from ._base import Dashboard
 from ._pages import Pages

@@ -85,7 +85,8 @@ class Database:
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, **engine_options)
+        # hide_parameters: a failed statement's error text, which log lines quote, carries no prompt or answer.
+        self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **engine_options)
         self.dialect: str = self.engine.dialect.name
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -88,7 +88,7 @@ async def _engine(target: str | AsyncEngine) -> AsyncIterator[AsyncEngine]:
     if isinstance(target, AsyncEngine):
         yield target
         return
-    engine = create_async_engine(target)
+    engine = create_async_engine(target, hide_parameters=True)
     try:
         yield engine
     finally:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .._canonical import canonical_schema
 from .._errors import ProxyError
+from ..prompt._canonical import canonical_schema
 from ._registry import Addition
 
 if TYPE_CHECKING:

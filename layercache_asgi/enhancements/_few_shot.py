@@ -17,13 +17,13 @@ import structlog
 import yaml
 
 from .._errors import ProxyError
-from .._prompt_state import prompt_state
+from ..prompt._state import prompt_state
 from ._registry import Addition
 
 if TYPE_CHECKING:
-    from .._embedder import Embedder
     from .._exchange import Exchange
     from .._runtime import Runtime
+    from ..semantic._embedder import Embedder
 
 __all__ = ["dynamic_few_shot", "load_examples", "newest_input_text", "start_few_shot"]
 
@@ -87,7 +87,7 @@ def _embedder(exchange: Exchange) -> Embedder:
         return shared  # type: ignore[no-any-return]
     state = prompt_state(exchange)
     if state.embedder is None:
-        from .._embedder import Embedder
+        from ..semantic._embedder import Embedder
 
         settings = exchange.settings.caching.semantic
         state.embedder = Embedder(settings.model, settings.model_path)

@@ -24,9 +24,9 @@ from itertools import accumulate
 from typing import Any
 
 from .._exchange import Exchange
-from .._layers import Layers, digest, part_value
-from .._prompt_state import PromptState, SessionMark
 from .._types import Wire
+from ..prompt._layers import Layers, digest, part_value
+from ..prompt._state import PromptState, SessionMark
 
 __all__ = ["LOOKBACK_BLOCKS", "MAX_BREAKPOINTS", "apply_anthropic", "count_markers"]
 

@@ -29,14 +29,14 @@ import structlog
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .._layers import Layers, digest
 from .._lru import LRU
-from .._prompt_state import prompt_state
 from ..db._tables import GeminiCacheHandle
+from ..prompt._layers import Layers, digest
+from ..prompt._state import prompt_state
 
 if TYPE_CHECKING:
     from .._exchange import Exchange
-    from .._providers import Deployment
+    from ..upstream._providers import Deployment
 
 __all__ = ["GEMINI_CACHED_CONTENT", "GeminiHandles", "apply_gemini", "cache_request"]
 
@@ -291,7 +291,7 @@ async def _find_or_create(
 
 async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, prefix_tokens: int) -> str | None:
     """Send the request against a CachedContent holding L0 + L1; return its name, or None."""
-    from .._prefix_minimums import min_prefix_tokens
+    from ..prompt._prefix_minimums import min_prefix_tokens
 
     body = exchange.request.body
     if exchange.request.wire != "openai" or body.get("cached_content") or body.get("tool_choice") not in (None, "auto"):

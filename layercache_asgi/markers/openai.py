@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._exchange import Exchange
-from .._layers import Layers, digest
+from ..prompt._layers import Layers, digest
 
 __all__ = ["PROMPT_CACHE_KEY", "apply_openai", "strip_cache_control"]
 

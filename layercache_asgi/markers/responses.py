@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._exchange import Exchange
-from .._layers import Layers
+from ..prompt._layers import Layers
 from .anthropic import MAX_BREAKPOINTS
 
 __all__ = ["apply_anthropic_responses"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._completion import Usage
+from ..wire._completion import Usage
 
 __all__ = ["Price", "PriceBook", "call_cost", "is_listed", "load_cost_map", "prefix_savings"]
 
@@ -54,7 +54,7 @@ def _cost_map() -> dict[str, dict[str, Any]]:
         if path.is_file():
             data: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
             return data
-    from .._litellm import litellm  # lazy: importing LiteLLM costs seconds
+    from ..upstream._litellm import litellm  # lazy: importing LiteLLM costs seconds
 
     return dict(litellm.model_cost)
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from .._completion import Usage
 from .._exchange import Exchange
+from ..wire._completion import Usage
 from ._labels import ModelLabels, clean_label
 from ._prices import PriceBook, call_cost, is_listed, prefix_savings
 

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from .._completion import Completion
+from ..wire._completion import Completion
 
 __all__ = ["Flight", "SingleFlight"]
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import structlog
 
-from .._completion import Completion
 from .._config import SemanticCacheSettings
-from .._embedder import Embedder, EmbedderUnavailable
 from ..db import Database
+from ..wire._completion import Completion
+from ._embedder import Embedder, EmbedderUnavailable
 from ._flight import SingleFlight
 from ._guard import compare_questions
 from ._index import Vector

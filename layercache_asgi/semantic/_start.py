@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .._embedder import Embedder
+from ._embedder import Embedder
 from ._service import SemanticCacheService
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 
-from .._completion import Completion
 from ..db import Database, SemanticEntry
+from ..wire._completion import Completion
 from ._index import Bucket, BucketKey, Candidate, Vector, VectorIndex
 from ._writer import EntryWriter, PendingEntry, outside_request
 

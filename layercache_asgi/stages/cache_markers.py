@@ -18,16 +18,16 @@ import copy
 import structlog
 
 from .._exchange import Exchange, get_exchange
-from .._layers import Layers
-from .._prompt_facts import layers_of, prefix_check, prefix_check_of, prefix_tokens
-from .._prompt_state import prompt_state
-from .._providers import Deployment
-from .._target import chain_of
 from .._types import ASGIApp, Receive, Scope, Send
 from ..markers.anthropic import apply_anthropic
 from ..markers.gemini import GEMINI_CACHED_CONTENT, apply_gemini
 from ..markers.openai import PROMPT_CACHE_KEY, apply_openai
 from ..markers.responses import apply_anthropic_responses
+from ..prompt._facts import layers_of, prefix_check, prefix_check_of, prefix_tokens
+from ..prompt._layers import Layers
+from ..prompt._state import prompt_state
+from ..upstream._providers import Deployment
+from ..upstream._target import chain_of
 
 __all__ = ["InjectCacheMarkers"]
 

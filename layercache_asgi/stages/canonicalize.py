@@ -1,15 +1,15 @@
 """Rewrite the request into canonical form, so the same intent always gives the same bytes.
 
-The rules are in :mod:`layercache_asgi._canonical`. ``lc_bypass_cache`` requests are
+The rules are in :mod:`layercache_asgi.prompt._canonical`. ``lc_bypass_cache`` requests are
 left exactly as the client sent them.
 """
 
 from __future__ import annotations
 
-from .._canonical import canonicalize_body
 from .._exchange import get_exchange
-from .._prompt_facts import restratify
 from .._types import ASGIApp, Receive, Scope, Send
+from ..prompt._canonical import canonicalize_body
+from ..prompt._facts import restratify
 
 __all__ = ["Canonicalize"]
 

@@ -24,11 +24,11 @@ import structlog
 
 from .._errors import ProxyError
 from .._exchange import Exchange, get_exchange
-from .._layers import Layers, stratify
-from .._prompt_facts import layers_of
 from .._types import ASGIApp, Receive, Scope, Send
 from ..enhancements import EnhancementRegistry, default_registry
-from ..wire import item_role
+from ..prompt._facts import layers_of
+from ..prompt._layers import Layers, stratify
+from ..wire._responses import item_role
 
 __all__ = ["Enhance", "enhancement_registry", "place_l3"]
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import structlog
 
 from .._exchange import Exchange, get_exchange
-from .._layers import Layers, Part, digest
-from .._prompt_facts import layers_of
-from .._prompt_state import prompt_state
 from .._types import ASGIApp, Receive, Scope, Send
+from ..prompt._facts import layers_of
+from ..prompt._layers import Layers, Part, digest
+from ..prompt._state import prompt_state
 
 __all__ = ["ExplainMisses", "explain"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import structlog
 
 from .._exchange import get_exchange
-from .._prompt_facts import prefix_check_of
 from .._types import ASGIApp, Receive, Scope, Send
+from ..prompt._facts import prefix_check_of
 
 __all__ = ["PrefixThreshold"]
 

@@ -9,11 +9,11 @@ import structlog
 from .._disconnect import ClientDisconnected
 from .._errors import ProxyError, redact, sse_error_event
 from .._exchange import Exchange, get_exchange
-from .._providers import resolve_chain
-from .._target import chain_of
 from .._types import Receive, Scope, Send
-from .._upstream import UpstreamError, UpstreamResponse, attempt, parse_json
-from .._wire import completion_from_body
+from ..upstream._attempt import UpstreamError, UpstreamResponse, attempt, parse_json
+from ..upstream._providers import resolve_chain
+from ..upstream._target import chain_of
+from ..wire._dispatch import completion_from_body
 
 __all__ = ["RouteUpstream"]
 

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .._completion import Completion, Usage
 from .._exchange import Exchange, Saved, get_exchange
 from .._types import ASGIApp, Receive, Scope, Send
-from .._wire import render_body, render_stream
 from ..semantic._key import CacheKey, cache_key
+from ..wire._completion import Completion, Usage
+from ..wire._dispatch import render_body, render_stream
 
 if TYPE_CHECKING:
     from .._config import SemanticCacheSettings

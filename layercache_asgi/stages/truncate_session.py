@@ -11,7 +11,10 @@ what clients resend unchanged, not on the length of the newest message, and the 
 only grows, so the cut only moves forward: it stays put (and so does the cached prefix)
 until the history has grown by about half the room, then jumps to a later checkpoint.
 
-When even the newest turn does not fit, the request goes as small as it can and says
+An agent works inside one long turn (task, then call, results, call, results ...). When
+every earlier turn is gone and that turn alone is still too long, its oldest tool rounds go
+the same way (each call with its results; the task and the calls L4 answers stay), by the
+same checkpoints. When even that does not fit, the request goes as small as it can and says
 so: ``x-layercache-truncation: over-budget`` and the ``layercache_session_over_budget``
 counter.
 """
@@ -21,11 +24,11 @@ from __future__ import annotations
 import structlog
 
 from .._exchange import Exchange, get_exchange
-from .._layers import Layers, is_tool_result, part_value, stratify, turn_groups
-from .._prompt_facts import layers_of
-from .._target import target_of
-from .._tokens import count_parts
 from .._types import ASGIApp, Receive, Scope, Send
+from ..prompt._facts import layers_of
+from ..prompt._layers import Layers, is_tool_result, part_value, stratify, tool_rounds, turn_groups
+from ..prompt._tokens import count_parts
+from ..upstream._target import target_of
 
 __all__ = ["TruncateSession", "choose_cut"]
 
@@ -75,8 +78,9 @@ class TruncateSession:
             return
         groups = turn_groups(request.wire, request.messages, layers.messages_in(2))
         newest = layers.messages_in(4)
+        current: list[int] = []  # the agent turn L4's tool results belong to
         if groups and newest and is_tool_result(request.wire, request.messages[newest[0]]):
-            groups = groups[:-1]  # the turn that made the calls L4 answers goes with L4
+            groups, current = groups[:-1], groups[-1]  # the turn that made the calls L4 answers goes with L4
         counts = await count_parts(target.model, [(p.digest, part_value(request.body, p.path)) for p in layers.parts])
         by_path = {p.path: n for p, n in zip(layers.parts, counts, strict=True)}
         key = request.messages_key  # "input" on the Responses API
@@ -85,13 +89,23 @@ class TruncateSession:
         room = limit - stable
         rest = sum(counts) - stable - sum(history)  # L4 and the turn it belongs to
         cut = choose_cut(history, rest, room)
-        if sum(history[cut:]) + rest > room:
+        dropped = {i for group in groups[:cut] for i in group}
+        left = sum(history[cut:]) + rest
+        if left > room and current:
+            # Every earlier turn is gone and the agent's own turn is still too long: drop its oldest
+            # tool rounds (calls with their results), keeping the task and the calls L4 answers.
+            _opening, rounds = tool_rounds(request.wire, request.messages, current)
+            sizes = [sum(by_path[f"{key}[{i}]"] for i in r) for r in rounds[:-1]]
+            pinned = rest - sum(sizes)
+            inner = choose_cut(sizes, pinned, room)
+            dropped |= {i for r in rounds[:inner] for i in r}
+            left = sum(sizes[inner:]) + pinned
+        if left > room:
             exchange.session_over_budget = True
             exchange.response_headers["x-layercache-truncation"] = "over-budget"
-            log.info("session_over_budget", limit=limit, tokens=stable + sum(history[cut:]) + rest)
-        if cut == 0:
+            log.info("session_over_budget", limit=limit, tokens=stable + left)
+        if not dropped:
             return
-        dropped = {i for group in groups[:cut] for i in group}
         request.body[key] = [m for i, m in enumerate(request.messages) if i not in dropped]
         hints = {i - sum(1 for d in dropped if d < i): layer for i, layer in layers.hints.items() if i not in dropped}
         exchange.layers = stratify(request.wire, request.body, hints, layers.system_hints)

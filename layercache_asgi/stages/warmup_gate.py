@@ -20,13 +20,13 @@ import time
 import structlog
 
 from .._exchange import Exchange, get_exchange
-from .._layers import digest
 from .._lru import LRU
-from .._prefix_minimums import min_prefix_tokens
-from .._prompt_facts import layers_of, prefix_check_of
-from .._prompt_state import prompt_state
-from .._target import target_of
 from .._types import ASGIApp, Message, Receive, Scope, Send
+from ..prompt._facts import layers_of, prefix_check_of
+from ..prompt._layers import digest
+from ..prompt._prefix_minimums import min_prefix_tokens
+from ..prompt._state import prompt_state
+from ..upstream._target import target_of
 
 __all__ = ["WarmupGate", "WarmupRegistry"]
 

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from .._errors import LayerCacheError
-from .._json import MAX_DEPTH, check_unicode
+from ..wire._json import MAX_DEPTH, check_unicode
 from ._model import Template, TemplateSpec
 
 __all__ = ["FILE_SUFFIXES", "TemplateFileError", "dump_templates", "parse_templates", "read_folder"]

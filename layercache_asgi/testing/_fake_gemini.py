@@ -1,4 +1,4 @@
-"""A fake Gemini API: ``cachedContents`` creation and ``models/*:generateContent``.
+"""A fake Gemini API: ``cachedContents`` creation and ``models/*:generateContent`` (also streamed).
 
 Counts CachedContent creations (:attr:`FakeGemini.creations`), rejects a request that
 names an unknown or expired cache, or that re-sends ``system_instruction`` / ``tools``
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._prefix_minimums import min_prefix_tokens
 from .._types import Receive, Scope, Send
+from ..prompt._prefix_minimums import min_prefix_tokens
 from ._asgi import read_body
 from ._fake_provider import RecordedRequest, _send, count_tokens
 from ._prefix_cache_sim import PrefixCacheSimulator
@@ -65,8 +65,8 @@ class FakeGemini:
         self.requests.append(RecordedRequest(path, headers, body))
         if path.endswith("/cachedContents") and scope["method"] == "POST":
             await self._create(send, body)
-        elif ":generateContent" in path:
-            await self._generate(send, path, body, arrival)
+        elif ":generateContent" in path or ":streamGenerateContent" in path:
+            await self._generate(send, path, body, arrival, stream=":streamGenerateContent" in path)
         else:
             await _send(send, 404, _error(404, "NOT_FOUND", f"no route {path}"))
 
@@ -88,7 +88,7 @@ class FakeGemini:
         self.caches[name] = {"model": body.get("model"), "expires": self.clock() + ttl, "tokens": tokens, **held}
         await _send(send, 200, {"name": name, "model": body.get("model"), "usageMetadata": {"totalTokenCount": tokens}})
 
-    async def _generate(self, send: Send, path: str, body: dict[str, Any], arrival: float) -> None:
+    async def _generate(self, send: Send, path: str, body: dict[str, Any], arrival: float, *, stream: bool) -> None:
         cache: dict[str, Any] | None = None
         name = body.get("cachedContent")
         if name:
@@ -123,7 +123,10 @@ class FakeGemini:
             "usageMetadata": metadata,
             "modelVersion": model,
         }
-        await _send(send, 200, answer)
+        if stream:
+            await _send_stream(send, answer)
+        else:
+            await _send(send, 200, answer)
 
     def _answer(self, body: dict[str, Any], held: dict[str, Any]) -> dict[str, Any]:
         turn: list[dict[str, Any]] = []  # the newest user turn: every user content since the model's last
@@ -143,3 +146,25 @@ class FakeGemini:
                 if declarations:
                     return {"functionCall": {"name": declarations[0]["name"], "args": {"input": text}}}
         return {"text": f"Echo: {text}"}
+
+
+async def _send_stream(send: Send, answer: dict[str, Any]) -> None:
+    """``streamGenerateContent?alt=sse``: text in two chunks; the finish reason and the full usage
+    come with the last one, as Gemini sends them."""
+    [candidate] = answer["candidates"]
+    [part] = candidate["content"]["parts"]
+    chunks: list[dict[str, Any]] = []
+    if "text" in part:
+        text = str(part["text"])
+        half = len(text) // 2
+        first = {"content": {"role": "model", "parts": [{"text": text[:half]}]}, "index": 0}
+        prompt_only = {"promptTokenCount": answer["usageMetadata"]["promptTokenCount"]}
+        chunks.append({"candidates": [first], "usageMetadata": prompt_only, "modelVersion": answer["modelVersion"]})
+        part = {"text": text[half:]}
+    last = {**candidate, "content": {"role": "model", "parts": [part]}}
+    chunks.append({**answer, "candidates": [last]})
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    for chunk in chunks:
+        data = f"data: {json.dumps(chunk)}\r\n\r\n".encode()
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})

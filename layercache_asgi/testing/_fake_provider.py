@@ -17,15 +17,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._completion import Completion, ToolCall, Usage
-from .._layers import is_tool_result
 from .._types import Message, Receive, Scope, Send, Wire
-from .._wire_anthropic import render_json as anthropic_json
-from .._wire_anthropic import render_sse as anthropic_sse
-from .._wire_openai import render_json as openai_json
-from .._wire_openai import render_sse as openai_sse
-from ..wire import render_json as responses_json
-from ..wire import render_sse as responses_sse
+from ..prompt._layers import is_tool_result
+from ..wire._anthropic import render_json as anthropic_json
+from ..wire._anthropic import render_sse as anthropic_sse
+from ..wire._completion import Completion, ToolCall, Usage
+from ..wire._openai import render_json as openai_json
+from ..wire._openai import render_sse as openai_sse
+from ..wire._responses import render_json as responses_json
+from ..wire._responses import render_sse as responses_sse
 from ._asgi import read_body
 from ._fake_responses import responses_answer, responses_prompt
 from ._request_rules import anthropic_refusal, openai_refusal

@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Any
 
-from .._completion import Completion, ToolCall
+from ..wire._completion import Completion, ToolCall
 
 __all__ = ["responses_answer", "responses_prompt"]
 

@@ -45,10 +45,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._completion import Completion, Usage
-from .._layers import strip_markers
-from .._prefix_minimums import min_prefix_tokens
 from .._types import Receive, Scope, Send
+from ..prompt._layers import strip_markers
+from ..prompt._prefix_minimums import min_prefix_tokens
+from ..wire._completion import Completion, Usage
 from ._fake_provider import FakeProvider, count_tokens
 from ._fake_responses import responses_prompt
 

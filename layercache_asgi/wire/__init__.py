@@ -1,31 +1,7 @@
-"""Wire formats the proxy speaks beside chat completions and messages.
+"""The wire formats the proxy speaks: parsing, checking and rendering each client format.
 
-The OpenAI Responses API (``POST /v1/responses``) lives in :mod:`._responses`; the two
-older formats join this folder in a later regrouping.
+OpenAI chat completions (:mod:`._openai`), Anthropic Messages (:mod:`._anthropic`) and the
+OpenAI Responses API (:mod:`._responses`), the provider-neutral :class:`._completion.Completion`
+they all parse into, the per-format field allowlists (:mod:`._fields`), SSE framing, JSON that
+keeps numbers' spelling, and bounded body reading. Nothing here knows about providers or stages.
 """
-
-from __future__ import annotations
-
-from ._responses import (
-    RESPONSES_FIELDS,
-    ResponsesStream,
-    check_responses_body,
-    completion_from_json,
-    item_role,
-    render_json,
-    render_sse,
-    stateful_fields,
-    usage_from_wire,
-)
-
-__all__ = [
-    "RESPONSES_FIELDS",
-    "ResponsesStream",
-    "check_responses_body",
-    "completion_from_json",
-    "item_role",
-    "render_json",
-    "render_sse",
-    "stateful_fields",
-    "usage_from_wire",
-]

@@ -13,9 +13,9 @@ import time
 import uuid
 from typing import Any
 
-from .._completion import Completion, ToolCall, Usage
 from .._errors import ProxyError
-from .._sse import SSEParser, format_event
+from ._completion import Completion, ToolCall, Usage
+from ._sse import SSEParser, format_event
 
 __all__ = [
     "RESPONSES_FIELDS",

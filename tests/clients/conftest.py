@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings, Usage
-from layercache_asgi._completion import Completion
 from layercache_asgi._types import Message, Receive, Scope, Send
 from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, RecordedRequest, serve
+from layercache_asgi.wire._completion import Completion
 from tests.conftest import REPO
 
 CLIENTS = REPO / ".clients"

@@ -67,3 +67,31 @@ def test_two_turn_session(
     assert first.body["prompt_cache_key"] == second.body["prompt_cache_key"]
     history = json.dumps(second.body["input"])
     assert "say hi" in history and "Echo: say hi" in history
+
+
+def test_auto_compaction_runs_through_the_responses_route(
+    proxy: str, fake: FakeProvider, scratch_home: Path, tmp_path: Path, responses_api: None
+) -> None:
+    # A custom provider (base_url pointed at the proxy) compacts with an ordinary streamed
+    # /v1/responses turn, not OpenAI's /v1/responses/compact: the proxy serves it like any other.
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    codex_home = scratch_home / ".codex"
+    codex_home.mkdir(exist_ok=True)
+    config = CONFIG.format(proxy=proxy).replace(
+        "[model_providers", "model_auto_compact_token_limit = 300\n\n[model_providers"
+    )
+    (codex_home / "config.toml").write_text(config)
+    env = client_env(scratch_home, CODEX_HOME=str(codex_home), LC_KEY="sk-test-client-key-1")
+    run([node_tool("codex"), "exec", "--skip-git-repo-check", "say hi"], env=env, cwd=workdir)
+    long_turn = "say bye " * 50
+    done = run(
+        [node_tool("codex"), "exec", "resume", "--last", "--skip-git-repo-check", long_turn], env=env, cwd=workdir
+    )
+    assert "context compacted" in done.stdout + done.stderr
+    assert done.stdout.strip().startswith("Echo: say bye")
+    assert [r.path for r in fake.requests] == ["/v1/responses"] * 3
+    _first, compaction, after = (r.body for r in fake.requests)
+    assert "continue the work" in json.dumps(compaction["input"][-1])  # Codex's summarisation prompt
+    assert "say hi" in json.dumps(compaction["input"])
+    assert "say bye" in json.dumps(after["input"][-1]) and "say bye" not in json.dumps(compaction["input"])

@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._types import Wire
+from .._types import Wire
 
 __all__ = ["canonical_response_format", "canonical_schema", "canonical_text", "canonicalize_body"]
 

@@ -12,11 +12,11 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._lru import LRU
 from ._layers import minified
-from ._lru import LRU
 
 if TYPE_CHECKING:
-    from ._runtime import Runtime
+    from .._runtime import Runtime
 
 __all__ = ["count_parts", "part_text", "start_tokenizer"]
 
@@ -35,7 +35,7 @@ def part_text(value: Any) -> str:
 
 
 def _count(model: str, texts: list[str]) -> list[int]:
-    from ._litellm import litellm  # lazy: importing LiteLLM costs seconds
+    from ..upstream._litellm import litellm  # lazy: importing LiteLLM costs seconds
 
     return [int(litellm.token_counter(model=model, text=t)) + _MESSAGE_OVERHEAD if t else 0 for t in texts]
 
@@ -52,7 +52,7 @@ async def count_parts(model: str, parts: Sequence[tuple[str, Any]]) -> list[int]
 
 
 def _warm_up() -> None:
-    from ._litellm import litellm
+    from ..upstream._litellm import litellm
 
     litellm.token_counter(model="gpt-4o", text="warm up")
 

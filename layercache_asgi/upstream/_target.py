@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._errors import ProxyError
+from .._errors import ProxyError
 from ._providers import Deployment, resolve_chain
 
 if TYPE_CHECKING:
-    from ._exchange import Exchange
+    from .._exchange import Exchange
 
 __all__ = ["chain_of", "target_of"]
 

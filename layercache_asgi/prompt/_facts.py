@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import structlog
 
-from ._errors import ProxyError
-from ._exchange import Exchange, PrefixCheck
+from .._errors import ProxyError
+from .._exchange import Exchange, PrefixCheck
+from ..upstream._providers import Deployment
+from ..upstream._target import target_of
 from ._layers import Layers, part_value, stratify
 from ._prefix_minimums import min_prefix_tokens
-from ._providers import Deployment
-from ._target import target_of
 from ._tokens import count_parts
 
 __all__ = ["layers_of", "prefix_check", "prefix_check_of", "prefix_tokens", "restratify", "stratify_exchange"]

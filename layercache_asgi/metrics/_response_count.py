@@ -19,10 +19,10 @@ from typing import Any
 import structlog
 from starlette.exceptions import HTTPException
 
-from ._errors import redact
-from ._exchange import SCOPE_KEY, Exchange
-from ._types import ASGIApp, Message, Receive, Scope, Send
-from .metrics._labels import clean_label
+from .._errors import redact
+from .._exchange import SCOPE_KEY, Exchange
+from .._types import ASGIApp, Message, Receive, Scope, Send
+from ._labels import clean_label
 
 __all__ = ["UNMATCHED", "CountResponses"]
 

@@ -12,10 +12,10 @@ import functools
 import os
 from dataclasses import dataclass, replace
 
-from ._auth import client_keys_configured
-from ._config import ModelRoute, Settings
-from ._errors import ProxyError
-from ._types import Wire
+from .._auth import client_keys_configured
+from .._config import ModelRoute, Settings
+from .._errors import ProxyError
+from .._types import Wire
 
 __all__ = ["Deployment", "provider_of", "resolve_chain"]
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import structlog
 
-from ._config import Settings
+from .._config import Settings
 
 __all__ = ["ModelCatalog", "ModelInfo"]
 

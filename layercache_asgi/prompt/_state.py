@@ -10,11 +10,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._lru import LRU
+from .._lru import LRU
 
 if TYPE_CHECKING:
-    from ._exchange import Exchange
-    from ._runtime import Runtime
+    from .._exchange import Exchange
+    from .._runtime import Runtime
 
 __all__ = ["PromptState", "SessionMark", "prompt_state", "start_prompt_state"]
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _wire_anthropic, _wire_openai
+from .._types import Wire
+from . import _anthropic, _openai, _responses
+from ._anthropic import AnthropicStream
 from ._completion import Completion
-from ._types import Wire
-from ._wire_anthropic import AnthropicStream
-from ._wire_openai import OpenAIStream
-from .wire import _responses
-from .wire._responses import ResponsesStream
+from ._openai import OpenAIStream
+from ._responses import ResponsesStream
 
 __all__ = ["StreamAccumulator", "completion_from_body", "new_accumulator", "render_body", "render_stream"]
 
@@ -25,24 +24,24 @@ def new_accumulator(wire: Wire) -> StreamAccumulator:
 
 def completion_from_body(wire: Wire, body: dict[str, Any]) -> Completion:
     if wire == "openai":
-        return _wire_openai.completion_from_json(body)
+        return _openai.completion_from_json(body)
     if wire == "responses":
         return _responses.completion_from_json(body)
-    return _wire_anthropic.completion_from_json(body)
+    return _anthropic.completion_from_json(body)
 
 
 def render_body(wire: Wire, completion: Completion, *, model: str) -> bytes:
     if wire == "openai":
-        return _wire_openai.render_json(completion, model=model)
+        return _openai.render_json(completion, model=model)
     if wire == "responses":
         return _responses.render_json(completion, model=model)
-    return _wire_anthropic.render_json(completion, model=model)
+    return _anthropic.render_json(completion, model=model)
 
 
 def render_stream(wire: Wire, completion: Completion, *, model: str, include_usage: bool) -> list[bytes]:
     """A complete SSE event sequence for ``completion`` in the client's format."""
     if wire == "openai":
-        return _wire_openai.render_sse(completion, model=model, include_usage=include_usage)
+        return _openai.render_sse(completion, model=model, include_usage=include_usage)
     if wire == "responses":
         return _responses.render_sse(completion, model=model)
-    return _wire_anthropic.render_sse(completion, model=model)
+    return _anthropic.render_sse(completion, model=model)

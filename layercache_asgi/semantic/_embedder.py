@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import structlog
 
-from ._errors import LayerCacheError
+from .._errors import LayerCacheError
 
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "MAX_BATCH", "Embedder", "EmbedderUnavailable"]
 

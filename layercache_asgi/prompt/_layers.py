@@ -28,8 +28,8 @@ from typing import Any
 
 import orjson
 
-from ._types import Wire
-from .wire import item_role
+from .._types import Wire
+from ..wire._responses import item_role
 
 __all__ = [
     "LAYER_NAMES",
@@ -42,6 +42,7 @@ __all__ = [
     "prefix_blocks",
     "stratify",
     "strip_markers",
+    "tool_rounds",
     "turn_groups",
 ]
 
@@ -242,6 +243,27 @@ def turn_groups(wire: Wire, messages: list[Any], indices: list[int]) -> list[lis
         else:
             groups[-1].append(i)
     return groups
+
+
+def tool_rounds(wire: Wire, messages: list[Any], turn: list[int]) -> tuple[list[int], list[list[int]]]:
+    """Split one turn into its opening (the user's own messages) and its tool rounds: what the
+    assistant sent (thinking, text, calls) with the results that answer it. Dropping whole
+    rounds from the front keeps every call with its results and the conversation alternating."""
+    opening: list[int] = []
+    rounds: list[list[int]] = []
+    answered = False  # the current round already has results: what comes next starts a new one
+    for i in turn:
+        message = messages[i]
+        result = is_tool_result(wire, message)
+        if not rounds and not result and _role(wire, message) == "user":
+            opening.append(i)
+        elif not rounds or (answered and not result):
+            rounds.append([i])
+            answered = result
+        else:
+            rounds[-1].append(i)
+            answered = answered or result
+    return opening, rounds
 
 
 def prefix_blocks(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, Any]]:

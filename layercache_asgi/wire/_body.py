@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from ._errors import ProxyError
-from ._types import Receive
+from .._errors import ProxyError
+from .._types import Receive
 
 __all__ = ["JSON_TYPES", "YAML_TYPES", "read_body", "require_content_type"]
 

@@ -23,20 +23,20 @@ import httpx
 import structlog
 from starlette.responses import JSONResponse, Response
 
-from ._body import read_body, require_content_type
-from ._disconnect import ClientDisconnected, DisconnectWatch
-from ._errors import ProxyError, error_body, redact
-from ._exchange import SCOPE_KEY, Exchange
-from ._ingress import request_id_from
-from ._json import dumps
-from ._layers import digest
+from .._disconnect import ClientDisconnected, DisconnectWatch
+from .._errors import ProxyError, error_body, redact
+from .._exchange import SCOPE_KEY, Exchange
+from .._ingress import request_id_from
+from .._request import ChatRequest, check_model_name, parse_json_body, split_extensions
+from .._runtime import Runtime
+from .._types import ASGIApp, Message, Receive, Scope, Send
+from ..prompt._layers import digest
+from ..prompt._tokens import count_parts
+from ..stages import ApplyTemplate, Enhance, Stratify, build_stack
+from ..wire._body import read_body, require_content_type
+from ..wire._json import dumps
+from ._attempt import forward_headers
 from ._providers import Deployment, resolve_chain
-from ._request import ChatRequest, check_model_name, parse_json_body, split_extensions
-from ._runtime import Runtime
-from ._tokens import count_parts
-from ._types import ASGIApp, Message, Receive, Scope, Send
-from ._upstream import forward_headers
-from .stages import ApplyTemplate, Enhance, Stratify, build_stack
 
 __all__ = ["CountTokens"]
 

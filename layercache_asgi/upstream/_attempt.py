@@ -17,15 +17,15 @@ from typing import Any
 
 import httpx
 
-from ._errors import LayerCacheError, redact
-from ._exchange import Exchange
-from ._json import dumps
+from .._errors import LayerCacheError, redact
+from .._exchange import Exchange
+from ..wire._dispatch import StreamAccumulator, new_accumulator
+from ..wire._json import dumps
+from ..wire._responses import stateful_fields
+from ..wire._sse import SSEParser, format_event
+from ._headers import relay_headers
 from ._pool_reaper import reap_orphan_connections
 from ._providers import Deployment
-from ._sse import SSEParser, format_event
-from ._upstream_headers import relay_headers
-from ._wire import StreamAccumulator, new_accumulator
-from .wire import stateful_fields
 
 __all__ = ["UpstreamError", "UpstreamResponse", "attempt", "forward_headers", "parse_json"]
 

@@ -13,20 +13,22 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from functools import partial
 from typing import Any
 
-from ._errors import redact
-from ._exchange import Exchange
+from .._errors import redact
+from .._exchange import Exchange
+from ..markers.gemini import GEMINI_CACHED_CONTENT
+from ..markers.openai import PROMPT_CACHE_KEY
+from ..wire._dispatch import StreamAccumulator, new_accumulator
+from ..wire._fields import translated_fields
+from ..wire._native_shape import native_event, native_json
+from ..wire._sse import SSEParser, format_event
+from ._attempt import UpstreamError, UpstreamResponse
+from ._headers import relay_headers
 from ._litellm import litellm
-from ._native_shape import native_event, native_json
 from ._providers import Deployment
-from ._sse import SSEParser, format_event
-from ._upstream import UpstreamError, UpstreamResponse
-from ._upstream_headers import relay_headers
-from ._wire import StreamAccumulator, new_accumulator
-from ._wire_fields import translated_fields
-from .markers.gemini import GEMINI_CACHED_CONTENT
-from .markers.openai import PROMPT_CACHE_KEY
 
-__all__ = ["call_litellm"]
+__all__ = ["NO_KEY", "call_litellm"]
+
+NO_KEY = "layercache-no-key"  # what a keyless deployment at its own base URL is sent: not a secret
 
 
 def _dump(obj: Any) -> dict[str, Any]:
@@ -176,6 +178,10 @@ async def call_litellm(deployment: Deployment, exchange: Exchange, key: str | No
     params.update(model=deployment.model, timeout=exchange.settings.upstream.timeout, num_retries=0)
     if key:
         params["api_key"] = key
+    elif deployment.api_base:
+        # With no key of its own LiteLLM would read the provider's variable from the environment
+        # (OPENAI_API_KEY ...) and send it to this other host; the fast path sends none there either.
+        params["api_key"] = NO_KEY
     if deployment.api_base:
         params["api_base"] = deployment.api_base
     params.update(_marker_params(exchange))

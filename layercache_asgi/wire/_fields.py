@@ -31,9 +31,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import ProxyError
-from ._request import ChatRequest
-from .wire import RESPONSES_FIELDS
+from .._errors import ProxyError
+from .._request import ChatRequest
+from ._responses import RESPONSES_FIELDS
 
 __all__ = [
     "ANTHROPIC_MESSAGES_FIELDS",
@@ -178,7 +178,7 @@ _KWARG_READ = re.compile(r"""\bkwargs(?:\.(?:get|pop|setdefault)\(|\[)\s*["']([\
 def _litellm_kwargs() -> tuple[frozenset[str], frozenset[str], frozenset[str], str]:
     """``(completion params, messages params, LiteLLM-owned kwargs, internal prefix)`` of the installed LiteLLM."""
     # Through ._litellm first: its module lock keeps a concurrent import (the tokenizer's) whole.
-    from ._litellm import litellm  # lazy: importing LiteLLM costs seconds
+    from ..upstream._litellm import litellm  # lazy: importing LiteLLM costs seconds
 
     litellm_types = importlib.import_module("litellm.types.utils")
 
@@ -196,7 +196,7 @@ def _litellm_kwargs() -> tuple[frozenset[str], frozenset[str], frozenset[str], s
 
 
 def _litellm_loaded() -> bool:
-    module = sys.modules.get("layercache_asgi._litellm")
+    module = sys.modules.get("layercache_asgi.upstream._litellm")
     return module is not None and hasattr(module, "__all__")  # bound on its last line: the import finished
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layercache_asgi.wire._json import JsonFloat, JsonLimitError, _exact_loads, dumps, loads
 from layercache_asgi.prompt._layers import digest, strip_markers
+from layercache_asgi.wire._json import JsonFloat, JsonLimitError, _exact_loads, dumps, loads
 
 _scalars = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.text()
 _floats = st.floats(allow_nan=False, allow_infinity=False)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from .._logging import route_fastembed_logs
 from ._embedder import Embedder
 from ._service import SemanticCacheService
 
@@ -20,6 +21,7 @@ async def start_semantic_cache(runtime: Runtime) -> None:
     settings = runtime.settings.caching.semantic
     if not settings.enabled:
         return
+    route_fastembed_logs()
     if runtime.db is None:
         log.warning("semantic_cache_off", reason="the database is unavailable; requests are proxied uncached")
         runtime.on_database(lambda: start_semantic_cache(runtime))  # starts once the database is back

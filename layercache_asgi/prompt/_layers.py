@@ -36,6 +36,7 @@ __all__ = [
     "Layers",
     "Part",
     "digest",
+    "has_markers",
     "is_tool_result",
     "minified",
     "part_value",
@@ -68,6 +69,14 @@ def minified(value: Any) -> bytes:
     if b'"cache_control"' in encoded:  # rare inside one part: only then is the value copied
         return orjson.dumps(strip_markers(value))
     return encoded
+
+
+def has_markers(value: Any) -> bool:
+    """Whether ``value`` may hold a ``cache_control`` key: one C-speed scan instead of a walk in Python."""
+    try:
+        return b'"cache_control"' in orjson.dumps(value)
+    except TypeError:  # what orjson cannot write: the walk decides
+        return True
 
 
 def digest(*values: Any) -> str:

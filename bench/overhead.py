@@ -93,7 +93,9 @@ def _servers(*, semantic: bool = True, profile: str | None = None) -> Iterator[d
         urls["layercache pid"] = str(proc.pid)
         if semantic and MODEL_DIR.is_dir():
             sem_env = {**common, "BENCH_DB_URL": f"sqlite+aiosqlite:///{tmp}/b.db", "BENCH_SEMANTIC": "1"}
-            proc, urls["semantic"] = _start("_apps:layercache", {**sem_env, "BENCH_MODEL_PATH": str(MODEL_DIR)}, True)
+            proc, urls["semantic"] = _start(
+                "_apps:layercache", {**sem_env, "BENCH_MODEL_PATH": str(MODEL_DIR)}, factory=True
+            )
             procs.append(proc)
         yield urls
     finally:

@@ -32,6 +32,15 @@ calls and their outputs); hand-tuned sends them noise-free in a fixed order.
 Also: a warm-up fan-out (8 concurrent requests sharing a new prefix, responses starting
 after 300 ms) with the warm-up gate on and off.
 
+One-shot (Anthropic): 20 requests, each with its own ~3,000-token system prompt (a document
+to summarise; nothing repeats), direct vs through layercache-asgi with markers only where
+reads pay (the default) and with every prefix marked (``mark_only_when_reused: false``).
+Mixed: the agent sessions above with a one-shot request after each of their requests. Both
+print the cost index vs direct and vs the hand-tuned client (which marks its agent
+requests and sends one-shots plain). Automatic caching: the agent app sending Anthropic's
+top-level ``cache_control``, direct and through layercache-asgi with and without the
+proxy's own markers (the ``InjectCacheMarkers`` stage dropped).
+
 Run: ``python bench/prefix_cache.py [--sessions 6] [--turns 6]``.
 """
 
@@ -53,6 +62,7 @@ import httpx
 import openai
 
 from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.stages import DEFAULT_STAGES, InjectCacheMarkers
 from layercache_asgi.testing import FakeGemini, PrefixCacheSimulator, serve
 
 MODEL_ANTHROPIC = "claude-sonnet-4-5"
@@ -523,6 +533,217 @@ def warmup_fanout(fan_out: int = 8, start_delay: float = 0.3) -> dict[str, Total
     return results
 
 
+# -- one-shot, mixed and automatic caching (Anthropic) -----------------------------------------
+
+
+def one_shot_document(index: int) -> str:
+    """About 3,000 tokens that no other request shares: a document to summarise."""
+    lines = [f"Report {index}: quarterly review of depot {index} (confidential, do not forward)."]
+    lines += [
+        f"Section {index}.{j}: depot {index} handled {index * 97 + j * 13} parcels in week {j}; "
+        f"{(index + j) % 9} were late because of route {j * 7 + index}, and claims rose by {(j * index) % 11} percent."
+        for j in range(1, 90)
+    ]
+    return "\n".join(lines)
+
+
+def _one_shot(client: anthropic.Anthropic, index: int, totals: Totals) -> None:
+    response = client.messages.create(
+        model=MODEL_ANTHROPIC,
+        max_tokens=200,
+        system=one_shot_document(index),
+        messages=[{"role": "user", "content": "Summarise the document in three sentences."}],
+    )
+    u = response.usage
+    totals.add(u.input_tokens, u.cache_creation_input_tokens or 0, u.cache_read_input_tokens or 0)
+
+
+def run_one_shot(base_url: str, count: int = 20) -> Totals:
+    client = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-bench", max_retries=0)
+    totals = Totals()
+    for i in range(count):
+        _one_shot(client, i, totals)
+    return totals
+
+
+def run_mixed(base_url: str, variant: Variant, sessions: int, turns: int, seed: int) -> tuple[Totals, Totals]:
+    """The agent sessions of :func:`run_anthropic` with a one-shot request after each of theirs:
+    (agent totals, one-shot totals). The one-shots are sent plain by every variant."""
+    client = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-bench", max_retries=0)
+    rnd = random.Random(seed)
+    histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
+    agent, one_shot = Totals(), Totals()
+    for step, (turn, s, asking) in enumerate(_schedule(sessions, turns)):
+        history = histories[s]
+        if asking:
+            newest: dict[str, Any] = {"role": "user", "content": _question(s, turn)}
+        else:
+            calls = [b for b in history[-1]["content"] if b.get("type") == "tool_use"]
+            results = [
+                {"type": "tool_result", "tool_use_id": c["id"], "content": f"Shipment in transit, depot {s}."}
+                for c in calls
+            ]
+            newest = {"role": "user", "content": results}
+        request = _anthropic_request(variant, history, newest, rnd)
+        response = client.messages.create(model=MODEL_ANTHROPIC, max_tokens=200, **request)
+        u = response.usage
+        agent.add(u.input_tokens, u.cache_creation_input_tokens or 0, u.cache_read_input_tokens or 0)
+        history += [
+            newest,
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in response.content]},
+        ]
+        _one_shot(client, 1000 + step, one_shot)
+    return agent, one_shot
+
+
+def combined(*parts: Totals) -> Totals:
+    total = Totals()
+    for t in parts:
+        total.uncached, total.write, total.read = (
+            total.uncached + t.uncached,
+            total.write + t.write,
+            total.read + t.read,
+        )
+        total.requests, total.writers, total.readers = (
+            total.requests + t.requests,
+            total.writers + t.writers,
+            total.readers + t.readers,
+        )
+    return total
+
+
+def one_shot_table(count: int = 20) -> dict[str, Totals]:
+    results: dict[str, Totals] = {}
+    for label, variant, caching in (
+        ("direct", "direct", {}),
+        ("layercache", "layercache", {}),
+        ("layercache, mark all", "layercache", {"mark_only_when_reused": False}),
+    ):
+        with target(variant, PrefixCacheSimulator(), **caching) as url:
+            results[label] = run_one_shot(url, count)
+    return results
+
+
+def mixed_table(sessions: int, turns: int, seed: int = 7) -> dict[str, tuple[Totals, Totals]]:
+    results: dict[str, tuple[Totals, Totals]] = {}
+    for label, variant, caching in (
+        ("direct", "direct", {}),
+        ("hand-tuned", "hand-tuned", {}),
+        ("layercache", "layercache", {}),
+        ("layercache, mark all", "layercache", {"mark_only_when_reused": False}),
+    ):
+        with target(variant, PrefixCacheSimulator(), **caching) as url:
+            results[label] = run_mixed(url, variant, sessions, turns, seed)
+    return results
+
+
+def _automatic_request(variant: Variant, history: list[Any], newest: dict[str, Any], rnd: random.Random) -> Any:
+    base = "hand-tuned" if variant == "hand-tuned" else "layercache" if variant.startswith("layercache") else "direct"
+    request = _anthropic_request(base, history, newest, rnd)
+    if base == "hand-tuned":  # a careful client that relies on automatic caching alone: no markers of its own
+        request = {
+            "system": SYSTEM,
+            "tools": anthropic_tools(None),
+            "messages": json_without_markers(request["messages"]),
+        }
+    request["extra_body"] = {**request.get("extra_body", {}), "cache_control": CC}
+    return request
+
+
+def json_without_markers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: json_without_markers(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [json_without_markers(v) for v in value]
+    return value
+
+
+def run_automatic(base_url: str, variant: Variant, sessions: int, turns: int, seed: int) -> Totals:
+    client = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-bench", max_retries=0)
+    rnd = random.Random(seed)
+    histories: list[list[dict[str, Any]]] = [[] for _ in range(sessions)]
+    totals = Totals()
+    for turn, s, asking in _schedule(sessions, turns):
+        history = histories[s]
+        if asking:
+            newest: dict[str, Any] = {"role": "user", "content": _question(s, turn)}
+        else:
+            calls = [b for b in history[-1]["content"] if b.get("type") == "tool_use"]
+            results = [
+                {"type": "tool_result", "tool_use_id": c["id"], "content": f"Shipment in transit, depot {s}."}
+                for c in calls
+            ]
+            newest = {"role": "user", "content": results}
+        request = _automatic_request(variant, history, newest, rnd)
+        response = client.messages.create(model=MODEL_ANTHROPIC, max_tokens=200, **request)
+        u = response.usage
+        totals.add(u.input_tokens, u.cache_creation_input_tokens or 0, u.cache_read_input_tokens or 0)
+        history += [
+            newest,
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in response.content]},
+        ]
+    return totals
+
+
+def automatic_table(sessions: int, turns: int, seed: int = 7) -> dict[str, Totals]:
+    """The agent app with Anthropic's top-level ``cache_control``: direct, a noise-free client
+    relying on it alone, and through layercache-asgi with and without the proxy's markers."""
+    results: dict[str, Totals] = {}
+    no_markers = [s for s in DEFAULT_STAGES if s is not InjectCacheMarkers]
+    for label, variant, stages in (
+        ("direct, automatic", "direct", None),
+        ("hand-tuned, automatic only", "hand-tuned", None),
+        ("layercache, automatic + markers", "layercache", None),
+        ("layercache, automatic only", "layercache", no_markers),
+    ):
+        with serve(PrefixCacheSimulator()) as upstream:
+            if variant != "layercache":
+                results[label] = run_automatic(upstream, variant, sessions, turns, seed)
+                continue
+            with (
+                tempfile.TemporaryDirectory() as folder,
+                serve(LayerCacheApp(proxy_settings(upstream, folder), stages=stages)) as url,
+            ):
+                results[label] = run_automatic(url, variant, sessions, turns, seed)
+    return results
+
+
+def _row(label: str, t: Totals, direct: Totals, tuned: Totals | None = None) -> str:
+    vs_tuned = f"{t.cost_index / tuned.cost_index:>9.3f}" if tuned is not None and tuned.cost_index else f"{'-':>9}"
+    return (
+        f"{label:<34} {t.requests:>8} {t.writers:>7} {t.cached_fraction:>7.1%} {t.cost_index:>9.3f} "
+        f"{t.cost_index / direct.cost_index:>9.3f} {vs_tuned}"
+    )
+
+
+def print_extra_sections(sessions: int, turns: int, seed: int) -> None:
+    header = f"{'':<34} {'requests':>8} {'writes':>7} {'cached':>7} {'cost idx':>9} {'vs direct':>9} {'vs tuned':>9}"
+    shots = one_shot_table()
+    print("\nOne-shot (Anthropic): 20 requests, each with its own ~3,000-token system prompt\n")
+    print(header)
+    for label, t in shots.items():
+        print(_row(label, t, shots["direct"]))
+    mixed = mixed_table(sessions, turns, seed)
+    print(f"\nMixed (Anthropic): {sessions} agent sessions x {turns} turns, a one-shot request after each request\n")
+    print(header)
+    tuned_all = combined(*mixed["hand-tuned"])
+    direct_all = combined(*mixed["direct"])
+    for label, (agent, shot) in mixed.items():
+        print(_row(label, combined(agent, shot), direct_all, tuned_all))
+    for label in ("layercache", "layercache, mark all"):
+        agent, shot = mixed[label]
+        ratio = agent.cached_fraction / mixed["hand-tuned"][0].cached_fraction
+        print(
+            f"{label}: agent requests reach {ratio:.1%} of the hand-tuned cached fraction (goal >= 99%); "
+            f"one-shots cost {shot.cost_index / mixed['direct'][1].cost_index:.3f}x direct (goal <= 1.02)"
+        )
+    auto = automatic_table(sessions, turns, seed)
+    print(f"\nAutomatic caching (top-level cache_control, Anthropic): {sessions} sessions x {turns} turns\n")
+    print(header)
+    for label, t in auto.items():
+        print(_row(label, t, auto["direct, automatic"], auto["hand-tuned, automatic only"]))
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the SDKs' model-deprecation notices
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -555,6 +776,7 @@ def main() -> None:
     print(f"{'':<10} {'writes':>7} {'reads':>6} {'write tok':>10} {'read tok':>9} {'cost idx':>9}")
     for label, t in fan.items():
         print(f"{label:<10} {t.writers:>7} {t.readers:>6} {t.write:>10} {t.read:>9} {t.cost_index:>9.3f}")
+    print_extra_sections(args.sessions, args.turns, args.seed)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,30 @@
 """Semantic cache quality and speed, with the real embedding model.
 
-1. Precision and recall on the labelled pairs in tests/data/semantic_pairs.jsonl at the
-   default settings (threshold + guard), beside cosine alone, per kind of pair.
-2. Hit-path latency through the proxy (OpenAI JSON requests, p50/p99) beside the time
-   to embed one query.
-3. Lookup time (index + guard + fetch) with 10k and 100k entries stored in one bucket,
+1. Precision and recall at the defaults (threshold + guard) beside cosine alone, on the
+   labelled pairs of bench/data/semantic_pairs (dev and test splits, read by bench/_pairs.py)
+   and on the project's older set tests/data/semantic_pairs.jsonl; recall and false hits
+   per kind of pair; a threshold sweep, cosine alone and with the guard, side by side.
+2. The test split through the HTTP proxy (uvicorn, fake provider): each pair's first
+   question is stored under a tenant of its own, the second asked; a hit is what the proxy
+   says in ``x-layercache-cache``.
+3. Hit-path latency through the proxy (OpenAI JSON requests, p50/p99) beside the time
+   to embed one query; with ``--baseline DIR`` the same timing of another checkout (e.g.
+   /work/main) first, in the same run.
+4. Lookup time (index + guard + fetch) with 10k and 100k entries stored in one bucket,
    the worst case: every entry shares the tenant and the exact key.
 
     python bench/semantic_quality.py [--model-path DIR] [--hits 200] [--sizes 10000,100000]
+        [--sections quality,proxy,latency,lookup] [--splits dev,test] [--baseline /work/main]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,16 +37,17 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+if "LAYERCACHE_BENCH_BASELINE" not in os.environ:  # a baseline run imports the other checkout's package
+    sys.path.insert(0, str(HERE.parent))
 
 from layercache_asgi import Settings  # noqa: E402
 from layercache_asgi.semantic._embedder import Embedder  # noqa: E402
-from layercache_asgi.semantic._guard import compare_questions  # noqa: E402
 
 PAIRS = HERE.parent / "tests" / "data" / "semantic_pairs.jsonl"
 MODEL_DIR = HERE.parent.parent / "shared" / "models" / "all-MiniLM-L6-v2-int8"
 _WARM_UP = 50
 _SETTLE_SECONDS = 8.0
+SWEEP = (0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 @dataclass
@@ -60,9 +71,28 @@ class Scores:
     def recall(self) -> float:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
+    @property
+    def hit_rate(self) -> float:
+        total = self.tp + self.fp + self.fn + self.tn
+        return (self.tp + self.fp) / total if total else 0.0
+
 
 def load_pairs(path: Path = PAIRS) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def pair_sets(splits: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The labelled sets by name: the independent set's splits (when present) and the project's old set."""
+    sets: dict[str, list[dict[str, Any]]] = {}
+    try:
+        from bench._pairs import load_pairs as load_split  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        print("(bench/_pairs.py not found: only the project's own set is measured)")
+    else:
+        for split in splits:
+            sets[split] = [dataclasses.asdict(pair) for pair in load_split(split)]
+    sets["project"] = load_pairs()
+    return sets
 
 
 async def similarities(embedder: Embedder, pairs: list[dict[str, Any]], *, batched: bool = False) -> list[float]:
@@ -79,16 +109,118 @@ async def similarities(embedder: Embedder, pairs: list[dict[str, Any]], *, batch
     return [float(vectors[p["a"]] @ vectors[p["b"]]) for p in pairs]
 
 
+async def verdicts(guard: Any, pairs: list[dict[str, Any]], word_cut: float) -> list[tuple[bool, str]]:
+    """The guard's verdict on each pair: entry ``a`` is cached, ``b`` is asked."""
+    found = []
+    for pair in pairs:
+        verdict = await guard.judge(pair["b"], pair["a"], word_cut)
+        found.append((verdict.same, verdict.reason))
+    return found
+
+
 def score(
-    pairs: list[dict[str, Any]], sims: list[float], threshold: float, guard: bool
+    pairs: list[dict[str, Any]], sims: list[float], threshold: float, judged: list[tuple[bool, str]] | None
 ) -> tuple[Scores, dict[str, Scores]]:
-    """Entry ``a`` is cached, ``b`` is asked: a hit needs the threshold and (with ``guard``) the guard."""
+    """A hit needs the threshold and (with ``judged``, the guard's verdicts) the guard."""
     total, by_kind = Scores(), defaultdict[str, Scores](Scores)
-    for pair, sim in zip(pairs, sims, strict=True):
-        hit = sim >= threshold and (not guard or compare_questions(pair["b"], pair["a"]).same)
+    for n, (pair, sim) in enumerate(zip(pairs, sims, strict=True)):
+        hit = sim >= threshold and (judged is None or judged[n][0])
         total.add(pair["same"], hit)
         by_kind[pair["kind"]].add(pair["same"], hit)
     return total, dict(by_kind)
+
+
+async def quality(model_path: str | None, splits: list[str]) -> None:
+    from layercache_asgi.semantic._guard import Guard
+    from layercache_asgi.semantic._lexicon import load_lexicon
+    from layercache_asgi.semantic._thresholds import resolve_thresholds
+
+    defaults = Settings.model_validate({"caching": {"semantic": {"model_path": model_path}}}).caching.semantic
+    threshold, word_cut = resolve_thresholds(defaults)
+    embedder = Embedder(defaults.model, model_path)
+    load_lexicon()
+    guard = Guard(embedder)
+    sets = pair_sets(splits)
+    sims = {name: await similarities(embedder, pairs) for name, pairs in sets.items()}
+    judged = {name: await verdicts(guard, pairs, word_cut) for name, pairs in sets.items()}
+    print(
+        f"\n## Quality at the defaults: model {model_path or defaults.model}, cos >= {threshold}, word cut {word_cut}\n"
+    )
+    print(f"{'set':<9}{'pairs':>6}{'same':>6}{'precision':>10}{'recall':>8}{'false hits':>11}   cosine alone: P / R")
+    for name, pairs in sets.items():
+        total, _ = score(pairs, sims[name], threshold, judged[name])
+        alone, _ = score(pairs, sims[name], threshold, None)
+        same = sum(p["same"] for p in pairs)
+        print(
+            f"{name:<9}{len(pairs):>6}{same:>6}{total.precision:>10.3f}{total.recall:>8.3f}{total.fp:>11}"
+            f"   {alone.precision:.3f} / {alone.recall:.3f}"
+        )
+    for name, pairs in sets.items():
+        _, kinds = score(pairs, sims[name], threshold, judged[name])
+        _, kinds_alone = score(pairs, sims[name], threshold, None)
+        print(f"\n### {name}: per kind (defaults; cosine alone beside)\n")
+        print(f"{'kind':<24}{'same':>6}{'recall':>8}{'alone':>7}{'near-misses':>13}{'false hits':>11}{'alone':>7}")
+        for kind, s in sorted(kinds.items()):
+            a = kinds_alone[kind]
+            positives, negatives = s.tp + s.fn, s.fp + s.tn
+            recall = f"{s.recall:.2f}" if positives else "-"
+            recall_alone = f"{a.recall:.2f}" if positives else "-"
+            print(f"{kind:<24}{positives:>6}{recall:>8}{recall_alone:>7}{negatives:>13}{s.fp:>11}{a.fp:>7}")
+    for name, pairs in sets.items():
+        print(f"\n### {name}: threshold sweep (hit rate = hits / pairs)\n")
+        print(f"{'cos >=':<8}{'alone: P':>10}{'R':>7}{'hit rate':>9}{'guard: P':>11}{'R':>7}{'hit rate':>9}")
+        for t in SWEEP:
+            alone, _ = score(pairs, sims[name], t, None)
+            guarded, _ = score(pairs, sims[name], t, judged[name])
+            print(
+                f"{t:<8}{alone.precision:>10.3f}{alone.recall:>7.3f}{alone.hit_rate:>9.3f}"
+                f"{guarded.precision:>11.3f}{guarded.recall:>7.3f}{guarded.hit_rate:>9.3f}"
+            )
+    if "project" in sets:
+        pairs = sets["project"]
+        batched = await similarities(embedder, pairs, batched=True)
+        total, _ = score(pairs, batched, threshold, judged["project"])
+        print(f"\nproject set, batched as under load: precision {total.precision:.3f}, recall {total.recall:.3f}")
+    await embedder.close()
+
+
+async def through_proxy(model_path: str | None, split: str) -> None:
+    """The split's pairs through the served proxy: store ``a`` (own tenant), ask ``b``, read the header."""
+    import httpx
+
+    from layercache_asgi import LayerCacheApp
+    from layercache_asgi.testing import FakeProvider, serve
+
+    pairs = pair_sets([split]).get(split)
+    if not pairs:
+        return
+    with tempfile.TemporaryDirectory() as tmp, serve(FakeProvider()) as upstream:
+        settings = Settings.model_validate(
+            {
+                "providers": {"openai": {"api_base": f"{upstream}/v1"}},
+                "database": {"url": f"sqlite+aiosqlite:///{tmp}/bench.db"},
+                "caching": {"semantic": {"enabled": True, "model_path": model_path}},
+                "logging": {"level": "WARNING"},
+            }
+        )
+        total, by_kind = Scores(), defaultdict[str, Scores](Scores)
+        with serve(LayerCacheApp(settings)) as proxy, httpx.Client(base_url=proxy, timeout=60) as client:
+            for n, pair in enumerate(pairs):
+                headers = {"authorization": f"Bearer sk-bench-pair-{n:05d}"}  # a tenant per pair
+                for text in (pair["a"], pair["b"]):
+                    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
+                    response = client.post("/v1/chat/completions", json=body, headers=headers)
+                    response.raise_for_status()
+                hit = response.headers.get("x-layercache-cache") == "hit"
+                total.add(pair["same"], hit)
+                by_kind[pair["kind"]].add(pair["same"], hit)
+    print(f"\n## {split} split through the HTTP proxy (defaults, {len(pairs)} pairs)\n")
+    print(f"precision {total.precision:.3f}, recall {total.recall:.3f}, false hits {total.fp}")
+    print(f"\n{'kind':<24}{'same':>6}{'recall':>8}{'near-misses':>13}{'false hits':>11}")
+    for kind, s in sorted(by_kind.items()):
+        positives = s.tp + s.fn
+        recall = f"{s.recall:.2f}" if positives else "-"
+        print(f"{kind:<24}{positives:>6}{recall:>8}{s.fp + s.tn:>13}{s.fp:>11}")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -96,31 +228,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def quality(model_path: str | None) -> None:
-    defaults = Settings().caching.semantic
-    embedder = Embedder(defaults.model, model_path)
-    pairs = load_pairs()
-    sims = await similarities(embedder, pairs)
-    print(f"\n## Quality: {len(pairs)} labelled pairs, model {model_path or defaults.model}\n")
-    print(f"{'setting':<34}{'precision':>10}{'recall':>8}{'false hits':>12}")
-    rows = [(f"default: cos >= {defaults.similarity_threshold} + guard", defaults.similarity_threshold, True)]
-    rows += [(f"cosine alone >= {t}", t, False) for t in (0.85, 0.9, 0.95)]
-    rows += [(f"cos >= {t} + guard", t, True) for t in (0.75, 0.8, 0.9)]
-    for label, threshold, guard in rows:
-        total, _ = score(pairs, sims, threshold, guard)
-        print(f"{label:<34}{total.precision:>10.3f}{total.recall:>8.3f}{total.fp:>12}")
-    batched = await similarities(embedder, pairs, batched=True)
-    total, _ = score(pairs, batched, defaults.similarity_threshold, True)
-    label = "default, batched as under load"
-    print(f"{label:<34}{total.precision:>10.3f}{total.recall:>8.3f}{total.fp:>12}")
-    _, kinds = score(pairs, sims, defaults.similarity_threshold, True)
-    print(f"\n{'kind (default settings)':<24}{'pairs':>6}{'hits':>6}{'misses':>8}")
-    for kind, s in sorted(kinds.items()):
-        print(f"{kind:<24}{s.tp + s.fp + s.fn + s.tn:>6}{s.tp + s.fp:>6}{s.fn + s.tn:>8}")
-    await embedder.close()
-
-
-async def hit_latency(model_path: str | None, hits: int) -> None:
+async def hit_latency(model_path: str | None, hits: int, label: str) -> None:
     import socket
 
     import httpx
@@ -181,7 +289,7 @@ async def hit_latency(model_path: str | None, hits: int) -> None:
                 response = await inprocess.post("/v1/chat/completions", json=body)
                 timings["asgi"].append(time.perf_counter() - started)
                 assert response.headers["x-layercache-cache"] == "hit", response.headers
-    print(f"\n## Hit path through the proxy ({hits} requests each, one client, SQLite)\n")
+    print(f"\n## Hit path through the proxy, {label} ({hits} requests each, one client, SQLite)\n")
     print(f"{'':<42}{'p50 ms':>8}{'p99 ms':>8}")
     rows = [
         ("embed one query (model alone)", embed_times),
@@ -198,6 +306,7 @@ async def lookup_time(size: int, dim: int = 384, lookups: int = 50) -> tuple[flo
     from sqlalchemy import insert
 
     from layercache_asgi.db import Database, SemanticEntry, metadata
+    from layercache_asgi.semantic import compare_questions
     from layercache_asgi.semantic._index import Candidate
     from layercache_asgi.semantic._store import SemanticStore, utc_now
     from layercache_asgi.wire._completion import Completion
@@ -264,11 +373,27 @@ def main() -> None:
     parser.add_argument("--model-path", default=str(MODEL_DIR), help="local model folder ('' for the hub model)")
     parser.add_argument("--hits", type=int, default=200)
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--sections", default="quality,proxy,latency,lookup")
+    parser.add_argument("--splits", default="dev,test", help="splits of bench/data/semantic_pairs to score")
+    parser.add_argument("--proxy-split", default="test")
+    parser.add_argument("--baseline", default="", help="another checkout whose hit path is timed first")
     args = parser.parse_args()
     model_path = args.model_path or None
-    asyncio.run(quality(model_path))
-    asyncio.run(hit_latency(model_path, args.hits))
-    asyncio.run(lookups([int(s) for s in args.sizes.split(",") if s]))
+    sections = set(args.sections.split(","))
+    if "quality" in sections:
+        asyncio.run(quality(model_path, [s for s in args.splits.split(",") if s]))
+    if "proxy" in sections:
+        asyncio.run(through_proxy(model_path, args.proxy_split))
+    if "latency" in sections:
+        if args.baseline:
+            baseline = Path(args.baseline).resolve()
+            env = {**os.environ, "PYTHONPATH": str(baseline), "LAYERCACHE_BENCH_BASELINE": str(baseline)}
+            command = [sys.executable, __file__, "--sections", "latency", "--hits", str(args.hits)]
+            subprocess.run([*command, "--model-path", args.model_path], env=env, check=True)
+        label = f"checkout {os.environ.get('LAYERCACHE_BENCH_BASELINE') or HERE.parent}"
+        asyncio.run(hit_latency(model_path, args.hits, label))
+    if "lookup" in sections:
+        asyncio.run(lookups([int(s) for s in args.sizes.split(",") if s]))
 
 
 if __name__ == "__main__":

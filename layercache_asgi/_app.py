@@ -19,7 +19,7 @@ from ._answer_faults import AnswerFaults
 from ._config import Settings, config_path_from_env, load_settings
 from ._errors import ProxyError, error_body, send_error
 from ._ingress import ProxyEndpoint
-from ._runtime import Runtime
+from ._runtime import Runtime, Starter
 from ._types import ASGIApp, Receive, Scope, Send, Wire
 from ._version import __version__
 from .metrics._response_count import CountResponses
@@ -27,6 +27,7 @@ from .stages import DEFAULT_STAGES, build_stack
 from .stages.enhance import enhancement_registry
 from .upstream._count_tokens import CountTokens
 from .upstream._model_catalog import ModelCatalog, ModelInfo
+from .wire._respond import send_json
 
 __all__ = ["LayerCacheApp"]
 
@@ -103,7 +104,7 @@ class LayerCacheApp:
                 return
             runtime = Runtime(await asyncio.to_thread(self._load_settings), transport=self._transport)
             runtime.enhancements = enhancement_registry(self.stages)
-            await runtime.start()
+            await runtime.start(_starters())
             self._stack = build_stack(self.stages)
             self._runtime = runtime
 
@@ -255,9 +256,7 @@ class LayerCacheApp:
         from structlog import get_logger
 
         get_logger("layercache.app").error("startup_failed", error=str(exc))
-        body = error_body("openai", 503, f"layercache-asgi could not start: {exc}")
-        await send({"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 503, error_body("openai", 503, f"layercache-asgi could not start: {exc}"))
 
     async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
         # Standalone (``uvicorn layercache_asgi:app``): the server sends lifespan events.
@@ -274,6 +273,42 @@ class LayerCacheApp:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _starters() -> list[Starter]:
+    """The components, in start order. Each starts itself and degrades on its own: a failed store
+    leaves an uncached proxy, never a failed start-up (except a Postgres schema that is behind).
+    Components take the runtime as a small protocol and hand back what they built; only here
+    (the composition root) is it put on the runtime."""
+    from .db._start import start_database
+    from .enhancements._few_shot import start_few_shot
+    from .metrics._start import start_metric_snapshots, start_metrics
+    from .prompt._tokens import start_tokenizer
+    from .semantic._service import SemanticCacheService
+    from .semantic._start import start_semantic_cache
+    from .templates._start import start_templates
+
+    async def metrics(runtime: Runtime) -> None:
+        runtime.logs, runtime.metrics = await start_metrics(runtime)
+
+    async def database(runtime: Runtime) -> None:
+        runtime.db = await start_database(runtime)
+
+    async def templates(runtime: Runtime) -> None:
+        runtime.templates = await start_templates(runtime, runtime.enhancements)
+
+    async def snapshots(runtime: Runtime) -> None:
+        # After the database starter, so snapshots are closed (and flushed) before it.
+        if runtime.metrics is not None:
+            await start_metric_snapshots(runtime, runtime.metrics)
+
+    async def semantic(runtime: Runtime) -> None:
+        def install(service: SemanticCacheService) -> None:
+            runtime.semantic = service
+
+        await start_semantic_cache(runtime, install)
+
+    return [metrics, database, templates, snapshots, semantic, start_tokenizer, start_few_shot]
 
 
 def _error_response(request: Request, error: ProxyError) -> Response:

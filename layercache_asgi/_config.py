@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ._errors import LayerCacheError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "CONFIG_ENV",
@@ -27,6 +31,7 @@ __all__ = [
     "DashboardSettings",
     "DatabaseSettings",
     "EnhancementSettings",
+    "Host",
     "LoggingSettings",
     "MetricsSettings",
     "ModelRoute",
@@ -174,8 +179,17 @@ class SemanticCacheSettings(_Section):
     model_path: str | None = Field(
         default=None, description="Local model folder (ONNX + tokenizer), for offline installs."
     )
-    similarity_threshold: float = Field(
-        default=0.85, ge=0.0, le=1.0, description="Minimum cosine between the new and the cached user input for a hit."
+    similarity_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Minimum cosine between the new and the cached user input for a hit (unset: per model).",
+    )
+    word_similarity: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Minimum cosine of two single words for the guard to treat them as the same (unset: per model).",
     )
     guard: bool = Field(
         default=True,
@@ -206,11 +220,27 @@ class CachingSettings(_Section):
         default="5m", description="TTL of the cache_control breakpoints added for Anthropic models."
     )
     warmup_wait_seconds: float = Field(default=5.0, ge=0, description="Max hold of followers behind a prefix writer.")
+    provider_diagnostics: bool = Field(
+        default=True, description="Ask Anthropic (fast path) why a prefix missed; stripped from answers."
+    )
+    provider_diagnostics_beta: str | None = Field(
+        default="cache-diagnosis-2026-04-07", description="anthropic-beta value sent with it (null: none)."
+    )
     min_prefix_tokens: dict[str, int] = Field(
         default_factory=dict, description="Extra or overriding minimum cacheable prefix per model name."
     )
     gemini_cache_ttl_seconds: int = Field(
         default=3600, ge=60, description="Lifetime of the Gemini CachedContent created for an L0+L1 prefix."
+    )
+    mark_only_when_reused: bool = Field(
+        default=True,
+        description="Add cache markers (Anthropic breakpoints, Gemini CachedContents) only where the expected "
+        "reads pay for the write premium; off: mark every prefix.",
+    )
+    openai_prompt_cache_retention: dict[str, Literal["in_memory", "24h"]] = Field(
+        default_factory=dict,
+        description="prompt_cache_retention to send per OpenAI model (model id, provider/model or route name; "
+        "longest model prefix matches); only for models that take it, never over a client's own value.",
     )
 
 
@@ -333,3 +363,18 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
     return Settings.from_yaml(text, source=str(file))
+
+
+class Host(Protocol):
+    """What the app gives a component it starts (``Runtime`` is one): components depend on
+    this, not on the app, and hand what they built back to the caller."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def http(self) -> httpx.AsyncClient: ...
+
+    def on_close(self, closer: Callable[[], Awaitable[Any]]) -> None: ...
+
+    def on_reload(self, reloader: Callable[[Settings], None]) -> None: ...

@@ -10,6 +10,7 @@ import json
 import re
 
 from ._types import Send, Wire
+from .wire._respond import send_json
 from .wire._sse import format_event
 
 __all__ = ["LayerCacheError", "ProxyError", "SchemaError", "error_body", "redact", "send_error", "sse_error_event"]
@@ -109,16 +110,5 @@ async def send_error(
     send: Send, wire: Wire, error: ProxyError, *, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     body = error_body(wire, error.status, error.message, code=error.code, param=error.param)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *((k.encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    own = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
+    await send_json(send, error.status, body, [*own, *(headers or [])])

@@ -8,53 +8,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._request import ChatRequest
-from ._types import Scope
-from .wire._completion import Completion, Usage
+from ._types import Outcome, PrefixCheck, Saved, Scope
 
 if TYPE_CHECKING:
     from ._config import Settings
     from ._runtime import Runtime
+    from .explain import Diagnosis, Where
     from .prompt._layers import Layers
     from .upstream._providers import Deployment
 
 __all__ = ["SCOPE_KEY", "Exchange", "Outcome", "PrefixCheck", "Saved", "get_exchange"]
 
 SCOPE_KEY = "layercache"
-
-
-@dataclass
-class Outcome:
-    """What happened upstream (or instead of upstream), filled by the stage that answered."""
-
-    status: int = 0
-    completion: Completion | None = None
-    provider: str = ""
-    deployment: str = ""
-    cache: str = "miss"  # hit | miss | bypass
-    upstream_seconds: float = 0.0
-    failovers: int = 0
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class PrefixCheck:
-    """The cacheable prefix (L0 to L2) against the first deployment's minimum; both None when
-    there was nothing to compare (no prefix, no known minimum, or the count failed)."""
-
-    tokens: int | None = None
-    minimum: int | None = None
-
-    @property
-    def below(self) -> bool:
-        return self.tokens is not None and self.minimum is not None and self.tokens < self.minimum
-
-
-@dataclass(frozen=True)
-class Saved:
-    """What the original call of a semantic cache answer used and cost: a hit avoided all of it."""
-
-    usage: Usage
-    cost_usd: float | None = None
 
 
 @dataclass
@@ -80,9 +45,16 @@ class Exchange:
     prefix: PrefixCheck | None = None  # None until checked (PrefixThreshold)
     prefix_change: str | None = None  # stable | new | L0 | L1 | L2 (ExplainMisses)
     prefix_change_detail: str | None = None  # e.g. "changed:L1 tools[3]" (ExplainMisses)
+    prefix_where: Where | None = None  # the first differing block, offset, volatile value (ExplainMisses)
+    diagnosis: Diagnosis | None = None  # the provider's cache diagnosis, asked and read (ExplainMisses)
     session_over_budget: bool = False  # TruncateSession could not fit the budget
     saved: Saved | None = None  # a semantic cache answer (SemanticCache)
     gemini_cache_write_tokens: int = 0  # a CachedContent made for this call (InjectCacheMarkers)
+    # For the deployment the body is shaped for, what no field of the client's format can carry;
+    # the LiteLLM path passes them on (InjectCacheMarkers).
+    gemini_cached_content: str | None = None  # the Gemini CachedContent holding L0-L1
+    prompt_cache_key: str | None = None  # OpenAI's prompt_cache_key, for an Anthropic-format request
+    prompt_cache_retention: str | None = None  # OpenAI's prompt_cache_retention chosen for this deployment
     # Free-form state for users' own stages (and per-request bookkeeping of one stage).
     notes: dict[str, Any] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)

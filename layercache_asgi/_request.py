@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from ._errors import ProxyError
 from ._types import Wire
@@ -21,6 +21,7 @@ __all__ = [
     "EXTENSION_HEADERS",
     "MAX_MODEL_NAME",
     "ChatRequest",
+    "EnhancementList",
     "EnhancementSpec",
     "LcExtensions",
     "check_model_name",
@@ -45,26 +46,27 @@ class EnhancementSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+def _names_or_specs(value: Any) -> Any:
+    return [{"name": v} if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
+
+
+# A list of enhancements, each a bare name or ``{name, options}`` (requests and templates alike).
+EnhancementList = Annotated[list[EnhancementSpec], BeforeValidator(_names_or_specs)]
+
+
 class LcExtensions(BaseModel):
     """The ``lc_*`` request fields. They steer the proxy and are never sent upstream."""
 
     model_config = ConfigDict(extra="forbid")
 
     lc_template: str | None = None
-    lc_enhancements: list[EnhancementSpec] = Field(default_factory=list)
+    lc_enhancements: EnhancementList = Field(default_factory=list)
     # A year at most: a larger TTL overflows the expiry datetime in the write-behind batch.
     lc_cache_ttl: int | None = Field(default=None, ge=0, le=365 * 86400)
     lc_layer_hints: dict[int, int] = Field(default_factory=dict)
     lc_skip_semantic_cache: bool = False
     lc_bypass_cache: bool = False
     lc_warmup: bool = True
-
-    @field_validator("lc_enhancements", mode="before")
-    @classmethod
-    def _names_or_specs(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [{"name": v} if isinstance(v, str) else v for v in value]
-        return value
 
     @field_validator("lc_layer_hints", mode="before")
     @classmethod

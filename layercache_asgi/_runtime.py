@@ -7,16 +7,24 @@ Created on the first request (mounted apps get no lifespan events) or by enterin
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
 
 from ._auth import AuthGuard
 from ._config import Settings
+from .prompt._state import PromptState
 
-__all__ = ["Runtime"]
+if TYPE_CHECKING:
+    from ._logging import LogBuffer
+    from .db import Database
+    from .metrics._recorder import MetricsRecorder
+    from .semantic._service import SemanticCacheService
+    from .templates._registry import EnhancementCheck, TemplateRegistry
+
+__all__ = ["Runtime", "Starter"]
 
 
 class Runtime:
@@ -26,18 +34,20 @@ class Runtime:
         self.http: httpx.AsyncClient = httpx.AsyncClient()  # replaced in start(); no I/O until used
         self._closers: list[Callable[[], Awaitable[Any]]] = []
         self.auth = AuthGuard()  # key checks and the per-address limit on failed ones
-        # Filled by the component starters below; None when a component is off or failed.
-        self.db: Any = None  # db.Database
-        self.semantic: Any = None  # the semantic cache (store + embedder)
-        self.templates: Any = None  # the prompt template registry
-        self.metrics: Any = None  # the per-app metrics recorder and registry
-        self.prompt_state: Any = None  # prefix families, warm-up gate, Gemini handles
-        self.logs: Any = None  # the per-app log ring buffer (_logging.LogBuffer)
-        self.enhancements: Any = None  # the Enhance stage's registry, which saved templates are checked against
+        # Filled by the starters passed to start() (the app's are in _app.py); None when a
+        # component is off or failed.
+        self.db: Database | None = None
+        self.semantic: SemanticCacheService | None = None
+        self.templates: TemplateRegistry | None = None
+        self.metrics: MetricsRecorder | None = None  # the per-app metrics recorder and registry
+        self.logs: LogBuffer | None = None  # the per-app log ring buffer
+        self.enhancements: EnhancementCheck | None = None  # the Enhance stage's registry, for templates
+        self.prompt_state = PromptState()  # prefix families, Gemini handles, few-shot examples
         self._reloaders: list[Callable[[Settings], None]] = []
         self._db_waiters: list[Callable[[], Awaitable[None]]] = []
 
-    async def start(self) -> None:
+    async def start(self, starters: Sequence[Starter] = ()) -> None:
+        """Open the HTTP client, then run ``starters`` in order (each starts one component)."""
         upstream = self.settings.upstream
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(upstream.timeout, connect=upstream.connect_timeout),
@@ -47,7 +57,7 @@ class Runtime:
         )
         self._closers.append(self.http.aclose)
         try:
-            for starter in _starters():
+            for starter in starters:
                 await starter(self)
         except BaseException:
             # A refused start (a schema that is behind) is retried on the next request: free what started.
@@ -71,7 +81,7 @@ class Runtime:
         """Run ``starter()`` once a database that was unreachable at start-up comes up."""
         self._db_waiters.append(starter)
 
-    async def database_ready(self, db: Any) -> None:
+    async def database_ready(self, db: Database) -> None:
         """Take a database that came up after start-up and start what was waiting for it."""
         self.db = db
         waiters, self._db_waiters = self._db_waiters, []
@@ -90,25 +100,5 @@ class Runtime:
         self._closers.clear()
 
 
-def _starters() -> list[Callable[[Runtime], Awaitable[None]]]:
-    # Each component starts itself and degrades on its own: a failed store leaves an
-    # uncached proxy, never a failed start-up (except a Postgres schema that is behind).
-    from .db._start import start_database
-    from .enhancements._few_shot import start_few_shot
-    from .metrics._start import start_metric_snapshots, start_metrics
-    from .prompt._state import start_prompt_state
-    from .prompt._tokens import start_tokenizer
-    from .semantic._start import start_semantic_cache
-    from .templates._start import start_templates
-
-    # Snapshots start after the database so they are closed (and flushed) before it.
-    return [
-        start_metrics,
-        start_database,
-        start_templates,
-        start_metric_snapshots,
-        start_semantic_cache,
-        start_prompt_state,
-        start_tokenizer,
-        start_few_shot,
-    ]
+# One component's start: it reads what it needs from the runtime and hands its part back.
+Starter = Callable[[Runtime], Awaitable[None]]

@@ -1,11 +1,17 @@
-"""ASGI type aliases, kept here so every module spells them the same way."""
+"""ASGI type aliases, kept here so every module spells them the same way, and the records
+stages hand each other (re-exported by ``_exchange``), here so components can read them
+without depending on the Exchange."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["ASGIApp", "Message", "Receive", "Scope", "Send", "Wire"]
+if TYPE_CHECKING:
+    from .wire._completion import Completion, Usage
+
+__all__ = ["ASGIApp", "Message", "Outcome", "PrefixCheck", "Receive", "Saved", "Scope", "Send", "Wire"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -15,3 +21,38 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # The client's wire format: OpenAI chat completions, Anthropic messages, or the OpenAI Responses API.
 Wire = Literal["openai", "anthropic", "responses"]
+
+
+@dataclass
+class Outcome:
+    """What happened upstream (or instead of upstream), filled by the stage that answered."""
+
+    status: int = 0
+    completion: Completion | None = None
+    provider: str = ""
+    deployment: str = ""
+    cache: str = "miss"  # hit | miss | bypass
+    upstream_seconds: float = 0.0
+    failovers: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PrefixCheck:
+    """The cacheable prefix (L0 to L2) against the first deployment's minimum; both None when
+    there was nothing to compare (no prefix, no known minimum, or the count failed)."""
+
+    tokens: int | None = None
+    minimum: int | None = None
+
+    @property
+    def below(self) -> bool:
+        return self.tokens is not None and self.minimum is not None and self.tokens < self.minimum
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What the original call of a semantic cache answer used and cost: a hit avoided all of it."""
+
+    usage: Usage
+    cost_usd: float | None = None

@@ -6,18 +6,21 @@ The database backend comes from ``LAYERCACHE_TEST_DB`` (``sqlite``, the default,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx
+import httpx2
 import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process, serve
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -50,9 +53,22 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path / 'layercache.db'}"
 
 
+def providers_at(url: str, *names: str) -> dict[str, dict[str, str]]:
+    """The ``providers`` settings that point ``names`` (default: all three) at a fake served at ``url``."""
+    bases = {"openai": f"{url}/v1", "anthropic": url, "gemini": url}
+    return {name: {"api_base": bases[name]} for name in names or bases}
+
+
 @pytest.fixture
 def fake() -> FakeProvider:
     return FakeProvider()
+
+
+@pytest.fixture
+def served_fake() -> Iterator[Callable[[Any], str]]:
+    """Serve another fake provider (any ASGI app) until the test ends: ``url = served_fake(FakeGemini())``."""
+    with contextlib.ExitStack() as stack:
+        yield lambda app: stack.enter_context(serve(app))
 
 
 # Under @pytest.mark.in_process the fake is reached through the app's transport (testing.in_process);
@@ -76,11 +92,7 @@ def make_settings(upstream: str, database_url: str) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         base: dict[str, Any] = {
             "proxy": {"admin_api_key": ADMIN_KEY},
-            "providers": {
-                "openai": {"api_base": f"{upstream}/v1"},
-                "anthropic": {"api_base": upstream},
-                "gemini": {"api_base": upstream},
-            },
+            "providers": providers_at(upstream),
             "database": {"url": database_url, "auto_upgrade": True},
             "caching": {"semantic": {"model_path": str(MODEL_DIR), "enabled": False}},
             "logging": {"format": "console"},
@@ -110,6 +122,52 @@ def openai_client(proxy: str) -> openai.OpenAI:
 @pytest.fixture
 def anthropic_client(proxy: str) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-client-key-1", max_retries=0)
+
+
+@pytest.fixture
+async def http(settings: Settings, fake: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
+    """Under @pytest.mark.in_process: a client of the proxy (in front of ``fake``), no socket, no thread."""
+    async with in_process(fake, settings) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def client_of(app: LayerCacheApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` with no socket, for tests that read the app (its runtime) as well; the app
+    is shut down afterwards. Build it with ``transport=httpx.ASGITransport(app=fake)``."""
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy.test") as http:
+            yield http
+    finally:
+        await app.shutdown()
+
+
+def _sdk_http(http: httpx.AsyncClient) -> httpx2.AsyncClient:
+    # The SDKs take an httpx2 client: one on the same in-process app (in_process's ASGITransport).
+    app = http._transport.app  # type: ignore[attr-defined]
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=str(http.base_url))
+
+
+def async_openai(http: httpx.AsyncClient, **options: Any) -> openai.AsyncOpenAI:
+    """The OpenAI SDK talking to an in-process proxy (``http``)."""
+    options = {"api_key": "sk-test-client-key-1", "max_retries": 0, **options}
+    return openai.AsyncOpenAI(base_url=str(http.base_url.join("/v1")), http_client=_sdk_http(http), **options)
+
+
+def async_anthropic(http: httpx.AsyncClient, **options: Any) -> anthropic.AsyncAnthropic:
+    """The Anthropic SDK talking to an in-process proxy (``http``)."""
+    options = {"api_key": "sk-ant-test-client-key-1", "max_retries": 0, **options}
+    return anthropic.AsyncAnthropic(base_url=str(http.base_url), http_client=_sdk_http(http), **options)
+
+
+@pytest.fixture
+def aopenai(http: httpx.AsyncClient) -> openai.AsyncOpenAI:
+    return async_openai(http)
+
+
+@pytest.fixture
+def aanthropic(http: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
+    return async_anthropic(http)
 
 
 def unique(prefix: str = "t") -> str:

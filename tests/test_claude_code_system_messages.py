@@ -39,7 +39,8 @@ def test_mid_conversation_system_message_and_unknown_blocks_reach_anthropic_unch
     )
     assert message.content[0].type == "text"
     sent = fake.requests[-1]
-    assert sent.headers["anthropic-beta"] == "mid-conversation-system-2026-04-07"
+    # The client's beta as sent, then the one of the cache diagnostics the proxy asks for.
+    assert sent.headers["anthropic-beta"] == "mid-conversation-system-2026-04-07,cache-diagnosis-2026-04-07"
     # Same messages, same order; only the proxy's cache markers are added.
     assert strip_markers(sent.body["messages"]) == CONVERSATION
     assert b'{"type":"future_block_2027","payload":{"x":[1,2.5,"\xc3\xa9"]}}' in sent.raw

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -56,6 +57,7 @@ caching:
   semantic: {{enabled: true, model_path: "{model}"}}
 upstream:
   timeout: 600   # seconds; long answers stream slowly
+fallbacks: {{claude-sonnet-4-5: [claude-haiku-4-5]}}
 metrics: {{snapshot_interval_seconds: 0.3}}
 logging: {{format: console}}
 """
@@ -104,6 +106,36 @@ def site(tmp_path: Path, upstream: str, database_url: str) -> Iterator[tuple[str
         yield base, app, config
 
 
+def send_changing_prefixes(base: str, fake: FakeProvider) -> None:
+    """A billing-header line that changes every turn, a changed tool, then a failover to another model
+    (which only the provider sees): what the prefix page explains."""
+    claude = anthropic.Anthropic(base_url=base, api_key=CLIENT_KEY, max_retries=0)
+    rules = "You are a coding agent. Follow the repository's conventions. " * 30
+    tools = [{"name": n, "description": f"The {n} tool.", "input_schema": {"type": "object"}} for n in ("bash", "edit")]
+    turns = (
+        ("fa690", "The edit tool."),
+        ("0aaa9", "The edit tool."),
+        ("0aaa9", "Edits files."),
+        ("0aaa9", "Edits files."),
+    )
+    for turn, (cch, description) in enumerate(turns):
+        fake.fail_next = [500] if turn == 3 else []
+        system: Any = [
+            {
+                "type": "text",
+                "text": f"x-anthropic-billing-header: cc_version=2.1.37.0d9; cc_entrypoint=cli; cch={cch};",
+            },
+            {"type": "text", "text": rules},
+        ]
+        claude.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=20,
+            system=system,
+            tools=[tools[0], {**tools[1], "description": description}],
+            messages=[{"role": "user", "content": "Now run the linter." if turn == 3 else "Fix the failing test."}],
+        )
+
+
 def cache_entries(base: str) -> httpx.Response:
     return httpx.get(f"{base}/v1/cache/entries", headers={"authorization": f"Bearer {KEY}"})
 
@@ -122,7 +154,7 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-def test_dashboard_in_a_real_browser(site: tuple[str, LayerCacheApp, Path], browser: Any) -> None:
+def test_dashboard_in_a_real_browser(site: tuple[str, LayerCacheApp, Path], browser: Any, fake: FakeProvider) -> None:
     base, app, config = site
     original = config.read_text()
     page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -151,9 +183,17 @@ def test_dashboard_in_a_real_browser(site: tuple[str, LayerCacheApp, Path], brow
     assert page.inner_text("#card-requests") == "3"
     shoot(page, "overview", full_page=True)
 
+    # Claude Code-like traffic whose prefix changes: the prefix page shows the provider's reason beside the proxy's.
+    send_changing_prefixes(base, fake)
     for name in ("models", "logs", "prefix"):
         page.goto(f"{base}/dashboard/{name}")
         assert page.locator("h1").count() == 1
+        if name == "prefix":
+            causes = page.inner_text("[data-testid=prefix-causes]")
+            assert "system_changed" in causes and "tools_changed" in causes and "disagrees" in causes
+            assert "volatile: billing header in system[0] at byte 0" in causes  # where, per cause
+            latest = page.inner_text("[data-testid=prefix-where]")
+            assert "volatile: billing header in system[0] at byte 0" in latest
         shoot(page, name, full_page=True)
     assert "gpt-4o-mini" in page.goto(f"{base}/dashboard/models").text()
 

@@ -17,7 +17,11 @@ from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.enhancements import Addition, default_registry
 from layercache_asgi.enhancements._builtin import CHAIN_OF_THOUGHT, SELF_CRITIQUE
 from layercache_asgi.stages import DEFAULT_STAGES, Enhance
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
+
+from .conftest import async_anthropic, async_openai
+
+pytestmark = pytest.mark.in_process
 
 SYSTEM = "You are a support agent."
 TOOLS: list[Any] = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
@@ -40,11 +44,11 @@ def text_parts(content: Any) -> list[str]:
     return [p["text"] for p in content if p.get("type") == "text"]
 
 
-def test_chain_of_thought_is_l3_and_the_prefix_bytes_do_not_change(
-    fake: FakeProvider, openai_client: openai.OpenAI
+async def test_chain_of_thought_is_l3_and_the_prefix_bytes_do_not_change(
+    fake: FakeProvider, aopenai: openai.AsyncOpenAI
 ) -> None:
-    openai_client.chat.completions.create(model="gpt-4o", messages=conversation(), tools=TOOLS)  # type: ignore[arg-type]
-    openai_client.chat.completions.create(
+    await aopenai.chat.completions.create(model="gpt-4o", messages=conversation(), tools=TOOLS)  # type: ignore[arg-type]
+    await aopenai.chat.completions.create(
         model="gpt-4o",
         messages=conversation(),  # type: ignore[arg-type]
         tools=TOOLS,
@@ -58,13 +62,13 @@ def test_chain_of_thought_is_l3_and_the_prefix_bytes_do_not_change(
     assert plain["prompt_cache_key"] == enhanced["prompt_cache_key"]
 
 
-def test_openai_content_keeps_the_clients_shape(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
+async def test_openai_content_keeps_the_clients_shape(fake: FakeProvider, aopenai: openai.AsyncOpenAI) -> None:
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
     messages: list[Any] = [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": [{"type": "text", "text": "What is this?"}, image]},
     ]
-    openai_client.chat.completions.create(
+    await aopenai.chat.completions.create(
         model="gpt-4o", messages=messages, extra_body={"lc_enhancements": ["chain_of_thought", "self_critique"]}
     )
     sent = fake.requests[-1].raw.decode()
@@ -78,8 +82,8 @@ def test_openai_content_keeps_the_clients_shape(fake: FakeProvider, openai_clien
     assert body["messages"][0] == {"role": "system", "content": SYSTEM}
 
 
-def test_openai_tool_results_turn_gets_a_user_message_after_them(
-    fake: FakeProvider, openai_client: openai.OpenAI
+async def test_openai_tool_results_turn_gets_a_user_message_after_them(
+    fake: FakeProvider, aopenai: openai.AsyncOpenAI
 ) -> None:
     call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
     messages = [
@@ -87,7 +91,7 @@ def test_openai_tool_results_turn_gets_a_user_message_after_them(
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": "call_1", "content": "found it"},
     ]
-    openai_client.chat.completions.create(
+    await aopenai.chat.completions.create(
         model="gpt-4o",
         messages=messages,
         extra_body={"lc_enhancements": ["self_critique"]},  # type: ignore[arg-type]
@@ -97,8 +101,8 @@ def test_openai_tool_results_turn_gets_a_user_message_after_them(
     assert sent[-1] == {"role": "user", "content": SELF_CRITIQUE}
 
 
-def test_anthropic_text_goes_after_tool_results_and_before_user_content(
-    fake: FakeProvider, anthropic_client: anthropic.Anthropic
+async def test_anthropic_text_goes_after_tool_results_and_before_user_content(
+    fake: FakeProvider, aanthropic: anthropic.AsyncAnthropic
 ) -> None:
     call = {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}
     result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "found"}
@@ -108,7 +112,7 @@ def test_anthropic_text_goes_after_tool_results_and_before_user_content(
         {"role": "user", "content": [result, {"type": "text", "text": "and summarise"}]},
     ]
     for extra in ({}, {"lc_enhancements": [{"name": "chain_of_thought"}, {"name": "self_critique"}]}):
-        anthropic_client.messages.create(
+        await aanthropic.messages.create(
             model="claude-sonnet-4-5", max_tokens=20, system=SYSTEM, messages=messages, extra_body=extra
         )
     plain, enhanced = (r.body for r in fake.requests)
@@ -119,12 +123,12 @@ def test_anthropic_text_goes_after_tool_results_and_before_user_content(
     assert [b["text"] for b in content[1:]] == [CHAIN_OF_THOUGHT, SELF_CRITIQUE, "and summarise"]
 
 
-def test_anthropic_prefill_stays_last(fake: FakeProvider, anthropic_client: anthropic.Anthropic) -> None:
+async def test_anthropic_prefill_stays_last(fake: FakeProvider, aanthropic: anthropic.AsyncAnthropic) -> None:
     messages: list[Any] = [
         {"role": "user", "content": "Name a colour"},
         {"role": "assistant", "content": "The colour is"},
     ]
-    anthropic_client.messages.create(
+    await aanthropic.messages.create(
         model="claude-sonnet-4-5",
         max_tokens=20,
         messages=messages,
@@ -135,12 +139,12 @@ def test_anthropic_prefill_stays_last(fake: FakeProvider, anthropic_client: anth
     assert text_parts(sent[0]["content"]) == [CHAIN_OF_THOUGHT, "Name a colour"]
 
 
-def test_structured_json_sets_response_format_and_keeps_the_clients(
-    fake: FakeProvider, openai_client: openai.OpenAI
+async def test_structured_json_sets_response_format_and_keeps_the_clients(
+    fake: FakeProvider, aopenai: openai.AsyncOpenAI
 ) -> None:
     schema = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
     options = {"schema": schema, "name": "person"}
-    openai_client.chat.completions.create(
+    await aopenai.chat.completions.create(
         model="gpt-4o",
         messages=conversation(),  # type: ignore[arg-type]
         extra_body={"lc_enhancements": [{"name": "structured_json", "options": options}]},
@@ -150,7 +154,7 @@ def test_structured_json_sets_response_format_and_keeps_the_clients(
     assert body["response_format"]["json_schema"]["schema"]["required"] == ["name"]
     instruction = body["messages"][3]["content"]
     assert '{"properties":{"name":{"type":"string"}},"required":["name"],"type":"object"}' in instruction
-    openai_client.chat.completions.create(
+    await aopenai.chat.completions.create(
         model="gpt-4o",
         messages=conversation(),  # type: ignore[arg-type]
         response_format={"type": "json_object"},
@@ -163,9 +167,9 @@ VALUE_SCHEMA = {"type": "object", "properties": {"value": {"type": "integer"}}, 
 ANSWER_SCHEMA = {"type": "object", "properties": {"reasoning": {"type": "string"}, "answer": {"type": "string"}}}
 
 
-def test_structured_json_follows_the_clients_own_schema(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
+async def test_structured_json_follows_the_clients_own_schema(fake: FakeProvider, aopenai: openai.AsyncOpenAI) -> None:
     clients = {"type": "json_schema", "json_schema": {"name": "value", "schema": VALUE_SCHEMA}}
-    openai_client.chat.completions.create(
+    await aopenai.chat.completions.create(
         model="gpt-4o",
         messages=conversation(),  # type: ignore[arg-type]
         response_format=clients,  # type: ignore[arg-type]
@@ -178,14 +182,14 @@ def test_structured_json_follows_the_clients_own_schema(fake: FakeProvider, open
     assert "reasoning" not in instruction
     # An enhancement schema that differs from the client's is refused, not sent alongside it.
     with pytest.raises(openai.BadRequestError, match="'schema' differs from the schema of the request's own"):
-        openai_client.chat.completions.create(
+        await aopenai.chat.completions.create(
             model="gpt-4o",
             messages=conversation(),  # type: ignore[arg-type]
             response_format=clients,  # type: ignore[arg-type]
             extra_body={"lc_enhancements": [{"name": "structured_json", "options": {"schema": ANSWER_SCHEMA}}]},
         )
     with pytest.raises(openai.BadRequestError, match="response_format is 'text'"):
-        openai_client.chat.completions.create(
+        await aopenai.chat.completions.create(
             model="gpt-4o",
             messages=conversation(),  # type: ignore[arg-type]
             response_format={"type": "text"},
@@ -194,8 +198,8 @@ def test_structured_json_follows_the_clients_own_schema(fake: FakeProvider, open
     assert len(fake.requests) == 1
 
 
-def test_structured_json_never_forces_json_over_tools(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
-    openai_client.chat.completions.create(
+async def test_structured_json_never_forces_json_over_tools(fake: FakeProvider, aopenai: openai.AsyncOpenAI) -> None:
+    await aopenai.chat.completions.create(
         model="gpt-4o",
         messages=conversation(),  # type: ignore[arg-type]
         tools=TOOLS,
@@ -206,10 +210,10 @@ def test_structured_json_never_forces_json_over_tools(fake: FakeProvider, openai
     assert body["messages"][3]["content"].startswith("When you answer rather than call a tool, respond with")
 
 
-def test_structured_json_follows_an_anthropic_output_format(
-    fake: FakeProvider, anthropic_client: anthropic.Anthropic
+async def test_structured_json_follows_an_anthropic_output_format(
+    fake: FakeProvider, aanthropic: anthropic.AsyncAnthropic
 ) -> None:
-    anthropic_client.messages.create(
+    await aanthropic.messages.create(
         model="claude-sonnet-4-6",
         max_tokens=20,
         messages=[{"role": "user", "content": "Pick a number"}],
@@ -223,18 +227,18 @@ def test_structured_json_follows_an_anthropic_output_format(
     assert '"value":{"type":"integer"}' in instruction and "response_format" not in body
 
 
-def test_structured_json_with_chain_of_thought_is_a_400_naming_both(
-    fake: FakeProvider, openai_client: openai.OpenAI, anthropic_client: anthropic.Anthropic
+async def test_structured_json_with_chain_of_thought_is_a_400_naming_both(
+    fake: FakeProvider, aopenai: openai.AsyncOpenAI, aanthropic: anthropic.AsyncAnthropic
 ) -> None:
     both = ["chain_of_thought", {"name": "structured_json", "options": {"schema": VALUE_SCHEMA}}]
     with pytest.raises(openai.BadRequestError, match="'chain_of_thought' and 'structured_json' contradict"):
-        openai_client.chat.completions.create(
+        await aopenai.chat.completions.create(
             model="gpt-4o",
             messages=conversation(),  # type: ignore[arg-type]
             extra_body={"lc_enhancements": both},
         )
     with pytest.raises(anthropic.BadRequestError, match="'structured_json' and 'chain_of_thought' contradict"):
-        anthropic_client.messages.create(
+        await aanthropic.messages.create(
             model="claude-sonnet-4-6",
             max_tokens=20,
             messages=[{"role": "user", "content": "Pick a number"}],
@@ -244,25 +248,25 @@ def test_structured_json_with_chain_of_thought_is_a_400_naming_both(
 
 
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])
-def test_unknown_or_bad_enhancement_is_a_400(proxy: str, wire: str) -> None:
+async def test_unknown_or_bad_enhancement_is_a_400(http: httpx.AsyncClient, wire: str) -> None:
     if wire == "openai":
-        client = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-test-key-123456", max_retries=0)
+        client = async_openai(http)
         with pytest.raises(openai.BadRequestError, match="unknown enhancement 'nope'"):
-            client.chat.completions.create(
+            await client.chat.completions.create(
                 model="gpt-4o",
                 messages=conversation(),
                 extra_body={"lc_enhancements": ["nope"]},  # type: ignore[arg-type]
             )
         with pytest.raises(openai.BadRequestError, match="schema"):
-            client.chat.completions.create(
+            await client.chat.completions.create(
                 model="gpt-4o",
                 messages=conversation(),  # type: ignore[arg-type]
                 extra_body={"lc_enhancements": [{"name": "structured_json", "options": {"schema": "x"}}]},
             )
     else:
-        claude = anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-key-1", max_retries=0)
+        claude = async_anthropic(http)
         with pytest.raises(anthropic.BadRequestError, match="unknown enhancement"):
-            claude.messages.create(
+            await claude.messages.create(
                 model="claude-sonnet-4-5",
                 max_tokens=10,
                 messages=[{"role": "user", "content": "hi"}],
@@ -270,16 +274,16 @@ def test_unknown_or_bad_enhancement_is_a_400(proxy: str, wire: str) -> None:
             )
 
 
-def test_user_enhancements_through_a_registry(fake: FakeProvider, make_settings: Callable[..., Settings]) -> None:
+async def test_user_enhancements_through_a_registry(fake: FakeProvider, make_settings: Callable[..., Settings]) -> None:
     async def persona(exchange: Any, options: dict[str, Any]) -> Addition:
         return Addition(text=f"Answer as a {options.get('role', 'pirate')}.", params={"temperature": 0.1})
 
     registry = default_registry()
     registry.register("persona", persona)
     stages = [Middleware(Enhance, registry=registry) if s is Enhance else s for s in DEFAULT_STAGES]
-    with serve(LayerCacheApp(make_settings(), stages=stages)) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
-        client.chat.completions.create(
+    async with in_process(fake, make_settings(), stages=stages) as http:
+        client = async_openai(http)
+        await client.chat.completions.create(
             model="gpt-4o",
             messages=conversation(),  # type: ignore[arg-type]
             extra_body={"lc_enhancements": [{"name": "persona", "options": {"role": "poet"}}]},
@@ -298,17 +302,17 @@ EXAMPLES = [
 ]
 
 
-def test_dynamic_few_shot_picks_the_closest_examples(
+async def test_dynamic_few_shot_picks_the_closest_examples(
     fake: FakeProvider, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     examples = tmp_path / "examples.json"
     examples.write_text(json.dumps(EXAMPLES))
     settings = make_settings(enhancements={"few_shot_examples": str(examples), "few_shot_top_k": 2})
-    with serve(LayerCacheApp(settings)) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
+    async with in_process(fake, settings) as http:
+        client = async_openai(http)
         for question in ("How can I change my password?", "When is the shop open?"):
             messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
-            client.chat.completions.create(
+            await client.chat.completions.create(
                 model="gpt-4o",
                 messages=messages,  # type: ignore[arg-type]
                 extra_body={"lc_enhancements": ["dynamic_few_shot"]},
@@ -319,23 +323,27 @@ def test_dynamic_few_shot_picks_the_closest_examples(
     assert "9 to 5" in hours and hours.count("Input:") == 2
 
 
-def test_dynamic_few_shot_without_examples_is_said_once_and_per_response_not_as_a_fault(
+async def test_dynamic_few_shot_without_examples_is_said_once_and_per_response_not_as_a_fault(
     fake: FakeProvider, settings: Settings
 ) -> None:
-    app = LayerCacheApp(settings)
-    with serve(app) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
-        for _ in range(2):
-            raw = client.chat.completions.with_raw_response.create(
-                model="gpt-4o",
-                messages=conversation(),  # type: ignore[arg-type]
-                extra_body={"lc_enhancements": ["dynamic_few_shot"]},
-            )
-            assert raw.headers["x-layercache-enhancement-skipped"] == "dynamic_few_shot (no examples configured)"
-            assert raw.parse().choices[0].message.content == "Echo: Newest question"
-            assert fake.requests[-1].body["messages"][3]["content"] == "Newest question"
-        metrics = httpx.get(f"{url}/metrics").text
-        lines = app.runtime.logs.tail(1000)
+    app = LayerCacheApp(settings, transport=httpx.ASGITransport(app=fake))  # its runtime is read below
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy.test") as http:
+            client = async_openai(http)
+            for _ in range(2):
+                raw = await client.chat.completions.with_raw_response.create(
+                    model="gpt-4o",
+                    messages=conversation(),  # type: ignore[arg-type]
+                    extra_body={"lc_enhancements": ["dynamic_few_shot"]},
+                )
+                assert raw.headers["x-layercache-enhancement-skipped"] == "dynamic_few_shot (no examples configured)"
+                assert raw.parse().choices[0].message.content == "Echo: Newest question"
+                assert fake.requests[-1].body["messages"][3]["content"] == "Newest question"
+            metrics = (await http.get("/metrics")).text
+            assert app.runtime.logs is not None
+            lines = app.runtime.logs.tail(1000)
+    finally:
+        await app.shutdown()
     assert [line["event"] for line in lines if "few_shot" in str(line.get("event"))] == ["few_shot_unconfigured"]
     assert not [line for line in metrics.splitlines() if line.startswith('layercache_faults_total{component="enhance')]
 
@@ -349,11 +357,11 @@ def test_dynamic_few_shot_without_examples_is_said_once_and_per_response_not_as_
         ({"name": "self_critique", "options": {"text": "Check.", "extra": 1}}, "extra"),
     ],
 )
-def test_unknown_enhancement_options_are_a_400_naming_the_key(
-    fake: FakeProvider, openai_client: openai.OpenAI, enhancement: dict[str, Any], key: str
+async def test_unknown_enhancement_options_are_a_400_naming_the_key(
+    fake: FakeProvider, aopenai: openai.AsyncOpenAI, enhancement: dict[str, Any], key: str
 ) -> None:
     with pytest.raises(openai.BadRequestError, match=f"has no option '{key}'"):
-        openai_client.chat.completions.create(
+        await aopenai.chat.completions.create(
             model="gpt-4o",
             messages=conversation(),  # type: ignore[arg-type]
             extra_body={"lc_enhancements": [enhancement]},

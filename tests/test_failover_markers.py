@@ -50,6 +50,7 @@ def test_gemini_to_openai_failover_resends_the_whole_prompt(make_settings: Calla
             providers={"gemini": {"api_base": g}},
             models=[{"name": "backup", "model": "openai/gpt-4o-mini", "api_base": f"{b}/v1"}],
             fallbacks={"gemini/gemini-2.5-flash": ["backup"]},
+            caching={"mark_only_when_reused": False},  # a CachedContent even for a prefix seen once
         )
         with serve(LayerCacheApp(settings)) as url:
             client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-client", max_retries=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -12,7 +12,7 @@ import pytest
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.testing import FakeGemini, serve
 
-from .conftest import ADMIN
+from .conftest import ADMIN, providers_at
 
 SYSTEM = " ".join(f"Rule {i}: stay factual, cite sources and answer briefly." for i in range(160))
 TOOLS: list[Any] = [
@@ -34,14 +34,14 @@ def gemini() -> FakeGemini:
 
 
 @pytest.fixture
-def gemini_url(gemini: FakeGemini) -> Iterator[str]:
-    with serve(gemini) as url:
-        yield url
+def gemini_url(gemini: FakeGemini, served_fake: Callable[[Any], str]) -> str:
+    return served_fake(gemini)
 
 
 @pytest.fixture
 def gemini_settings(make_settings: Callable[..., Settings], gemini_url: str) -> Settings:
-    return make_settings(providers={"gemini": {"api_base": gemini_url}})
+    # How a CachedContent is made and reused; when one is worth making: test_marker_plan.py.
+    return make_settings(providers=providers_at(gemini_url, "gemini"), caching={"mark_only_when_reused": False})
 
 
 def client(url: str) -> openai.OpenAI:
@@ -117,7 +117,10 @@ def test_short_prefix_is_sent_whole(gemini: FakeGemini, gemini_settings: Setting
 def test_expired_handle_is_recreated(
     gemini: FakeGemini, make_settings: Callable[..., Settings], gemini_url: str
 ) -> None:
-    settings = make_settings(providers={"gemini": {"api_base": gemini_url}}, caching={"gemini_cache_ttl_seconds": 60})
+    settings = make_settings(
+        providers=providers_at(gemini_url, "gemini"),
+        caching={"gemini_cache_ttl_seconds": 60, "mark_only_when_reused": False},
+    )
     with serve(LayerCacheApp(settings)) as url:
         ask(url, "a")  # a 60 s handle is within the safety margin at once: the next request makes a new one
         ask(url, "b")
@@ -147,7 +150,8 @@ def test_a_refused_creation_is_not_retried_on_every_request(
 ) -> None:
     # The proxy's table says 100 tokens suffice; the provider says otherwise (400). One refusal is enough.
     settings = make_settings(
-        providers={"gemini": {"api_base": gemini_url}}, caching={"min_prefix_tokens": {"gemini-2.5-flash": 100}}
+        providers=providers_at(gemini_url, "gemini"),
+        caching={"min_prefix_tokens": {"gemini-2.5-flash": 100}, "mark_only_when_reused": False},
     )
     medium = " ".join(f"Rule {i}: be brief." for i in range(60))
     with serve(LayerCacheApp(settings)) as url:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import openai
@@ -70,9 +70,9 @@ async def test_the_app_starts_on_the_first_request_and_is_closed_after_the_block
     closed: list[_runtime.Runtime] = []
     real_start, real_close = _runtime.Runtime.start, _runtime.Runtime.close
 
-    async def start(self: _runtime.Runtime) -> None:
+    async def start(self: _runtime.Runtime, starters: Sequence[_runtime.Starter] = ()) -> None:
         started.append(self)
-        await real_start(self)
+        await real_start(self, starters)
 
     async def close(self: _runtime.Runtime) -> None:
         closed.append(self)

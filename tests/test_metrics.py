@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -17,7 +17,7 @@ from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, serve
 
-from .conftest import ADMIN, ADMIN_KEY
+from .conftest import ADMIN, ADMIN_KEY, providers_at
 
 # claude-sonnet-4-6 in LiteLLM's map: input 3e-6, cache read 3e-7, cache write 3.75e-6 (5m) / 6e-6 (1h).
 SONNET = "claude-sonnet-4-6"
@@ -78,16 +78,13 @@ def scripted() -> ScriptedUsageFake:
 
 
 @pytest.fixture
-def scripted_upstream(scripted: ScriptedUsageFake) -> Iterator[str]:
-    with serve(scripted) as url:
-        yield url
+def scripted_upstream(scripted: ScriptedUsageFake, served_fake: Callable[[Any], str]) -> str:
+    return served_fake(scripted)
 
 
 @pytest.fixture
 def scripted_settings(make_settings: Callable[..., Settings], scripted_upstream: str) -> Settings:
-    return make_settings(
-        providers={"openai": {"api_base": f"{scripted_upstream}/v1"}, "anthropic": {"api_base": scripted_upstream}}
-    )
+    return make_settings(providers=providers_at(scripted_upstream, "openai", "anthropic"))
 
 
 def test_requests_and_tokens_counted_from_what_the_provider_reported(openai_client: openai.OpenAI, proxy: str) -> None:
@@ -168,7 +165,7 @@ def test_anthropic_cache_reads_save_and_writes_cost_a_premium(
 def test_one_hour_anthropic_cache_writes_cost_double(
     scripted: ScriptedUsageFake, make_settings: Callable[..., Settings], scripted_upstream: str
 ) -> None:
-    settings = make_settings(providers={"anthropic": {"api_base": scripted_upstream}}, caching={"anthropic_ttl": "1h"})
+    settings = make_settings(providers=providers_at(scripted_upstream, "anthropic"), caching={"anthropic_ttl": "1h"})
     with serve(LayerCacheApp(settings)) as proxy:
         client = anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-1", max_retries=0)
         scripted.next_usage = Usage(uncached_input=0, cache_write=1000, output=0)
@@ -181,7 +178,7 @@ def test_openai_cached_tokens_save_without_a_write_premium_and_prices_can_be_ove
     scripted: ScriptedUsageFake, make_settings: Callable[..., Settings], scripted_upstream: str
 ) -> None:
     settings = make_settings(
-        providers={"openai": {"api_base": f"{scripted_upstream}/v1"}},
+        providers=providers_at(scripted_upstream, "openai"),
         metrics={"prices": {"my-model": {"input": 1e-6, "output": 2e-6, "cache_read": 0.25e-6}}},
         models=[{"name": "my-model", "model": "openai/my-model"}],
     )
@@ -231,7 +228,7 @@ def test_prefix_notes_become_cause_counts_without_prompt_text_in_labels(
         assert model["prefix"]["stable"] == 2
         assert model["prefix"]["below_minimum"] == 1
         text = httpx.get(f"{proxy}/metrics").text
-        assert 'layercache_prefix_changes_total{cause="L1",model="gpt-4o-mini"} 2.0' in text
+        assert 'layercache_prefix_changes_total{cause="L1",model="gpt-4o-mini",source="proxy"} 2.0' in text
         assert "secret-prompt-words" not in text and "sk-test-1" not in text
         assert app.runtime.metrics.prefix_details[("gpt-4o-mini", "changed:L1 tools[3]")] == 2
 

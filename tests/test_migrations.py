@@ -46,8 +46,13 @@ async def _execute(url: str, sql: str) -> None:
 
 def test_the_scripts_are_found_and_have_one_head() -> None:
     assert (_migrate.migrations_dir() / "env.py").is_file()
-    assert _migrate.head() == "0002"
-    assert _migrate.is_known("0001") and _migrate.is_known("0002") and not _migrate.is_known("ffff")
+    assert _migrate.head() == "0003"
+    assert (
+        _migrate.is_known("0001")
+        and _migrate.is_known("0002")
+        and _migrate.is_known("0003")
+        and not _migrate.is_known("ffff")
+    )
 
 
 @pytest.mark.postgres

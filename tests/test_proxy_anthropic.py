@@ -164,7 +164,8 @@ def test_beta_headers_and_lc_extensions(anthropic_client: anthropic.Anthropic, f
         extra_body={"lc_cache_ttl": 60, "lc_skip_semantic_cache": True},
     )
     sent = fake.requests[-1]
-    assert sent.headers["anthropic-beta"] == "prompt-caching-2024-07-31"
+    # The client's betas go as sent; the proxy adds only the one of the cache diagnostics it asks for.
+    assert sent.headers["anthropic-beta"] == "prompt-caching-2024-07-31,cache-diagnosis-2026-04-07"
     assert not [k for k in sent.body if k.startswith("lc_")]
 
 
@@ -255,7 +256,8 @@ def test_a_claude_code_shaped_session(anthropic_client: anthropic.Anthropic, fak
     assert final.content[0].text == "Tool said: from setuptools import setup now summarise it"  # type: ignore[union-attr]
     sent = fake.requests[-1]
     assert sent.path == "/v1/messages"
-    assert sent.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
+    betas = "interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
+    assert sent.headers["anthropic-beta"] == f"{betas},cache-diagnosis-2026-04-07"  # the proxy's diagnosis beta added
     body = sent.body
     assert body["metadata"] == {"user_id": "user_abc_session_1"}
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 1024}

@@ -3,20 +3,19 @@ explainer header and metrics from ``usage.input_tokens_details.cached_tokens``."
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
-import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi.prompt._layers import stratify, turn_groups
-from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, serve
+from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, in_process
 
-from .conftest import ADMIN
+from .conftest import ADMIN, async_openai
 
 TOOLS: list[Any] = [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}]
 RULES = " ".join(f"Rule {i}: check the facts, cite the source and keep answers short." for i in range(160))
@@ -61,11 +60,12 @@ def test_turns_keep_reasoning_calls_and_outputs_together() -> None:
     assert turn_groups("responses", items, list(range(1, 11))) == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
 
 
-def test_truncation_drops_whole_turns(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
-    with serve(LayerCacheApp(make_settings(caching={"max_session_tokens": 1200}))) as url:
+@pytest.mark.in_process
+async def test_truncation_drops_whole_turns(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
+    async with in_process(fake, make_settings(caching={"max_session_tokens": 1200})) as http:
         items = session(12)
-        r = httpx.post(
-            f"{url}/v1/responses",
+        r = await http.post(
+            "/v1/responses",
             json={"model": "gpt-4o", "instructions": "Be brief.", "input": items},
             headers={"authorization": "Bearer sk-x"},
             timeout=60,  # the first count loads the tokenizer
@@ -80,35 +80,38 @@ def test_truncation_drops_whole_turns(make_settings: Callable[..., Settings], fa
     assert calls == {i["call_id"] for i in sent if i.get("type") == "function_call_output"}
 
 
-def test_miss_explainer_names_the_changed_instructions(openai_client: openai.OpenAI) -> None:
-    def prefix(instructions: str, text: str) -> str:
-        raw = openai_client.responses.with_raw_response.create(
+@pytest.mark.in_process
+async def test_miss_explainer_names_the_changed_instructions(http: httpx.AsyncClient) -> None:
+    client = async_openai(http)
+
+    async def prefix(instructions: str, text: str) -> str:
+        raw = await client.responses.with_raw_response.create(
             model="gpt-4o", instructions=instructions, tools=TOOLS, input=text
         )
         return raw.headers["x-layercache-prefix"]
 
-    assert prefix("Be brief.", "one") == "new"
-    assert prefix("Be brief.", "two") == "stable"
-    assert prefix("Be verbose.", "three") == "changed:L0 instructions"
+    assert await prefix("Be brief.", "one") == "new"
+    assert await prefix("Be brief.", "two") == "stable"
+    assert await prefix("Be verbose.", "three") == "changed:L0 instructions; block=instructions; byte=0"  # where, too
 
 
-def _summary(url: str, model: str) -> dict[str, Any]:
+async def _summary(http: httpx.AsyncClient, model: str) -> dict[str, Any]:
     deadline = time.monotonic() + 10
     while True:
-        doc = httpx.get(f"{url}/v1/cache/metrics", headers=ADMIN).json()["models"].get(model, {})
+        doc = (await http.get("/v1/cache/metrics", headers=ADMIN)).json()["models"].get(model, {})
         if doc.get("requests") == 2 or time.monotonic() > deadline:
             return dict(doc)
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)
 
 
-def test_metrics_count_cached_tokens(make_settings: Callable[..., Settings]) -> None:
-    sim = PrefixCacheSimulator()
-    with serve(sim) as up, serve(LayerCacheApp(make_settings(providers={"openai": {"api_base": f"{up}/v1"}}))) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
-        client.responses.create(model="gpt-4o", instructions=RULES, input="one")
-        with client.responses.stream(model="gpt-4o", instructions=RULES, input="two") as stream:
-            final = stream.get_final_response()
-        model = _summary(url, "gpt-4o")
+@pytest.mark.in_process
+async def test_metrics_count_cached_tokens(make_settings: Callable[..., Settings]) -> None:
+    async with in_process(PrefixCacheSimulator(), make_settings()) as http:
+        client = async_openai(http, api_key="sk-x")
+        await client.responses.create(model="gpt-4o", instructions=RULES, input="one")
+        async with client.responses.stream(model="gpt-4o", instructions=RULES, input="two") as stream:
+            final = await stream.get_final_response()
+        model = await _summary(http, "gpt-4o")
     assert final.usage is not None
     cached = final.usage.input_tokens_details.cached_tokens
     assert cached >= 1024
@@ -116,33 +119,17 @@ def test_metrics_count_cached_tokens(make_settings: Callable[..., Settings]) -> 
     assert model["tokens"]["saved_prefix"] == cached and model["saved_usd"]["prefix_cache"] > 0
 
 
-@pytest.fixture
-def slow_sim() -> PrefixCacheSimulator:
-    return PrefixCacheSimulator(delay=0.3)
-
-
-def test_warmup_gate_fan_out_pays_one_write(
-    make_settings: Callable[..., Settings], slow_sim: PrefixCacheSimulator
-) -> None:
-    results: list[Any] = []
-    lock = threading.Lock()
-    with (
-        serve(slow_sim) as up,
-        serve(LayerCacheApp(make_settings(providers={"openai": {"api_base": f"{up}/v1"}}))) as url,
-    ):
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0, timeout=30)
-
-        def one(i: int) -> None:
-            raw = client.responses.with_raw_response.create(model="gpt-4o", instructions=RULES, input=f"sub-task {i}")
-            with lock:
-                results.append(raw)
-
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+@pytest.mark.in_process
+async def test_warmup_gate_fan_out_pays_one_write(make_settings: Callable[..., Settings]) -> None:
+    async with in_process(PrefixCacheSimulator(delay=0.3), make_settings()) as http:
+        client = async_openai(http, api_key="sk-x", timeout=30)
+        results = await asyncio.gather(
+            *(
+                client.responses.with_raw_response.create(model="gpt-4o", instructions=RULES, input=f"sub-task {i}")
+                for i in range(6)
+            )
+        )
     usages = [r.parse().usage for r in results]
     assert len(usages) == 6
-    assert sum(1 for u in usages if u.input_tokens_details.cached_tokens) == 5
+    assert sum(1 for u in usages if u is not None and u.input_tokens_details.cached_tokens) == 5
     assert sum(1 for r in results if "x-layercache-warmup-wait-ms" in r.headers) == 5

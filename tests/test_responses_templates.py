@@ -7,17 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi.enhancements._builtin import CHAIN_OF_THOUGHT
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
 
-from .conftest import ADMIN
+from .conftest import ADMIN, async_openai
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.in_process]
 
 TEMPLATE: dict[str, Any] = {
     "name": "support",
@@ -27,12 +26,11 @@ TEMPLATE: dict[str, Any] = {
 }
 
 
-def test_template_on_a_responses_request(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
-    with serve(LayerCacheApp(make_settings())) as url:
-        created = httpx.post(f"{url}/v1/prompts/templates", json=TEMPLATE, headers=ADMIN, timeout=30)
+async def test_template_on_a_responses_request(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
+    async with in_process(fake, make_settings()) as http:
+        created = await http.post("/v1/prompts/templates", json=TEMPLATE, headers=ADMIN, timeout=30)
         assert created.status_code in (200, 201), created.text
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
-        raw = client.responses.with_raw_response.create(
+        raw = await async_openai(http, api_key="sk-x").responses.with_raw_response.create(
             model="gpt-4o",
             instructions="Reply in French.",
             input="Where is order 42?",
@@ -51,8 +49,8 @@ def test_template_on_a_responses_request(make_settings: Callable[..., Settings],
     assert "lc_template" not in sent
 
 
-def test_enhancement_is_an_input_text_part_before_the_newest_input(
-    openai_client: openai.OpenAI, fake: FakeProvider
+async def test_enhancement_is_an_input_text_part_before_the_newest_input(
+    aopenai: openai.AsyncOpenAI, fake: FakeProvider
 ) -> None:
     history: list[Any] = [
         {"role": "developer", "content": "Be brief."},
@@ -60,8 +58,8 @@ def test_enhancement_is_an_input_text_part_before_the_newest_input(
         {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "One"}]},
         {"role": "user", "content": "Newest question"},
     ]
-    openai_client.responses.create(model="gpt-4o", input=history)
-    openai_client.responses.create(model="gpt-4o", input=history, extra_body={"lc_enhancements": ["chain_of_thought"]})
+    await aopenai.responses.create(model="gpt-4o", input=history)
+    await aopenai.responses.create(model="gpt-4o", input=history, extra_body={"lc_enhancements": ["chain_of_thought"]})
     plain, enhanced = (r.body for r in fake.requests)
     assert enhanced["input"][:3] == plain["input"][:3]
     assert enhanced["input"][3]["content"] == [
@@ -69,7 +67,7 @@ def test_enhancement_is_an_input_text_part_before_the_newest_input(
         {"type": "input_text", "text": "Newest question"},
     ]
     assert plain["prompt_cache_key"] == enhanced["prompt_cache_key"]
-    openai_client.responses.create(
+    await aopenai.responses.create(
         model="gpt-4o", input="plain string", extra_body={"lc_enhancements": ["structured_json"]}
     )
     last = fake.requests[-1].body

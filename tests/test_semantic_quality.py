@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.semantic_quality import load_pairs, score, similarities
+from bench.semantic_quality import load_pairs, score, similarities, verdicts
 from layercache_asgi import Settings
 from layercache_asgi.semantic import compare_questions
 from layercache_asgi.semantic._embedder import Embedder
+from layercache_asgi.semantic._guard import Guard
+from layercache_asgi.semantic._lexicon import load_lexicon
+from layercache_asgi.semantic._thresholds import resolve_thresholds
 from tests.conftest import MODEL_DIR
 
 
@@ -15,11 +18,14 @@ async def test_default_settings_reach_the_precision_goal_on_the_labelled_pairs()
     pairs = load_pairs()
     assert len(pairs) >= 150
     assert sum(p["same"] for p in pairs) >= 60 and sum(not p["same"] for p in pairs) >= 60
-    defaults = Settings().caching.semantic
+    defaults = Settings.model_validate({"caching": {"semantic": {"model_path": str(MODEL_DIR)}}}).caching.semantic
+    threshold, word_cut = resolve_thresholds(defaults)
     embedder = Embedder(model_path=str(MODEL_DIR))
+    load_lexicon()
     sims = await similarities(embedder, pairs)
-    total, _ = score(pairs, sims, defaults.similarity_threshold, guard=True)
-    cosine_only, _ = score(pairs, sims, defaults.similarity_threshold, guard=False)
+    judged = await verdicts(Guard(embedder), pairs, word_cut)
+    total, _ = score(pairs, sims, threshold, judged)
+    cosine_only, _ = score(pairs, sims, threshold, None)
     assert total.precision >= 0.99
     assert total.recall >= 0.8
     assert cosine_only.precision < 0.9  # the near-misses really are close in embedding space

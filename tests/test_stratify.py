@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar
 
 import anthropic
-import openai
+import httpx
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi._exchange import get_exchange
 from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.prompt._layers import Layers, stratify, turn_groups
 from layercache_asgi.stages import DEFAULT_STAGES
-from layercache_asgi.testing import serve
+from layercache_asgi.testing import FakeProvider, in_process
+
+from .conftest import async_anthropic, async_openai
 
 TOOLS = [{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}]
 
@@ -126,15 +128,15 @@ class Capture:
 
 
 @pytest.fixture
-def capture_proxy(make_settings: Callable[..., Settings]) -> Any:
+async def capture(make_settings: Callable[..., Settings], fake: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
     Capture.seen = []
-    with serve(LayerCacheApp(make_settings(), stages=[*DEFAULT_STAGES, Capture])) as url:
-        yield url
+    async with in_process(fake, make_settings(), stages=[*DEFAULT_STAGES, Capture]) as http:
+        yield http
 
 
-def test_layers_visible_to_later_stages_with_client_hints(capture_proxy: str) -> None:
-    client = openai.OpenAI(base_url=f"{capture_proxy}/v1", api_key="sk-test-key-123456", max_retries=0)
-    client.chat.completions.create(
+@pytest.mark.in_process
+async def test_layers_visible_to_later_stages_with_client_hints(capture: httpx.AsyncClient) -> None:
+    await async_openai(capture).chat.completions.create(
         model="gpt-4o",
         messages=agent_history(),  # type: ignore[arg-type]
         extra_body={"lc_layer_hints": {"1": "L1"}},
@@ -144,9 +146,9 @@ def test_layers_visible_to_later_stages_with_client_hints(capture_proxy: str) ->
     assert layers.message_layers == (0, 1, 2, 2, 2, 4)
 
 
-def test_anthropic_request_is_stratified(capture_proxy: str) -> None:
-    client = anthropic.Anthropic(base_url=capture_proxy, api_key="sk-ant-test-key-1", max_retries=0)
-    client.messages.create(
+@pytest.mark.in_process
+async def test_anthropic_request_is_stratified(capture: httpx.AsyncClient) -> None:
+    await async_anthropic(capture).messages.create(
         model="claude-sonnet-4-5",
         max_tokens=20,
         system="Rules.",
@@ -159,10 +161,10 @@ def test_anthropic_request_is_stratified(capture_proxy: str) -> None:
     assert Capture.seen[-1].message_layers == (2, 2, 4)
 
 
-def test_out_of_range_hint_is_a_400_in_the_client_format(capture_proxy: str) -> None:
-    client = anthropic.Anthropic(base_url=capture_proxy, api_key="sk-ant-test-key-1", max_retries=0)
+@pytest.mark.in_process
+async def test_out_of_range_hint_is_a_400_in_the_client_format(capture: httpx.AsyncClient) -> None:
     with pytest.raises(anthropic.BadRequestError) as info:
-        client.messages.create(
+        await async_anthropic(capture).messages.create(
             model="claude-sonnet-4-5",
             max_tokens=20,
             messages=[{"role": "user", "content": "Q"}],

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import anthropic
 import httpx
 import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi.prompt._layers import strip_markers
 from layercache_asgi.stages.truncate_session import choose_cut
-from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, serve
+from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, in_process
+
+from .conftest import async_anthropic, async_openai
+
+pytestmark = pytest.mark.in_process
 
 SYSTEM = "You are an agent that uses tools."
 TOOLS: list[Any] = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
@@ -62,15 +65,17 @@ def openai_session(turns: int) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def small_proxy(make_settings: Callable[..., Settings]) -> Any:
-    with serve(LayerCacheApp(make_settings(caching={"max_session_tokens": 1200}))) as url:
-        yield url
+async def small(make_settings: Callable[..., Settings], fake: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
+    async with in_process(fake, make_settings(caching={"max_session_tokens": 1200})) as http:
+        yield http
 
 
-def test_openai_session_keeps_system_newest_and_whole_tool_turns(fake: FakeProvider, small_proxy: str) -> None:
-    client = openai.OpenAI(base_url=f"{small_proxy}/v1", api_key="sk-test-key-123456", max_retries=0)
+async def test_openai_session_keeps_system_newest_and_whole_tool_turns(
+    fake: FakeProvider, small: httpx.AsyncClient
+) -> None:
+    client = async_openai(small)
     messages = openai_session(12)
-    raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages, tools=TOOLS)  # type: ignore[arg-type]
+    raw = await client.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages, tools=TOOLS)  # type: ignore[arg-type]
     sent = fake.requests[-1].body["messages"]
     dropped = int(raw.headers["x-layercache-truncated"])
     assert dropped > 0 and len(sent) == len(messages) - dropped
@@ -82,18 +87,18 @@ def test_openai_session_keeps_system_newest_and_whole_tool_turns(fake: FakeProvi
     assert call_ids == {m["tool_call_id"] for m in sent if m["role"] == "tool"}
 
 
-def test_successive_turns_keep_the_same_first_message(fake: FakeProvider, small_proxy: str) -> None:
-    client = openai.OpenAI(base_url=f"{small_proxy}/v1", api_key="sk-test-key-123456", max_retries=0)
+async def test_successive_turns_keep_the_same_first_message(fake: FakeProvider, small: httpx.AsyncClient) -> None:
+    client = async_openai(small)
     firsts = []
     for turns in range(8, 16):
-        client.chat.completions.create(model="gpt-4o", messages=openai_session(turns))  # type: ignore[arg-type]
+        await client.chat.completions.create(model="gpt-4o", messages=openai_session(turns))  # type: ignore[arg-type]
         firsts.append(fake.requests[-1].body["messages"][1]["content"])
     changes = sum(1 for a, b in itertools.pairwise(firsts) if a != b)
     # The budget holds about 8 turns; the cut jumps by half of it, so at most every third turn.
     assert 0 < changes <= 3
 
 
-def test_anthropic_session_starts_with_a_user_turn(fake: FakeProvider, small_proxy: str) -> None:
+async def test_anthropic_session_starts_with_a_user_turn(fake: FakeProvider, small: httpx.AsyncClient) -> None:
     messages: list[dict[str, Any]] = []
     for i in range(12):
         messages.append({"role": "user", "content": f"Question {i} " + "more " * 50})
@@ -103,8 +108,8 @@ def test_anthropic_session_starts_with_a_user_turn(fake: FakeProvider, small_pro
         messages.append({"role": "user", "content": [result]})
         messages.append({"role": "assistant", "content": f"Answer {i}"})
     messages.append({"role": "user", "content": "newest"})
-    client = anthropic.Anthropic(base_url=small_proxy, api_key="sk-ant-test-key-1", max_retries=0)
-    client.messages.create(model="claude-sonnet-4-5", max_tokens=20, system=SYSTEM, messages=messages)  # type: ignore[arg-type]
+    client = async_anthropic(small)
+    await client.messages.create(model="claude-sonnet-4-5", max_tokens=20, system=SYSTEM, messages=messages)  # type: ignore[arg-type]
     sent = fake.requests[-1].body["messages"]
     assert len(sent) < len(messages)
     assert (
@@ -115,14 +120,14 @@ def test_anthropic_session_starts_with_a_user_turn(fake: FakeProvider, small_pro
     assert (system if isinstance(system, str) else system[0]["text"]) == SYSTEM
 
 
-def test_no_limit_means_no_truncation(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
+async def test_no_limit_means_no_truncation(fake: FakeProvider, aopenai: openai.AsyncOpenAI) -> None:
     messages = openai_session(12)
-    openai_client.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
+    await aopenai.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
     assert len(fake.requests[-1].body["messages"]) == len(messages)
 
 
-def agent_proxy(make_settings: Callable[..., Settings], **caching: Any) -> Any:
-    return serve(LayerCacheApp(make_settings(caching={"max_session_tokens": 4000, **caching})))
+def agent_proxy(fake: FakeProvider, make_settings: Callable[..., Settings], **caching: Any) -> Any:
+    return in_process(fake, make_settings(caching={"max_session_tokens": 4000, **caching}))
 
 
 EARLIER: list[dict[str, Any]] = [
@@ -133,7 +138,7 @@ TASK = "read the log file please." + " context" * 600  # the task, long enough t
 LOG = "line" + " line" * 3600  # a tool result that alone nearly fills the budget
 
 
-def test_openai_agent_loop_keeps_the_calls_its_results_answer(
+async def test_openai_agent_loop_keeps_the_calls_its_results_answer(
     fake: FakeProvider, make_settings: Callable[..., Settings]
 ) -> None:
     call = {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": '{"file":"log"}'}}
@@ -144,16 +149,16 @@ def test_openai_agent_loop_keeps_the_calls_its_results_answer(
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": "c1", "content": LOG},
     ]
-    with agent_proxy(make_settings) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
-        raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages, tools=TOOLS)  # type: ignore[arg-type]
+    async with agent_proxy(fake, make_settings) as http:
+        client = async_openai(http)
+        raw = await client.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages, tools=TOOLS)  # type: ignore[arg-type]
     sent = fake.requests[-1].body["messages"]  # the fake refuses a tool message without its call
     assert sent == [messages[0], *messages[3:]]  # the earlier turn dropped; the task, the call and its result kept
     assert raw.headers["x-layercache-truncated"] == "2"
     assert raw.headers["x-layercache-truncation"] == "over-budget"  # even the newest turn is over 4000
 
 
-def test_anthropic_agent_loop_keeps_thinking_calls_and_task(
+async def test_anthropic_agent_loop_keeps_thinking_calls_and_task(
     fake: FakeProvider, make_settings: Callable[..., Settings]
 ) -> None:
     thinking = {"type": "thinking", "thinking": "I should read the log.", "signature": "sig"}
@@ -165,9 +170,9 @@ def test_anthropic_agent_loop_keeps_thinking_calls_and_task(
         {"role": "assistant", "content": [thinking, *uses]},
         {"role": "user", "content": results},
     ]
-    with agent_proxy(make_settings) as url:
-        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
-        raw = client.messages.with_raw_response.create(
+    async with agent_proxy(fake, make_settings) as http:
+        client = async_anthropic(http)
+        raw = await client.messages.with_raw_response.create(
             model="claude-sonnet-4-6",
             max_tokens=20,
             system=SYSTEM,
@@ -175,46 +180,42 @@ def test_anthropic_agent_loop_keeps_thinking_calls_and_task(
             thinking={"type": "enabled", "budget_tokens": 1024},
             tools=[{"name": "lookup", "input_schema": {"type": "object"}}],
         )
-        metrics = httpx.get(f"{url}/metrics").text
+        metrics = (await http.get("/metrics")).text
     assert fake.requests[-1].body["messages"] == messages[2:]
     assert raw.headers["x-layercache-truncation"] == "over-budget"
     assert 'layercache_session_over_budget_total{model="claude-sonnet-4-6"} 1.0' in metrics
 
 
-def simulated_session(make_settings: Callable[..., Settings], lengths: list[int]) -> tuple[list[int], float]:
+async def simulated_session(make_settings: Callable[..., Settings], lengths: list[int]) -> tuple[list[int], float]:
     """A chat through the proxy to the prefix-cache simulator, one user message per length (in
     words): the first turn kept in each request, and the cached fraction of the prompts once
     truncation started."""
     sim = PrefixCacheSimulator()
-    with serve(sim) as upstream:
-        settings = make_settings(
-            providers={"openai": {"api_base": f"{upstream}/v1"}}, caching={"max_session_tokens": 3000}
-        )
-        with serve(LayerCacheApp(settings)) as url:
-            client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
-            messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM + " Be thorough." * 100}]
-            firsts: list[int] = []
-            for turn, words in enumerate(lengths):
-                messages.append({"role": "user", "content": f"Turn {turn}:" + " word" * words})
-                client.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
-                first = sim.requests[-1].body["messages"][1]["content"]
-                firsts.append(int(first.split(":")[0].removeprefix("Turn ")))
-                messages.append({"role": "assistant", "content": f"Answer {turn}:" + " reply" * 120})
+    async with in_process(sim, make_settings(caching={"max_session_tokens": 3000})) as http:
+        client = async_openai(http)
+        messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM + " Be thorough." * 100}]
+        firsts: list[int] = []
+        for turn, words in enumerate(lengths):
+            messages.append({"role": "user", "content": f"Turn {turn}:" + " word" * words})
+            await client.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
+            first = sim.requests[-1].body["messages"][1]["content"]
+            firsts.append(int(first.split(":")[0].removeprefix("Turn ")))
+            messages.append({"role": "assistant", "content": f"Answer {turn}:" + " reply" * 120})
     truncated = [usage for first, (_, usage) in zip(firsts, sim.usages, strict=True) if first > 0]
     assert len(truncated) > len(lengths) // 2
     cached = sum(u.cache_read for u in truncated) / sum(u.cache_read + u.uncached_input for u in truncated)
     return firsts, cached
 
 
-def test_the_cut_moves_only_forward_in_steps_whatever_the_message_lengths(
+async def test_the_cut_moves_only_forward_in_steps_whatever_the_message_lengths(
     make_settings: Callable[..., Settings],
 ) -> None:
     varying = list(itertools.islice(itertools.cycle([5, 260, 40, 180, 10, 90, 400, 25]), 48))
-    firsts, cached = simulated_session(make_settings, varying)
+    firsts, cached = await simulated_session(make_settings, varying)
     assert firsts == sorted(firsts)  # never backwards
     cuts = sorted(set(firsts) - {0})
     assert len(cuts) <= len(firsts) // 4  # in steps, each held for several turns
-    steady_firsts, steady_cached = simulated_session(make_settings, [sum(varying) // len(varying)] * len(varying))
+    steady_firsts, steady_cached = await simulated_session(make_settings, [sum(varying) // len(varying)] * len(varying))
     assert steady_firsts == sorted(steady_firsts)
     # The newest message's length no longer moves the cut: as much is cached as with constant lengths.
     assert cached >= steady_cached - 0.05
@@ -238,16 +239,14 @@ def agent_turn(wire: str, rounds: int) -> list[dict[str, Any]]:
     return messages
 
 
-def send_agent_turn(url: str, wire: str, messages: list[dict[str, Any]]) -> Any:
+async def send_agent_turn(http: httpx.AsyncClient, wire: str, messages: list[dict[str, Any]]) -> Any:
     if wire == "openai":
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-key-123456", max_retries=0)
-        return client.chat.completions.with_raw_response.create(
+        return await async_openai(http).chat.completions.with_raw_response.create(
             model="gpt-4o",
             messages=[{"role": "system", "content": SYSTEM}, *messages],  # type: ignore[list-item]
             tools=TOOLS,  # type: ignore[arg-type]
         )
-    claude = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
-    return claude.messages.with_raw_response.create(
+    return await async_anthropic(http).messages.with_raw_response.create(
         model="claude-sonnet-4-6",
         max_tokens=20,
         system=SYSTEM,
@@ -257,12 +256,12 @@ def send_agent_turn(url: str, wire: str, messages: list[dict[str, Any]]) -> Any:
 
 
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])
-def test_a_long_agent_turn_drops_its_oldest_tool_rounds_and_keeps_the_task(
+async def test_a_long_agent_turn_drops_its_oldest_tool_rounds_and_keeps_the_task(
     fake: FakeProvider, make_settings: Callable[..., Settings], wire: str
 ) -> None:
     messages = agent_turn(wire, 12)  # about 12 x 420 tokens of tool rounds: three times the budget
-    with agent_proxy(make_settings) as url:
-        raw = send_agent_turn(url, wire, messages)
+    async with agent_proxy(fake, make_settings) as http:
+        raw = await send_agent_turn(http, wire, messages)
     sent = [strip_markers(m) for m in fake.requests[-1].body["messages"] if m["role"] != "system"]  # the proxy's own
     task = messages[len(EARLIER)]
     assert sent[0] == task  # the earlier turn went; the agent's task stays first
@@ -274,13 +273,13 @@ def test_a_long_agent_turn_drops_its_oldest_tool_rounds_and_keeps_the_task(
     # (The fake refuses a result without its call and a conversation that does not alternate.)
 
 
-def test_the_cut_inside_an_agent_turn_moves_forward_in_steps(
+async def test_the_cut_inside_an_agent_turn_moves_forward_in_steps(
     fake: FakeProvider, make_settings: Callable[..., Settings]
 ) -> None:
     firsts = []
-    with agent_proxy(make_settings) as url:
+    async with agent_proxy(fake, make_settings) as http:
         for rounds in range(10, 26):
-            send_agent_turn(url, "openai", agent_turn("openai", rounds))
+            await send_agent_turn(http, "openai", agent_turn("openai", rounds))
             first_kept = fake.requests[-1].body["messages"][2]  # after the system prompt and the task
             firsts.append(first_kept["tool_calls"][0]["id"])
     steps = [int(call.removeprefix("c")) for call in firsts]

@@ -8,11 +8,12 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import serve
+
+pytestmark = pytest.mark.in_process
 
 
-def test_unknown_route_is_a_json_404_naming_it(proxy: str) -> None:
-    response = httpx.post(f"{proxy}/v1/foo", json={"model": "gpt-4o"})
+async def test_unknown_route_is_a_json_404_naming_it(http: httpx.AsyncClient) -> None:
+    response = await http.post("/v1/foo", json={"model": "gpt-4o"})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/json"
     error = response.json()["error"]
@@ -20,8 +21,8 @@ def test_unknown_route_is_a_json_404_naming_it(proxy: str) -> None:
     assert error["type"] == "not_found_error"
 
 
-def test_unknown_route_under_messages_is_anthropic_shaped(proxy: str) -> None:
-    response = httpx.post(f"{proxy}/v1/messages/batches", json={})
+async def test_unknown_route_under_messages_is_anthropic_shaped(http: httpx.AsyncClient) -> None:
+    response = await http.post("/v1/messages/batches", json={})
     assert response.status_code == 404
     doc = response.json()
     assert doc["type"] == "error"
@@ -30,8 +31,8 @@ def test_unknown_route_under_messages_is_anthropic_shaped(proxy: str) -> None:
 
 
 @pytest.mark.parametrize(("path", "wire"), [("/v1/chat/completions", "openai"), ("/v1/messages", "anthropic")])
-def test_wrong_method_is_a_json_405(proxy: str, path: str, wire: str) -> None:
-    response = httpx.get(f"{proxy}{path}")
+async def test_wrong_method_is_a_json_405(http: httpx.AsyncClient, path: str, wire: str) -> None:
+    response = await http.get(path)
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     doc = response.json()
@@ -40,12 +41,16 @@ def test_wrong_method_is_a_json_405(proxy: str, path: str, wire: str) -> None:
     assert (doc.get("type") == "error") is (wire == "anthropic")
 
 
-def test_mounted_under_a_host_the_json_shape_holds(settings: Settings) -> None:
+async def test_mounted_under_a_host_the_json_shape_holds(settings: Settings) -> None:
     # A host's own 404/405 (Starlette plain text here) must not answer for the proxy's prefix.
-    host = Starlette(routes=[Mount("/llm", LayerCacheApp(settings))])
-    with serve(host) as url:
-        missing = httpx.post(f"{url}/llm/v1/responses/abc", json={})
-        wrong = httpx.get(f"{url}/llm/v1/messages")
+    app = LayerCacheApp(settings)
+    host = Starlette(routes=[Mount("/llm", app)])
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=host), base_url="http://host.test") as http:
+            missing = await http.post("/llm/v1/responses/abc", json={})
+            wrong = await http.get("/llm/v1/messages")
+    finally:
+        await app.shutdown()
     assert missing.status_code == 404
     assert missing.json()["error"]["message"] == "layercache-asgi does not serve POST /v1/responses/abc"
     assert wrong.status_code == 405

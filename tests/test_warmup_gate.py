@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
@@ -105,3 +106,23 @@ def test_a_failing_leader_releases_its_followers(fake: PrefixCacheSimulator, pro
     for t in threads:
         t.join(timeout=60)
     assert sorted(outcomes) == ["failed", "ok", "ok", "ok"]
+
+
+def test_two_apps_in_one_process_each_have_their_own_gate(
+    fake: PrefixCacheSimulator, make_settings: Callable[..., Settings]
+) -> None:
+    # The registry lives on each app's WarmupGate: a leader in one app never holds the other's requests.
+    fake.delay = 0.5
+    settings = make_settings()
+    results: dict[str, list[Any]] = {}
+    with serve(LayerCacheApp(settings)) as first, serve(LayerCacheApp(settings)) as second:
+        for url in (first, second):  # both started, so their fan-outs below begin together
+            assert httpx.get(f"{url}/health").status_code == 200
+        runs = [threading.Thread(target=lambda u=u: results.__setitem__(u, fan_out(u, 4))) for u in (first, second)]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join(timeout=60)
+    assert [len(r) for r in results.values()] == [4, 4]
+    for per_app in results.values():  # one leader per app, its three followers read what it wrote
+        assert writes_and_reads(per_app) == (1, 3)

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from .._config import ConfigError
 from ..metrics._recorder import MetricsRecorder
 from ..metrics.routes import metrics_summary
+from ..prompt._learned_minimums import stored_minimums
 from ._base import Dashboard, View
 from ._internal import call_api, items_of
 from ._settings_io import editor_yaml, read_config_file
@@ -49,13 +50,25 @@ def _log_row(line: dict[str, Any], show_text: bool) -> dict[str, Any]:
 
 
 def _prefix_rows(recorder: MetricsRecorder | None) -> list[dict[str, Any]]:
+    """The proxy's verdicts beside the provider's reasons, most frequent first."""
     if recorder is None:
         return []
     rows = []
-    for (model, detail), count in recorder.prefix_details.most_common(100):
+    for (model, detail, provider, disagree), count in recorder.prefix.pairs.most_common(100):
         change = detail.removeprefix("changed:")
         layer, _, position = change.partition(" ")
-        rows.append({"model": model, "layer": layer, "position": position or "-", "count": count, "detail": detail})
+        rows.append(
+            {
+                "model": model,
+                "layer": layer,
+                "position": position or "-",
+                "provider": provider,
+                "disagree": disagree,
+                "count": count,
+                "detail": detail,
+                "latest": recorder.prefix.latest.get((model, detail)),
+            }
+        )
     return rows
 
 
@@ -113,7 +126,8 @@ class Pages:
                 providers = ", ".join(sorted(recorder.model_providers.get(model, ()))) or "-"
                 rows.append({"model": model, "providers": providers, **summary})
         rows.sort(key=lambda r: (r["providers"], r["model"]))
-        return self.d.render(view, "models.html", rows=rows)
+        minimums = await stored_minimums(view.runtime)
+        return self.d.render(view, "models.html", rows=rows, minimums=minimums)
 
     async def cache(self, view: View, *, message: str | None = None, error: str | None = None) -> Response:
         params = {k: v for k, v in view.request.query_params.items() if k in ("q", "model") and v}
@@ -207,7 +221,17 @@ class Pages:
                 for cause in ("new", "L0", "L1", "L2"):
                     causes[cause] += int(row["prefix_" + cause])
                 causes["below minimum"] += int(row["prefix_below_minimum"])
-        return self.d.render(view, "prefix.html", rows=_prefix_rows(recorder), causes=sorted(causes.items()))
+        provider = sorted(recorder.prefix.provider_counts.items()) if recorder is not None else []
+        recent = list(recorder.prefix.recent) if recorder is not None else []
+        return self.d.render(
+            view,
+            "prefix.html",
+            rows=_prefix_rows(recorder),
+            causes=sorted(causes.items()),
+            provider=provider,
+            recent=recent,
+            show_text=view.settings.logging.log_prompts,
+        )
 
     async def login(self, view: View, *, error: str | None = None, status: int = 200) -> Response:
         if view.session.authenticated:

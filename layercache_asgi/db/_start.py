@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 import structlog
 
+from .._config import Host
 from ._database import Database, restrict_sqlite_file
 from ._migrate import SchemaError, current, head, is_known, upgrade
-from ._watch import DatabaseWatch
-
-if TYPE_CHECKING:
-    from .._runtime import Runtime
+from ._watch import DatabaseHost, DatabaseWatch
 
 __all__ = ["open_database", "start_database"]
 
@@ -21,25 +18,26 @@ log = structlog.get_logger("layercache.db")
 UPGRADE_COMMAND = "layercache-asgi db upgrade"
 
 
-async def start_database(runtime: Runtime) -> None:
+async def start_database(runtime: DatabaseHost) -> Database | None:
     """Open the database and bring or check its schema, then watch it.
 
     With ``database.auto_upgrade`` (default: on for SQLite only) the schema is migrated to
     the newest revision. Otherwise a schema that is not at the newest revision stops
     start-up with a :class:`SchemaError` naming the command that fixes it. A database that
-    cannot be reached leaves ``runtime.db`` None: the proxy then serves uncached while a
-    background task retries it (see ``_watch``).
+    cannot be reached returns None: the proxy then serves uncached while a
+    background task retries it (see ``_watch``) and hands it to ``runtime.database_ready``.
+    Returns the database, for the caller to hold as ``runtime.db``.
     """
     db = await open_database(runtime)
     if db is not None:
-        runtime.db = db
         runtime.on_close(db.close)
-    watch = DatabaseWatch(runtime, lambda: open_database(runtime))
+    watch = DatabaseWatch(runtime, lambda: open_database(runtime), db)
     watch.start()
     runtime.on_close(watch.stop)  # registered after db.close, so it stops first
+    return db
 
 
-async def open_database(runtime: Runtime) -> Database | None:
+async def open_database(runtime: Host) -> Database | None:
     """The database with its schema checked; None (logged) when it cannot be reached."""
     settings = runtime.settings.database
     try:

@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "GeminiCacheHandle", "MetricSnapshot", "PromptTemplate", "SemanticEntry", "metadata"]
+__all__ = [
+    "Base",
+    "GeminiCacheHandle",
+    "LearnedMinimum",
+    "MetricSnapshot",
+    "PromptTemplate",
+    "SemanticEntry",
+    "metadata",
+]
 
 # Stable constraint names on every backend (Alembic autogenerate and batch mode need them).
 metadata = MetaData(
@@ -84,6 +92,23 @@ class GeminiCacheHandle(Base):
     cache_name: Mapped[str] = mapped_column(String(512))  # e.g. "cachedContents/abc123"
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LearnedMinimum(Base):
+    """A model's minimum cacheable prefix as learned from the usage its provider returned."""
+
+    __tablename__ = "learned_minimums"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(255))
+    minimum: Mapped[int] = mapped_column(Integer)
+    table_minimum: Mapped[int] = mapped_column(Integer)  # the built-in table's value when it was learned
+    raised: Mapped[int] = mapped_column(Integer, default=0)  # moves up so far
+    lowered: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("provider", "model", name="uq_learned_minimums_provider_model"),)
 
 
 class MetricSnapshot(Base):

@@ -13,17 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import sqlalchemy
 import structlog
 
+from .._config import Host
 from ._database import Database, is_database_error
 
-if TYPE_CHECKING:
-    from .._runtime import Runtime
-
-__all__ = ["MAX_BACKOFF_SECONDS", "DatabaseWatch", "is_database_error"]
+__all__ = ["MAX_BACKOFF_SECONDS", "DatabaseHost", "DatabaseWatch", "is_database_error"]
 
 log = structlog.get_logger("layercache.db")
 
@@ -45,12 +43,31 @@ async def ping(db: Database) -> bool:
     return True
 
 
+class DatabaseHost(Host, Protocol):
+    """A host that holds the database: components that store things start against this."""
+
+    @property
+    def db(self) -> Database | None: ...
+
+    def on_database(self, starter: Callable[[], Awaitable[None]]) -> None:
+        """Run ``starter()`` once a database that was unreachable at start-up comes up."""
+
+    async def database_ready(self, db: Database) -> None:
+        """Take a database that came up after start-up and start what was waiting for it."""
+
+
 class DatabaseWatch:
     """The background task: health checks while a database is open, reconnects while there is none."""
 
-    def __init__(self, runtime: Runtime, open_database: Callable[[], Awaitable[Database | None]]) -> None:
+    def __init__(
+        self,
+        runtime: DatabaseHost,
+        open_database: Callable[[], Awaitable[Database | None]],
+        opened: Database | None,
+    ) -> None:
         self._runtime = runtime
         self._open = open_database
+        self._up_at_start = opened is not None  # else reconnect first
         self._task: asyncio.Task[None] | None = None
         self._opened: Database | None = None  # a database this watch opened (it closes it)
 
@@ -71,7 +88,7 @@ class DatabaseWatch:
         return float(self._runtime.settings.database.health_check_seconds)
 
     async def _run(self) -> None:
-        if self._runtime.db is None:
+        if not self._up_at_start:
             await self._reconnect()
         while True:
             await asyncio.sleep(self._interval())

@@ -18,11 +18,12 @@ import yaml
 
 from .._errors import ProxyError
 from ..prompt._state import prompt_state
+from ..wire._content import content_text
 from ._registry import Addition
 
 if TYPE_CHECKING:
+    from .._config import Host
     from .._exchange import Exchange
-    from .._runtime import Runtime
     from ..semantic._embedder import Embedder
 
 __all__ = ["dynamic_few_shot", "load_examples", "newest_input_text", "start_few_shot"]
@@ -66,17 +67,7 @@ def newest_input_text(exchange: Exchange) -> str:
         return str(exchange.request.body["input"])
     messages = exchange.request.messages
     indices = layers.messages_in(4) if layers is not None else [len(messages) - 1]
-    texts: list[str] = []
-    for i in indices:
-        content = messages[i].get("content")
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts += [
-                str(p.get("text", ""))
-                for p in content
-                if isinstance(p, dict) and p.get("type") in ("text", "input_text")
-            ]
+    texts = [content_text(messages[i].get("content"), "\n") for i in indices]
     return "\n".join(t for t in texts if t)
 
 
@@ -145,7 +136,7 @@ async def dynamic_few_shot(exchange: Exchange, options: dict[str, Any]) -> Addit
     return Addition(text=f"Examples of good answers:\n\n{shots}")
 
 
-async def start_few_shot(runtime: Runtime) -> None:
+async def start_few_shot(runtime: Host) -> None:
     """Say once, at start, that dynamic_few_shot has nothing to pick from (info: not a fault)."""
     if not runtime.settings.enhancements.few_shot_examples:
         detail = "dynamic_few_shot adds nothing: enhancements.few_shot_examples is not set"

@@ -14,6 +14,13 @@ an added marker takes the configured TTL unless that would break Anthropic's ord
 the client's markers (1h entries before 5m ones): after a client's 5m marker it is 5m,
 and before a client's 1h marker it is 1h only if 1h is configured (otherwise none).
 
+Automatic caching (a top-level ``cache_control``: Anthropic breakpoints the last block and
+moves it as the conversation grows) takes one of the 4 slots. The proxy's markers before it
+cost no extra premium (that prefix is written anyway) and let other sessions share the
+system prompt and tools, so they are added whatever the reuse plan says. When the proxy put
+enhancements into the newest turn, the automatic breakpoint would write a prefix no later
+request repeats: the top-level field is dropped and the layer markers do the caching.
+
 Works on both wires: OpenAI-format requests reach Anthropic through LiteLLM, which reads
 ``cache_control`` on tools, content parts, tool calls and tool messages.
 """
@@ -137,9 +144,20 @@ def _candidates(layers: Layers, ends: list[int], mark: SessionMark | None) -> li
     return [i for i in dict.fromkeys(ordered) if i >= 0]
 
 
-def apply_anthropic(exchange: Exchange, layers: Layers, state: PromptState) -> list[str]:
-    """Add breakpoints; return the paths marked."""
+def _automatic_wasted(exchange: Exchange, layers: Layers) -> bool:
+    """A top-level ``cache_control`` breakpoints the last block: the newest turn, which here
+    carries the proxy's enhancements (L3) that later requests never repeat. That write is never
+    read; the proxy's layer markers cache every reusable prefix for less."""
+    enhanced = bool(exchange.notes.get("enhancements")) or any(p.layer == 3 for p in layers.parts)
+    return exchange.request.body.get("cache_control") is not None and enhanced
+
+
+def apply_anthropic(exchange: Exchange, layers: Layers, state: PromptState, through: int = 2) -> list[str]:
+    """Add breakpoints at the ends of layers up to ``through`` (and anywhere the client's own
+    breakpoints pay the write already); return the paths marked."""
     body = exchange.request.body
+    if _automatic_wasted(exchange, layers):
+        exchange.notes["automatic_cache_control"] = body.pop("cache_control")
     existing = count_markers(body)
     budget = MAX_BREAKPOINTS - existing
     if budget <= 0 or not layers.parts:
@@ -148,12 +166,16 @@ def apply_anthropic(exchange: Exchange, layers: Layers, state: PromptState) -> l
     client = [_ttls_in(v) if has_markers(v) else [] for v in values]  # the walk only where a marker is
     if body.get("cache_control") is not None:
         client.append(_ttls_in({"cache_control": body["cache_control"]}))  # on the last block, after all parts
+    # A prefix ending at or before the client's last breakpoint is written anyway: marking it is free.
+    free_until = max((i for i, ttls in enumerate(client) if ttls), default=-1)
     ends = list(accumulate(p.blocks for p in layers.parts))
     key = _session_key(exchange, layers)
     marked: list[str] = []
     for index in _candidates(layers, ends, state.sessions.get(key)):
         if len(marked) == budget:
             break
+        if layers.parts[index].layer > through and index > free_until:
+            continue
         ttl = _ttl_at(index, client, exchange.settings.caching.anthropic_ttl)
         if ttl is None:
             continue
@@ -162,7 +184,7 @@ def apply_anthropic(exchange: Exchange, layers: Layers, state: PromptState) -> l
         if _mark(body, exchange.request.wire, path, cc):
             marked.append(path)
     end = layers.boundary(2) - 1
-    if end >= layers.boundary(1):
+    if end >= layers.boundary(1) and (through >= 2 or end <= free_until):
         prefix = digest([p.digest for p in layers.parts[: end + 1]])
         state.sessions.put(key, SessionMark(end, prefix, ends[end]))
     return marked

@@ -12,6 +12,9 @@ static context) reaches the model's minimum:
    stage) and without what the cache holds
    (the system messages, L1 messages and tools), as Gemini requires.
 
+Its lifetime: ``gemini_cache_ttl_seconds``, or a three-minute trial for a prefix not seen
+before, extended to the configured lifetime when it comes back (:mod:`._gemini_ttl`).
+
 Any failure leaves the request as it was (Gemini's implicit caching still applies).
 Anthropic-format requests to Gemini are not rewritten.
 """
@@ -30,14 +33,14 @@ import structlog
 from .._lru import LRU
 from ..prompt._layers import Layers, digest
 from ..prompt._state import prompt_state
+from ..wire._content import content_text
+from ._gemini_ttl import TRIAL_SECONDS, extend_ttl, needs_extension
 
 if TYPE_CHECKING:
     from .._exchange import Exchange
     from ..upstream._providers import Deployment
 
-__all__ = ["GEMINI_CACHED_CONTENT", "GeminiHandles", "apply_gemini", "cache_request"]
-
-GEMINI_CACHED_CONTENT = "gemini_cached_content"  # the exchange note holding the CachedContent name
+__all__ = ["GeminiHandles", "apply_gemini", "cache_request"]
 
 log = structlog.get_logger("layercache.gemini")
 
@@ -59,14 +62,7 @@ class GeminiHandles:
     # Digests whose creation failed, until when not to try again: a refused prefix (e.g.
     # below a minimum the table does not know) would otherwise cost a POST per request.
     refused: LRU[str, datetime] = field(default_factory=lambda: LRU(5_000))
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
+    extending: set[str] = field(default_factory=set)
 
 
 def _schema(value: Any) -> Any:
@@ -81,7 +77,8 @@ def cache_request(body: dict[str, Any], layers: Layers, model: str, ttl_seconds:
     """The ``cachedContents`` creation body for L0 + L1, or None when it cannot hold them."""
     messages = body["messages"]
     held = layers.messages_in(0) + layers.messages_in(1)
-    system = [_text(messages[i].get("content")) for i in held if messages[i].get("role") in ("system", "developer")]
+    instructions = [i for i in held if messages[i].get("role") in ("system", "developer")]
+    system = [content_text(messages[i].get("content")) for i in instructions]
     contents = []
     for i in held:
         role = messages[i].get("role")
@@ -89,9 +86,8 @@ def cache_request(body: dict[str, Any], layers: Layers, model: str, ttl_seconds:
             continue
         if role not in ("user", "assistant") or not isinstance(messages[i].get("content"), str | list):
             return None  # tool traffic in a static layer: leave it to the request
-        contents.append(
-            {"role": "model" if role == "assistant" else "user", "parts": [{"text": _text(messages[i]["content"])}]}
-        )
+        parts = [{"text": content_text(messages[i]["content"])}]
+        contents.append({"role": "model" if role == "assistant" else "user", "parts": parts})
     request: dict[str, Any] = {"model": f"models/{model}", "ttl": f"{ttl_seconds}s"}
     if system:
         request["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
@@ -247,7 +243,7 @@ async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any
 
 
 async def _handle(
-    exchange: Exchange, target: Deployment, prefix_hash: str, request: dict[str, Any], counted: int
+    exchange: Exchange, target: Deployment, prefix_hash: str, request: dict[str, Any], counted: int, extend: bool
 ) -> str:
     state = prompt_state(exchange)
     if not isinstance(state.gemini, GeminiHandles):
@@ -255,14 +251,26 @@ async def _handle(
     handles: GeminiHandles = state.gemini
     now = datetime.now(UTC)
     known = handles.known.get(prefix_hash)
-    if known is not None and known[1] - _MARGIN > now:
-        return known[0]
-    try:
-        async with handles.locks.setdefault(prefix_hash, asyncio.Lock()):
-            known = await _find_or_create(exchange, target, handles, prefix_hash, request, counted, now)
-            handles.known.put(prefix_hash, known)
-    finally:
-        handles.locks.pop(prefix_hash, None)
+    if known is None or known[1] - _MARGIN <= now:
+        try:
+            async with handles.locks.setdefault(prefix_hash, asyncio.Lock()):
+                known = await _find_or_create(exchange, target, handles, prefix_hash, request, counted, now)
+                handles.known.put(prefix_hash, known)
+        finally:
+            handles.locks.pop(prefix_hash, None)
+    ttl = exchange.settings.caching.gemini_cache_ttl_seconds
+    if extend and needs_extension(known[1], now, ttl) and prefix_hash not in handles.extending:
+        handles.extending.add(prefix_hash)  # one extension at a time per handle
+        try:
+            base = (target.api_base or _GEMINI_BASE).rstrip("/")
+            expires = await extend_ttl(exchange, target, base, _key(exchange, target), known[0], ttl, now)
+            if expires is not None:
+                known = (known[0], expires)
+                handles.known.put(prefix_hash, known)
+                with contextlib.suppress(Exception):
+                    await _store(exchange, prefix_hash, target.upstream_model, known[0], now, expires)
+        finally:
+            handles.extending.discard(prefix_hash)
     return known[0]
 
 
@@ -294,7 +302,7 @@ async def _find_or_create(
         handles.refused.put(prefix_hash, now + (_REFUSED_FOR if refused else _FAILED_FOR))
         await _release(exchange, prefix_hash)
         raise
-    expires = now + timedelta(seconds=exchange.settings.caching.gemini_cache_ttl_seconds)
+    expires = now + timedelta(seconds=int(str(request["ttl"]).rstrip("s")))  # a trial's, or the configured
     log.info("gemini_cache_created", model=target.upstream_model, cache=name)
     try:
         await _store(exchange, prefix_hash, target.upstream_model, name, now, expires)
@@ -303,8 +311,13 @@ async def _find_or_create(
     return name, expires
 
 
-async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, prefix_tokens: int) -> str | None:
-    """Send the request against a CachedContent holding L0 + L1; return its name, or None."""
+async def apply_gemini(
+    exchange: Exchange, layers: Layers, target: Deployment, prefix_tokens: int, *, trial: bool = False
+) -> str | None:
+    """Send the request against a CachedContent holding L0 + L1; return its name, or None.
+
+    ``trial``: a new one lives :data:`TRIAL_SECONDS` (a prefix not yet seen twice); otherwise
+    a handle with little life left is extended to ``gemini_cache_ttl_seconds``."""
     from ..prompt._prefix_minimums import min_prefix_tokens
 
     body = exchange.request.body
@@ -313,12 +326,13 @@ async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, p
     minimum = min_prefix_tokens("gemini", target.upstream_model, exchange.settings.caching.min_prefix_tokens)
     if minimum is None or prefix_tokens < minimum or layers.boundary(1) == 0:
         return None
-    request = cache_request(body, layers, target.upstream_model, exchange.settings.caching.gemini_cache_ttl_seconds)
+    ttl = TRIAL_SECONDS if trial else exchange.settings.caching.gemini_cache_ttl_seconds
+    request = cache_request(body, layers, target.upstream_model, ttl)
     if request is None:
         return None
     prefix_hash = digest(exchange.tenant, target.model, layers.prefix_digest(1))
     try:
-        name = await _handle(exchange, target, prefix_hash, request, prefix_tokens)
+        name = await _handle(exchange, target, prefix_hash, request, prefix_tokens, extend=not trial)
     except Exception as exc:
         log.warning("gemini_cache_unavailable", model=target.upstream_model, error=type(exc).__name__)
         return None
@@ -326,6 +340,6 @@ async def apply_gemini(exchange: Exchange, layers: Layers, target: Deployment, p
     body["messages"] = [m for i, m in enumerate(body["messages"]) if i not in held]
     body.pop("tools", None)
     body.pop("tool_choice", None)
-    # The name goes to LiteLLM as a proxy setting (GEMINI_CACHED_CONTENT note), never in the body:
+    # The name goes to LiteLLM as a proxy setting (``exchange.gemini_cached_content``), never in the body:
     # the translated path passes only the client's wire fields.
     return name

@@ -25,8 +25,8 @@ def _markers(body: dict[str, Any]) -> int:
     return sum(1 for item in holders if isinstance(item, dict) and "cache_control" in item)
 
 
-def apply_anthropic_responses(exchange: Exchange, layers: Layers) -> list[str]:
-    """Mark input items and tools; return the paths marked."""
+def apply_anthropic_responses(exchange: Exchange, layers: Layers, through: int = 2) -> list[str]:
+    """Mark input items and tools at the ends of layers up to ``through``; return the paths marked."""
     body = exchange.request.body
     budget = MAX_BREAKPOINTS - _markers(body)
     ttl = exchange.settings.caching.anthropic_ttl
@@ -34,7 +34,7 @@ def apply_anthropic_responses(exchange: Exchange, layers: Layers) -> list[str]:
     tools = [i for i, p in enumerate(layers.parts[: layers.boundary(1)]) if p.path.startswith("tools[")]
     candidates = [layers.boundary(2) - 1, layers.boundary(1) - 1, *tools[-1:]]
     marked: list[str] = []
-    for index in dict.fromkeys(i for i in candidates if i >= 0):
+    for index in dict.fromkeys(i for i in candidates if i >= 0 and layers.parts[i].layer <= through):
         path = layers.parts[index].path
         name, _, position = path.partition("[")
         if len(marked) >= budget or name not in ("input", "tools") or not position:

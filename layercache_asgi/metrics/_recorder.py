@@ -12,19 +12,21 @@ import time
 from collections import Counter as Tally
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from .._exchange import Exchange
+from .._types import Outcome, PrefixCheck, Saved
 from ..wire._completion import Usage
 from ._labels import ModelLabels, clean_label
+from ._prefix import PREFIX_CAUSES, PrefixChanges, PrefixMeasured
 from ._prices import PriceBook, call_cost, is_listed, prefix_savings
 
 if TYPE_CHECKING:
-    from ._snapshots import SnapshotLoop
+    from .._config import Settings
+    from .._request import ChatRequest
 
-__all__ = ["FIELDS", "PREFIX_CAUSES", "MetricsRecorder", "Sample"]
+__all__ = ["FIELDS", "PREFIX_CAUSES", "Measured", "MetricsRecorder", "Sample", "SnapshotHistory"]
 
 # Per-model totals, all numbers, so snapshots can subtract them.
 FIELDS = (
@@ -53,18 +55,45 @@ FIELDS = (
     "upstream_seconds",
     "upstream_calls",
 )
-PREFIX_CAUSES = ("stable", "new", "L0", "L1", "L2")
 _RESULT_FIELD = {"hit": "hits", "miss": "misses", "bypass": "bypasses"}
 _MAX_DETAILS = 500
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 _OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
+class Measured(PrefixMeasured, Protocol):
+    """What the recorder reads of one request: an Exchange is one (the recorder does not need the rest)."""
+
+    @property
+    def request(self) -> ChatRequest: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def route(self) -> str: ...
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def session_over_budget(self) -> bool: ...
+    @property
+    def prefix(self) -> PrefixCheck | None: ...
+    @property
+    def gemini_cache_write_tokens(self) -> int: ...
+    @property
+    def saved(self) -> Saved | None: ...
+
+
+class SnapshotHistory(Protocol):
+    """The snapshot loop as the routes and the dashboard read it (``_snapshots.SnapshotLoop``)."""
+
+    async def history(self, window: float, bucket: float, model: str | None = None) -> dict[str, Any]: ...
+    async def status(self) -> dict[str, Any]: ...
+
+
 @dataclass
 class Sample:
     """What the RecordMetrics stage measured for one request (timers already stopped)."""
 
-    exchange: Exchange
+    exchange: Measured
     status: int
     overhead_seconds: float | None  # None when no response body was sent
     semantic_on: bool
@@ -83,7 +112,7 @@ class MetricsRecorder:
         self.prefix_details: Tally[tuple[str, str]] = Tally()
         self._model_label = ModelLabels(is_listed)
         self.model_providers: dict[str, set[str]] = {}  # for the dashboard's per-provider table
-        self.snapshots: SnapshotLoop | None = None  # set once the database starter has run
+        self.snapshots: SnapshotHistory | None = None  # set once the database starter has run
         r = self.registry
         model_provider = ["model", "provider"]
         self.requests = Counter(
@@ -139,12 +168,7 @@ class MetricsRecorder:
             ["model"],
             registry=r,
         )
-        self.prefix_changes = Counter(
-            "layercache_prefix_changes",
-            "Prefix compared with the previous request of its family.",
-            ["model", "cause"],
-            registry=r,
-        )
+        self.prefix = PrefixChanges(r)  # the proxy's verdicts and the provider's diagnoses
         self.over_budget = Counter(
             "layercache_session_over_budget",
             "Requests over caching.max_session_tokens even after truncation (the newest turn alone is too long).",
@@ -230,23 +254,20 @@ class MetricsRecorder:
         elif outcome.completion is not None:
             self._record_usage(ex, model, provider, outcome.completion.usage)
 
-    def _record_prefix(self, model: str, ex: Exchange) -> None:
+    def _record_prefix(self, model: str, ex: Measured) -> None:
         if ex.prefix is not None and ex.prefix.below:
             self.below_minimum.labels(model).inc()
             self._add(model, prefix_below_minimum=1)
-        cause = ex.prefix_change
-        if isinstance(cause, str) and cause:
-            cause = cause if cause in PREFIX_CAUSES else "other"
-            self.prefix_changes.labels(model, cause).inc()
-            if cause != "other":
-                self._add(model, **{"prefix_" + cause: 1})
+        cause = self.prefix.record(model, ex)
+        if cause is not None and cause != "other":
+            self._add(model, **{"prefix_" + cause: 1})
         detail = ex.prefix_change_detail
         if isinstance(detail, str) and detail and detail != "stable":
             key = (model, clean_label(detail, 120))  # a path may name a client's tool
             if key in self.prefix_details or len(self.prefix_details) < _MAX_DETAILS:
                 self.prefix_details[key] += 1
 
-    def _record_usage(self, ex: Exchange, model: str, provider: str, usage: Usage) -> None:
+    def _record_usage(self, ex: Measured, model: str, provider: str, usage: Usage) -> None:
         price = self.prices.price(_price_names(ex), provider, ex.settings.caching.anthropic_ttl)
         # A Gemini CachedContent made for this call is billed once, on top of the call (not in
         # place of prompt tokens, as other cache writes are): a write paid out of the savings.
@@ -272,7 +293,7 @@ class MetricsRecorder:
             saved_prefix_usd=saved,
         )
 
-    def _record_semantic_hit(self, ex: Exchange, model: str) -> None:
+    def _record_semantic_hit(self, ex: Measured, model: str) -> None:
         # The semantic cache notes what the original call cost; a hit avoided all of it.
         usage = ex.saved.usage if ex.saved is not None else Usage()
         noted = ex.saved.cost_usd if ex.saved is not None else None
@@ -287,7 +308,7 @@ class MetricsRecorder:
         self._add(model, tokens_saved_semantic=tokens, saved_semantic_usd=saved)
 
 
-def _price_names(ex: Exchange) -> tuple[str, ...]:
+def _price_names(ex: Measured) -> tuple[str, ...]:
     """Names to price a call by: the configured route's model string first, then what was sent."""
     deployment = ex.outcome.deployment or ex.request.model
     routes = {r.name: r.model for r in ex.settings.models}

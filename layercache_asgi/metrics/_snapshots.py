@@ -26,7 +26,7 @@ from ..db._tables import MetricSnapshot
 from ._recorder import FIELDS, MetricsRecorder
 
 if TYPE_CHECKING:
-    from .._runtime import Runtime
+    from ..db._watch import DatabaseHost
 
 __all__ = ["HEARTBEAT", "SnapshotLoop", "summarize"]
 
@@ -53,7 +53,7 @@ def _utc(value: datetime) -> datetime:
 class SnapshotLoop:
     """Takes a snapshot every ``metrics.snapshot_interval_seconds`` (read each time: reloadable)."""
 
-    def __init__(self, runtime: Runtime, recorder: MetricsRecorder) -> None:
+    def __init__(self, runtime: DatabaseHost, recorder: MetricsRecorder) -> None:
         self._runtime = runtime
         self._recorder = recorder
         self._last: dict[str, dict[str, float]] = {}

@@ -6,16 +6,13 @@ import asyncio
 import os
 import socket
 import uuid
-from typing import TYPE_CHECKING
 
-from .._config import Settings
-from .._logging import configure_logging, reconfigure_logging, release_logging
+from .._config import Host, Settings
+from .._logging import LogBuffer, configure_logging, reconfigure_logging, release_logging
+from ..db._watch import DatabaseHost
 from ._prices import PriceBook, load_cost_map
 from ._recorder import MetricsRecorder
 from ._snapshots import SnapshotLoop
-
-if TYPE_CHECKING:
-    from .._runtime import Runtime
 
 __all__ = ["start_metric_snapshots", "start_metrics"]
 
@@ -25,10 +22,11 @@ def _replica_id() -> str:
     return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-async def start_metrics(runtime: Runtime) -> None:
-    """Configure logging, create this app's registry and recorder, warm the price map."""
+async def start_metrics(runtime: Host) -> tuple[LogBuffer, MetricsRecorder]:
+    """Configure logging, create this app's registry and recorder, warm the price map.
+
+    Returns the log buffer and the recorder, for the caller to hold (``runtime.logs``, ``.metrics``)."""
     buffer = configure_logging(runtime.settings)
-    runtime.logs = buffer
 
     async def release() -> None:
         release_logging(buffer)
@@ -37,7 +35,6 @@ async def start_metrics(runtime: Runtime) -> None:
     runtime.on_reload(lambda settings: reconfigure_logging(buffer, settings))
 
     recorder = MetricsRecorder(PriceBook(runtime.settings.metrics.prices), _replica_id())
-    runtime.metrics = recorder
     buffer.on_fault = recorder.fault
 
     def reprice(settings: Settings) -> None:
@@ -51,13 +48,11 @@ async def start_metrics(runtime: Runtime) -> None:
         warming.cancel()
 
     runtime.on_close(stop_warming)
+    return buffer, recorder
 
 
-async def start_metric_snapshots(runtime: Runtime) -> None:
+async def start_metric_snapshots(runtime: DatabaseHost, recorder: MetricsRecorder) -> None:
     """Start the snapshot loop (after the database starter, so it is flushed before the database closes)."""
-    recorder = runtime.metrics
-    if not isinstance(recorder, MetricsRecorder):
-        return
     loop = SnapshotLoop(runtime, recorder)
     recorder.snapshots = loop
     loop.start()

@@ -51,6 +51,7 @@ import orjson
 
 from .._lru import LRU
 from .._types import Wire
+from ..wire._content import is_text_part
 
 __all__ = ["canonical_response_format", "canonical_schema", "canonical_text", "canonicalize_body"]
 
@@ -58,7 +59,6 @@ _TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 # Roles whose text is an instruction the client renders, not a turn of the conversation.
 _INSTRUCTION_ROLES = frozenset({"system", "developer"})
-_TEXT_PARTS = frozenset({"text", "input_text"})  # input_text: the Responses API
 # Tool lists as sent → their canonical form (both as JSON bytes): a few agents' worth of tool sets.
 _canonical_tool_lists: LRU[bytes, bytes] = LRU(64)
 
@@ -134,7 +134,7 @@ def _instruction_text(content: Any) -> Any:
         return canonical_text(content)
     if isinstance(content, list):
         for part in content:
-            if isinstance(part, dict) and part.get("type") in _TEXT_PARTS and isinstance(part.get("text"), str):
+            if is_text_part(part):
                 part["text"] = canonical_text(part["text"])
     return content
 

@@ -14,7 +14,7 @@ from .._exchange import Exchange, PrefixCheck
 from ..upstream._providers import Deployment
 from ..upstream._target import target_of
 from ._layers import Layers, part_value, stratify
-from ._prefix_minimums import min_prefix_tokens
+from ._learned_minimums import minimum_of
 from ._tokens import count_parts
 
 __all__ = ["layers_of", "prefix_check", "prefix_check_of", "prefix_tokens", "restratify", "stratify_exchange"]
@@ -67,12 +67,7 @@ async def prefix_check(exchange: Exchange, layers: Layers, target: Deployment) -
     minimum, or the count failed (a tokenizer problem must not fail the request)."""
     if layers.boundary(2) == 0:
         return None  # no system, context or history: nothing is meant to be cached, nothing to warn about
-    minimum = min_prefix_tokens(
-        target.provider,
-        target.upstream_model,
-        exchange.settings.caching.min_prefix_tokens,
-        alias=exchange.request.model,
-    )
+    minimum = await minimum_of(exchange, target)
     if minimum is None:
         return None
     try:

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .._lru import LRU
 
-if TYPE_CHECKING:
-    from .._exchange import Exchange
-    from .._runtime import Runtime
-
-__all__ = ["PromptState", "SessionMark", "prompt_state", "start_prompt_state"]
+__all__ = ["AppBound", "PromptState", "SessionMark", "prompt_state"]
 
 
 @dataclass(frozen=True)
@@ -33,21 +29,30 @@ class PromptState:
     sessions: LRU[str, SessionMark] = field(default_factory=lambda: LRU(10_000))
     # prefix family -> recent requests' layers (newest last), for explaining misses
     families: LRU[str, list[Any]] = field(default_factory=lambda: LRU(500))
-    gate: Any = None  # the warm-up gate's in-flight registry (stages.warmup_gate)
+    # block digest -> chunk hashes (and, with log_prompts, the text): where in a block a change starts
+    chunks: LRU[str, Any] = field(default_factory=lambda: LRU(10_000))
+    texts: LRU[str, bytes] = field(default_factory=lambda: LRU(1_000))
+    diagnostics_refused: set[str] = field(default_factory=set)  # deployments that refused `diagnostics`
     gemini: Any = None  # the Gemini CachedContent handles (markers.gemini)
+    reuse: Any = None  # prefix families seen, for the marker decision (prompt._reuse)
+    minimums: Any = None  # minimum prefix sizes learned per model (prompt._learned_minimums)
     embedder: Any = None  # dynamic_few_shot's own embedder when the semantic cache has none
     few_shot: Any = None  # the loaded examples and their embeddings
     few_shot_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-def prompt_state(exchange: Exchange) -> PromptState:
-    """The app's prompt state; created on demand when the starter did not run (custom runtimes)."""
-    state = exchange.runtime.prompt_state
-    if not isinstance(state, PromptState):
-        state = PromptState()
-        exchange.runtime.prompt_state = state
-    return state
+class _Holder(Protocol):
+    @property
+    def prompt_state(self) -> PromptState: ...
 
 
-async def start_prompt_state(runtime: Runtime) -> None:
-    runtime.prompt_state = PromptState()
+class AppBound(Protocol):
+    """Anything bound to a running app (an Exchange is): it reaches the app's prompt state."""
+
+    @property
+    def runtime(self) -> _Holder: ...
+
+
+def prompt_state(exchange: AppBound) -> PromptState:
+    """The app's prompt state (``exchange.runtime.prompt_state``, made with the runtime)."""
+    return exchange.runtime.prompt_state

@@ -16,7 +16,7 @@ from .._lru import LRU
 from ._layers import minified
 
 if TYPE_CHECKING:
-    from .._runtime import Runtime
+    from .._config import Host
 
 __all__ = ["count_parts", "part_text", "start_tokenizer"]
 
@@ -57,7 +57,7 @@ def _warm_up() -> None:
     litellm.token_counter(model="gpt-4o", text="warm up")
 
 
-async def start_tokenizer(runtime: Runtime) -> None:
+async def start_tokenizer(runtime: Host) -> None:
     """Import LiteLLM and load a tokenizer in the background, started with the app.
 
     The first prefix count would otherwise pay the seconds-long import on the request

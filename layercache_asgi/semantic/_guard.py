@@ -1,290 +1,317 @@
 """The near-miss guard: cosine similarity says two questions are close; this says they ask the same.
 
 Small embedding models score "Convert 50 GBP to JPY" and "Convert 50 JPY to GBP" at
-0.95-0.99. What tells such pairs apart is a handful of words carrying most of the
-meaning, so the guard compares those explicitly, in this order:
+0.95-0.99, and "enable 2FA" / "disable 2FA" above "enable 2FA" / "turn on 2FA". What tells
+such pairs apart is a handful of words, so the guard compares those, in this order.
 
-- numbers (digits or number words) must match as a multiset;
-- names (capitalised or all-caps words, words with digits, quoted text, day and month
-  names) must each appear in the other question;
-- negation (not, never, without, n't, ...) must be present in both or in neither, and so
-  must the question words that change what is asked (who, when, where, why) and tense
-  (is/was, will);
-- content words may differ only by inflection or by request framing ("how do I" vs
-  "steps to"); a content word swapped for another (Sweden/Switzerland, legal/illegal,
-  enable/disable, buy/sell) or added (reset my *router* password) is a different question;
-- shared names, numbers and the words around relational markers (to, from, than,
-  vs, ...) must keep their order, so "Boston to Chicago" never answers "Chicago to Boston".
+Hard stops (any one refuses):
 
-It is deliberately strict: a false hit serves a wrong answer, a false miss costs one
-upstream call. Everything is word-level and rule-based; no word list of any dataset.
+- numbers (digits, number words, currency signs) must match as a multiset;
+- negation (not, never, without, n't, ...) in both or in neither;
+- the question words that change what is asked (who / when / where / why) and tense;
+- opposites: WordNet antonyms (buy/sell, increase/reduce) and opposing affixes
+  (legal/illegal, enable/disable, upload/download);
+- names (capitalised words, acronyms, quoted text, days and months) must each have their
+  counterpart: the same name, a typo of it or its acronym (NYC / New York City);
+- relations (``_structure.py``): what a marker (to, from, than, vs, in...) points at must
+  not change, so "100 USD to EUR" never answers "100 EUR to USD"; nor who owns what ("my
+  sister's car") or, in a full sentence, who does what to whom ("a will overrides a trust").
+
+Then the other content words must pair up, one for one, by meaning, not surface: the same
+base form (created / creating, mice / mouse), a WordNet synonym or a verb and its action
+noun (purchase / buy, install / installation), a short form (pw / password) or acronym, a
+typo of a longer word, or, for pairs no table knows, word vectors from the cache's own
+embedding model at or above the model's word cut; never two words of one WordNet kind
+(Sweden / Norway, boil / fry). A word left over on one side may stay only if it is close in
+meaning to a word of the other side ("descale" / "remove limescale"), a passive's agent, or
+a misspelt framing word.
+
+A false hit serves a wrong answer; a false miss costs one upstream call: when in doubt, refuse.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any, Protocol
 
-__all__ = ["Verdict", "compare_questions"]
+from .._lru import LRU
+from ._abbreviations import initials_match
+from ._lexicon import Lexicon, current_lexicon
+from ._question import Question, parse
+from ._relations import OPPOSITES, edits, opposed, stem
+from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past
 
+__all__ = ["DEFAULT_WORD_CUT", "Guard", "Verdict", "WordSimilarity", "compare_questions"]
 
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-_TOKEN = re.compile(r"\"[^\"]{1,80}\"|'[^'\s][^']{0,78}[^'\s]'|\d[\d,]*(?:\.\d+)?[a-zA-Z%]*|[A-Za-z][A-Za-z'\-]*")
-_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
-
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        _words(
-            "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-            "sixteen seventeen eighteen nineteen twenty"
-        )
-    )
-}
-_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70"})
-_NUMBER_WORDS.update({"eighty": "80", "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1e6"})
-_NUMBER_WORDS.update({"billion": "1e9", "dozen": "12", "half": "0.5", "twice": "2", "once": "1", "single": "1"})
-_ORDINALS = {
-    w: str(i + 1) for i, w in enumerate(_words("first second third fourth fifth sixth seventh eighth ninth tenth"))
-}
-# Closed classes that name a specific thing even when written in lower case.
-_CALENDAR = frozenset(
-    _words(
-        "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
-        "august september october november december"
-    )
-) - {"may", "march"}  # also ordinary words; they still count when capitalised mid-sentence
-# Question words that change what is asked (when/where was X born); "what" and "how" only frame it.
-_ASKING = frozenset(_words("who whom whose when where why"))
-# Tense: "Who is the president" and "Who was the president" have different answers.
-_TENSES = {"was": "past", "were": "past", "did": "past", "had": "past", "will": "future", "gonna": "future"}
-_NEGATIONS = frozenset(
-    _words(
-        "not no never none nobody nothing neither nor without cannot cant dont doesnt didnt isnt arent wasnt "
-        "werent wont wouldnt shouldnt couldnt hasnt havent hadnt mustnt"
-    )
-)
-# Function words and request framing: they shape how a question is put, not what it asks.
-# Words that carry direction or quantity (up/down, on/off, more, only, all...) are not here.
-_STOPWORDS = frozenset(
-    _words(
-        "a an the this that these those there here it its i me my mine we us our you your yours he him his she "
-        "her they them their what which who whom whose when where why how is are was were be been being am do does "
-        "did doing done have has had having will would shall should can could may might must of in on at by for "
-        "with about as like through then such so too very just also and or but if because while s t d ll m o re "
-        "ve y please kindly hi hello hey thanks thank let lets im ive id youre whats hows "
-        "tell show give explain describe know find get go want need wanna gonna way ways step steps guide "
-        "instructions help quick quickly simple simply easy easily exactly actually really basically possible "
-        "best good anyone someone somebody something anything thing things one ones use using work question "
-        "questions answer mean means meaning info information detail details example examples overview summary "
-        "summarize summarise briefly number calculate compute many much"
-    )
-)
-# Direction words: paraphrases drop or move them freely ("Boston to Chicago" / "from Boston to
-# Chicago"), so they are not compared as words; the order check below watches what they relate.
-_DIRECTIONS = frozenset(_words("to from into onto towards toward"))
-# With any of these in both questions, the order of the shared content words must agree.
-_RELATIONS = _DIRECTIONS | frozenset(_words("than vs versus against before after over under above below per"))
-# Opposing affixes: "legal"/"illegal", "enable"/"disable", "increase"/"decrease", "upload"/"download".
-_OPPOSED_PREFIXES = frozenset(
-    _words("un in im il ir dis non non- de anti mis en em ex up down out over under pre post max min inter intra")
-)
-_OPPOSED_SUFFIXES = (("ful", "less"), ("est", "er"))
+DEFAULT_WORD_CUT = 0.55
+# How much less cosine a word and its WordNet hypernym need: two weak signals that agree.
+HYPERNYM_ALLOWANCE = 0.15
+WordSimilarity = Callable[[str, str], "float | None"]
 
 
 @dataclass(frozen=True)
 class Verdict:
     same: bool
     reason: str = ""
+    needs: tuple[str, ...] = ()  # words whose vectors would decide: the guard is unsure without them
 
 
-@dataclass(frozen=True)
-class _Parsed:
-    words: tuple[str, ...]  # lower-case, in order, possessives and contractions split off
-    numbers: Counter[str]
-    names: frozenset[str]
-    negated: bool
-    asking: frozenset[str]  # who / when / where / why, and tense markers
-    past: frozenset[str]  # stems of -ed forms ("lived")
-    content: frozenset[str]  # stems of content words
-    stems: tuple[str, ...]  # stems of all words, in order
+def compare_questions(
+    new: str, cached: str, similar: WordSimilarity | None = None, word_cut: float = DEFAULT_WORD_CUT
+) -> Verdict:
+    """Whether a cached answer to ``cached`` also answers ``new``.
 
-
-def compare_questions(new: str, cached: str) -> Verdict:
-    """Whether a cached answer to ``cached`` also answers ``new``."""
-    a, b = _parse(new), _parse(cached)
+    ``similar`` gives the cosine of two single words, or None when not known yet; without
+    it (or with None) only the lexical rules can pair words.
+    """
+    a, b = parse(new), parse(cached)
+    if a.words == b.words:  # the same words in the same order (a repeat, or only case and punctuation differ)
+        return Verdict(True)
     if a.numbers != b.numbers:
         return Verdict(False, "numbers differ")
-    if any(n not in b.words for n in a.names) or any(n not in a.words for n in b.names):
-        return Verdict(False, "names differ")
     if a.negated != b.negated:
         return Verdict(False, "negation differs")
-    if a.asking != b.asking:
-        return Verdict(False, "question word or tense differs")
-    if any(stem in a.stems and stem in b.stems for stem in a.past ^ b.past):
-        return Verdict(False, "tense differs")  # "live" / "lived"
-    only_a, only_b = a.content - b.content, b.content - a.content
-    for x in only_a:
-        for y in only_b:
-            if _opposed(x, y):
-                return Verdict(False, f"opposites {x}/{y}")
-    if only_a or only_b:
-        return Verdict(False, "content words differ")
-    if not _same_order(a, b):
-        return Verdict(False, "order differs")
-    return Verdict(True)
+    if a.asking and b.asking and a.asking != b.asking:
+        return Verdict(False, "question word differs")
+    if _tense_differs(a.tense, b.tense):
+        return Verdict(False, "tense differs")
+    return _Comparison(a, b, current_lexicon(), similar, word_cut).verdict()
 
 
-@lru_cache(maxsize=4096)
-def _parse(text: str) -> _Parsed:
-    words: list[str] = []
-    names: set[str] = set()
-    numbers: Counter[str] = Counter()
-    negated = False
-    for match in _TOKEN.finditer(text):
-        raw = match.group()
-        if raw[0] in "\"'":
-            names.add(" ".join(raw[1:-1].lower().split()))
-            words.append(" ".join(raw[1:-1].lower().split()))
-            continue
-        at_start = match.start() == 0 or bool(_SENTENCE_END.search(text[: match.start()]))
-        for piece in _split_word(raw):
-            lower = piece.lower()
-            number = _number(lower)
-            if number is not None:
-                numbers[number] += 1
-                words.append(number)
-                continue
-            if lower in _NEGATIONS:
-                negated = True
-            if _is_name(piece, at_start) or lower in _CALENDAR:
-                names.add(lower)
-            words.append(lower)
-            at_start = False
-    stems = tuple(_stem(w) for w in words)
-    asking = frozenset(w for w in words if w in _ASKING) | frozenset(_TENSES[w] for w in words if w in _TENSES)
-    content = frozenset(
-        s
-        for w, s in zip(words, stems, strict=True)
-        if w not in _STOPWORDS and w not in _NEGATIONS and w not in _DIRECTIONS and not _number_like(w)
-    )
-    past = frozenset(s for w, s in zip(words, stems, strict=True) if w.endswith("ed") and len(w) > 4)
-    return _Parsed(tuple(words), numbers, frozenset(names), negated, asking, past, content, stems)
-
-
-def _split_word(raw: str) -> list[str]:
-    # "Sweden's" -> "Sweden"; "doesn't" -> "doesnt" (a negation); hyphenated words stay whole.
-    lower = raw.lower()
-    if lower.endswith("'s") or lower.endswith("s'"):
-        raw = raw[:-2] if lower.endswith("'s") else raw[:-1]
-    elif lower.endswith("n't"):
-        return [raw.replace("'", "")]
-    word = raw.strip("'-").replace("'", "")  # "I'm" -> "Im", "you're" -> "youre"
-    return [word] if word else []
-
-
-def _is_name(word: str, at_sentence_start: bool) -> bool:
-    if any(ch.isdigit() for ch in word):
+def _tense_differs(x: frozenset[str], y: frozenset[str]) -> bool:
+    if ("future" in x) != ("future" in y):
         return True
-    letters = word.replace("-", "").replace("'", "")
-    if len(letters) >= 2 and letters.isupper():
-        return True  # GBP, NASA, SQL
-    if any(ch.isupper() for ch in word[1:]):
-        return True  # iPhone, JavaScript, McDonald
-    return word[0].isupper() and not at_sentence_start and word.lower() not in _STOPWORDS
+    past_x, past_y = "past" in x, "past" in y
+    return (past_x and not past_y and "present" in y) or (past_y and not past_x and "present" in x)
 
 
-def _number(word: str) -> str | None:
-    if word in _NUMBER_WORDS:
-        return _NUMBER_WORDS[word]
-    if word in _ORDINALS:
-        return _ORDINALS[word]
-    if not word[0].isdigit():
-        return None
-    match = re.fullmatch(r"([\d,]+(?:\.\d+)?)([a-z%]*)", word)
-    if match is None:
-        return word
-    digits, unit = match.groups()
-    if unit in ("st", "nd", "rd", "th"):
-        unit = ""
-    value = digits.replace(",", "")
-    if "." in value:
-        value = value.rstrip("0").rstrip(".")
-    return value.lstrip("0") + unit if value.lstrip("0") else "0" + unit
+class _Comparison:
+    """One pairing of two parsed questions' content words."""
 
+    def __init__(self, a: Question, b: Question, lexicon: Lexicon, similar: WordSimilarity | None, cut: float):
+        self.a, self.b, self.lexicon, self.similar, self.cut = a, b, lexicon, similar, cut
+        self.needs: set[str] = set()
+        self.forms: dict[str, frozenset[str]] = {}
+        self.pairs: list[tuple[int, int]] = []  # (position in a, position in b) of paired words
 
-def _number_like(word: str) -> bool:
-    return bool(word) and word[0].isdigit()
+    def verdict(self) -> Verdict:
+        a, b = self.a, self.b
+        left_a, left_b = list(a.content), list(b.content)
+        # Same word or same base form.
+        for i in list(left_a):
+            j = next((j for j in left_b if self._same_form(a.words[i], b.words[j])), None)
+            if j is not None:
+                if a.words[i] != b.words[j] and past(a, i) != past(b, j):
+                    return Verdict(False, "tense differs")  # live / lived
+                self.pairs.append((i, j))
+                left_a.remove(i)
+                left_b.remove(j)
+        # Repeats of a word already paired ("password" twice) need no partner.
+        left_a = [i for i in left_a if not any(self._same_form(a.words[i], a.words[p]) for p, _ in self.pairs)]
+        left_b = [j for j in left_b if not any(self._same_form(b.words[j], b.words[q]) for _, q in self.pairs)]
+        # Opposites among all the words one question has and the other lacks, framing words too:
+        # "*show* hidden files" / "hide files".
+        only_a = [w for w in dict.fromkeys(a.words) if not any(self._same_form(w, v) for v in b.words)]
+        only_b = [w for w in dict.fromkeys(b.words) if not any(self._same_form(w, v) for v in a.words)]
+        for x in only_a:
+            for y in only_b:
+                if self._opposite(x, y):
+                    return Verdict(False, f"opposites {x}/{y}")
+        left_a, left_b = self._acronyms(left_a, left_b)
+        left_a, left_b = self._by_meaning(left_a, left_b)
+        agents = agent_positions(a, b)
+        left_a = [i for i in left_a if i not in agents[0]]
+        left_b = [j for j in left_b if j not in agents[1]]
+        # A name must be in the other question, if only as a plain word there ("vitamin D" / "vitamn d").
+        left_a = [i for i in left_a if not (a.words[i] in a.names and a.words[i] in b.words)]
+        left_b = [j for j in left_b if not (b.words[j] in b.names and b.words[j] in a.words)]
+        names = [a.words[i] for i in left_a if a.words[i] in a.names] + [
+            b.words[j] for j in left_b if b.words[j] in b.names
+        ]
+        if names:
+            return Verdict(False, "names differ")
+        if left_a and left_b:
+            return self._unsure_or(Verdict(False, "content words differ"))
+        extra = [(a.words[i], b) for i in left_a] + [(b.words[j], a) for j in left_b]
+        for word, other in extra:
+            if any(self._typo(word, w) for w in other.words):
+                continue  # a misspelt framing word: "calcualte" for "calculate"
+            if (
+                word in MODAL_ADJECTIVES
+                and MODAL_ADJECTIVES.isdisjoint(other.words)
+                and not ASKING_LEAVE.isdisjoint(other.words)
+            ):
+                continue  # "Is it safe to..." / "Can I..."
+            if not any(self._close(word, other.words[k]) for k in other.content):
+                return self._unsure_or(Verdict(False, "content word added"))
+        if order_swapped(self.a, self.b, self.pairs):
+            return Verdict(False, "order differs")
+        return Verdict(True)
 
+    def _unsure_or(self, refusal: Verdict) -> Verdict:
+        if self.needs:
+            # Every ordinary content word of both, so that one model call settles the next check.
+            for question in (self.a, self.b):
+                self.needs.update(
+                    question.words[i] for i in question.content if question.words[i] not in question.names
+                )
+            return Verdict(False, "unsure", tuple(sorted(self.needs)))
+        return refusal
 
-def _stem(word: str) -> str:
-    """A light stemmer: enough to equate inflections (passwords/password, creating/create)."""
-    base = word
-    for suffix in ("ing", "edly", "ed", "ies", "es", "s", "ly"):
-        if not word.endswith(suffix) or len(word) - len(suffix) < 3:
-            continue
-        if suffix == "s" and word.endswith(("ss", "us", "is")):
-            break  # "less", "status", "analysis"
-        base = word[: -len(suffix)]
-        if suffix == "ies":
-            base += "y"
-        elif suffix in ("ing", "ed") and base[-1] == base[-2] and base[-1] not in "ls":
-            base = base[:-1]  # resetting -> reset, stopped -> stop
-        elif suffix == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
-            base = word[:-1]  # releases -> release
-        break
-    # A final "e" comes and goes with inflection: create/creating, merge/merging.
-    return base[:-1] if base.endswith("e") and len(base) > 3 else base
+    # -- word relations ---------------------------------------------------------------------
 
+    def _bases(self, word: str) -> frozenset[str]:
+        found = self.forms.get(word)
+        if found is None:
+            found = self.forms[word] = frozenset((*self.lexicon.bases(word), stem(word)))
+        return found
 
-def _opposed(x: str, y: str) -> bool:
-    """Two stems that differ by an opposing affix: legal/illegal, enable/disable, useful/useless."""
-    for long, short in ((x, y), (y, x)):
-        if long.endswith(short) and long[: len(long) - len(short)] in _OPPOSED_PREFIXES and len(short) >= 3:
+    def _same_form(self, x: str, y: str) -> bool:
+        return x == y or not self._bases(x).isdisjoint(self._bases(y))
+
+    def _opposite(self, x: str, y: str) -> bool:
+        bx, by = self._bases(x), self._bases(y)
+        if any(self.lexicon.opposite(p, q) or (min(p, q), max(p, q)) in OPPOSITES for p in bx for q in by):
             return True
-    for cut in range(3, min(len(x), len(y))):
-        if x[-cut:] == y[-cut:] and x[:-cut] in _OPPOSED_PREFIXES and y[:-cut] in _OPPOSED_PREFIXES:
+        return opposed(stem(x), stem(y))
+
+    def _lexical(self, x: str, y: str) -> bool:
+        """Synonyms, a verb and its action noun, or a typo of a longer word."""
+        bx, by = self._bases(x), self._bases(y)
+        if any(self.lexicon.synonyms(p, q) or self.lexicon.derived(p, q) for p in bx for q in by):
             return True
-    for end_x, end_y in _OPPOSED_SUFFIXES:
-        for p, q in ((x, y), (y, x)):
-            if p.endswith(end_x) and q.endswith(end_y) and p[: -len(end_x)] == q[: -len(end_y)]:
-                return True
-    return False
+        return self._typo(x, y) or self._shortened(x, y) or self._shortened(y, x)
+
+    def _shortened(self, short: str, long: str) -> bool:
+        """An unknown short form whose letters the long word spells in order: pt / point, mgmt / management."""
+        if not 2 <= len(short) <= 5 or len(long) < len(short) + 2 or short[0] != long[0] or self._known(short):
+            return False
+        rest = iter(long[1:])
+        return all(letter in rest for letter in short[1:])
+
+    def _typo(self, x: str, y: str) -> bool:
+        shorter = min(len(x), len(y))
+        if shorter < 4 or abs(len(x) - len(y)) > 2:
+            return False
+        if self.lexicon.empty or (self._known(x) and self._known(y)):
+            return False  # two real words (affect/effect, austria/australia) are a substitution
+        return edits(x, y, 1 if shorter < 8 else 2) <= (1 if shorter < 8 else 2)
+
+    def _kin(self, x: str, y: str) -> bool:
+        """Of one kind and not synonyms (Sweden / Norway, boil / fry): vectors must not pair them."""
+        return any(self.lexicon.same_kind(p, q) for p in self._bases(x) for q in self._bases(y))
+
+    def _known(self, word: str) -> bool:
+        return any(self.lexicon.known(base) for base in self._bases(word))
+
+    def _close(self, x: str, y: str) -> bool:
+        """Close in meaning: a lexical relation or, for two ordinary words, the word vectors."""
+        if self._same_form(x, y) or self._lexical(x, y):
+            return True
+        if x in self.a.names or x in self.b.names or y in self.a.names or y in self.b.names:
+            return False
+        if self.similar is None:
+            return False
+        cut = self._cut_for(x, y)
+        if cut is None:
+            return False
+        cosine = self.similar(x, y)
+        if cosine is None:
+            self.needs.update((x, y))
+            return False
+        return cosine >= cut
+
+    def _cut_for(self, x: str, y: str) -> float | None:
+        """The cosine two words need: lower for a word and its hypernym (drink / consume), none for
+        two words of one kind (Sweden / Norway) that no table links."""
+        bx, by = self._bases(x), self._bases(y)
+        if any(self.lexicon.hypernym(p, q) for p in bx for q in by):
+            return self.cut - HYPERNYM_ALLOWANCE
+        if self._kin(x, y):
+            return None
+        return self.cut
+
+    def _acronyms(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
+        for short_side, long_side in ((self.a, self.b), (self.b, self.a)):
+            short_left, long_left = (left_a, left_b) if short_side is self.a else (left_b, left_a)
+            for i in list(short_left):
+                for j in long_left:
+                    span = initials_match(short_side.words[i], [long_side.words[k] for k in long_left if k >= j])
+                    if span:
+                        short_left.remove(i)
+                        for k in [k for k in long_left if k >= j][:span]:
+                            long_left.remove(k)
+                        break
+        return left_a, left_b
+
+    def _by_meaning(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
+        words_a, words_b = self.a.words, self.b.words
+        for i in list(left_a):
+            j = next((j for j in left_b if self._lexical(words_a[i], words_b[j])), None)
+            if j is not None:
+                self.pairs.append((i, j))
+                left_a.remove(i)
+                left_b.remove(j)
+        if not (left_a and left_b) or self.similar is None:
+            return left_a, left_b
+        scored: list[tuple[float, int, int]] = []
+        for i in left_a:
+            for j in left_b:
+                x, y = words_a[i], words_b[j]
+                cut = None if x in self.a.names or y in self.b.names else self._cut_for(x, y)
+                if cut is None:
+                    continue
+                cosine = self.similar(x, y)
+                if cosine is None:
+                    self.needs.update((x, y))
+                elif cosine >= cut:
+                    scored.append((cosine, i, j))
+        for _, i, j in sorted(scored, reverse=True):
+            if i in left_a and j in left_b:
+                self.pairs.append((i, j))
+                left_a.remove(i)
+                left_b.remove(j)
+        return left_a, left_b
 
 
-def _same_order(a: _Parsed, b: _Parsed) -> bool:
-    """Numbers keep their order ("15% of 80"); other shared words may move ("the GDP of Japan",
-    "Japan's GDP") unless a relational marker stood between two that swapped ("Boston to Chicago")."""
-    numbers = set(a.numbers) & set(b.numbers)
-    if _first_positions(a.words, numbers) != _first_positions(b.words, numbers):
-        return False
-    shared = ({_stem(n) for n in a.names} | a.content) & ({_stem(n) for n in b.names} | b.content)
-    where_a, where_b = _positions(a.stems, shared), _positions(b.stems, shared)
-    for x in shared:
-        for y in shared:
-            if where_a[x] < where_a[y] and where_b[x] > where_b[y]:
-                between = a.words[where_a[x] : where_a[y]] + b.words[where_b[y] : where_b[x]]
-                if _RELATIONS.intersection(between):
-                    return False
-    return True
+class _Embeds(Protocol):
+    async def embed(self, texts: list[str]) -> Any: ...
 
 
-def _positions(stems: tuple[str, ...], keep: set[str]) -> dict[str, int]:
-    where: dict[str, int] = {}
-    for i, stem in enumerate(stems):
-        if stem in keep:
-            where.setdefault(stem, i)
-    return where
+class Guard:
+    """The guard with word vectors from the cache's embedding model, kept in an LRU.
 
+    :meth:`check` never waits: a pair it cannot decide without vectors not seen yet is refused
+    with ``needs``; :meth:`learn` embeds those words (one model call) so the next check decides.
+    """
 
-def _first_positions(words: tuple[str, ...], keep: set[str] | frozenset[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for word in words:
-        if word in keep and word not in seen:
-            seen[word] = None
-    return list(seen)
+    def __init__(self, embedder: _Embeds | None, word_cut: float = DEFAULT_WORD_CUT, size: int = 50_000) -> None:
+        self.embedder = embedder
+        self.word_cut = word_cut
+        self._vectors: LRU[str, Any] = LRU(size)
+
+    def check(self, new: str, cached: str, word_cut: float | None = None) -> Verdict:
+        similar = self._similarity if self.embedder is not None else None
+        return compare_questions(new, cached, similar, self.word_cut if word_cut is None else word_cut)
+
+    async def learn(self, words: tuple[str, ...] | list[str]) -> None:
+        missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
+        if missing and self.embedder is not None:
+            rows = await self.embedder.embed(missing)
+            for word, row in zip(missing, rows, strict=True):
+                self._vectors.put(word, row)
+
+    async def judge(self, new: str, cached: str, word_cut: float | None = None) -> Verdict:
+        """:meth:`check`, embedding the words it needs first."""
+        verdict = self.check(new, cached, word_cut)
+        if verdict.needs:
+            await self.learn(verdict.needs)
+            verdict = self.check(new, cached, word_cut)
+        return verdict
+
+    def _similarity(self, x: str, y: str) -> float | None:
+        vx, vy = self._vectors.get(x), self._vectors.get(y)
+        if vx is None or vy is None:
+            return None
+        return float(vx @ vy)

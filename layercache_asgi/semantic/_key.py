@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..prompt._layers import strip_markers
+from ..wire._content import is_text_part
 
 if TYPE_CHECKING:
-    from .._exchange import Exchange
+    from .._request import ChatRequest
 
 __all__ = ["CacheKey", "cache_key", "normalise_query"]
 
@@ -20,7 +23,6 @@ _KEY_VERSION = 2  # 2: nested key order is part of the key
 # Request fields that change how an answer is delivered, not what it says.
 _DELIVERY_ONLY = frozenset({"stream", "stream_options", "store", "prompt_cache_key", "client_metadata"})
 _RESPONSES_STATE = ("previous_response_id", "conversation", "prompt")
-_TEXT_PARTS = frozenset({"text", "input_text"})  # input_text: the Responses API
 _QUERY_PLACEHOLDER = "\x00newest-user-input\x00"
 
 
@@ -41,7 +43,16 @@ def normalise_query(text: str) -> str:
     return " ".join(text.split())
 
 
-def cache_key(exchange: Exchange, namespace: str = "") -> CacheKey | None:
+class Asked(Protocol):
+    """What the key reads of a request: an Exchange is one."""
+
+    @property
+    def request(self) -> ChatRequest: ...
+    @property
+    def tenant(self) -> str: ...
+
+
+def cache_key(exchange: Asked, namespace: str = "") -> CacheKey | None:
     """The key of a cacheable request, or None when the newest message is not a user's text question.
 
     ``namespace`` names the embedding model: vectors of two models never meet in one bucket.
@@ -78,7 +89,7 @@ def cache_key(exchange: Exchange, namespace: str = "") -> CacheKey | None:
         "wire": request.wire,
         "template": request.ext.lc_template,
         "enhancements": [spec.model_dump(mode="json") for spec in request.ext.lc_enhancements],
-        "body": _without_cache_control(keyed_body),
+        "body": strip_markers(keyed_body),  # prompt-cache markers steer the provider's cache, not the answer
     }
     encoded = json.dumps(material, separators=(",", ":"), ensure_ascii=False, default=str)
     digest = hashlib.sha256(encoded.encode()).hexdigest()
@@ -112,18 +123,9 @@ def _split_text(content: Any) -> tuple[str, Any] | None:
     for part in content:
         if isinstance(part, dict) and part.get("type") in ("tool_result", "function_result"):
             return None  # a tool turn, not a question
-        if isinstance(part, dict) and part.get("type") in _TEXT_PARTS and isinstance(part.get("text"), str):
+        if is_text_part(part):
             texts.append(part["text"])
             kept.append(_QUERY_PLACEHOLDER)
         else:
             kept.append(part)  # images, documents: they shape the answer, so they stay in the exact key
     return "\n".join(texts), kept
-
-
-def _without_cache_control(value: Any) -> Any:
-    # Prompt-cache markers steer the provider's prefix cache, not the answer.
-    if isinstance(value, dict):
-        return {k: _without_cache_control(v) for k, v in value.items() if k != "cache_control"}
-    if isinstance(value, list):
-        return [_without_cache_control(v) for v in value]
-    return value

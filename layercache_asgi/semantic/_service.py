@@ -15,10 +15,12 @@ from ..db import Database
 from ..wire._completion import Completion
 from ._embedder import Embedder, EmbedderUnavailable
 from ._flight import SingleFlight
-from ._guard import compare_questions
+from ._guard import Guard
 from ._index import Vector
 from ._key import CacheKey
+from ._lexicon import current_lexicon
 from ._store import SemanticStore, StoredAnswer
+from ._thresholds import resolve_thresholds
 
 __all__ = ["SemanticCacheService"]
 
@@ -34,6 +36,7 @@ class SemanticCacheService:
         self.settings = settings
         self.store: SemanticStore | None = None  # created once the model is loaded and its size known
         self.flights = SingleFlight()
+        self.guard = Guard(embedder)
         self.namespace = embedder.model_name + (f"@{Path(embedder.model_path).name}" if embedder.model_path else "")
         self._purger: asyncio.Task[None] | None = None
         self._loader: asyncio.Task[None] | None = None
@@ -49,6 +52,7 @@ class SemanticCacheService:
         False when the model cannot load: the cache is off and the proxy serves uncached.
         """
         self._loader = asyncio.get_running_loop().create_task(self._load())
+        current_lexicon()  # starts reading the guard's word table in a background thread
         self._loader.add_done_callback(_consume)
         # A model read from a folder loads in bounded time: start-up waits for it. One fastembed
         # fetches by name may retry an unreachable hub for a minute: it loads in the background.
@@ -83,7 +87,15 @@ class SemanticCacheService:
         """The query's vector, and the best stored answer at or above the threshold that the guard accepts."""
         store = self._store()
         vector = await self.embed_query(key.query)
-        answer = await store.lookup(key.tenant, key.exact, vector, settings.similarity_threshold, _guard(key, settings))
+        threshold, word_cut = resolve_thresholds(settings)
+        unsure: list[str] = []
+        accept = _guard(self.guard, key, settings, word_cut, unsure)
+        answer = await store.lookup(key.tenant, key.exact, vector, threshold, accept)
+        if answer is None and unsure:  # words the guard has no vectors for yet: embed them, look again
+            with contextlib.suppress(EmbedderUnavailable):  # without them the guard refuses: a miss
+                await self.guard.learn(unsure)
+            unsure.clear()
+            answer = await store.lookup(key.tenant, key.exact, vector, threshold, accept)
         if answer is not None:
             store.record_hit(answer.entry_id)
         return vector, answer
@@ -150,11 +162,22 @@ class SemanticCacheService:
         await self.embedder.close()
 
 
-def _guard(key: CacheKey, settings: SemanticCacheSettings) -> Callable[[str], bool]:
-    """Whether a stored question asks the same as this request's (always, with the guard off)."""
+def _guard(
+    guard: Guard, key: CacheKey, settings: SemanticCacheSettings, word_cut: float, unsure: list[str]
+) -> Callable[[str], bool]:
+    """Whether a stored question asks the same as this request's (always, with the guard off).
+
+    Words the guard would need vectors for are collected in ``unsure``.
+    """
     if not settings.guard:
         return lambda _stored: True
-    return lambda stored: compare_questions(key.query, stored).same
+
+    def accept(stored: str) -> bool:
+        verdict = guard.check(key.query, stored, word_cut)
+        unsure.extend(verdict.needs)
+        return verdict.same
+
+    return accept
 
 
 def _consume(task: asyncio.Task[Any]) -> None:

@@ -14,6 +14,7 @@ from ..upstream._attempt import UpstreamError, UpstreamResponse, attempt, parse_
 from ..upstream._providers import resolve_chain
 from ..upstream._target import chain_of
 from ..wire._dispatch import completion_from_body
+from ..wire._respond import send_json, start_sse
 
 __all__ = ["RouteUpstream"]
 
@@ -73,9 +74,7 @@ class RouteUpstream:
             outcome.upstream_seconds = time.perf_counter() - started
             outcome.status = response.status
             outcome.completion = completion_from_body(exchange.request.wire, parse_json(response.body))
-            headers += [(b"content-type", b"application/json"), (b"content-length", str(len(response.body)).encode())]
-            await send({"type": "http.response.start", "status": response.status, "headers": headers})
-            await send({"type": "http.response.body", "body": response.body, "more_body": False})
+            await send_json(send, response.status, response.body, headers)
             return
         try:
             await self._relay_stream(exchange, response, send, started, headers)
@@ -92,8 +91,7 @@ class RouteUpstream:
     ) -> None:
         assert response.chunks is not None
         outcome = exchange.outcome
-        headers += [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await start_sse(send, response.status, headers)
         outcome.status = response.status
         first = True
         try:

@@ -20,6 +20,7 @@ from .._types import ASGIApp, Receive, Scope, Send
 from ..semantic._key import CacheKey, cache_key
 from ..wire._completion import Completion, Usage
 from ..wire._dispatch import render_body, render_stream
+from ..wire._respond import send_json, start_sse
 
 if TYPE_CHECKING:
     from .._config import SemanticCacheSettings
@@ -161,15 +162,11 @@ async def _answer(exchange: Exchange, cached: Completion, send: Send) -> None:
     if request.stream:
         include_usage = bool((request.body.get("stream_options") or {}).get("include_usage"))
         events = render_stream(request.wire, completion, model=request.model, include_usage=include_usage)
-        headers += [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await start_sse(send, 200, headers)
         await send({"type": "http.response.body", "body": b"".join(events), "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return
-    body = render_body(request.wire, completion, model=request.model)
-    headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send_json(send, 200, render_body(request.wire, completion, model=request.model), headers)
 
 
 def _fresh_id(old: str) -> str:

@@ -9,7 +9,8 @@ whose client leaves hands over: the first follower to wake leads in its place.
 Prefixes are keyed by tenant, deployment and the digest of the prefix through L2 and
 through L1 (the ends the markers cache). A prefix whose writer has started is "warm"
 for the provider's TTL and never waits. ``lc_warmup: false`` turns the gate off for a
-request; prefixes below the provider's minimum are never gated (nothing is cached).
+request; prefixes below the provider's minimum are never gated (nothing is cached), nor
+requests whose markers were deferred (a one-shot prefix: nothing is written to wait for).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import structlog
 from .._exchange import Exchange, get_exchange
 from .._lru import LRU
 from .._types import ASGIApp, Message, Receive, Scope, Send
+from ..markers.plan import MARKER_PLAN, MarkPlan
 from ..prompt._facts import layers_of, prefix_check_of
 from ..prompt._layers import digest
 from ..prompt._prefix_minimums import min_prefix_tokens
-from ..prompt._state import prompt_state
 from ..upstream._target import target_of
 
 __all__ = ["WarmupGate", "WarmupRegistry"]
@@ -51,16 +52,12 @@ class _Claim(asyncio.Event):
     abandoned = False
 
 
-def _registry(exchange: Exchange) -> WarmupRegistry:
-    state = prompt_state(exchange)
-    if not isinstance(state.gate, WarmupRegistry):
-        state.gate = WarmupRegistry()
-    return state.gate
-
-
 class WarmupGate:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The stage's own state: each app builds its stack (on start), so each app has its own
+        # registry, and a restarted app starts with none in flight.
+        self.registry = WarmupRegistry()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = get_exchange(scope)
@@ -68,7 +65,7 @@ class WarmupGate:
         if exchange is None or not keys:
             await self.app(scope, receive, send)
             return
-        registry = _registry(exchange)
+        registry = self.registry
         ttl = 3600.0 if exchange.settings.caching.anthropic_ttl == "1h" else 300.0
         deadline = time.monotonic() + exchange.settings.caching.warmup_wait_seconds
         leading: list[str] = []
@@ -119,6 +116,9 @@ class WarmupGate:
         ext = exchange.request.ext
         wait = exchange.settings.caching.warmup_wait_seconds
         if not ext.lc_warmup or ext.lc_bypass_cache or wait <= 0:
+            return []
+        plan = exchange.notes.get(MARKER_PLAN)
+        if isinstance(plan, MarkPlan) and plan.deferred:
             return []
         layers = layers_of(exchange)
         if layers.boundary(1) == 0 or (await prefix_check_of(exchange)).below:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .._request import EnhancementSpec
+from .._request import EnhancementList
 
 __all__ = ["NAME_PATTERN", "Template", "TemplateSpec", "split_reference", "tool_name"]
 
@@ -28,16 +28,9 @@ class TemplateSpec(BaseModel):
     tools: list[dict[str, Any]] | None = Field(
         default=None, description="L1: tools in OpenAI or Anthropic form, merged into the request's tools."
     )
-    enhancements: list[EnhancementSpec] = Field(
+    enhancements: EnhancementList = Field(
         default_factory=list, description="Default lc_enhancements (names or {name, options})."
     )
-
-    @field_validator("enhancements", mode="before")
-    @classmethod
-    def _names_or_specs(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [{"name": v} if isinstance(v, str) else v for v in value]
-        return value
 
     @field_validator("tools", mode="after")
     @classmethod

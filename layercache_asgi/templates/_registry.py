@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from ._files import TemplateFileError, read_folder
 from ._model import Template, TemplateSpec, split_reference
 from ._store import Store
 
-if TYPE_CHECKING:
-    from ..enhancements import EnhancementRegistry
-
-__all__ = ["ImportReport", "TemplateRegistry"]
+__all__ = ["EnhancementCheck", "ImportReport", "TemplateRegistry"]
 
 # Other replicas' edits show up within this many seconds; this process's own edits at once.
 CACHE_SECONDS = 5.0
+
+
+class EnhancementCheck(Protocol):
+    """What templates need of the Enhance stage's registry (``enhancements.EnhancementRegistry``)."""
+
+    def check(self, specs: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
 
 
 @dataclass
@@ -34,7 +38,7 @@ class ImportReport:
 class TemplateRegistry:
     """Read templates (cached per process, invalidated on change) and change them."""
 
-    def __init__(self, store: Store, *, persistent: bool, enhancements: EnhancementRegistry | None = None) -> None:
+    def __init__(self, store: Store, *, persistent: bool, enhancements: EnhancementCheck | None = None) -> None:
         self.store = store
         self.persistent = persistent  # False: the database is down, templates live in memory only
         # What the Enhance stage knows: a template naming anything else would fail every request using it.

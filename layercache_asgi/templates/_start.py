@@ -2,42 +2,44 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import structlog
 
+from .._config import Host
+from ..db import Database
+from ..db._watch import DatabaseHost
 from ._model import TemplateSpec
-from ._registry import TemplateRegistry
+from ._registry import EnhancementCheck, TemplateRegistry
 from ._store import DatabaseStore, MemoryStore
-
-if TYPE_CHECKING:
-    from .._runtime import Runtime
 
 __all__ = ["start_templates"]
 
 log = structlog.get_logger("layercache.templates")
 
 
-async def start_templates(runtime: Runtime) -> None:
-    """Set ``runtime.templates``: database-backed, or in memory when the database is unavailable."""
+async def start_templates(runtime: DatabaseHost, enhancements: EnhancementCheck | None) -> TemplateRegistry:
+    """The template registry: database-backed, or in memory when the database is unavailable.
+
+    ``enhancements``: the Enhance stage's registry, which templates' default enhancements are checked against.
+    """
     if runtime.db is not None:
-        registry = TemplateRegistry(DatabaseStore(runtime.db), persistent=True, enhancements=runtime.enhancements)
+        registry = TemplateRegistry(DatabaseStore(runtime.db), persistent=True, enhancements=enhancements)
     else:
         log.warning("templates_in_memory", reason="the database is unavailable; template changes will not persist")
-        registry = TemplateRegistry(MemoryStore(), persistent=False, enhancements=runtime.enhancements)
+        registry = TemplateRegistry(MemoryStore(), persistent=False, enhancements=enhancements)
 
         async def persist() -> None:
-            await _move_to_database(runtime, registry)
+            if runtime.db is not None:
+                await _move_to_database(runtime, runtime.db, registry)
 
         runtime.on_database(persist)
-    runtime.templates = registry
     await _import_folder(runtime, registry)
+    return registry
 
 
-async def _move_to_database(runtime: Runtime, registry: TemplateRegistry) -> None:
+async def _move_to_database(runtime: Host, db: Database, registry: TemplateRegistry) -> None:
     """The database came back: keep what was saved in memory meanwhile, then store there from now on."""
     kept = await registry.latest_all()
-    registry.store = DatabaseStore(runtime.db)
+    registry.store = DatabaseStore(db)
     registry.persistent = True
     registry.invalidate()
     fields = set(TemplateSpec.model_fields)
@@ -46,7 +48,7 @@ async def _move_to_database(runtime: Runtime, registry: TemplateRegistry) -> Non
     await _import_folder(runtime, registry)
 
 
-async def _import_folder(runtime: Runtime, registry: TemplateRegistry) -> None:
+async def _import_folder(runtime: Host, registry: TemplateRegistry) -> None:
     folder = runtime.settings.enhancements.templates_dir
     if folder is None:
         return

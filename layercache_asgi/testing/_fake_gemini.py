@@ -1,6 +1,7 @@
 """A fake Gemini API: ``cachedContents`` creation and ``models/*:generateContent`` (also streamed).
 
-Counts CachedContent creations (:attr:`FakeGemini.creations`), rejects a request that
+Counts CachedContent creations (:attr:`FakeGemini.creations`) and TTL extensions
+(``PATCH``, :attr:`FakeGemini.extensions`), rejects a request that
 names an unknown or expired cache, or that re-sends ``system_instruction`` / ``tools``
 next to ``cachedContent`` (as Gemini does), and a cache below the model's minimum.
 Prompt tokens are billed by :attr:`FakeGemini.billing` (a :class:`PrefixCacheSimulator`:
@@ -50,6 +51,7 @@ class FakeGemini:
     requests: list[RecordedRequest] = field(default_factory=list)
     caches: dict[str, dict[str, Any]] = field(default_factory=dict)
     creations: int = 0
+    extensions: int = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -65,6 +67,8 @@ class FakeGemini:
         self.requests.append(RecordedRequest(path, headers, body))
         if path.endswith("/cachedContents") and scope["method"] == "POST":
             await self._create(send, body)
+        elif scope["method"] == "PATCH" and "/cachedContents/" in path:
+            await self._extend(send, "cachedContents/" + path.rsplit("/cachedContents/", 1)[1], body)
         elif ":generateContent" in path or ":streamGenerateContent" in path:
             await self._generate(send, path, body, arrival, stream=":streamGenerateContent" in path)
         else:
@@ -87,6 +91,19 @@ class FakeGemini:
         self.billing.gemini_cache_created(tokens, ttl)
         self.caches[name] = {"model": body.get("model"), "expires": self.clock() + ttl, "tokens": tokens, **held}
         await _send(send, 200, {"name": name, "model": body.get("model"), "usageMetadata": {"totalTokenCount": tokens}})
+
+    async def _extend(self, send: Send, name: str, body: dict[str, Any]) -> None:
+        """``PATCH cachedContents/{id}`` with a new ``ttl``: storage is billed to the new end."""
+        cache = self.caches.get(name)
+        if cache is None or cache["expires"] <= self.clock():
+            await _send(send, 404, _error(404, "NOT_FOUND", "CachedContent not found"))
+            return
+        ttl = float(str(body.get("ttl", "3600s")).rstrip("s"))
+        expires = self.clock() + ttl
+        self.billing.gemini_storage_token_hours += cache["tokens"] * max(expires - cache["expires"], 0.0) / 3600
+        cache["expires"] = expires
+        self.extensions += 1
+        await _send(send, 200, {"name": name, "model": cache["model"]})
 
     async def _generate(self, send: Send, path: str, body: dict[str, Any], arrival: float, *, stream: bool) -> None:
         cache: dict[str, Any] | None = None

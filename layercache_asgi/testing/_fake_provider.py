@@ -27,6 +27,7 @@ from ..wire._openai import render_sse as openai_sse
 from ..wire._responses import render_json as responses_json
 from ..wire._responses import render_sse as responses_sse
 from ._asgi import read_body
+from ._fake_diagnostics import FakeCacheDiagnostics
 from ._fake_responses import responses_answer, responses_prompt
 from ._request_rules import anthropic_refusal, openai_refusal
 
@@ -88,6 +89,8 @@ class FakeProvider:
     count_tokens_status: int | None = None
     count_tokens_body: Any = None
     count_tokens_delay: float = 0.0
+    # Anthropic's cache diagnostics (``diagnostics.previous_message_id``), answered from fingerprints.
+    diagnostics: FakeCacheDiagnostics = field(default_factory=FakeCacheDiagnostics)
 
     # -- what to answer ---------------------------------------------------------------
 
@@ -186,15 +189,22 @@ class FakeProvider:
             await _send(send, status, _error(wire, status, f"{self.name} failed with {status}"), failure_headers)
             return
         refusal = _refusal(wire, body) if self.strict else None
+        if refusal is None and wire == "anthropic":
+            refusal = self.diagnostics.refusal(body)
         if refusal is not None:
             await _send(send, 400, refusal, self.response_headers)
             return
         completion = self.answer(wire, body)
         completion.usage = self.usage_for(wire, body, completion)
         model = str(body.get("model", ""))
+        asked, diagnosis = self.diagnostics.diagnose(body, count_tokens) if wire == "anthropic" else (False, None)
         if not body.get("stream"):
             render = {"openai": openai_json, "responses": responses_json}.get(wire, anthropic_json)
-            await _send(send, 200, json.loads(render(completion, model=model)), self.response_headers)
+            doc = json.loads(render(completion, model=model))
+            if asked:
+                doc = self.diagnostics.into_json(doc, diagnosis)
+                self.diagnostics.remember(str(doc["id"]), body, count_tokens)
+            await _send(send, 200, doc, self.response_headers)
             return
         if wire == "responses":
             events = responses_sse(completion, model=model)
@@ -203,6 +213,9 @@ class FakeProvider:
             events = openai_sse(completion, model=model, include_usage=include)
         else:
             events = anthropic_sse(completion, model=model)
+            if asked:
+                events, message_id = self.diagnostics.into_events(events, diagnosis)
+                self.diagnostics.remember(message_id, body, count_tokens)
         extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.response_headers.items()]
         sse_headers = [(b"content-type", b"text/event-stream"), *extra]
         await send({"type": "http.response.start", "status": 200, "headers": sse_headers})

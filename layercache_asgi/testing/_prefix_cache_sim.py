@@ -7,6 +7,11 @@
   are written, when at least the model's minimum long. A request reads the longest
   written prefix ending at one of its breakpoints or up to 20 blocks before one.
   Order: tools, system, messages. TTL 5 minutes (or ``"ttl": "1h"``), refreshed on read.
+  A top-level ``cache_control`` (automatic caching) is a breakpoint on the last cacheable
+  block (not thinking, not empty text). The minimum is the table's
+  (:func:`~layercache_asgi.prompt._prefix_minimums.min_prefix_tokens`) unless
+  ``real_minimums`` (model prefix -> tokens) says otherwise: a model whose real minimum
+  differs from the published one, as some do.
   More than 4 breakpoints is a 400, as at Anthropic (the base fake's rules).
 - Gemini (served by :class:`~layercache_asgi.testing.FakeGemini`, which bills here):
   blocks are the system instruction's parts, the function declarations, then each
@@ -169,12 +174,24 @@ def _has_marker(block: Any) -> dict[str, Any] | None:
     return marker if isinstance(marker, dict) else None
 
 
+def _last_cacheable(blocks: list[tuple[str, Any]]) -> int | None:
+    for index in range(len(blocks) - 1, -1, -1):
+        block = blocks[index][1]
+        if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking"):
+            continue
+        if isinstance(block, dict) and block.get("type") == "text" and not block.get("text"):
+            continue
+        return index
+    return None
+
+
 @dataclass
 class PrefixCacheSimulator(FakeProvider):
     """:class:`FakeProvider` with provider prefix-cache billing. ``clock`` may be replaced in tests."""
 
     clock: Callable[[], float] = time.monotonic
     usages: list[tuple[str, Usage]] = field(default_factory=list)
+    real_minimums: dict[str, int] = field(default_factory=dict)
     _openai: dict[tuple[str, str], _Entry] = field(default_factory=dict)
     _anthropic: dict[str, _Entry] = field(default_factory=dict)
     _gemini: dict[tuple[str, str], _Entry] = field(default_factory=dict)
@@ -204,6 +221,7 @@ class PrefixCacheSimulator(FakeProvider):
         text = _openai_text(body)
         total = max(1, math.ceil(len(text) / 4))
         namespace = str(body.get("prompt_cache_key") or "")
+        ttl = 86_400.0 if body.get("prompt_cache_retention") == "24h" else _TTL["5m"]
         read = 0
         h = hashlib.sha256()
         done = 0
@@ -217,7 +235,7 @@ class PrefixCacheSimulator(FakeProvider):
                 read = boundary
                 entry.expires_at = now + entry.ttl
             elif entry is None or entry.expires_at <= arrival:
-                self._openai[key] = _Entry(boundary, now, now + _TTL["5m"], _TTL["5m"])
+                self._openai[key] = _Entry(boundary, now, now + ttl, ttl)
             boundary += OPENAI_BOUNDARY_STEP
         return Usage(uncached_input=total - read, cache_read=read)
 
@@ -225,10 +243,14 @@ class PrefixCacheSimulator(FakeProvider):
 
     def _anthropic_usage(self, body: dict[str, Any], arrival: float, now: float) -> Usage:
         blocks = _anthropic_blocks(body)
-        minimum = min_prefix_tokens("anthropic", str(body.get("model", ""))) or 1024
+        minimum = self.anthropic_minimum(str(body.get("model", "")))
         digests, cumulative = _prefixes([text for text, _ in blocks])
         tokens = cumulative[-1] if cumulative else 0
         breakpoints = [(i, _has_marker(b) or {}) for i, (_, b) in enumerate(blocks) if _has_marker(b)]
+        automatic = body.get("cache_control")
+        last = _last_cacheable(blocks)
+        if isinstance(automatic, dict) and last is not None and all(i != last for i, _ in breakpoints):
+            breakpoints = sorted([*breakpoints, (last, automatic)], key=lambda b: b[0])
         read = 0
         for index, _ in breakpoints:
             for position in range(index, max(index - ANTHROPIC_LOOKBACK, 0) - 1, -1):
@@ -248,6 +270,13 @@ class PrefixCacheSimulator(FakeProvider):
             written = max(written, cumulative[index])
         write = max(written - read, 0)
         return Usage(uncached_input=tokens - max(read, written), cache_read=read, cache_write=write)
+
+    def anthropic_minimum(self, model: str) -> int:
+        """The minimum this fake caches at: ``real_minimums`` (longest prefix) before the table."""
+        names = [k for k in self.real_minimums if model.startswith(k)]
+        if names:
+            return self.real_minimums[max(names, key=len)]
+        return min_prefix_tokens("anthropic", model) or 1024
 
     # -- Gemini ---------------------------------------------------------------------------
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
-from .._errors import LayerCacheError, redact
+from .._errors import redact
 from .._exchange import Exchange
+from ..explain import attach_diagnostics, diagnostics_refused
 from ..wire._dispatch import StreamAccumulator, new_accumulator
 from ..wire._json import dumps
 from ..wire._responses import stateful_fields
@@ -26,6 +26,7 @@ from ..wire._sse import SSEParser, format_event
 from ._headers import relay_headers
 from ._pool_reaper import reap_orphan_connections
 from ._providers import Deployment
+from ._response import UpstreamError, UpstreamResponse
 
 __all__ = ["UpstreamError", "UpstreamResponse", "attempt", "forward_headers", "parse_json"]
 
@@ -33,39 +34,6 @@ _OPENAI_BASE = "https://api.openai.com/v1"
 _ANTHROPIC_BASE = "https://api.anthropic.com"
 _ANTHROPIC_VERSION = "2023-06-01"
 _FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta", "openai-organization", "openai-project")
-
-
-class UpstreamError(LayerCacheError):
-    """A failed attempt. ``retriable`` failures (5xx, timeouts, connection errors) fail over.
-
-    ``headers``: the provider's headers clients act on (``retry-after``, rate limits, its request
-    id), relayed to the client when this is the last failure of the chain.
-    """
-
-    def __init__(self, status: int, message: str, *, retriable: bool, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retriable = retriable
-        self.headers = headers or {}
-
-
-@dataclass
-class UpstreamResponse:
-    status: int
-    body: bytes = b""  # JSON, when not streaming
-    chunks: AsyncIterator[bytes] | None = None  # SSE bytes in the client's format, when streaming
-    stream: StreamAccumulator | None = None  # sees every streamed byte, for accounting
-    headers: dict[str, str] = field(default_factory=dict)  # the provider's, relayed to the client
-    release: Callable[[], Awaitable[object]] | None = None  # closes the upstream stream
-
-    async def aclose(self) -> None:
-        """Close the upstream stream, read or not: a client that left must not keep it open."""
-        chunks_close = getattr(self.chunks, "aclose", None)
-        if chunks_close is not None:
-            await chunks_close()
-        if self.release is not None:
-            await self.release()
 
 
 def _status_error(
@@ -107,6 +75,16 @@ def _fast_request(deployment: Deployment, exchange: Exchange, key: str | None) -
 
 
 async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
+    try:
+        return await _fast_once(deployment, exchange, key)
+    except UpstreamError as exc:
+        # The cache diagnostics the proxy adds are no reason to fail a request: once more without.
+        if not diagnostics_refused(exchange, deployment, exc.status, exc.message):
+            raise
+        return await _fast_once(deployment, exchange, key)
+
+
+async def _fast_once(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
     client: httpx.AsyncClient = exchange.runtime.http
     request = exchange.request
     body = dict(request.body, model=deployment.upstream_model)
@@ -119,6 +97,7 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
             body["stream_options"] = options
             injected_usage = True
     url, headers = _fast_request(deployment, exchange, key)
+    attach_diagnostics(exchange, deployment, body, headers)
     content = dumps(body, exact=request.exact_numbers)
     # Per request, from the settings snapshot: a hot reload changes it without a new client.
     timeout = httpx.Timeout(exchange.settings.upstream.timeout, connect=exchange.settings.upstream.connect_timeout)

@@ -15,16 +15,14 @@ from typing import Any
 
 from .._errors import redact
 from .._exchange import Exchange
-from ..markers.gemini import GEMINI_CACHED_CONTENT
-from ..markers.openai import PROMPT_CACHE_KEY
 from ..wire._dispatch import StreamAccumulator, new_accumulator
 from ..wire._fields import translated_fields
 from ..wire._native_shape import native_event, native_json
 from ..wire._sse import SSEParser, format_event
-from ._attempt import UpstreamError, UpstreamResponse
 from ._headers import relay_headers
 from ._litellm import litellm
 from ._providers import Deployment
+from ._response import UpstreamError, UpstreamResponse
 
 __all__ = ["NO_KEY", "call_litellm"]
 
@@ -142,12 +140,12 @@ async def _started(chunks: AsyncGenerator[bytes, None], response: Any) -> AsyncI
 def _marker_params(exchange: Exchange) -> dict[str, str]:
     """What the cache markers chose for this deployment that is no field of the client's format."""
     params: dict[str, str] = {}
-    cached_content = exchange.notes.get(GEMINI_CACHED_CONTENT)
-    if isinstance(cached_content, str):
-        params["cached_content"] = cached_content
-    cache_key = exchange.notes.get(PROMPT_CACHE_KEY)
-    if exchange.request.wire == "anthropic" and isinstance(cache_key, str):
-        params["prompt_cache_key"] = cache_key
+    if exchange.gemini_cached_content is not None:
+        params["cached_content"] = exchange.gemini_cached_content
+    if exchange.request.wire == "anthropic" and exchange.prompt_cache_key is not None:
+        params["prompt_cache_key"] = exchange.prompt_cache_key
+    if exchange.request.wire == "anthropic" and exchange.prompt_cache_retention is not None:
+        params["prompt_cache_retention"] = exchange.prompt_cache_retention
     return params
 
 

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from ._completion import Completion, ToolCall, Usage
+from ._content import content_text
 from ._sse import SSEParser, format_event
 
 __all__ = ["OpenAIStream", "completion_from_json", "render_json", "render_sse", "usage_from_wire", "usage_to_wire"]
@@ -31,14 +32,6 @@ def usage_to_wire(usage: Usage) -> dict[str, Any]:
     }
 
 
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
 def completion_from_json(body: dict[str, Any]) -> Completion:
     choices = body.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
@@ -54,7 +47,7 @@ def completion_from_json(body: dict[str, Any]) -> Completion:
     ]
     return Completion(
         model=str(body.get("model", "")),
-        text=_content_text(message.get("content")),
+        text=content_text(message.get("content")),
         tool_calls=calls,
         finish_reason=str(choice.get("finish_reason") or "stop"),
         usage=usage_from_wire(body.get("usage")),

@@ -1,0 +1,175 @@
+"""Take one member out of a JSON answer (or of an SSE event's data) without touching any other byte.
+
+Re-serialising the answer would change its spacing, escapes and number formatting; a
+client that did not ask for the provider's diagnostics must see the bytes it would have
+seen without the proxy, minus that one member.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["EventFilter", "remove_member"]
+
+_SPACE = b" \t\r\n"
+_END = b",}] \t\r\n"
+_NOT_FOUND = object()
+
+
+def _skip(text: bytes, i: int) -> int:
+    while i < len(text) and text[i] in _SPACE:
+        i += 1
+    return i
+
+
+def _string_end(text: bytes, i: int) -> int:
+    """Index after the string starting at ``text[i] == '"'``."""
+    i += 1
+    while i < len(text):
+        c = text[i]
+        if c == 0x5C:  # backslash: skip the escaped character
+            i += 2
+            continue
+        if c == 0x22:
+            return i + 1
+        i += 1
+    raise ValueError("unterminated string")
+
+
+def _value_end(text: bytes, i: int) -> int:
+    if text[i] == 0x22:
+        return _string_end(text, i)
+    if text[i] in b"{[":
+        depth = 0
+        while i < len(text):
+            c = text[i]
+            if c == 0x22:
+                i = _string_end(text, i)
+                continue
+            if c in b"{[":
+                depth += 1
+            elif c in b"}]":
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+            i += 1
+        raise ValueError("unterminated value")
+    while i < len(text) and text[i] not in _END:
+        i += 1
+    return i
+
+
+def _members(text: bytes, i: int) -> Iterator[tuple[int, str, int, int, int]]:
+    """``(key start, key, value start, value end, next member start or the closing brace)`` of the object at ``i``."""
+    if i >= len(text) or text[i] != 0x7B:
+        return
+    i = _skip(text, i + 1)
+    while i < len(text) and text[i] == 0x22:
+        key_end = _string_end(text, i)
+        key = json.loads(text[i:key_end])
+        colon = _skip(text, key_end)
+        if text[colon] != 0x3A:
+            raise ValueError("expected ':'")
+        start = _skip(text, colon + 1)
+        end = _value_end(text, start)
+        after = _skip(text, end)
+        following = _skip(text, after + 1) if after < len(text) and text[after] == 0x2C else after
+        yield i, key, start, end, following
+        if following == after:
+            return
+        i = following
+
+
+def remove_member(text: bytes, path: tuple[str, ...]) -> tuple[bytes, Any]:
+    """``text`` without the member at ``path`` (keys of nested objects), and the member's value.
+
+    The value is ``_NOT_FOUND`` (test with :func:`found`) and ``text`` unchanged when there is no
+    such member or ``text`` is not a JSON object."""
+    try:
+        i = _skip(text, 0)
+        for depth, name in enumerate(path):
+            previous_end: int | None = None
+            for key_start, key, start, end, following in _members(text, i):
+                if key != name:
+                    previous_end = end
+                    continue
+                if depth < len(path) - 1:
+                    i = start
+                    break
+                value = json.loads(text[start:end])
+                if following != _skip(text, end):  # a member follows: take this one and its comma
+                    return text[:key_start] + text[following:], value
+                if previous_end is not None:  # the last member: take the comma before it
+                    return text[:previous_end] + text[end:], value
+                return text[:key_start] + text[end:], value
+            else:
+                return text, _NOT_FOUND
+    except (ValueError, IndexError):
+        pass
+    return text, _NOT_FOUND
+
+
+def found(value: Any) -> bool:
+    return value is not _NOT_FOUND
+
+
+# Where Anthropic's events may carry ``diagnostics``: on the message of message_start (documented),
+# and, defensively, on message_delta (top level or its delta).
+_EVENT_PATHS = {
+    "message_start": (("message", "diagnostics"),),
+    "message_delta": (("diagnostics",), ("delta", "diagnostics")),
+}
+
+
+class EventFilter:
+    """Passes SSE bytes through event by event; events naming ``diagnostics`` are read (and stripped).
+
+    Only complete events leave (an event split across chunks waits for its end, which a client
+    would wait for too); every other byte is relayed as it came.
+    """
+
+    def __init__(self, on_value: Callable[[Any], None], *, strip: bool) -> None:
+        self.on_value = on_value
+        self.strip = strip
+        self.pending = b""
+        self.events = 0  # complete events passed
+
+    def feed(self, chunk: bytes) -> bytes:
+        self.pending += chunk
+        lf, crlf = self.pending.rfind(b"\n\n"), self.pending.rfind(b"\r\n\r\n")
+        end = max(lf + 2 if lf >= 0 else 0, crlf + 4 if crlf >= 0 else 0)
+        if not end:
+            return b""
+        ready, self.pending = self.pending[:end], self.pending[end:]
+        return self._events(ready)
+
+    def flush(self) -> bytes:
+        rest, self.pending = self.pending, b""
+        return self._events(rest) if rest else b""
+
+    def _events(self, data: bytes) -> bytes:
+        self.events += data.count(b"\n\n") + data.count(b"\r\n\r\n")
+        if b'"diagnostics"' not in data:
+            return data
+        return b"".join(self._event(line) for line in data.splitlines(keepends=True))
+
+    def _event(self, line: bytes) -> bytes:
+        if not line.startswith(b"data:") or b'"diagnostics"' not in line:
+            return line
+        body = line[5:]
+        lead = len(body) - len(body.lstrip(b" "))
+        payload = body[lead:].rstrip(b"\r\n")
+        tail = body[lead + len(payload) :]
+        try:
+            kind = json.loads(payload).get("type")
+        except (ValueError, AttributeError):
+            return line
+        for path in _EVENT_PATHS.get(str(kind), ()):
+            stripped, value = remove_member(payload, path)
+            if found(value):
+                self.on_value(value)
+                if self.strip:
+                    return b"data:" + body[:lead] + stripped + tail
+        return line

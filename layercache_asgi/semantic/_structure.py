@@ -1,0 +1,126 @@
+"""How the words of a question relate: what a marker points at, whose thing it is, who does what.
+
+The guard pairs the content words of two questions; these checks then say whether the
+pairing keeps the relations between them ("100 USD to EUR" is not "100 EUR to USD").
+"""
+
+from __future__ import annotations
+
+from ._question import RELATIONS, Question, words_of
+
+__all__ = ["ASKING_LEAVE", "MODAL_ADJECTIVES", "agent_positions", "order_swapped", "past"]
+
+
+def order_swapped(a: Question, b: Question, pairs: list[tuple[int, int]]) -> bool:
+    """Numbers keep their order ("15% of 80"). Paired words may move ("the GDP of Japan", "Japan's
+    GDP"), but what a relational marker points at may not change: "100 USD *to* EUR" / "*to* USD",
+    "faster *than* Go" / "*than* Rust", "9am *in* London ... *in* Sydney" / the other way round."""
+    shared = set(a.numbers) & set(b.numbers)
+    if _first(a.words, shared) != _first(b.words, shared):
+        return True
+    partner = dict(pairs)
+    paired_b = set(partner.values())
+    if _possession_moved(a, b, partner) or _possession_moved(b, a, {j: i for i, j in pairs}):
+        return True
+    if _sentence(a) and _sentence(b) and _roles_swapped(pairs):
+        return True
+    objects_a, objects_b = _objects(a), _objects(b)
+    for marker in objects_a.keys() & objects_b.keys():
+        # Paired words by their position in b, personal pronouns by themselves.
+        in_a = [f"#{partner[i]}" if i in partner else a.words[i] for i in objects_a[marker]]
+        in_b = [f"#{j}" if j in paired_b else b.words[j] for j in objects_b[marker]]
+        in_a = [x for x in in_a if x[0] == "#" or x in _PERSONS]
+        in_b = [x for x in in_b if x[0] == "#" or x in _PERSONS]
+        if len(in_a) != len(objects_a[marker]) or len(in_b) != len(objects_b[marker]) or not in_a or not in_b:
+            continue  # an object without a partner: the content-word checks judged it
+        if set(in_a).isdisjoint(in_b):
+            return True
+        if set(in_a) == set(in_b) and list(dict.fromkeys(in_a)) != list(dict.fromkeys(in_b)):
+            return True
+    return False
+
+
+def _roles_swapped(pairs: list[tuple[int, int]]) -> bool:
+    """Two paired words changed sides of a third: "Does a will override a trust?" / "a trust override a will"."""
+    for i, j in pairs:
+        for k, m in pairs:
+            if i < k and j > m and any(i < p < k and m < q < j for p, q in pairs):
+                return True
+    return False
+
+
+def _sentence(question: Question) -> bool:
+    """A full active sentence (an auxiliary, no passive): word order there carries who does what."""
+    return not question.passive and not _AUXILIARIES.isdisjoint(question.words)
+
+
+def _possession_moved(a: Question, b: Question, partner: dict[int, int]) -> bool:
+    """A's "wife's car" must stay "wife('s) car" or "car of (the) wife" in B, not "wife driving my car"."""
+    for i in a.possessors:
+        k = next((c for c in a.content if c > i), None)
+        if k is None or i not in partner or k not in partner:
+            continue
+        pi, pk = partner[i], partner[k]
+        after_pi = next((c for c in b.content if c > pi), None)
+        if after_pi == pk or (pk < pi and "of" in b.words[pk:pi]):
+            continue
+        return True
+    return False
+
+
+# "Is it safe / legal / OK to ..." asks what "Can I ..." asks.
+MODAL_ADJECTIVES = words_of("safe legal ok okay possible allowed fine acceptable permitted")
+# What "Is it OK to ...?" may stand for: "Can I ...?", "Is it correct / right / proper to ...?"
+ASKING_LEAVE = words_of("can could may correct right proper")
+_AUXILIARIES = words_of("do does did can could will would should")
+_DETERMINERS = words_of("a an the my your our their his her its this that these those")
+
+
+def agent_positions(a: Question, b: Question) -> tuple[set[int], set[int]]:
+    """Who does it, in the active form of a passive question: "How do *dealers* calculate a value?" for
+    "How is a value calculated?". The passive leaves the agent out; it asks the same."""
+    found: tuple[set[int], set[int]] = (set(), set())
+    for side, (active, passive) in enumerate(((a, b), (b, a))):
+        if active.passive or not passive.passive:
+            continue
+        for at, word in enumerate(active.words):
+            if word in _AUXILIARIES:
+                nxt = at + 1
+                while nxt < len(active.words) and active.words[nxt] in _DETERMINERS:
+                    nxt += 1
+                if nxt < len(active.words) and nxt in active.content:
+                    found[side].add(nxt)
+                break
+    return found
+
+
+# Markers whose object is what the question is about: "to", "into" and "onto" point the same way.
+_PERSONS = words_of("me you him her us them")
+_MARKER_CLASS = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "versus": "vs", "against": "vs"}
+
+
+def _objects(question: Question) -> dict[str, list[int]]:
+    """Per relational marker, the positions of the content words (or personal pronouns) right after it."""
+    found: dict[str, list[int]] = {}
+    content = [
+        i for i, w in enumerate(question.words) if (i in question.content and w not in RELATIONS) or w in _PERSONS
+    ]
+    for at, word in enumerate(question.words):
+        if word in RELATIONS:
+            following = next((i for i in content if i > at), None)
+            if following is not None:
+                found.setdefault(_MARKER_CLASS.get(word, word), []).append(following)
+    return found
+
+
+_BE = words_of("be is are am was were been being get gets got")
+
+
+def past(question: Question, at: int) -> bool:
+    """A verb in -ed that is not a passive participle ("lived", not "is taxed", "be salted")."""
+    word = question.words[at]
+    return word.endswith("ed") and len(word) > 4 and _BE.isdisjoint(question.words[:at])
+
+
+def _first(words: tuple[str, ...], keep: set[str]) -> list[str]:
+    return list(dict.fromkeys(w for w in words if w in keep))

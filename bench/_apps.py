@@ -20,9 +20,12 @@ class _QuietFake(FakeProvider):
 
 upstream = _QuietFake()
 
+# What the floor forwards: the same path on the fake provider, with the client's auth headers.
+_FORWARDED = (b"authorization", b"x-api-key", b"anthropic-version", b"content-type")
+
 
 class Passthrough:
-    """The baseline: parse the JSON body, forward it with one shared httpx client, relay the answer."""
+    """The floor: read the body, ``json.loads`` it, re-post it with one shared httpx client, relay the answer."""
 
     def __init__(self) -> None:
         self.client: httpx.AsyncClient | None = None
@@ -35,17 +38,16 @@ class Passthrough:
                 await send({"type": "lifespan.shutdown.complete"})
             return
         if self.client is None:
-            self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+            self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200), timeout=60)
         raw = await read_body(receive)
         if scope["method"] != "POST":
             await send({"type": "http.response.start", "status": 404, "headers": []})
             await send({"type": "http.response.body", "body": b""})
             return
         body = json.loads(raw)
+        headers = {k.decode(): v.decode() for k, v in scope["headers"] if k in _FORWARDED}
         response = await self.client.post(
-            f"{os.environ['BENCH_UPSTREAM']}/v1/chat/completions",
-            content=json.dumps(body).encode(),
-            headers={"content-type": "application/json", "authorization": "Bearer sk-bench"},
+            f"{os.environ['BENCH_UPSTREAM']}{scope['path']}", content=json.dumps(body).encode(), headers=headers
         )
         await send(
             {
@@ -68,10 +70,41 @@ def layercache() -> LayerCacheApp:
     return LayerCacheApp(
         Settings.model_validate(
             {
-                "providers": {"openai": {"api_base": f"{os.environ['BENCH_UPSTREAM']}/v1"}},
+                "providers": {
+                    "openai": {"api_base": f"{os.environ['BENCH_UPSTREAM']}/v1"},
+                    "anthropic": {"api_base": os.environ["BENCH_UPSTREAM"]},
+                },
                 "database": {"url": os.environ["BENCH_DB_URL"]},
                 "caching": {"semantic": semantic},
                 "logging": {"level": "WARNING"},
             }
         )
     )
+
+
+def profiled() -> Any:
+    """Factory: :func:`layercache` under pyinstrument; the profile is written to ``$BENCH_PROFILE`` at shutdown."""
+    from pyinstrument import Profiler
+
+    inner = layercache()
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            profiler.start()
+
+            async def on_send(message: Any) -> None:
+                if message["type"] == "lifespan.shutdown.complete":
+                    profiler.stop()
+                    with open(os.environ["BENCH_PROFILE"], "w") as out:
+                        out.write(profiler.output_text(unicode=False, color=False, show_all=False))
+                await send(message)
+
+            await inner(scope, receive, on_send)
+            return
+        await inner(scope, receive, send)
+
+    return app
+
+
+__all__ = ["Passthrough", "layercache", "passthrough", "profiled", "upstream"]

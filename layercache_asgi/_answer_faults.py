@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException
 
 from ._errors import error_body
 from ._types import ASGIApp, Message, Receive, Scope, Send, Wire
-from .db._database import is_database_error
 
 __all__ = ["DATABASE_UNAVAILABLE", "AnswerFaults"]
 
@@ -53,6 +52,8 @@ class AnswerFaults:
             raise  # mounted in a Starlette host, the router's 404/405 are the host's to render
         except Exception as exc:
             path = _route_path(scope)
+            from .db._database import is_database_error  # SQLAlchemy loads with the database, not at import
+
             if is_database_error(exc):
                 db = self._get_db()
                 if db is not None:

@@ -231,7 +231,10 @@ class SemanticCacheSettings(_Section):
     model_load_wait_seconds: float = Field(
         default=10.0,
         ge=0,
-        description="Start-up waits this long for the embedding model; requests bypass the cache until it loads.",
+        description=(
+            "Start-up waits this long for an embedding model read from model_path; a model fastembed loads "
+            "by name (and may download) never holds start-up. Requests bypass the cache until it loads."
+        ),
     )
 
 

@@ -28,7 +28,16 @@ import structlog
 from ._config import Settings
 from ._errors import redact
 
-__all__ = ["APP_KEY", "PROMPT_KEYS", "LogBuffer", "configure_logging", "reconfigure_logging", "release_logging"]
+__all__ = [
+    "APP_KEY",
+    "PROMPT_KEYS",
+    "LogBuffer",
+    "configure_logging",
+    "reconfigure_logging",
+    "release_logging",
+    "route_fastembed_logs",
+    "route_litellm_logs",
+]
 
 APP_KEY = "lc_app"
 LOGGER_NAME = "layercache"
@@ -208,3 +217,50 @@ def release_logging(buffer: LogBuffer) -> None:
     with _lock:
         _live.pop(buffer.app_id, None)
         _update_level()
+
+
+# -- the libraries' own log lines ------------------------------------------------------------
+
+_LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+_routed: set[str] = set()
+
+
+def route_litellm_logs() -> None:
+    """LiteLLM's stdlib loggers write through our handler (our format) instead of their own."""
+    with _lock:
+        if "litellm" in _routed:
+            return
+        _routed.add("litellm")
+        handler = _handler()
+        for name in _LITELLM_LOGGERS:
+            logger = logging.getLogger(name)
+            for own in [h for h in logger.handlers if h is not handler]:
+                logger.removeHandler(own)
+            logger.addHandler(handler)
+            logger.propagate = False
+
+
+def route_fastembed_logs() -> None:
+    """fastembed logs with loguru, in loguru's format: its lines come to ``layercache.fastembed``
+    instead, at debug level (a download it retries is detail; the semantic cache says in one line
+    what it waits for). loguru's default stderr handler, if still installed, keeps every other line."""
+    try:
+        from loguru import logger
+    except ImportError:
+        return
+    with _lock:
+        if "fastembed" in _routed:
+            return
+        _routed.add("fastembed")
+        ours = logging.getLogger(f"{LOGGER_NAME}.fastembed")
+
+        def from_fastembed(record: Mapping[str, Any]) -> bool:
+            return str(record["name"] or "").startswith("fastembed")
+
+        try:
+            logger.remove(0)  # loguru's default handler: put back without fastembed's lines
+        except ValueError:
+            pass  # the host set loguru up itself; fastembed's lines reach its handlers too
+        else:
+            logger.add(sys.stderr, filter=lambda record: not from_fastembed(record))
+        logger.add(lambda message: ours.debug("%s", message.record["message"]), filter=from_fastembed, level=0)

@@ -32,7 +32,7 @@ from typing import Any
 
 from .._exchange import Exchange
 from .._types import Wire
-from ..prompt._layers import Layers, digest, part_value
+from ..prompt._layers import Layers, digest, has_markers, part_value
 from ..prompt._state import PromptState, SessionMark
 
 __all__ = ["LOOKBACK_BLOCKS", "MAX_BREAKPOINTS", "apply_anthropic", "count_markers"]
@@ -54,7 +54,7 @@ def count_markers(body: dict[str, Any]) -> int:
     """Breakpoints the client already placed. A top-level ``cache_control`` (Anthropic's automatic
     caching, which marks the last block) takes one of the four slots too."""
     top = int(body.get("cache_control") is not None)
-    return top + sum(_markers_in(body.get(k)) for k in ("tools", "system", "messages"))
+    return top + sum(_markers_in(body.get(k)) for k in ("tools", "system", "messages") if has_markers(body.get(k)))
 
 
 def _ttls_in(item: Any) -> list[str]:
@@ -162,7 +162,8 @@ def apply_anthropic(exchange: Exchange, layers: Layers, state: PromptState, thro
     budget = MAX_BREAKPOINTS - existing
     if budget <= 0 or not layers.parts:
         return []
-    client = [_ttls_in(part_value(body, p.path)) for p in layers.parts]
+    values = [part_value(body, p.path) for p in layers.parts]
+    client = [_ttls_in(v) if has_markers(v) else [] for v in values]  # the walk only where a marker is
     if body.get("cache_control") is not None:
         client.append(_ttls_in({"cache_control": body["cache_control"]}))  # on the last block, after all parts
     # A prefix ending at or before the client's last breakpoint is written anyway: marking it is free.

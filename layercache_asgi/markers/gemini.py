@@ -29,11 +29,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from .._lru import LRU
-from ..db._tables import GeminiCacheHandle
 from ..prompt._layers import Layers, digest
 from ..prompt._state import prompt_state
 from ..wire._content import content_text
@@ -126,6 +123,10 @@ async def _stored(exchange: Exchange, prefix_hash: str, now: datetime) -> tuple[
     db = exchange.runtime.db
     if db is None:
         return None
+    from sqlalchemy import select  # SQLAlchemy loads with the database, not at import
+
+    from ..db._tables import GeminiCacheHandle
+
     async with db.session() as session:
         row = (
             await session.execute(select(GeminiCacheHandle).where(GeminiCacheHandle.prefix_hash == prefix_hash))
@@ -146,6 +147,11 @@ async def _claim(exchange: Exchange, prefix_hash: str, model: str, now: datetime
     db = exchange.runtime.db
     if db is None:
         return True
+    from sqlalchemy import and_, delete, or_
+    from sqlalchemy.exc import IntegrityError
+
+    from ..db._tables import GeminiCacheHandle
+
     try:
         async with db.session() as session:
             await session.execute(
@@ -185,6 +191,10 @@ async def _store(exchange: Exchange, prefix_hash: str, model: str, name: str, no
     db = exchange.runtime.db
     if db is None:
         return
+    from sqlalchemy import delete
+
+    from ..db._tables import GeminiCacheHandle
+
     async with db.session() as session:
         await session.execute(delete(GeminiCacheHandle).where(GeminiCacheHandle.prefix_hash == prefix_hash))
         session.add(
@@ -198,6 +208,10 @@ async def _release(exchange: Exchange, prefix_hash: str) -> None:
     db = exchange.runtime.db
     if db is None:
         return
+    from sqlalchemy import delete
+
+    from ..db._tables import GeminiCacheHandle
+
     with contextlib.suppress(Exception):
         async with db.session() as session:
             await session.execute(

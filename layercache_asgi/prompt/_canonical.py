@@ -47,6 +47,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
+
+from .._lru import LRU
 from .._types import Wire
 from ..wire._content import is_text_part
 
@@ -56,6 +59,8 @@ _TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 # Roles whose text is an instruction the client renders, not a turn of the conversation.
 _INSTRUCTION_ROLES = frozenset({"system", "developer"})
+# Tool lists as sent → their canonical form (both as JSON bytes): a few agents' worth of tool sets.
+_canonical_tool_lists: LRU[bytes, bytes] = LRU(64)
 
 # JSON Schema keywords whose value maps names the client chose to subschemas: order kept.
 _NAMED_SUBSCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
@@ -171,6 +176,24 @@ def _canonical_tool(tool: Any) -> Any:
 
 
 def _canonical_tools(tools: list[Any]) -> list[Any]:
+    """Rules 1-3 on a tool list, remembered by its exact bytes: an agent sends the same tools every turn.
+
+    The memo keeps bytes, so each request gets its own objects (later stages add markers to them)."""
+    try:
+        sent = orjson.dumps(tools)
+    except TypeError:  # a number kept in its spelling, or what orjson cannot write: no memo
+        return _rewrite_tools(tools)
+    known = _canonical_tool_lists.get(sent)
+    if known is None:
+        canonical = _rewrite_tools(tools)
+        known = orjson.dumps(canonical)
+        _canonical_tool_lists.put(sent, known)
+        return canonical
+    canonical_copy: list[Any] = orjson.loads(known)
+    return canonical_copy
+
+
+def _rewrite_tools(tools: list[Any]) -> list[Any]:
     if not any(_has_marker(t) for t in tools):
         named = sorted((t for t in tools if _tool_name(t) is not None), key=lambda t: str(_tool_name(t)))
         tools = named + [t for t in tools if _tool_name(t) is None]

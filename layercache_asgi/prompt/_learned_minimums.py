@@ -26,9 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import select
 
-from ..db._tables import LearnedMinimum
 from ._prefix_minimums import min_prefix_tokens
 from ._state import prompt_state
 
@@ -84,6 +82,10 @@ class LearnedMinimums:
                 return
             db = exchange.runtime.db
             if db is not None:
+                from sqlalchemy import select  # with the database, not at import
+
+                from ..db._tables import LearnedMinimum
+
                 try:
                     async with db.session() as session:
                         rows = (await session.execute(select(LearnedMinimum))).scalars().all()
@@ -137,6 +139,10 @@ class LearnedMinimums:
         db = exchange.runtime.db
         if db is None:
             return
+        from sqlalchemy import select
+
+        from ..db._tables import LearnedMinimum
+
         try:
             async with db.session() as session:
                 row = (
@@ -188,6 +194,10 @@ async def stored_minimums(runtime: Runtime) -> list[Learned]:
     if isinstance(minimums, LearnedMinimums):
         found.update(minimums.values)
     if runtime.db is not None:
+        from sqlalchemy import select
+
+        from ..db._tables import LearnedMinimum
+
         try:
             async with runtime.db.session() as session:
                 rows = (await session.execute(select(LearnedMinimum))).scalars().all()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._lru import LRU
-from ._layers import strip_markers
+from ._layers import minified
 
 if TYPE_CHECKING:
     from .._config import Host
@@ -32,7 +31,7 @@ def part_text(value: Any) -> str:
         return value
     if isinstance(value, dict) and isinstance(value.get("content"), str) and set(value) <= {"role", "content", "name"}:
         return str(value["content"])
-    return json.dumps(strip_markers(value), ensure_ascii=False, separators=(",", ":"))
+    return minified(value).decode()
 
 
 def _count(model: str, texts: list[str]) -> list[int]:

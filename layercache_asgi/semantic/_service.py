@@ -61,11 +61,22 @@ class SemanticCacheService:
         self._loader = asyncio.get_running_loop().create_task(self._load())
         current_lexicon()  # starts reading the guard's word table in a background thread
         self._loader.add_done_callback(_consume)
+        # A model read from a folder loads in bounded time: start-up waits for it. One fastembed
+        # fetches by name may retry an unreachable hub for a minute: it loads in the background.
+        wait = self.settings.model_load_wait_seconds if self.embedder.model_path else 0.0
         # A timeout leaves the model loading in the background; a failure was logged by the embedder.
         with contextlib.suppress(TimeoutError, EmbedderUnavailable):
-            await asyncio.wait_for(asyncio.shield(self._loader), self.settings.model_load_wait_seconds)
+            await asyncio.wait_for(asyncio.shield(self._loader), wait)
         if self._loader.done() and self._loader.exception() is not None:
             return False
+        if not self._loader.done():
+            log.info(
+                "semantic_cache_waiting",
+                model=self.embedder.model_path or self.embedder.model_name,
+                waiting_for="the embedding model to load"
+                + ("" if self.embedder.model_path else " (fastembed downloads it if it is not in its cache)"),
+                effect="requests are proxied uncached until it is ready",
+            )
         self._purger = asyncio.get_running_loop().create_task(self._purge_loop())
         self.verifier.start_loading()
         return True

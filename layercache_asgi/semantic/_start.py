@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import structlog
 
+from .._logging import route_fastembed_logs
 from ..db._watch import DatabaseHost
 from ._embedder import Embedder
 from ._service import SemanticCacheService
@@ -24,6 +25,7 @@ async def start_semantic_cache(runtime: DatabaseHost, install: Callable[[Semanti
     settings = runtime.settings.caching.semantic
     if not settings.enabled:
         return
+    route_fastembed_logs()
     db = runtime.db
     if db is None:
         log.warning("semantic_cache_off", reason="the database is unavailable; requests are proxied uncached")

@@ -42,14 +42,15 @@ __all__ = [
 ]
 
 # Metrics outermost (they see hits, misses and errors); the template before the
-# layers are assigned; the semantic cache after the prompt is canonical and trimmed,
+# layers are assigned; the canonical form before them too, so the layers (a digest of
+# every part) are computed once per request; the semantic cache after the prompt is canonical and trimmed,
 # so lookup and store share one key; enhancements and markers after the lookup, so
 # they never split that key; the warm-up gate right before the upstream call.
 DEFAULT_STAGES: tuple[Any, ...] = (
     RecordMetrics,
     ApplyTemplate,
-    Stratify,
     Canonicalize,
+    Stratify,
     TruncateSession,
     SemanticCache,
     PrefixThreshold,

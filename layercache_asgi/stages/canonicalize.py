@@ -22,5 +22,6 @@ class Canonicalize:
         exchange = get_exchange(scope)
         if exchange is not None and not exchange.request.ext.lc_bypass_cache:
             canonicalize_body(exchange.request.wire, exchange.request.body)
-            restratify(exchange)
+            if exchange.layers is not None:  # a stack that stratifies first: the layers follow the new body
+                restratify(exchange)
         await self.app(scope, receive, send)

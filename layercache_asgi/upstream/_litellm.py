@@ -13,6 +13,9 @@ os.environ.setdefault("LITELLM_LOG", "ERROR")
 
 import litellm
 
+from .._logging import route_litellm_logs
+
+route_litellm_logs()  # LiteLLM's lines in our format, not its own
 litellm.telemetry = False
 litellm.suppress_debug_info = True
 litellm.drop_params = True  # a param a provider cannot take is dropped, not an error

@@ -5,7 +5,9 @@ writes them back changed: a tool input the model sees, and the provider's prefix
 hashes, would differ from what the client sent. Floats whose shortest repr is not their
 source spelling are parsed as :class:`JsonFloat` (still a ``float`` for every reader),
 and :func:`dumps` writes them back verbatim. Bodies without such numbers, the common
-case, take the plain ``json.dumps`` path.
+case, take a fast path through orjson (several times faster than ``json`` on the large bodies
+agents send), taken only when it gives exactly what ``json`` would: every float spelled as
+orjson and ``repr`` write it, integers within 64 bits; anything else goes the ``json`` way.
 
 :func:`loads` is also where a body is bounded: nesting deeper than :data:`MAX_DEPTH`, text
 that is not Unicode (a lone ``\\ud800`` escape) and numbers beyond a double are refused
@@ -20,6 +22,8 @@ import re
 import uuid
 from typing import Any
 
+import orjson
+
 __all__ = ["MAX_DEPTH", "JsonFloat", "JsonLimitError", "check_unicode", "dumps", "loads"]
 
 # Real chat bodies nest about 15 deep (a tool schema inside a tool inside the body); the
@@ -27,6 +31,12 @@ __all__ = ["MAX_DEPTH", "JsonFloat", "JsonLimitError", "check_unicode", "dumps",
 MAX_DEPTH = 128
 # A JSON escape of a UTF-16 surrogate: the only way a body can carry one (raw UTF-8 cannot).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# A number outside strings whose value orjson may not give as ``json`` does: a fraction or an
+# exponent (its spelling may change), or an integer of 19+ digits (orjson reads it as a float).
+_UNUSUAL_NUMBER = re.compile(rb"-?\d+(?:\.\d+)?[eE][-+]?\d+|-?\d+\.\d+|-?\d{19,}")
+# Everything but brackets, deleted by bytes.translate: what is left is the nesting.
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_SQUARE = bytes.maketrans(b"{}", b"[]")
 
 
 class JsonLimitError(ValueError):
@@ -58,12 +68,50 @@ def loads(raw: bytes | str) -> tuple[Any, bool]:
 
     NaN and Infinity are refused (``ValueError``); so is what :class:`JsonLimitError` describes.
     """
+    if isinstance(raw, bytes):
+        fast = _fast_loads(raw)
+        if fast is not None:
+            return fast, False
+    return _exact_loads(raw)
+
+
+def _fast_loads(raw: bytes) -> Any | None:
+    """orjson's parse when it equals ``json``'s and the body is within bounds, else None.
+
+    Strings are cut out first (escapes, then the quoted runs), so the structure and the numbers
+    are checked on what is left, a small fraction of an agent's body."""
+    outside = b"".join(raw.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
+    for match in _UNUSUAL_NUMBER.finditer(outside):
+        text = match.group()
+        if len(text) > 18 or orjson.dumps(float(text)) != text or repr(float(text)).encode() != text:
+            return None  # the exact path keeps the spelling (or says why it refuses the number)
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # Also a lone surrogate, which orjson refuses: the exact path gives the message clients get.
+        return None
+    if _depth(outside) > MAX_DEPTH:
+        raise JsonLimitError(f"the JSON is nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _depth(structure: bytes) -> int:
+    """How deep the brackets of valid JSON (strings cut out) nest: one innermost level gone per pass."""
+    brackets = structure.translate(_SQUARE, _NOT_BRACKETS)
+    depth = 0
+    while brackets and depth <= MAX_DEPTH:
+        brackets = brackets.replace(b"[]", b"")
+        depth += 1
+    return depth
+
+
+def _exact_loads(raw: bytes | str) -> tuple[Any, bool]:
     kept = False
 
     def parse_float(text: str) -> float:
         nonlocal kept
         number = float(text)
-        if repr(number) == text:
+        if repr(number) == text and orjson.dumps(number) == text.encode():  # both writers keep it
             return number
         if not math.isfinite(number):
             # 1e999 parses as inf, which no provider accepts and LiteLLM cannot re-serialise.
@@ -124,7 +172,10 @@ def dumps(value: Any, *, exact: bool = True) -> bytes:
     ``exact=False`` (nothing was kept by :func:`loads`) skips the walk over the value.
     """
     if not exact:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            return orjson.dumps(value)  # what json.dumps gives for what loads parses, only faster
+        except TypeError:  # an integer beyond 64 bits, a float subclass, a key that is not a string
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     literals: list[str] = []
     nonce = uuid.uuid4().hex
 

@@ -97,15 +97,15 @@ class DisconnectWatch:
             if self._on_leave is not None:
                 self._on_leave()
 
-    def replay(self, body: bytes) -> Receive:
-        """A ``receive`` for the stages: the body already read, then the disconnect."""
+    def replay(self, body: Callable[[], bytes]) -> Receive:
+        """A ``receive`` for the stages: the body as it is when asked for (``body()``), then the disconnect."""
         replayed = False
 
         async def receive() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                return {"type": "http.request", "body": body(), "more_body": False}
             await self._gone.wait()
             return dict(_DISCONNECT)
 

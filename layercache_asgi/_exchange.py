@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._request import ChatRequest
 from ._types import Outcome, PrefixCheck, Saved, Scope
+from .wire._json import dumps
 
 if TYPE_CHECKING:
     from ._config import Settings
@@ -67,6 +68,10 @@ class Exchange:
     retarget: Callable[[Deployment], Awaitable[None]] | None = field(default=None, repr=False)
     # The client left before its answer was complete (its work is cancelled; counted as 499).
     client_closed: bool = False
+
+    def current_body(self) -> bytes:
+        """The request body as the stages have left it so far (what a stage calling ``receive()`` gets)."""
+        return dumps(self.request.body, exact=self.request.exact_numbers)
 
     def mark_client_closed(self) -> None:
         self.client_closed = True

@@ -83,7 +83,9 @@ class ProxyEndpoint:
             with structlog.contextvars.bound_contextvars(request_id=request_id):
                 # A client that leaves cancels the stages: nothing waits or calls upstream for it.
                 async with DisconnectWatch(receive, exchange.mark_client_closed) as watch:
-                    await self._stack()(scope, watch.replay(raw), watch.wrap(tracked_send))
+                    # A stage that reads the body gets it as the stages before it left it (serialised only then).
+                    body = exchange.current_body
+                    await self._stack()(scope, watch.replay(body), watch.wrap(tracked_send))
         except ClientDisconnected:
             log.info("client_closed", request_id=request_id, status=499, response_started=started)
         except ProxyError as exc:

@@ -423,7 +423,7 @@ def test_a_disconnect_after_the_complete_answer_cancels_nothing() -> None:
             await send_watched({"type": "http.response.body", "body": b"{}", "more_body": False})
             connection.closed.set()  # uvicorn reports a disconnect once the answer is complete
             await asyncio.sleep(0.01)  # work after the answer (metrics) goes on
-            assert await watch.replay(b"x")() == {"type": "http.request", "body": b"x", "more_body": False}
+            assert await watch.replay(lambda: b"x")() == {"type": "http.request", "body": b"x", "more_body": False}
         return left
 
     assert asyncio.run(run()) == []
@@ -436,7 +436,7 @@ def test_the_stages_are_cancelled_and_their_receive_says_the_client_left() -> No
 
         async def serve_request() -> None:
             async with DisconnectWatch(connection.receive) as watch:
-                receive = watch.replay(b"{}")
+                receive = watch.replay(lambda: b"{}")
                 seen.append((await receive())["type"])
                 try:
                     await asyncio.sleep(SLOW)  # the upstream call

@@ -164,3 +164,35 @@ def test_the_import_check_sees_a_stage_import(tmp_path: Path) -> None:
     module = tmp_path / "mine.py"
     module.write_text("from .stratify import Stratify\nfrom ..x import y\n", encoding="utf-8")
     assert stage_imports(module) == ["stratify"]
+
+
+class ReadsTheBody:
+    """A user's stage that reads the body the ASGI way, after the default stages."""
+
+    seen: ClassVar[list[Any]] = []
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        ReadsTheBody.seen.append(json.loads(message["body"]))
+        await self.app(scope, receive, send)
+
+
+def test_a_stage_reading_receive_gets_the_body_the_earlier_stages_rewrote(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    ReadsTheBody.seen = []
+    with serve(LayerCacheApp(make_settings(), stages=[*DEFAULT_STAGES, ReadsTheBody])) as url:
+        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
+        client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=20,
+            messages=[{"role": "user", "content": "Why is the sky blue?"}],
+            extra_body={"lc_enhancements": ["chain_of_thought"]},
+        )
+    [body] = ReadsTheBody.seen
+    assert "lc_enhancements" not in body  # the proxy's own fields are gone, as upstream
+    assert body["messages"] == fake.requests[-1].body["messages"]  # what the provider got, not what the client sent
+    assert len(json.dumps(body["messages"])) > len(json.dumps("Why is the sky blue?")) + 40  # the L3 addition

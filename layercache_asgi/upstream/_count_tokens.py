@@ -144,7 +144,7 @@ class CountTokens:
             # A client that leaves cancels the shaping and the upstream call, as on the chat routes.
             async with DisconnectWatch(receive, exchange.mark_client_closed) as watch:
                 response = await self._count(scope, exchange)
-                await response(scope, watch.replay(raw), watch.wrap(send))
+                await response(scope, watch.replay(lambda: raw), watch.wrap(send))
         except ClientDisconnected:
             log.info("client_closed", route="/v1/messages/count_tokens", status=499)
         except ProxyError as exc:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import time
+from collections.abc import Callable
 
 from ._config import Settings
 from ._errors import ProxyError
@@ -23,6 +25,7 @@ from .dashboard._login_limit import LoginLimiter
 __all__ = [
     "AuthGuard",
     "Caller",
+    "RevokedSessions",
     "admin_key",
     "admin_off",
     "client_keys_configured",
@@ -113,11 +116,45 @@ def identify(headers: dict[str, str], settings: Settings) -> Caller:
     return Caller(_tenant_id("tenant:" + tenant) if tenant else "default", None)
 
 
+class RevokedSessions:
+    """Dashboard sessions logged out before they expire, by a digest of their id (the id itself, half
+    of a cookie, is never kept or sent anywhere). Replicas tell each other through ``on_revoke``."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._until: dict[str, int] = {}
+        self._limit = limit
+        self.on_revoke: Callable[[str, int], None] | None = None  # tells the other replicas (set by coord)
+
+    @staticmethod
+    def digest(sid: str) -> str:
+        return hashlib.sha256(b"layercache-session\x00" + sid.encode()).hexdigest()[:32]
+
+    def revoke(self, sid: str, expires: int) -> None:
+        """Refuse this session from now on; forgotten once it would have expired anyway."""
+        key = self.digest(sid)
+        self.record(key, expires)
+        if self.on_revoke is not None:
+            self.on_revoke(key, expires)
+
+    def record(self, key: str, expires: int) -> None:
+        """A revocation by digest (this replica's, or one another replica announced)."""
+        now = time.time()
+        self._until = {k: exp for k, exp in self._until.items() if exp >= now}
+        if len(self._until) >= self._limit:  # bounded: the soonest to expire go first
+            for old in sorted(self._until, key=self._until.__getitem__)[: len(self._until) - self._limit + 1]:
+                del self._until[old]
+        self._until[key] = expires
+
+    def __contains__(self, sid: object) -> bool:
+        return isinstance(sid, str) and self.digest(sid) in self._until
+
+
 class AuthGuard:
     """One app's key checks, with failed attempts limited per client address on every route."""
 
     def __init__(self, limiter: LoginLimiter | None = None) -> None:
         self.limiter = limiter or LoginLimiter(limit=FAILURES_PER_MINUTE, window=60.0)
+        self.sessions = RevokedSessions()  # dashboard logouts, shared by replicas through coord
 
     def check_allowed(self, address: str) -> None:
         """A 429 (with Retry-After) while ``address`` is locked out: then not even the right key is tried."""

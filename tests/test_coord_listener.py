@@ -148,3 +148,24 @@ def _ask(base: str, question: str, **extra: Any) -> str:
         model="gpt-4o", messages=[{"role": "user", "content": question}], extra_body=extra or None
     )
     return str(raw.headers.get("x-layercache-cache"))
+
+
+def test_a_dashboard_logout_through_one_replica_is_honoured_by_the_other(
+    make_settings: Callable[..., Settings],
+) -> None:
+    from tests.test_dashboard import Browser
+
+    admin = ADMIN["authorization"].split()[1]
+    shared = {"dashboard": {"session_secret": "one-secret-for-every-replica-0123456789"}}
+    one, two = LayerCacheApp(make_settings(**shared)), LayerCacheApp(make_settings(**shared))
+    with serve(one) as a, serve(two) as b:
+        tab = Browser(a)
+        assert tab.login(admin).status_code == 303
+        copied = tab.cookies.get("layercache_dashboard")
+
+        def on_the_other() -> int:
+            return httpx.get(f"{b}/dashboard/", cookies={"layercache_dashboard": copied}).status_code
+
+        assert on_the_other() == 200  # one session secret: the cookie is good on every replica
+        assert tab.post("/dashboard/logout", data={"csrf_token": tab.token("")}).status_code == 303
+        assert _until(1.0, lambda: on_the_other() == 303)  # logged out everywhere, within a second

@@ -486,7 +486,7 @@ def test_reordering_hidden_client_keys_keeps_each_key_with_its_tenant() -> None:
     current = Settings.model_validate(yaml_load(original))
     view = yaml_load(editor_yaml(current))
     view["proxy"]["client_keys"].reverse()
-    restored = settings_from_editor(yaml_dump(view), current).proxy.client_keys
+    restored = settings_from_editor(_yaml_dump(view), current).proxy.client_keys
     assert [(k.tenant, k.key.get_secret_value()) for k in restored] == [
         ("gamma", "sk-key-of-gamma"),
         ("beta", "sk-key-of-beta"),
@@ -533,9 +533,3 @@ def test_templates_import_takes_pasted_text_and_refuses_files_that_are_not_text(
     assert "Choose a YAML or JSON file, or paste one." in nothing.text
     listed = httpx.get(f"{base}/v1/prompts/templates", headers={"authorization": f"Bearer {KEY}"}).json()
     assert sorted((t["name"], t["version"]) for t in listed["data"]) == [("a", 1), ("b", 1)]
-
-
-def yaml_dump(data: Any) -> str:
-    import yaml
-
-    return yaml.safe_dump(data, sort_keys=False)

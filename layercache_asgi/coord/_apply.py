@@ -11,6 +11,7 @@
 - ``warm`` / ``released``: a prefix's writer started (or gave up): the prefix is warm here too,
   and requests waiting for it go.
 - ``authfail``: a failed authentication elsewhere counts in this replica's limiter too.
+- ``revoke``: a dashboard session logged out elsewhere (by digest) is refused here too.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class Applier:
             self.claims.signalled(keys, warm=kind == "warm")
         elif kind == "authfail" and isinstance(message.get("a"), str):
             self.runtime.auth.limiter.record(message["a"])
+        elif kind == "revoke" and isinstance(message.get("s"), str) and isinstance(message.get("e"), int):
+            self.runtime.auth.sessions.record(message["s"], message["e"])
 
     async def resync(self) -> None:
         """Notifications may have been missed (the listener reconnected): reload what they would have said."""
@@ -192,7 +195,7 @@ class Applier:
 
 _FILTER_FIELDS = ("entry_id", "model", "tenant", "search")
 # Done by the replica that announced them; a claim's signal may also wake a request of its own replica.
-_APPLIED_AT_ORIGIN = frozenset({"invalidate", "config", "authfail"})
+_APPLIED_AT_ORIGIN = frozenset({"invalidate", "config", "authfail", "revoke"})
 
 
 async def _logged(work: Awaitable[None]) -> None:

@@ -63,6 +63,7 @@ class Coordinator:
             await asyncio.wait_for(self.listener.connected.wait(), _LISTEN_WAIT_SECONDS)
         self.runtime.on_reload(self._config_reloaded)
         self.runtime.auth.limiter.on_failure = self.auth_failed
+        self.runtime.auth.sessions.on_revoke = self.session_revoked
 
     async def _sweep(self) -> None:
         """Delete claims long expired (every replica does; they are only ever read by key)."""
@@ -94,6 +95,10 @@ class Coordinator:
     def auth_failed(self, address: str) -> None:
         self._announce({"k": "authfail", "a": address[:200]})
 
+    def session_revoked(self, key: str, expires: int) -> None:
+        """A dashboard logout here: the session (by digest, never its id) is refused on every replica."""
+        self._announce({"k": "revoke", "s": key, "e": expires})
+
     def _announce(self, message: dict[str, Any]) -> None:
         if len(self._tasks) >= _MAX_PENDING:
             log.warning("coord_announcement_dropped", kind=message["k"])
@@ -111,6 +116,8 @@ class Coordinator:
     async def close(self) -> None:
         if self.runtime.auth.limiter.on_failure == self.auth_failed:
             self.runtime.auth.limiter.on_failure = None
+        if self.runtime.auth.sessions.on_revoke == self.session_revoked:
+            self.runtime.auth.sessions.on_revoke = None
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2.0)
         if self._sweeper is not None:

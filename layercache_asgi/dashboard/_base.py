@@ -120,7 +120,7 @@ class Dashboard:
     def __init__(self, get_runtime: Callable[[], Runtime], app: Any) -> None:
         self.get_runtime = get_runtime
         self.app = app
-        self.signer = SessionSigner()
+        self.signer = SessionSigner(lambda: get_runtime().auth.sessions)
 
     @functools.cached_property
     def env(self) -> jinja2.Environment:

@@ -18,12 +18,13 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._auth import admin_key
+from .._auth import RevokedSessions, admin_key
 from .._config import Settings
 from .._forwarded import forwarded_https
 
@@ -59,15 +60,13 @@ def key_fingerprint(settings: Settings) -> str:
 class SessionSigner:
     """Signs and checks session cookies and CSRF tokens for one app."""
 
-    def __init__(self) -> None:
+    def __init__(self, revoked: Callable[[], RevokedSessions]) -> None:
         self._random: bytes | None = None
-        self._revoked: dict[str, int] = {}  # session id -> when it would have expired
+        self._revoked = revoked  # the app's logged-out sessions (shared with the other replicas)
 
     def revoke(self, session: Session) -> None:
-        """Refuse ``session`` from now on (a logout); forgotten once it would have expired anyway."""
-        now = time.time()
-        self._revoked = {sid: exp for sid, exp in self._revoked.items() if exp >= now}
-        self._revoked[session.sid] = session.expires
+        """Refuse ``session`` from now on (a logout), on every replica; forgotten once it would have expired."""
+        self._revoked().revoke(session.sid, session.expires)
 
     def _secret(self, settings: Settings) -> bytes:
         configured = settings.dashboard.session_secret
@@ -98,7 +97,7 @@ class SessionSigner:
             return None
         if session.expires < time.time() or session.key_fingerprint != key_fingerprint(settings):
             return None
-        if session.sid in self._revoked:
+        if session.sid in self._revoked():
             return None
         return session
 

@@ -223,3 +223,25 @@ def test_streamed_answers_use_the_cache_and_report_its_tokens(gemini: FakeGemini
     usage = next(c.usage for c in reversed(chunks) if c.usage)
     assert usage.prompt_tokens_details.cached_tokens > 1000  # the cached prefix, as Gemini reported it
     assert usage.completion_tokens > 0
+
+
+def test_a_minimum_stated_in_a_refusal_is_learned(gemini: FakeGemini, gemini_settings: Settings) -> None:
+    # The table says 1024 for gemini-2.5-flash; this model's real minimum is higher than the prefix.
+    gemini.real_minimums["gemini-2.5-flash"] = 4096
+    with serve(LayerCacheApp(gemini_settings)) as url:
+        first = client(url).chat.completions.with_raw_response.create(
+            model=MODEL,
+            messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": "one"}],
+            tools=TOOLS,  # type: ignore[arg-type]
+        )
+        assert "x-layercache-prefix-below-minimum" not in first.headers  # by the table it was long enough
+        other = SYSTEM + " Also be kind."  # a new prefix of the same size: no second creation is tried
+        second = client(url).chat.completions.with_raw_response.create(
+            model=MODEL,
+            messages=[{"role": "system", "content": other}, {"role": "user", "content": "two"}],
+            tools=TOOLS,  # type: ignore[arg-type]
+        )
+    creations = [r for r in gemini.requests if r.path.endswith("/cachedContents")]
+    assert len(creations) == 1 and gemini.creations == 0
+    assert second.headers["x-layercache-prefix-below-minimum"].endswith("/4096")  # learned, not the table's 1024
+    assert all(b.get("systemInstruction") or b.get("system_instruction") for b in generations(gemini))

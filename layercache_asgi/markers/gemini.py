@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ import structlog
 
 from .._lru import LRU
 from ..prompt._layers import Layers, digest
+from ..prompt._learned_minimums import minimum_of
 from ..prompt._state import prompt_state
 from ..wire._content import content_text
 from ._gemini_ttl import TRIAL_SECONDS, extend_ttl, needs_extension
@@ -109,9 +111,14 @@ def cache_request(body: dict[str, Any], layers: Layers, model: str, ttl_seconds:
 
 
 class _CreateFailed(RuntimeError):
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, minimum: int | None = None) -> None:
         super().__init__(f"cachedContents returned HTTP {status}")
         self.status = status
+        self.minimum = minimum  # the model's minimum, when the refusal states it
+
+
+# Gemini's refusal of a prefix too short to cache states the model's real minimum.
+_STATED_MINIMUM = re.compile(r"min_total_token_count\D{0,4}(\d{2,7})")
 
 
 def _key(exchange: Exchange, target: Deployment) -> str | None:
@@ -230,7 +237,8 @@ async def _create(exchange: Exchange, target: Deployment, request: dict[str, Any
         headers["x-goog-api-key"] = key
     response = await exchange.runtime.http.post(f"{base}/cachedContents", content=json.dumps(request), headers=headers)
     if response.status_code >= 400:
-        raise _CreateFailed(response.status_code)
+        stated = _STATED_MINIMUM.search(response.text[:2000]) if response.status_code == 400 else None
+        raise _CreateFailed(response.status_code, int(stated.group(1)) if stated else None)
     doc = response.json()
     name = doc.get("name")
     if not isinstance(name, str) or not name:
@@ -301,6 +309,8 @@ async def _find_or_create(
         refused = isinstance(exc, _CreateFailed) and 400 <= exc.status < 500
         handles.refused.put(prefix_hash, now + (_REFUSED_FOR if refused else _FAILED_FOR))
         await _release(exchange, prefix_hash)
+        if isinstance(exc, _CreateFailed) and exc.minimum is not None:
+            await _learn_minimum(exchange, target, exc.minimum)
         raise
     expires = now + timedelta(seconds=int(str(request["ttl"]).rstrip("s")))  # a trial's, or the configured
     log.info("gemini_cache_created", model=target.upstream_model, cache=name)
@@ -318,12 +328,10 @@ async def apply_gemini(
 
     ``trial``: a new one lives :data:`TRIAL_SECONDS` (a prefix not yet seen twice); otherwise
     a handle with little life left is extended to ``gemini_cache_ttl_seconds``."""
-    from ..prompt._prefix_minimums import min_prefix_tokens
-
     body = exchange.request.body
     if exchange.request.wire != "openai" or body.get("cached_content") or body.get("tool_choice") not in (None, "auto"):
         return None
-    minimum = min_prefix_tokens("gemini", target.upstream_model, exchange.settings.caching.min_prefix_tokens)
+    minimum = await minimum_of(exchange, target)  # a configured entry, else what Gemini told us, else the table
     if minimum is None or prefix_tokens < minimum or layers.boundary(1) == 0:
         return None
     ttl = TRIAL_SECONDS if trial else exchange.settings.caching.gemini_cache_ttl_seconds
@@ -343,3 +351,18 @@ async def apply_gemini(
     # The name goes to LiteLLM as a proxy setting (``exchange.gemini_cached_content``), never in the body:
     # the translated path passes only the client's wire fields.
     return name
+
+
+async def _learn_minimum(exchange: Exchange, target: Deployment, stated: int) -> None:
+    """Take the minimum a refusal stated as the model's (no more creations below it)."""
+    from ..prompt._learned_minimums import learned_minimums
+    from ..prompt._prefix_minimums import min_prefix_tokens
+
+    table = min_prefix_tokens(target.provider, target.upstream_model)
+    if table is None:
+        return
+    minimums = learned_minimums(exchange)
+    await minimums.load(exchange)
+    learned = minimums.told(target.provider, target.upstream_model, table, stated)
+    if learned is not None:
+        await minimums.store(exchange, learned)

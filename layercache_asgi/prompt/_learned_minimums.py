@@ -10,6 +10,9 @@ and new models arrive monthly. After each Anthropic answer to a request the prox
   down to one step below the minimum, which costs nothing when it is too short): the real
   minimum is at most that prefix, so it moves down to the step at or below it.
 
+Gemini says it outright: a CachedContent refused as too short names the model's
+``min_total_token_count``, which is taken as the minimum from then on.
+
 A raise needs the model to have reported a cache write or read before (in this process): a
 gateway that drops the cache fields from usage must not look like a provider caching nothing.
 Steps are 512, 1024, 2048, 4096, 8192 (the bounds). Every move is logged and stored in
@@ -132,6 +135,30 @@ class LearnedMinimums:
             marked_tokens=marked_tokens,
             cache_write=usage.cache_write,
             cache_read=usage.cache_read,
+        )
+        return learned
+
+    def told(self, provider: str, model: str, table: int, stated: int) -> Learned | None:
+        """The provider stated the model's minimum (Gemini does, refusing a CachedContent too
+        short): take it as it is, not a step. The new value when it moved."""
+        current = self.get(provider, model) or table
+        if stated == current or not 1 <= stated <= 1_000_000:
+            return None
+        learned = self.values.get((provider, model)) or Learned(provider, model, current, table)
+        learned.minimum, learned.updated_at = stated, datetime.now(UTC)
+        if stated > current:
+            learned.raised += 1
+        else:
+            learned.lowered += 1
+        self.values[(provider, model)] = learned
+        log.info(
+            "prefix_minimum_learned",
+            provider=provider,
+            model=model,
+            direction="stated",
+            minimum=stated,
+            previous=current,
+            table=table,
         )
         return learned
 

@@ -41,6 +41,7 @@ class FakeGemini:
 
     ``delay``: seconds before a ``generateContent`` response starts (what it writes to the
     implicit cache is readable from then on). ``create_delay``: the same for creations.
+    ``real_minimums``: a model's minimum cacheable prefix where it differs from the proxy's table.
     """
 
     create_delay: float = 0.0
@@ -52,6 +53,7 @@ class FakeGemini:
     caches: dict[str, dict[str, Any]] = field(default_factory=dict)
     creations: int = 0
     extensions: int = 0
+    real_minimums: dict[str, int] = field(default_factory=dict)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -80,7 +82,7 @@ class FakeGemini:
         model = str(body.get("model", "")).removeprefix("models/")
         held: dict[str, Any] = {k: body[k] for k in ("systemInstruction", "contents", "tools") if k in body}
         tokens = self.billing.gemini_cache_tokens(held)
-        minimum = min_prefix_tokens("gemini", model) or 0
+        minimum = self.real_minimums.get(model) or min_prefix_tokens("gemini", model) or 0
         if tokens < minimum:
             message = f"Cached content is too small. total_token_count={tokens}, min_total_token_count={minimum}"
             await _send(send, 400, _error(400, "INVALID_ARGUMENT", message))

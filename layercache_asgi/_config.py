@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ._errors import LayerCacheError
+from .settings._base import Section
+from .settings._semantic import SemanticCacheSettings, VerifierSettings
 
 if TYPE_CHECKING:
     import httpx
@@ -53,10 +55,6 @@ class ConfigError(LayerCacheError, ValueError):
     """The configuration file is missing, not YAML, or does not validate."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
 _REMOVED = "{} was removed: the dashboard and the management routes need proxy.admin_api_key (or $LAYERCACHE_ADMIN_KEY)"
 
 
@@ -67,7 +65,7 @@ def _refuse_removed(data: Any, where: str) -> Any:
     return data
 
 
-class ClientKey(_Section):
+class ClientKey(Section):
     """One key clients may present on the proxy routes, optionally bound to a tenant."""
 
     key: SecretStr | None = Field(default=None, description="The key itself (or name it with key_env).")
@@ -83,7 +81,7 @@ class ClientKey(_Section):
         return self
 
 
-class ProxySettings(_Section):
+class ProxySettings(Section):
     host: str = "127.0.0.1"
     port: int = 8000
     proxy_api_key: SecretStr | None = Field(
@@ -133,7 +131,7 @@ class ProxySettings(_Section):
         return value
 
 
-class ProviderSettings(_Section):
+class ProviderSettings(Section):
     api_key_env: str | None = Field(default=None, description="Environment variable holding this provider's key.")
     api_base: str | None = Field(default=None, description="Send this provider's traffic to another base URL.")
 
@@ -146,7 +144,7 @@ def _default_providers() -> dict[str, ProviderSettings]:
     }
 
 
-class ModelRoute(_Section):
+class ModelRoute(Section):
     """A model name clients may use, and the deployment (LiteLLM model string) behind it."""
 
     name: str
@@ -155,14 +153,14 @@ class ModelRoute(_Section):
     api_key_env: str | None = None
 
 
-class UpstreamSettings(_Section):
+class UpstreamSettings(Section):
     timeout: float = Field(default=600.0, gt=0, description="Seconds to wait for an upstream response to start.")
     connect_timeout: float = Field(default=10.0, gt=0)
     num_retries: int = Field(default=0, ge=0, description="Retries of the same deployment before failing over.")
     max_connections: int = Field(default=200, ge=1)
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     url: str = "sqlite+aiosqlite:///./layercache.db"
     auto_upgrade: bool | None = Field(
         default=None, description="Run migrations at start-up; default: on for SQLite, off for other backends."
@@ -174,71 +172,7 @@ class DatabaseSettings(_Section):
     )
 
 
-class VerifierSettings(_Section):
-    """A second-stage verifier: a cross-encoder asked whether a candidate answers the question."""
-
-    model_path: str | None = Field(
-        default=None,
-        description="ONNX cross-encoder: a folder with model.onnx and tokenizer.json (or the .onnx file, its "
-        "tokenizer.json beside it). Unset: no verifier.",
-    )
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="Minimum score for 'the same question'.")
-    when: Literal["pass", "unsure", "always"] = Field(
-        default="pass",
-        description="pass: it may veto what the guard passes; unsure: it decides what the guard is unsure of; "
-        "always: both.",
-    )
-    max_length: int = Field(default=256, ge=8, le=4096, description="Tokens of the question pair kept.")
-
-
-class SemanticCacheSettings(_Section):
-    enabled: bool = True
-    model: str = Field(default="BAAI/bge-small-en-v1.5", description="fastembed model name.")
-    model_path: str | None = Field(default=None, description="Local model folder (ONNX + tokenizer) for offline use.")
-    similarity_threshold: float | None = Field(
-        default=None,
-        ge=0.0,
-        le=1.0,
-        description="Minimum cosine between the new and the cached user input for a hit (unset: per model).",
-    )
-    word_similarity: float | None = Field(
-        default=None,
-        ge=0.0,
-        le=1.0,
-        description="Minimum cosine of two single words for the guard to treat them as the same (unset: per model).",
-    )
-    guard: bool = Field(
-        default=True,
-        description="Reject near-misses cosine cannot see (numbers, names, negation, antonyms, direction).",
-    )
-    verifier: VerifierSettings = VerifierSettings()
-    include_tools: bool = Field(
-        default=False,
-        description="Also cache requests that carry tools, tool calls or tool results (agent turns; off: never).",
-    )
-    max_messages: int | None = Field(
-        default=4,
-        ge=1,
-        description="Leave conversations longer than this many messages (system ones not counted) uncached; "
-        "null: any length.",
-    )
-    default_ttl: int = Field(
-        default=300, ge=0, description="Seconds an answer stays cached (per request: lc_cache_ttl)"
-    )
-    max_entries: int = Field(default=10_000, ge=1, description="Size cap; least recently used entries are evicted.")
-    purge_interval_seconds: float = Field(default=60.0, gt=0, description="How often expired entries are deleted.")
-    single_flight_wait_seconds: float = Field(default=60.0, ge=0, description="How long identical requests wait.")
-    model_load_wait_seconds: float = Field(
-        default=10.0,
-        ge=0,
-        description=(
-            "Start-up waits this long for an embedding model read from model_path; a model fastembed loads "
-            "by name (and may download) never holds start-up. Requests bypass the cache until it loads."
-        ),
-    )
-
-
-class CachingSettings(_Section):
+class CachingSettings(Section):
     semantic: SemanticCacheSettings = SemanticCacheSettings()
     max_session_tokens: int | None = Field(default=None, ge=1, description="Trim L2 history to this many tokens.")
     anthropic_ttl: Literal["5m", "1h"] = Field(
@@ -269,13 +203,13 @@ class CachingSettings(_Section):
     )
 
 
-class EnhancementSettings(_Section):
+class EnhancementSettings(Section):
     few_shot_examples: str | None = Field(default=None, description="JSON/YAML file of examples for dynamic_few_shot.")
     few_shot_top_k: int = Field(default=3, ge=1)
     templates_dir: str | None = Field(default=None, description="Folder of template YAML/JSON files to import.")
 
 
-class MetricsSettings(_Section):
+class MetricsSettings(Section):
     snapshot_interval_seconds: float = Field(default=60.0, gt=0)
     snapshot_retention_days: float = Field(default=7.0, gt=0)
     prices: dict[str, dict[str, float]] = Field(
@@ -283,14 +217,14 @@ class MetricsSettings(_Section):
     )
 
 
-class LoggingSettings(_Section):
+class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
     log_prompts: bool = Field(default=False, description="Include prompt bodies in logs (off: never).")
     ring_buffer_size: int = Field(default=1000, ge=10)
 
 
-class DashboardSettings(_Section):
+class DashboardSettings(Section):
     enabled: bool = True
     session_secret: SecretStr | None = None
     secure_cookies: bool = Field(
@@ -321,7 +255,7 @@ class DashboardSettings(_Section):
         return _refuse_removed(data, "dashboard")
 
 
-class Settings(_Section):
+class Settings(Section):
     """The whole configuration of one LayerCacheApp."""
 
     proxy: ProxySettings = ProxySettings()

@@ -16,14 +16,13 @@ Unix timestamp, a UUID, or a long hex id.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._types import Wire
-from ..prompt._layers import prefix_blocks, strip_markers
+from ..prompt._layers import minified, prefix_blocks
 
 __all__ = [
     "BlockPrint",
@@ -112,7 +111,7 @@ def _text(value: Any) -> bytes:
         value = value["text"]
     if isinstance(value, str):
         return value.encode("utf-8", "surrogatepass")
-    return json.dumps(strip_markers(value), ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    return minified(value)  # the prompt engine's own bytes of it (orjson; markers left out only where present)
 
 
 def block_texts(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, bytes]]:

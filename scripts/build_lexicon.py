@@ -21,6 +21,10 @@ run time. What it holds (see ``layercache_asgi/semantic/_lexicon.py`` for how it
 - ``kinds``: word -> numbers of the hypernyms of its first senses (nouns and verbs), so
   two words of one kind (Paris/Lyon, boil/fry) can be told apart from synonyms;
 - ``exceptions``: irregular forms -> base form (went -> go, mice -> mouse).
+
+Collocations of two or three words (``set_up``, ``turn_off``, ``last_name``) are in
+``synsets`` only, joined by ``_``, so that "switch off" pairs with "turn off" and "get out"
+with "exit"; they are no word of their own for the other tables.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ KIND_SENSES = 2
 # Action nouns: the suffixes by which a noun names the act of its verb.
 _ACTION_NOUN = re.compile(r"(?:tion|sion|ment|ance|ence|al|ing|ure|age|ery|ism)$")
 _WORD = re.compile(r"[a-z][a-z\-]*[a-z]$")
+_PHRASE = re.compile(r"[a-z]+(?:_[a-z]+){1,2}$")
 
 
 def _index(wordnet: Path, pos: str) -> dict[str, list[int]]:
@@ -92,6 +97,9 @@ def build(wordnet: Path) -> dict[str, object]:
         for offset, (words, _) in data.items():
             members[(pos, offset)] = words
         for lemma, offsets in index.items():
+            if _PHRASE.match(lemma):
+                synonyms[lemma].update((pos, offset) for offset in offsets[:SENSES])
+                continue
             if not _WORD.match(lemma):
                 continue
             vocabulary.add(lemma)

@@ -58,7 +58,11 @@ class Verdict:
 
 
 def compare_questions(
-    new: str, cached: str, similar: WordSimilarity | None = None, word_cut: float = DEFAULT_WORD_CUT
+    new: str,
+    cached: str,
+    similar: WordSimilarity | None = None,
+    word_cut: float = DEFAULT_WORD_CUT,
+    cosine: float | None = None,
 ) -> Verdict:
     """Whether a cached answer to ``cached`` also answers ``new``.
 
@@ -76,7 +80,17 @@ def compare_questions(
         return Verdict(False, "question word differs")
     if _tense_differs(a.tense, b.tense):
         return Verdict(False, "tense differs")
-    return _Comparison(a, b, current_lexicon(), similar, word_cut).verdict()
+    return _Comparison(a, b, current_lexicon(), similar, _relaxed(word_cut, cosine)).verdict()
+
+
+RELAX_PIVOT = 0.85
+RELAX_SLOPE = 0.0
+
+
+def _relaxed(cut: float, cosine: float | None) -> float:
+    if cosine is None:
+        return cut
+    return cut - RELAX_SLOPE * max(0.0, cosine - RELAX_PIVOT)
 
 
 def _tense_differs(x: frozenset[str], y: frozenset[str]) -> bool:
@@ -119,6 +133,7 @@ class _Comparison:
                 if self._opposite(x, y):
                     return Verdict(False, f"opposites {x}/{y}")
         left_a, left_b = self._acronyms(left_a, left_b)
+        left_a, left_b = self._collocations(left_a, left_b)
         left_a, left_b = self._by_meaning(left_a, left_b)
         agents = agent_positions(a, b)
         left_a = [i for i in left_a if i not in agents[0]]
@@ -244,6 +259,47 @@ class _Comparison:
                             long_left.remove(k)
                         break
         return left_a, left_b
+
+    def _collocations(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
+        """Words that, with a neighbour, make a WordNet collocation synonymous with words of the other
+        side: "switch off" / "turn off", "get out" / "exit", "last name" / "surname"."""
+        if not (left_a and left_b):
+            return left_a, left_b
+        spans_a, spans_b = self._spans(self.a, left_a), self._spans(self.b, left_b)
+        for span_a, forms_a in spans_a:
+            if not set(span_a) & set(left_a):
+                continue
+            for span_b, forms_b in spans_b:
+                if len(span_a) + len(span_b) < 3 or not set(span_b) & set(left_b):
+                    continue
+                if any(self.lexicon.synonyms(x, y) for x in forms_a for y in forms_b):
+                    left_a = [i for i in left_a if i not in span_a]
+                    left_b = [j for j in left_b if j not in span_b]
+                    self.pairs.append((span_a[0], span_b[0]))
+                    break
+        return left_a, left_b
+
+    def _spans(self, question: Question, left: list[int]) -> list[tuple[tuple[int, ...], list[str]]]:
+        """Runs of one to three words around the unpaired ones, each with the forms to look up:
+        the words joined by "_", the first or last inflected back to its base (sending back)."""
+        words, found = question.words, []
+        for size in (1, 2, 3):
+            for start in range(len(words) - size + 1):
+                span = tuple(range(start, start + size))
+                if not set(span) & set(left) or any(words[k] in question.names for k in span):
+                    continue
+                if size == 1:
+                    found.append((span, list(self._bases(words[start]))))
+                    continue
+                head, tail = words[start], words[start + size - 1]
+                middle = "_".join(words[start + 1 : start + size - 1])
+                forms = {
+                    "_".join(x for x in (h, middle, t) if x)
+                    for h in (head, *self._bases(head))
+                    for t in (tail, *self._bases(tail))
+                }
+                found.append((span, sorted(forms)))
+        return found
 
     def _by_meaning(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
         words_a, words_b = self.a.words, self.b.words

@@ -129,6 +129,7 @@ STOPWORDS = words_of(
     "summarize summarise briefly number calculate compute many much proper properly correct correctly "
     "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
     "greetings cheers regards yo heck hell even wat pls list sorry grateful technique procedure method "
+    "lol lmao omg ok okay um uh hmm oh ah yeah yep guys folks mate sir madam honestly seriously literally "
     "located situated between translate say required require requires vs versus "
 )
 # Courtesies that wrap a question without changing it.
@@ -136,7 +137,12 @@ _POLITE = re.compile(
     r"\b(?:sorry to (?:trouble|bother) you|thanks?(?: you)?(?: (?:a lot|so much|very much|in advance))?|"
     r"many thanks|would you happen to know|i(?:'d| would) be (?:grateful|thankful) if you could|"
     r"i was wondering|quick question|hope you(?:'re| are) (?:well|doing well)|if you don'?t mind|"
-    r"when you (?:get|have) a (?:chance|moment)|any help (?:would be|is) appreciated)\b",
+    r"when you (?:get|have) a (?:chance|moment)|any help (?:would be|is) appreciated|"
+    r"would you mind(?: (?:telling|showing|explaining to|letting) me)?|(?:excuse|pardon) me|"
+    r"(?:may|can|could|might) i ask(?: you)?|(?:do|does) (?:you|anyone|anybody|someone|somebody) know|"
+    r"i(?:'d| would)? (?:really )?(?:like|love|want|need) to (?:know|ask|find out)|"
+    r"i(?:'d| would)? (?:really |greatly )?appreciate (?:it )?if you could|"
+    r"good (?:morning|afternoon|evening|day)|on earth|the (?:heck|hell|fuck)|if (?:at all )?possible)\b",
     re.IGNORECASE,
 )
 # Chat shorthand that would read as a number or a negation: "how 2 ...", "b4", "no. of".

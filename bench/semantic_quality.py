@@ -109,11 +109,17 @@ async def similarities(embedder: Embedder, pairs: list[dict[str, Any]], *, batch
     return [float(vectors[p["a"]] @ vectors[p["b"]]) for p in pairs]
 
 
-async def verdicts(guard: Any, pairs: list[dict[str, Any]], word_cut: float) -> list[tuple[bool, str]]:
+async def verdicts(
+    guard: Any, pairs: list[dict[str, Any]], word_cut: float, weighing: Any = None
+) -> list[tuple[bool, str]]:
     """The guard's verdict on each pair: entry ``a`` is cached, ``b`` is asked."""
     found = []
     for pair in pairs:
-        verdict = await guard.judge(pair["b"], pair["a"], word_cut)
+        verdict = await (
+            guard.judge(pair["b"], pair["a"], word_cut, weighing)
+            if weighing
+            else guard.judge(pair["b"], pair["a"], word_cut)
+        )
         found.append((verdict.same, verdict.reason))
     return found
 
@@ -133,16 +139,17 @@ def score(
 async def quality(model_path: str | None, splits: list[str]) -> None:
     from layercache_asgi.semantic._guard import Guard
     from layercache_asgi.semantic._lexicon import load_lexicon
-    from layercache_asgi.semantic._thresholds import resolve_thresholds
+    from layercache_asgi.semantic._thresholds import resolve_thresholds, resolve_weighing
 
     defaults = Settings.model_validate({"caching": {"semantic": {"model_path": model_path}}}).caching.semantic
     threshold, word_cut = resolve_thresholds(defaults)
+    weighing = resolve_weighing(defaults)
     embedder = Embedder(defaults.model, model_path)
     load_lexicon()
     guard = Guard(embedder)
     sets = pair_sets(splits)
     sims = {name: await similarities(embedder, pairs) for name, pairs in sets.items()}
-    judged = {name: await verdicts(guard, pairs, word_cut) for name, pairs in sets.items()}
+    judged = {name: await verdicts(guard, pairs, word_cut, weighing) for name, pairs in sets.items()}
     print(
         f"\n## Quality at the defaults: model {model_path or defaults.model}, cos >= {threshold}, word cut {word_cut}\n"
     )

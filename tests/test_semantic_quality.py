@@ -10,7 +10,7 @@ from layercache_asgi.semantic import compare_questions
 from layercache_asgi.semantic._embedder import Embedder
 from layercache_asgi.semantic._guard import Guard
 from layercache_asgi.semantic._lexicon import load_lexicon
-from layercache_asgi.semantic._thresholds import resolve_thresholds
+from layercache_asgi.semantic._thresholds import resolve_thresholds, resolve_weighing
 from tests.conftest import MODEL_DIR
 
 
@@ -23,7 +23,7 @@ async def test_default_settings_reach_the_precision_goal_on_the_labelled_pairs()
     embedder = Embedder(model_path=str(MODEL_DIR))
     load_lexicon()
     sims = await similarities(embedder, pairs)
-    judged = await verdicts(Guard(embedder), pairs, word_cut)
+    judged = await verdicts(Guard(embedder), pairs, word_cut, resolve_weighing(defaults))
     total, _ = score(pairs, sims, threshold, judged)
     cosine_only, _ = score(pairs, sims, threshold, None)
     assert total.precision >= 0.99

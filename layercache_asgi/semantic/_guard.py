@@ -41,12 +41,15 @@ from ._lexicon import Lexicon, current_lexicon
 from ._question import Question, parse
 from ._relations import OPPOSITES, edits, opposed, stem
 from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past
+from ._weigh import Weighing, weigh
 
 __all__ = ["DEFAULT_WORD_CUT", "Guard", "Verdict", "WordSimilarity", "compare_questions"]
 
 DEFAULT_WORD_CUT = 0.55
 # How much less cosine a word and its WordNet hypernym need: two weak signals that agree.
 HYPERNYM_ALLOWANCE = 0.15
+# Model calls one judgement may need: word vectors first, then the texts of the words they left unpaired.
+LEARN_ROUNDS = 2
 WordSimilarity = Callable[[str, str], "float | None"]
 
 
@@ -62,7 +65,7 @@ def compare_questions(
     cached: str,
     similar: WordSimilarity | None = None,
     word_cut: float = DEFAULT_WORD_CUT,
-    cosine: float | None = None,
+    weighing: Weighing | None = None,
 ) -> Verdict:
     """Whether a cached answer to ``cached`` also answers ``new``.
 
@@ -80,17 +83,7 @@ def compare_questions(
         return Verdict(False, "question word differs")
     if _tense_differs(a.tense, b.tense):
         return Verdict(False, "tense differs")
-    return _Comparison(a, b, current_lexicon(), similar, _relaxed(word_cut, cosine)).verdict()
-
-
-RELAX_PIVOT = 0.85
-RELAX_SLOPE = 0.0
-
-
-def _relaxed(cut: float, cosine: float | None) -> float:
-    if cosine is None:
-        return cut
-    return cut - RELAX_SLOPE * max(0.0, cosine - RELAX_PIVOT)
+    return _Comparison(a, b, current_lexicon(), similar, word_cut, weighing).verdict()
 
 
 def _tense_differs(x: frozenset[str], y: frozenset[str]) -> bool:
@@ -103,8 +96,17 @@ def _tense_differs(x: frozenset[str], y: frozenset[str]) -> bool:
 class _Comparison:
     """One pairing of two parsed questions' content words."""
 
-    def __init__(self, a: Question, b: Question, lexicon: Lexicon, similar: WordSimilarity | None, cut: float):
+    def __init__(
+        self,
+        a: Question,
+        b: Question,
+        lexicon: Lexicon,
+        similar: WordSimilarity | None,
+        cut: float,
+        weighing: Weighing | None = None,
+    ):
         self.a, self.b, self.lexicon, self.similar, self.cut = a, b, lexicon, similar, cut
+        self.weighing = weighing
         self.needs: set[str] = set()
         self.forms: dict[str, frozenset[str]] = {}
         self.pairs: list[tuple[int, int]] = []  # (position in a, position in b) of paired words
@@ -147,8 +149,17 @@ class _Comparison:
         if names:
             return Verdict(False, "names differ")
         if left_a and left_b:
-            return self._unsure_or(Verdict(False, "content words differ"))
-        extra = [(a.words[i], b) for i in left_a] + [(b.words[j], a) for j in left_b]
+            if not self._weighed(left_a, left_b):
+                return self._unsure_or(Verdict(False, "content words differ"))
+        elif not self._framing(left_a, left_b) and not self._weighed(left_a, left_b):
+            return self._unsure_or(Verdict(False, "content word added"))
+        if order_swapped(self.a, self.b, self.pairs):
+            return Verdict(False, "order differs")
+        return Verdict(True)
+
+    def _framing(self, left_a: list[int], left_b: list[int]) -> bool:
+        """Words on one side only that the rules excuse: a typo, a modal, a word close to one of the other's."""
+        extra = [(self.a.words[i], self.b) for i in left_a] + [(self.b.words[j], self.a) for j in left_b]
         for word, other in extra:
             if any(self._typo(word, w) for w in other.words):
                 continue  # a misspelt framing word: "calcualte" for "calculate"
@@ -159,10 +170,15 @@ class _Comparison:
             ):
                 continue  # "Is it safe to..." / "Can I..."
             if not any(self._close(word, other.words[k]) for k in other.content):
-                return self._unsure_or(Verdict(False, "content word added"))
-        if order_swapped(self.a, self.b, self.pairs):
-            return Verdict(False, "order differs")
-        return Verdict(True)
+                return False
+        return True
+
+    def _weighed(self, left_a: list[int], left_b: list[int]) -> bool:
+        """The sentence model's say on the words left (``_weigh.py``), where this model has cuts."""
+        if self.weighing is None or self.similar is None:
+            return False
+        found = weigh(self.a, self.b, left_a, left_b, self.similar, self.weighing, self._kin, self.needs)
+        return bool(found)
 
     def _unsure_or(self, refusal: Verdict) -> Verdict:
         if self.needs:
@@ -339,17 +355,26 @@ class Guard:
     """The guard with word vectors from the cache's embedding model, kept in an LRU.
 
     :meth:`check` never waits: a pair it cannot decide without vectors not seen yet is refused
-    with ``needs``; :meth:`learn` embeds those words (one model call) so the next check decides.
+    with ``needs``; :meth:`learn` embeds those words, or the texts the weighing compares (one
+    model call), so the next check decides. The LRU holds both.
     """
 
-    def __init__(self, embedder: _Embeds | None, word_cut: float = DEFAULT_WORD_CUT, size: int = 50_000) -> None:
+    def __init__(
+        self,
+        embedder: _Embeds | None,
+        word_cut: float = DEFAULT_WORD_CUT,
+        size: int = 50_000,
+        weighing: Weighing | None = None,
+    ) -> None:
         self.embedder = embedder
         self.word_cut = word_cut
+        self.weighing = weighing
         self._vectors: LRU[str, Any] = LRU(size)
 
-    def check(self, new: str, cached: str, word_cut: float | None = None) -> Verdict:
+    def check(self, new: str, cached: str, word_cut: float | None = None, weighing: Weighing | None = None) -> Verdict:
         similar = self._similarity if self.embedder is not None else None
-        return compare_questions(new, cached, similar, self.word_cut if word_cut is None else word_cut)
+        cut = self.word_cut if word_cut is None else word_cut
+        return compare_questions(new, cached, similar, cut, self.weighing if weighing is None else weighing)
 
     async def learn(self, words: tuple[str, ...] | list[str]) -> None:
         missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
@@ -358,12 +383,16 @@ class Guard:
             for word, row in zip(missing, rows, strict=True):
                 self._vectors.put(word, row)
 
-    async def judge(self, new: str, cached: str, word_cut: float | None = None) -> Verdict:
-        """:meth:`check`, embedding the words it needs first."""
-        verdict = self.check(new, cached, word_cut)
-        if verdict.needs:
+    async def judge(
+        self, new: str, cached: str, word_cut: float | None = None, weighing: Weighing | None = None
+    ) -> Verdict:
+        """:meth:`check`, embedding the words (and texts) it needs first."""
+        verdict = self.check(new, cached, word_cut, weighing)
+        for _ in range(LEARN_ROUNDS):
+            if not verdict.needs:
+                break
             await self.learn(verdict.needs)
-            verdict = self.check(new, cached, word_cut)
+            verdict = self.check(new, cached, word_cut, weighing)
         return verdict
 
     def _similarity(self, x: str, y: str) -> float | None:

@@ -15,13 +15,13 @@ from ..wire._completion import Completion
 from ._cross_encoder import OnnxCrossEncoder
 from ._embedder import Embedder, EmbedderUnavailable
 from ._flight import SingleFlight
-from ._guard import Guard
+from ._guard import LEARN_ROUNDS, Guard
 from ._index import Vector
 from ._judge import Judge, LookupTrace
 from ._key import CacheKey
 from ._lexicon import current_lexicon
 from ._store import SemanticStore, StoredAnswer
-from ._thresholds import resolve_thresholds
+from ._thresholds import resolve_thresholds, resolve_weighing
 from ._verifier import Verifier, VerifierSlot
 
 __all__ = ["SemanticCacheService"]
@@ -99,18 +99,24 @@ class SemanticCacheService:
         store = self._store()
         vector = await self.embed_query(key.query)
         threshold, word_cut = resolve_thresholds(settings)
+        weighing = resolve_weighing(settings)
         guard = self.guard
         judge = Judge(
             key.query,
             settings,
-            (lambda new, stored: guard.check(new, stored, word_cut)) if settings.guard else None,
+            (lambda new, stored: guard.check(new, stored, word_cut, weighing)) if settings.guard else None,
             self.verifier,
         )
         trace = judge.trace
         answer = await store.lookup(key.tenant, key.exact, vector, threshold, judge.accept, trace.saw)
-        if answer is None and (needs := trace.needs()):  # words the guard has no vectors for yet: embed, look again
-            with contextlib.suppress(EmbedderUnavailable):  # without them the guard refuses: a miss
+        for _ in range(LEARN_ROUNDS):  # words (or texts) the guard has no vectors for yet: embed, look again
+            needs = trace.needs() if answer is None else []
+            if not needs:
+                break
+            try:
                 await self.guard.learn(needs)
+            except EmbedderUnavailable:  # without them the guard refuses: a miss
+                break
             answer = await store.lookup(key.tenant, key.exact, vector, threshold, judge.accept, trace.saw)
         if answer is not None:
             store.record_hit(answer.entry_id)

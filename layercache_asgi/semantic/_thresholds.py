@@ -13,8 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from .._config import SemanticCacheSettings
+from ._weigh import Weighing
 
-__all__ = ["MODEL_THRESHOLDS", "ModelThresholds", "resolve_thresholds", "thresholds_for"]
+__all__ = ["MODEL_THRESHOLDS", "ModelThresholds", "resolve_thresholds", "resolve_weighing", "thresholds_for"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class ModelThresholds:
     word_cut: float  # cosine of two single words for the guard to pair them
     measured: str  # on what data, by which command; "" when not measured
     folders: tuple[str, ...] = ()  # local export folder names that hold this model
+    # The sentence model's say on content words the guard leaves unpaired (``_weigh.py``); None:
+    # not measured for this model, so unpaired words refuse.
+    weighing: Weighing | None = None
 
 
 # Unknown models get these: the values of the measured model nearest in kind (a small
@@ -37,6 +41,10 @@ MODEL_THRESHOLDS: dict[str, ModelThresholds] = {
         word_cut=0.55,
         measured="int8 ONNX export; bench/semantic_quality.py, dev split of bench/data/semantic_pairs",
         folders=("all-minilm-l6-v2", "all-minilm-l6-v2-int8"),
+        # Dev split: a swap at most 0.3 of the deletions' move and cosine >= 0.85 let 5 more
+        # paraphrases through and no near-miss (0.35 let "pronounce" / "spell" through); framing
+        # words at most 0.06 of the paired words' weight, 10 more (0.08: "how much does it cost to").
+        weighing=Weighing(swap_ratio=0.3, swap_cosine=0.85, filler_share=0.06),
     ),
     # The product default; its files were not available where the table was measured.
     "BAAI/bge-small-en-v1.5": ModelThresholds(similarity=0.85, word_cut=0.6, measured=""),
@@ -59,6 +67,11 @@ def thresholds_for(model: str, model_path: str | None = None) -> ModelThresholds
         if name.lower() == model.lower():
             return row
     return FALLBACK
+
+
+def resolve_weighing(settings: SemanticCacheSettings) -> Weighing | None:
+    """The weighing cuts of the model in use (None where not measured)."""
+    return thresholds_for(settings.model, settings.model_path).weighing
 
 
 def resolve_thresholds(settings: SemanticCacheSettings) -> tuple[float, float]:

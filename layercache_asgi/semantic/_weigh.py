@@ -1,0 +1,112 @@
+"""Content words left unpaired, weighed by the sentence model itself.
+
+The guard pairs content words by rules and word vectors; what is left on one side or both
+would refuse the pair. Word vectors of a small sentence model say little about single words
+(cancel / stop score below cancel / renew), but the model is good at what it was trained
+for, whole sentences. So the guard asks it how much the unpaired words weigh in their own
+question:
+
+- a substitution ("the *highest* mountain" / "the *tallest* mountain") is a paraphrase when
+  swapping the words moves the question less than a share (``swap_ratio``) of what deleting
+  them from both sides does, and the two questions stay close (``swap_cosine``): a synonym
+  carries its word's meaning, another aspect (cost / weight) does not;
+- words on one side only ("How early should I *arrive*..." / "... get to...", "what *now*")
+  are framing when deleting them moves their question less than a share (``filler_share``)
+  of what deleting every paired content word does, and the question also rewords the other:
+  one that only adds words to the other ("paint a room *quickly*", "a *partial* refund")
+  narrows it.
+
+What this never decides: numbers, negation, names, opposites and order stay hard stops
+before it, and it refuses outright when an unpaired word is a quantifier ("one file" / "all
+files") or when two unpaired words are of one WordNet kind (tablespoon / teaspoon).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ._question import Question, words_of
+
+__all__ = ["QUANTIFIERS", "Weighing", "weigh"]
+
+# Words that set how much of a thing is meant: a change of scope, never framing.
+QUANTIFIERS = words_of("all every each whole entire both single only any several most none few")
+
+Similar = Callable[[str, str], "float | None"]
+
+
+@dataclass(frozen=True)
+class Weighing:
+    """Cuts for one embedding model (``_thresholds.py``): cosines are not comparable across models."""
+
+    swap_ratio: float
+    swap_cosine: float
+    filler_share: float
+
+
+def weigh(
+    a: Question,
+    b: Question,
+    left_a: list[int],
+    left_b: list[int],
+    similar: Similar,
+    cuts: Weighing,
+    kin: Callable[[str, str], bool],
+    needs: set[str],
+) -> bool | None:
+    """Whether the unpaired words (positions in ``a`` and ``b``) leave the questions asking the same.
+
+    None when the model has not embedded one of the texts yet; they are added to ``needs``.
+    """
+    unpaired = [a.words[i] for i in left_a] + [b.words[j] for j in left_b]
+    if not QUANTIFIERS.isdisjoint(unpaired):
+        return False
+    if any(kin(a.words[i], b.words[j]) for i in left_a for j in left_b):
+        return False
+    if left_a and left_b:
+        whole = _moved(a, (), b, (), similar, needs)
+        moved_a = _moved(a, (), a, left_a, similar, needs)
+        moved_b = _moved(b, (), b, left_b, similar, needs)
+        if whole is None or moved_a is None or moved_b is None:
+            return None
+        deleted = moved_a + moved_b
+        return deleted > 0 and whole <= cuts.swap_ratio * deleted and 1 - whole >= cuts.swap_cosine
+    question, left, other = (a, left_a, b) if left_a else (b, left_b, a)
+    paired = [k for k in question.content if k not in left]
+    if not paired or _inserted(other.words, question.words):
+        return False
+    moved = _moved(question, (), question, left, similar, needs)
+    moved_all = _moved(question, (), question, paired, similar, needs)
+    if moved is None or moved_all is None:
+        return None
+    return moved_all > 0 and moved <= cuts.filler_share * moved_all
+
+
+def _moved(
+    x: Question,
+    drop_x: tuple[int, ...] | list[int],
+    y: Question,
+    drop_y: list[int] | tuple[int, ...],
+    similar: Similar,
+    needs: set[str],
+) -> float | None:
+    """1 - cosine of the two questions' words, each without the given positions."""
+    text_x, text_y = _text(x, drop_x), _text(y, drop_y)
+    if text_x == text_y:
+        return 0.0
+    cosine = similar(text_x, text_y)
+    if cosine is None:
+        needs.update((text_x, text_y))
+        return None
+    return 1.0 - cosine
+
+
+def _inserted(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Every word of ``short`` in ``long``, in order: ``long`` only adds words, so it narrows."""
+    rest = iter(long)
+    return all(word in rest for word in short)
+
+
+def _text(question: Question, drop: tuple[int, ...] | list[int]) -> str:
+    return " ".join(word for at, word in enumerate(question.words) if at not in drop)

@@ -267,7 +267,7 @@ def parse(text: str) -> Question:
     asking = frozenset("who" if w == "whom" else w for w in words if w in ASKING)
     tense = _tense(words)
     content = tuple(i for i, w in enumerate(words) if w in names or _is_content(w))
-    passive = any(w in _BE and _participle(words[i + 1 : i + 5]) for i, w in enumerate(words))
+    passive = any(w in _BE and _participle(words[i + 1 : i + 7]) for i, w in enumerate(words))
     question = Question(tuple(words), +numbers, frozenset(names), negated, asking, tense, content)
     return dataclasses.replace(question, possessors=frozenset(possessors), passive=passive)
 
@@ -355,7 +355,9 @@ def _is_name(word: str, at_sentence_start: bool) -> bool:
     if any(ch.isdigit() for ch in word):
         return True
     letters = word.replace("-", "").replace("'", "")
-    if len(letters) >= 2 and letters.isupper() and letters.lower() not in ("ok", "id"):
+    if letters.lower() in ("ok", "id"):
+        return False  # "OK", "ID": words, whatever their case
+    if len(letters) >= 2 and letters.isupper():
         return True  # GBP, NASA, SQL
     if any(ch.isupper() for ch in word[1:]):
         return True  # iPhone, JavaScript, McDonald

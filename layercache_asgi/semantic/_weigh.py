@@ -33,6 +33,7 @@ __all__ = ["QUANTIFIERS", "Weighing", "weigh"]
 # Words that set how much of a thing is meant: a change of scope, never framing.
 QUANTIFIERS = words_of("all every each whole entire both single only any several most none few")
 
+KIN_STRICTNESS = 2 / 3
 Similar = Callable[[str, str], "float | None"]
 
 
@@ -62,8 +63,10 @@ def weigh(
     unpaired = [a.words[i] for i in left_a] + [b.words[j] for j in left_b]
     if not QUANTIFIERS.isdisjoint(unpaired):
         return False
-    if any(kin(a.words[i], b.words[j]) for i in left_a for j in left_b):
-        return False
+    # Two words of one kind (tablespoon / teaspoon, tenant / landlord) need the model surer.
+    strict = any(kin(a.words[i], b.words[j]) for i in left_a for j in left_b)
+    ratio = cuts.swap_ratio * (KIN_STRICTNESS if strict else 1.0)
+    cosine = 1 - (1 - cuts.swap_cosine) * (KIN_STRICTNESS if strict else 1.0)
     if left_a and left_b:
         whole = _moved(a, (), b, (), similar, needs)
         moved_a = _moved(a, (), a, left_a, similar, needs)
@@ -71,16 +74,32 @@ def weigh(
         if whole is None or moved_a is None or moved_b is None:
             return None
         deleted = moved_a + moved_b
-        return deleted > 0 and whole <= cuts.swap_ratio * deleted and 1 - whole >= cuts.swap_cosine
+        if deleted > 0 and whole <= ratio * deleted and 1 - whole >= cosine:
+            return True
+        if strict:
+            return False
+        # Light words on both sides ("how long" / "time" in a keyword query, "burn" / "per").
+        framing_a, framing_b = _framing(a, left_a, similar, needs), _framing(b, left_b, similar, needs)
+        if framing_a is None or framing_b is None:
+            return None
+        return max(framing_a, framing_b) <= cuts.filler_share
     question, left, other = (a, left_a, b) if left_a else (b, left_b, a)
-    paired = [k for k in question.content if k not in left]
-    if not paired or _inserted(other.words, question.words):
+    if _inserted(other.words, question.words):
         return False
+    share = _framing(question, left, similar, needs)
+    return None if share is None else share <= cuts.filler_share
+
+
+def _framing(question: Question, left: list[int], similar: Similar, needs: set[str]) -> float | None:
+    """How far deleting ``left`` moves the question, as a share of deleting its other content words."""
+    paired = [k for k in question.content if k not in left]
+    if not paired:
+        return 1.0
     moved = _moved(question, (), question, left, similar, needs)
     moved_all = _moved(question, (), question, paired, similar, needs)
     if moved is None or moved_all is None:
         return None
-    return moved_all > 0 and moved <= cuts.filler_share * moved_all
+    return moved / moved_all if moved_all > 0 else 1.0
 
 
 def _moved(

@@ -14,7 +14,8 @@ run time. What it holds (see ``layercache_asgi/semantic/_lexicon.py`` for how it
 - ``antonyms``: word pairs WordNet marks as opposites, widened to the synonyms of both sides
   in the opposed senses (enable/disable, so also enable/disenable...);
 - ``related``: a verb and its action noun (register/registration, install/installation),
-  which say the same thing in another voice, and an adjective and its noun (australian/australia);
+  which say the same thing in another voice, an adjective and its noun (australian/australia),
+  and an adjective and the attribute it measures in its first senses (hot/temperature, far/distance);
 - ``up``: verb -> numbers of the hypernyms of its first senses (drink -> consume, say ->
   express): a verb and its direct hypernym are close, if their vectors agree (not nouns:
   a circle is an ellipse, yet its area is not an ellipse's);
@@ -115,7 +116,7 @@ def build(wordnet: Path) -> dict[str, object]:
                         kinds[lemma].update((pos, grand) for parent in parents for grand in _parents(data, parent))
         if pos == "a":
             antonyms |= _indirect_antonyms(data)
-        for words, pointers in data.values():
+        for offset, (words, pointers) in data.items():
             for symbol, target, target_pos, source, target_word in pointers:
                 target_pos = "a" if target_pos == "s" else target_pos
                 if symbol == "!":  # antonym: widen to both synsets' members
@@ -127,6 +128,12 @@ def build(wordnet: Path) -> dict[str, object]:
                     adjective, noun = words[source - 1], _target_word(wordnet, target_pos, target, target_word)
                     if _WORD.match(adjective) and noun and _WORD.match(noun):
                         related.add((adjective, noun))  # pertainym: australian / australia
+                elif symbol == "=" and pos == "a" and target_pos == "n":  # attribute: hot / temperature
+                    for adjective in words:
+                        if _WORD.match(adjective) and offset in index.get(adjective, [])[:SENSES]:
+                            for noun in data_members(members, "n", target, 0, wordnet):
+                                if _WORD.match(noun):
+                                    related.add((adjective, noun))
                 elif symbol == "+" and pos == "v" and target_pos == "n" and source and target_word:
                     verb, noun = words[source - 1], _target_word(wordnet, target_pos, target, target_word)
                     if _WORD.match(verb) and noun and _WORD.match(noun) and _ACTION_NOUN.search(noun):

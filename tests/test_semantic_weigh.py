@@ -129,6 +129,8 @@ async def test_hard_stops_and_near_misses_refuse_with_the_weighing_on(
         ("courtesy", "Excuse me, do you know how I change a flat tyre?", "How do I change a flat tyre?"),
         ("courtesy", "Good morning! May I ask what time the museum opens?", "What time does the museum open?"),
         ("filler", "ok so how do i unfreeze my bank card lol", "How do I unfreeze my bank card?"),
+        ("attribute", "How heavy is a grand piano?", "What is the weight of a grand piano?"),
+        ("attribute", "How deep is Lake Baikal?", "What is the depth of Lake Baikal?"),
         ("capitals", "Is regular paint OK to use on a radiator?", "Can I use regular paint on a radiator?"),
         (
             "passive, far participle",
@@ -142,8 +144,9 @@ def test_the_word_rules_alone_accept(kind: str, asked: str, cached: str) -> None
     assert compare_questions(cached, asked).same, kind
 
 
-def test_a_collocation_keeps_its_opposite() -> None:
+def test_a_collocation_keeps_its_opposite_and_an_attribute_its_own_noun() -> None:
     assert not compare_questions("How do I switch off dark mode?", "How do I turn on dark mode?").same
+    assert not compare_questions("How heavy is a grand piano?", "What is the width of a grand piano?").same
 
 
 @pytest.fixture

@@ -19,12 +19,15 @@ Hard stops (any one refuses):
 
 Then the other content words must pair up, one for one, by meaning, not surface: the same
 base form (created / creating, mice / mouse), a WordNet synonym or a verb and its action
-noun (purchase / buy, install / installation), a short form (pw / password) or acronym, a
-typo of a longer word, or, for pairs no table knows, word vectors from the cache's own
-embedding model at or above the model's word cut; never two words of one WordNet kind
-(Sweden / Norway, boil / fry). A word left over on one side may stay only if it is close in
-meaning to a word of the other side ("descale" / "remove limescale"), a passive's agent, or
-a misspelt framing word.
+noun (purchase / buy, install / installation), an adjective and its attribute (heavy / weight),
+a WordNet collocation (switch off / turn off, ``_collocations.py``), a short form (pw /
+password) or acronym, a typo of a longer word, or, for pairs no table knows, word vectors
+from the cache's own embedding model at or above the model's word cut; never two words of
+one WordNet kind (Sweden / Norway, boil / fry). A word left over on one side may stay if it
+is close in meaning to a word of the other side ("descale" / "remove limescale"), a
+passive's agent, or a misspelt framing word. What is still left is weighed by the sentence
+model (``_weigh.py``, for models with measured cuts): a swap that moves the question far
+less than deleting the words would, or framing words that barely move it, pass.
 
 A false hit serves a wrong answer; a false miss costs one upstream call: when in doubt, refuse.
 """
@@ -37,6 +40,7 @@ from typing import Any, Protocol
 
 from .._lru import LRU
 from ._abbreviations import initials_match
+from ._collocations import pair_collocations
 from ._lexicon import Lexicon, current_lexicon
 from ._question import Question, parse
 from ._relations import OPPOSITES, edits, opposed, stem
@@ -135,7 +139,7 @@ class _Comparison:
                 if self._opposite(x, y):
                     return Verdict(False, f"opposites {x}/{y}")
         left_a, left_b = self._acronyms(left_a, left_b)
-        left_a, left_b = self._collocations(left_a, left_b)
+        left_a, left_b = pair_collocations(a, b, left_a, left_b, self.lexicon, self._bases, self.pairs)
         left_a, left_b = self._by_meaning(left_a, left_b)
         agents = agent_positions(a, b)
         left_a = [i for i in left_a if i not in agents[0]]
@@ -275,47 +279,6 @@ class _Comparison:
                             long_left.remove(k)
                         break
         return left_a, left_b
-
-    def _collocations(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
-        """Words that, with a neighbour, make a WordNet collocation synonymous with words of the other
-        side: "switch off" / "turn off", "get out" / "exit", "last name" / "surname"."""
-        if not (left_a and left_b):
-            return left_a, left_b
-        spans_a, spans_b = self._spans(self.a, left_a), self._spans(self.b, left_b)
-        for span_a, forms_a in spans_a:
-            if not set(span_a) & set(left_a):
-                continue
-            for span_b, forms_b in spans_b:
-                if len(span_a) + len(span_b) < 3 or not set(span_b) & set(left_b):
-                    continue
-                if any(self.lexicon.synonyms(x, y) for x in forms_a for y in forms_b):
-                    left_a = [i for i in left_a if i not in span_a]
-                    left_b = [j for j in left_b if j not in span_b]
-                    self.pairs.append((span_a[0], span_b[0]))
-                    break
-        return left_a, left_b
-
-    def _spans(self, question: Question, left: list[int]) -> list[tuple[tuple[int, ...], list[str]]]:
-        """Runs of one to three words around the unpaired ones, each with the forms to look up:
-        the words joined by "_", the first or last inflected back to its base (sending back)."""
-        words, found = question.words, []
-        for size in (1, 2, 3):
-            for start in range(len(words) - size + 1):
-                span = tuple(range(start, start + size))
-                if not set(span) & set(left) or any(words[k] in question.names for k in span):
-                    continue
-                if size == 1:
-                    found.append((span, list(self._bases(words[start]))))
-                    continue
-                head, tail = words[start], words[start + size - 1]
-                middle = "_".join(words[start + 1 : start + size - 1])
-                forms = {
-                    "_".join(x for x in (h, middle, t) if x)
-                    for h in (head, *self._bases(head))
-                    for t in (tail, *self._bases(tail))
-                }
-                found.append((span, sorted(forms)))
-        return found
 
     def _by_meaning(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
         words_a, words_b = self.a.words, self.b.words

@@ -32,6 +32,7 @@ __all__ = ["QUANTIFIERS", "Weighing", "weigh"]
 
 # Words that set how much of a thing is meant: a change of scope, never framing.
 QUANTIFIERS = words_of("all every each whole entire both single only any several most none few")
+_SAME_SCOPE = (words_of("all every each"), words_of("whole entire"))
 
 KIN_STRICTNESS = 2 / 3
 Similar = Callable[[str, str], "float | None"]
@@ -60,6 +61,12 @@ def weigh(
 
     None when the model has not embedded one of the texts yet; they are added to ``needs``.
     """
+    for scope in _SAME_SCOPE:  # "all devices" / "every device"
+        if any(a.words[i] in scope for i in left_a) and any(b.words[j] in scope for j in left_b):
+            left_a = [i for i in left_a if a.words[i] not in scope]
+            left_b = [j for j in left_b if b.words[j] not in scope]
+    if not (left_a or left_b):
+        return True
     unpaired = [a.words[i] for i in left_a] + [b.words[j] for j in left_b]
     if not QUANTIFIERS.isdisjoint(unpaired):
         return False

@@ -1,0 +1,66 @@
+"""Words that pair only together with a neighbour: WordNet collocations of two or three words.
+
+"switch off" / "turn off", "get out" / "exit", "last name" / "surname": the lexicon holds
+such collocations joined by ``_`` (``scripts/build_lexicon.py``); a run of words around an
+unpaired content word, its first or last word inflected back to a base form, is looked up
+as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._lexicon import Lexicon
+from ._question import Question
+
+__all__ = ["pair_collocations"]
+
+Bases = Callable[[str], frozenset[str]]
+
+
+def pair_collocations(
+    a: Question,
+    b: Question,
+    left_a: list[int],
+    left_b: list[int],
+    lexicon: Lexicon,
+    bases: Bases,
+    pairs: list[tuple[int, int]],
+) -> tuple[list[int], list[int]]:
+    """``left_a`` and ``left_b`` without the words a synonymous collocation pairs; the pairs are
+    added to ``pairs`` (first word of each run) for the order checks."""
+    if not (left_a and left_b):
+        return left_a, left_b
+    for span_a, forms_a in _spans(a, left_a, bases):
+        if not set(span_a) & set(left_a):
+            continue
+        for span_b, forms_b in _spans(b, left_b, bases):
+            if len(span_a) + len(span_b) < 3 or not set(span_b) & set(left_b):
+                continue
+            if any(lexicon.synonyms(x, y) for x in forms_a for y in forms_b):
+                left_a = [i for i in left_a if i not in span_a]
+                left_b = [j for j in left_b if j not in span_b]
+                pairs.append((span_a[0], span_b[0]))
+                break
+    return left_a, left_b
+
+
+def _spans(question: Question, left: list[int], bases: Bases) -> list[tuple[tuple[int, ...], list[str]]]:
+    """Runs of one to three words around the unpaired ones, each with the forms to look up:
+    the words joined by "_", the first or last inflected back to its base (sending back)."""
+    words, found = question.words, []
+    for size in (1, 2, 3):
+        for start in range(len(words) - size + 1):
+            span = tuple(range(start, start + size))
+            if not set(span) & set(left) or any(words[k] in question.names for k in span):
+                continue
+            if size == 1:
+                found.append((span, list(bases(words[start]))))
+                continue
+            head, tail = words[start], words[start + size - 1]
+            middle = "_".join(words[start + 1 : start + size - 1])
+            forms = {
+                "_".join(x for x in (h, middle, t) if x) for h in (head, *bases(head)) for t in (tail, *bases(tail))
+            }
+            found.append((span, sorted(forms)))
+    return found

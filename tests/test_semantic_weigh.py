@@ -72,6 +72,7 @@ async def test_weighing_asks_for_the_texts_it_compares_then_decides(guard: Guard
     assert " ".join(parse(asked).words) in first.needs  # the question as the guard words it: "how do i end my..."
     assert (await guard.judge(asked, cached)).same
     assert guard.check(asked, cached).same  # texts and words are remembered
+    assert guard.check(asked, cached) is guard.check(asked, cached)  # and the decided verdict: no second comparison
 
 
 @pytest.mark.parametrize(

@@ -31,11 +31,12 @@ def pair_collocations(
     added to ``pairs`` (first word of each run) for the order checks."""
     if not (left_a and left_b):
         return left_a, left_b
-    for span_a, forms_a in _spans(a, left_a, bases):
-        if not set(span_a) & set(left_a):
-            continue
-        for span_b, forms_b in _spans(b, left_b, bases):
-            if len(span_a) + len(span_b) < 3 or not set(span_b) & set(left_b):
+    spans_b = _spans(b, left_b, bases, lexicon)
+    if not spans_b:
+        return left_a, left_b
+    for span_a, forms_a in _spans(a, left_a, bases, lexicon):
+        for span_b, forms_b in spans_b:
+            if len(span_a) + len(span_b) < 3 or not (set(span_a) & set(left_a) and set(span_b) & set(left_b)):
                 continue
             if any(lexicon.synonyms(x, y) for x in forms_a for y in forms_b):
                 left_a = [i for i in left_a if i not in span_a]
@@ -45,9 +46,12 @@ def pair_collocations(
     return left_a, left_b
 
 
-def _spans(question: Question, left: list[int], bases: Bases) -> list[tuple[tuple[int, ...], list[str]]]:
-    """Runs of one to three words around the unpaired ones, each with the forms to look up:
-    the words joined by "_", the first or last inflected back to its base (sending back)."""
+def _spans(
+    question: Question, left: list[int], bases: Bases, lexicon: Lexicon
+) -> list[tuple[tuple[int, ...], list[str]]]:
+    """Runs of one to three words around the unpaired ones, each with the forms the lexicon has
+    synonyms for: the words joined by "_", the first or last inflected back to its base (sending
+    back)."""
     words, found = question.words, []
     for size in (1, 2, 3):
         for start in range(len(words) - size + 1):
@@ -55,12 +59,14 @@ def _spans(question: Question, left: list[int], bases: Bases) -> list[tuple[tupl
             if not set(span) & set(left) or any(words[k] in question.names for k in span):
                 continue
             if size == 1:
-                found.append((span, list(bases(words[start]))))
-                continue
-            head, tail = words[start], words[start + size - 1]
-            middle = "_".join(words[start + 1 : start + size - 1])
-            forms = {
-                "_".join(x for x in (h, middle, t) if x) for h in (head, *bases(head)) for t in (tail, *bases(tail))
-            }
-            found.append((span, sorted(forms)))
+                forms = set(bases(words[start]))
+            else:
+                head, tail = words[start], words[start + size - 1]
+                middle = "_".join(words[start + 1 : start + size - 1])
+                forms = {
+                    "_".join(x for x in (h, middle, t) if x) for h in (head, *bases(head)) for t in (tail, *bases(tail))
+                }
+            known = sorted(form for form in forms if form in lexicon.synsets)
+            if known:
+                found.append((span, known))
     return found

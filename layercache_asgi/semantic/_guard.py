@@ -54,6 +54,7 @@ DEFAULT_WORD_CUT = 0.55
 HYPERNYM_ALLOWANCE = 0.15
 # Model calls one judgement may need: word vectors first, then the texts of the words they left unpaired.
 LEARN_ROUNDS = 2
+VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
 WordSimilarity = Callable[[str, str], "float | None"]
 
 
@@ -333,11 +334,19 @@ class Guard:
         self.word_cut = word_cut
         self.weighing = weighing
         self._vectors: LRU[str, Any] = LRU(size)
+        self._verdicts: LRU[tuple[Any, ...], Verdict] = LRU(VERDICTS_KEPT)
 
     def check(self, new: str, cached: str, word_cut: float | None = None, weighing: Weighing | None = None) -> Verdict:
         similar = self._similarity if self.embedder is not None else None
         cut = self.word_cut if word_cut is None else word_cut
-        return compare_questions(new, cached, similar, cut, self.weighing if weighing is None else weighing)
+        weighing = self.weighing if weighing is None else weighing
+        key = (new, cached, cut, weighing, similar is not None)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = compare_questions(new, cached, similar, cut, weighing)
+            if not verdict.needs and not current_lexicon().empty:  # decided for good: a repeat costs a lookup
+                self._verdicts.put(key, verdict)
+        return verdict
 
     async def learn(self, words: tuple[str, ...] | list[str]) -> None:
         missing = [w for w in dict.fromkeys(words) if w not in self._vectors]

@@ -182,3 +182,31 @@ def test_unsure_refusals_nobody_settled_are_judged_again() -> None:
     assert judge.trace.needs() == ["descale", "decalcify"]
     assert asyncio.run(judge.accept(candidate)) is True  # the guard learned the words: judged again
     assert judge.trace.needs() == [] and not verdicts
+
+
+def test_a_refusal_near_the_weighing_cut_is_unsure_and_the_verifier_settles_it(
+    make_settings: Callable[..., Settings], fake: FakeProvider, tmp_path: Path
+) -> None:
+    # "speed up" / "make faster": the sentence model weighs the swap about 1.2 times its cut, so
+    # the guard refuses it as unsure rather than outright. Without a verifier that is a miss
+    # (test_semantic_weigh.py keeps the cuts honest); the verifier asked about unsure refusals
+    # scores the pair 0.88 here, a hit. A hard stop is never put to it.
+    assert guard_unsure(Verdict(False, "content words differ", unsure=True))
+    model = tiny_cross_encoder(tmp_path / "m", vetoed="way")
+
+    def ask_as(url: str, key: str, question: str) -> str:  # a tenant per app: both apps share the database
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+        )
+        return raw.headers.get(HEADER, "")
+
+    with serve(LayerCacheApp(make_settings(caching={"semantic": {"enabled": True}}))) as url:
+        assert ask_as(url, "sk-test-client-key-1", "How do I speed up my phone?") == "miss"
+        assert ask_as(url, "sk-test-client-key-1", "How do I make my phone faster?") == "miss"
+    with serve(verifier_app(make_settings, model_path=str(model), when="unsure")) as url:
+        assert ask_as(url, "sk-test-client-key-2", "How do I speed up my phone?") == "miss"
+        assert ask_as(url, "sk-test-client-key-2", "How do I make my phone faster?") == "hit"
+        assert ask_as(url, "sk-test-client-key-2", "How do I speed up my 2 phones?") == "miss"  # a hard stop: not asked
+        metrics = httpx.get(f"{url}/metrics").text
+    assert sample(metrics, "layercache_semantic_verifier_total", result="accepted") == 1

@@ -54,6 +54,8 @@ DEFAULT_WORD_CUT = 0.55
 HYPERNYM_ALLOWANCE = 0.15
 # Model calls one judgement may need: word vectors first, then the texts of the words they left unpaired.
 LEARN_ROUNDS = 2
+# A refusal whose weighing is within this multiple of its cut is marked unsure (for the verifier).
+CLOSE_TO_CUT = 1.5
 VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
 WordSimilarity = Callable[[str, str], "float | None"]
 
@@ -63,6 +65,7 @@ class Verdict:
     same: bool
     reason: str = ""
     needs: tuple[str, ...] = ()  # words whose vectors would decide: the guard is unsure without them
+    unsure: bool = False  # a refusal near a cut: a verifier asked about unsure refusals may overrule it
 
 
 def compare_questions(
@@ -153,11 +156,13 @@ class _Comparison:
         ]
         if names:
             return Verdict(False, "names differ")
-        if left_a and left_b:
-            if not self._weighed(left_a, left_b):
-                return self._unsure_or(Verdict(False, "content words differ"))
-        elif not self._framing(left_a, left_b) and not self._weighed(left_a, left_b):
-            return self._unsure_or(Verdict(False, "content word added"))
+        if (left_a and left_b) or not self._framing(left_a, left_b):
+            reason = "content words differ" if left_a and left_b else "content word added"
+            weighed = self._weighed(left_a, left_b)
+            if weighed is None or weighed > 1:
+                # Near the weighing's cut: a verifier asked about unsure refusals may settle it.
+                close = weighed is not None and weighed <= CLOSE_TO_CUT
+                return self._unsure_or(Verdict(False, reason, unsure=close))
         if order_swapped(self.a, self.b, self.pairs):
             return Verdict(False, "order differs")
         return Verdict(True)
@@ -178,12 +183,12 @@ class _Comparison:
                 return False
         return True
 
-    def _weighed(self, left_a: list[int], left_b: list[int]) -> bool:
-        """The sentence model's say on the words left (``_weigh.py``), where this model has cuts."""
+    def _weighed(self, left_a: list[int], left_b: list[int]) -> float | None:
+        """The sentence model's say on the words left (``_weigh.py``; at most 1 passes), where this
+        model has cuts; None when it cannot say (yet)."""
         if self.weighing is None or self.similar is None:
-            return False
-        found = weigh(self.a, self.b, left_a, left_b, self.similar, self.weighing, self._kin, self.needs)
-        return bool(found)
+            return None
+        return weigh(self.a, self.b, left_a, left_b, self.similar, self.weighing, self._kin, self.needs)
 
     def _unsure_or(self, refusal: Verdict) -> Verdict:
         if self.needs:

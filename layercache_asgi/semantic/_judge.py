@@ -63,9 +63,8 @@ def guard_unsure(verdict: Any) -> bool:
     opposed to a hard stop such as different numbers or a negation."""
     if verdict is None or verdict.same:
         return False
-    flag = getattr(verdict, "unsure", None)
-    if isinstance(flag, bool):
-        return flag
+    if getattr(verdict, "unsure", False) is True:  # near a cut of the guard's weighing
+        return True
     return bool(getattr(verdict, "needs", ())) or getattr(verdict, "reason", "") == "unsure"
 
 

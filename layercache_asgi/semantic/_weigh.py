@@ -23,6 +23,7 @@ files") or when two unpaired words are of one WordNet kind (tablespoon / teaspoo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,8 +57,9 @@ def weigh(
     cuts: Weighing,
     kin: Callable[[str, str], bool],
     needs: set[str],
-) -> bool | None:
-    """Whether the unpaired words (positions in ``a`` and ``b``) leave the questions asking the same.
+) -> float | None:
+    """How far the unpaired words (positions in ``a`` and ``b``) are from leaving the questions
+    asking the same, as a multiple of the cut: at most 1 passes, ``inf`` never does.
 
     None when the model has not embedded one of the texts yet; they are added to ``needs``.
     """
@@ -66,14 +68,14 @@ def weigh(
             left_a = [i for i in left_a if a.words[i] not in scope]
             left_b = [j for j in left_b if b.words[j] not in scope]
     if not (left_a or left_b):
-        return True
+        return 0.0
     unpaired = [a.words[i] for i in left_a] + [b.words[j] for j in left_b]
     if not QUANTIFIERS.isdisjoint(unpaired):
-        return False
+        return math.inf
     # Two words of one kind (tablespoon / teaspoon, tenant / landlord) need the model surer.
     strict = any(kin(a.words[i], b.words[j]) for i in left_a for j in left_b)
     ratio = cuts.swap_ratio * (KIN_STRICTNESS if strict else 1.0)
-    cosine = 1 - (1 - cuts.swap_cosine) * (KIN_STRICTNESS if strict else 1.0)
+    distance = (1 - cuts.swap_cosine) * (KIN_STRICTNESS if strict else 1.0)
     if left_a and left_b:
         whole = _moved(a, (), b, (), similar, needs)
         moved_a = _moved(a, (), a, left_a, similar, needs)
@@ -81,20 +83,19 @@ def weigh(
         if whole is None or moved_a is None or moved_b is None:
             return None
         deleted = moved_a + moved_b
-        if deleted > 0 and whole <= ratio * deleted and 1 - whole >= cosine:
-            return True
-        if strict:
-            return False
+        swap = max(whole / (ratio * deleted), whole / distance) if deleted > 0 else math.inf
+        if swap <= 1 or strict:
+            return swap
         # Light words on both sides ("how long" / "time" in a keyword query, "burn" / "per").
         framing_a, framing_b = _framing(a, left_a, similar, needs), _framing(b, left_b, similar, needs)
         if framing_a is None or framing_b is None:
             return None
-        return max(framing_a, framing_b) <= cuts.filler_share
+        return min(swap, max(framing_a, framing_b) / cuts.filler_share)
     question, left, other = (a, left_a, b) if left_a else (b, left_b, a)
     if _inserted(other.words, question.words):
-        return False
+        return math.inf
     share = _framing(question, left, similar, needs)
-    return None if share is None else share <= cuts.filler_share
+    return None if share is None else share / cuts.filler_share
 
 
 def _framing(question: Question, left: list[int], similar: Similar, needs: set[str]) -> float | None:

@@ -16,9 +16,14 @@ question:
   one that only adds words to the other ("paint a room *quickly*", "a *partial* refund")
   narrows it.
 
+Light words on both sides (a keyword query's "time" for "how long") pass by the framing
+share too. :func:`weigh` answers with how far the measure is from its cut (at most 1 passes),
+so the guard can mark a refusal just past it as unsure for an optional verifier.
+
 What this never decides: numbers, negation, names, opposites and order stay hard stops
-before it, and it refuses outright when an unpaired word is a quantifier ("one file" / "all
-files") or when two unpaired words are of one WordNet kind (tablespoon / teaspoon).
+before it; it refuses outright when an unpaired word is a quantifier ("one file" / "all
+files"), and two unpaired words of one WordNet kind (tablespoon / teaspoon) need stricter
+cuts (``KIN_STRICTNESS``).
 """
 
 from __future__ import annotations
@@ -83,19 +88,26 @@ def weigh(
         if whole is None or moved_a is None or moved_b is None:
             return None
         deleted = moved_a + moved_b
-        swap = max(whole / (ratio * deleted), whole / distance) if deleted > 0 else math.inf
+        swap = max(_over(whole, ratio * deleted), _over(whole, distance)) if deleted > 0 else math.inf
         if swap <= 1 or strict:
             return swap
         # Light words on both sides ("how long" / "time" in a keyword query, "burn" / "per").
         framing_a, framing_b = _framing(a, left_a, similar, needs), _framing(b, left_b, similar, needs)
         if framing_a is None or framing_b is None:
             return None
-        return min(swap, max(framing_a, framing_b) / cuts.filler_share)
+        return min(swap, _over(max(framing_a, framing_b), cuts.filler_share))
     question, left, other = (a, left_a, b) if left_a else (b, left_b, a)
     if _inserted(other.words, question.words):
         return math.inf
     share = _framing(question, left, similar, needs)
-    return None if share is None else share / cuts.filler_share
+    return None if share is None else _over(share, cuts.filler_share)
+
+
+def _over(value: float, cut: float) -> float:
+    """``value`` as a multiple of ``cut`` (a cut of 0 lets only 0 through)."""
+    if cut > 0:
+        return value / cut
+    return 0.0 if value <= 0 else math.inf
 
 
 def _framing(question: Question, left: list[int], similar: Similar, needs: set[str]) -> float | None:

@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -39,6 +40,7 @@ __all__ = [
     "has_markers",
     "is_tool_result",
     "minified",
+    "part_blocks",
     "part_value",
     "prefix_blocks",
     "stratify",
@@ -106,6 +108,9 @@ class Layers:
     hints: Mapping[int, int] = field(default_factory=dict)
     enhancements: tuple[str, ...] = ()  # the L3 texts the Enhance stage added
     system_hints: Mapping[int, int] = field(default_factory=dict)  # Anthropic system block index → layer
+    # What each part was when stratified (references, not copies): later stages may move parts in
+    # the body (a Gemini CachedContent takes the system prompt out) while the layers still describe them.
+    values: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     def of(self, layer: int) -> tuple[Part, ...]:
         return tuple(p for p in self.parts if p.layer == layer)
@@ -118,28 +123,65 @@ class Layers:
             return digest(list(self.enhancements))
         return digest([p.digest for p in self.of(layer)])
 
+    @cached_property
+    def _boundaries(self) -> tuple[int, ...]:
+        layers = [p.layer for p in self.parts]
+        return tuple(next((i for i, n in enumerate(layers) if n > layer), len(layers)) for layer in range(5))
+
+    @cached_property
+    def _keys(self) -> tuple[tuple[str, str], ...]:
+        return tuple((p.path, p.digest) for p in self.parts)
+
     def boundary(self, layer: int) -> int:
         """How many leading parts have a layer ≤ ``layer``: the stable prefix through it."""
-        for i, part in enumerate(self.parts):
-            if part.layer > layer:
-                return i
-        return len(self.parts)
+        if 0 <= layer < len(self._boundaries):  # asked several times per request by several stages
+            return self._boundaries[layer]
+        return 0 if layer < 0 else len(self.parts)
 
     def prefix_digest(self, layer: int) -> str:
         """Digest of the stable prefix through ``layer`` (what a provider could cache there)."""
-        return digest([p.digest for p in self.parts[: self.boundary(layer)]])
+        return self.head_digest(self.boundary(layer))
+
+    def head_digest(self, end: int) -> str:
+        """Digest of the first ``end`` parts."""
+        return digest([p.digest for p in self.parts[:end]])
+
+    def shared(self, other: Layers, through: int | None = None) -> int:
+        """How many leading parts (path and content) this request shares with ``other``; with
+        ``through``, within the stable prefix through that layer of each."""
+        mine, theirs = self._keys, other._keys
+        if through is not None:
+            mine, theirs = mine[: self.boundary(through)], theirs[: other.boundary(through)]
+        return _common_length(mine, theirs)
 
     def first_difference(self, other: Layers) -> tuple[int, Part | None]:
         """Index and part (of self) where this request stops matching ``other``; (n, None) if it extends it."""
-        for i, (mine, theirs) in enumerate(zip(self.parts, other.parts, strict=False)):
-            if mine.digest != theirs.digest or mine.path != theirs.path:
-                return i, mine
-        if len(self.parts) < len(other.parts):
-            return len(self.parts), None
-        return len(other.parts), None
+        common = self.shared(other)
+        return common, self.parts[common] if common < min(len(self.parts), len(other.parts)) else None
+
+    def value(self, index: int, body: Mapping[str, Any]) -> Any:
+        """The content of part ``index`` as stratified (from ``body`` for layers made without values)."""
+        return self.values[index] if self.values else part_value(body, self.parts[index].path)
 
     def with_hints(self, hints: Mapping[int, int]) -> Layers:
-        return Layers(self.wire, self.parts, self.message_layers, dict(hints), self.enhancements, self.system_hints)
+        return Layers(
+            self.wire, self.parts, self.message_layers, dict(hints), self.enhancements, self.system_hints, self.values
+        )
+
+
+def _common_length(a: tuple[Any, ...], b: tuple[Any, ...]) -> int:
+    """Length of the common prefix of two tuples, by slice comparisons (C speed, not a Python loop):
+    a turn usually extends the previous one, which the first comparison settles."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        if a[low:high] == b[low:high]:
+            return high
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _blocks(message: Any) -> int:
@@ -148,11 +190,6 @@ def _blocks(message: Any) -> int:
     content = message.get("content")
     n = len(content) if isinstance(content, list) and content else 1
     return n + len(message.get("tool_calls") or [])
-
-
-def _message_parts(key: str, messages: list[Any], layers: list[int]) -> Iterator[Part]:
-    for i, message in enumerate(messages):
-        yield Part(f"{key}[{i}]", layers[i], digest(message), _blocks(message))
 
 
 def part_value(body: Mapping[str, Any], path: str) -> Any:
@@ -206,21 +243,38 @@ def stratify(
         if 0 <= index < len(messages):
             message_layers[index] = layer
     parts: list[Part] = []
+    values: list[Any] = []
+    for path, value in _part_values(wire, body, messages):
+        values.append(value)
+        name, _, at = path.partition("[")
+        if name == "tools":
+            parts.append(Part(path, 1, digest(value)))
+        elif name == "system":
+            parts.append(Part(path, system_hints.get(int(at[:-1]), 0) if at else 0, digest(value)))
+        elif at:  # an entry of the conversation
+            parts.append(Part(path, message_layers[int(at[:-1])], digest(value), _blocks(value)))
+        else:  # Responses: the instructions (L0), or a bare string input (the newest input, L4)
+            parts.append(Part(path, 4 if name == "input" else 0, digest(value)))
+    return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints, tuple(values))
+
+
+def _part_values(wire: Wire, body: Mapping[str, Any], messages: list[Any]) -> Iterator[tuple[str, Any]]:
+    """``(path, value)`` of every part in the provider's prefix order: tools, system, messages."""
     tools = body.get("tools")
     for i, tool in enumerate(tools if isinstance(tools, list) else []):
-        parts.append(Part(f"tools[{i}]", 1, digest(tool)))
+        yield f"tools[{i}]", tool
     system = body.get("system") if wire == "anthropic" else None
     if isinstance(system, str) and system:
-        parts.append(Part("system", 0, digest(system)))
+        yield "system", system
     elif isinstance(system, list):
-        parts.extend(Part(f"system[{i}]", system_hints.get(i, 0), digest(block)) for i, block in enumerate(system))
+        yield from ((f"system[{i}]", block) for i, block in enumerate(system))
     if wire == "responses":
         if body.get("instructions"):
-            parts.append(Part("instructions", 0, digest(body["instructions"])))
+            yield "instructions", body["instructions"]
         if isinstance(body.get("input"), str):  # a bare string is the newest input
-            parts.append(Part("input", 4, digest(body["input"])))
-    parts.extend(_message_parts("input" if wire == "responses" else "messages", messages, message_layers))
-    return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints)
+            yield "input", body["input"]
+    key = "input" if wire == "responses" else "messages"
+    yield from ((f"{key}[{i}]", message) for i, message in enumerate(messages))
 
 
 def is_tool_result(wire: Wire, message: Any) -> bool:
@@ -275,33 +329,27 @@ def tool_rounds(wire: Wire, messages: list[Any], turn: list[int]) -> tuple[list[
     return opening, rounds
 
 
-def prefix_blocks(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """The request as Anthropic-style content blocks in prefix order: (path, block).
+def part_blocks(path: str, value: Any) -> list[tuple[str, Any]]:
+    """One part as Anthropic-style content blocks: ``(path, block)``, what the 20-block lookback counts.
 
-    A tool, a system block, and each content block (or string content) of a message is
-    one block; that is what Anthropic's 20-block lookback counts.
-    """
-    blocks: list[tuple[str, Any]] = []
-    tools = body.get("tools")
-    for i, tool in enumerate(tools if isinstance(tools, list) else []):
-        blocks.append((f"tools[{i}]", tool))
-    system = body.get("system") if wire == "anthropic" else None
-    if isinstance(system, str) and system:
-        blocks.append(("system", system))
-    elif isinstance(system, list):
-        blocks.extend((f"system[{i}]", b) for i, b in enumerate(system))
-    if wire == "responses" and body.get("instructions"):
-        blocks.append(("instructions", body["instructions"]))
-    key = "input" if wire == "responses" else "messages"
-    for i, message in enumerate(_messages_of(wire, body)):
-        if not isinstance(message, dict):
-            continue
-        content = message.get("content")
-        role = message.get("role")
-        if isinstance(content, list) and content:
-            blocks.extend((f"{key}[{i}].content[{j}]", {"role": role, "block": b}) for j, b in enumerate(content))
-        else:
-            blocks.append((f"{key}[{i}]", {"role": role, "content": content}))
-        for j, call in enumerate(message.get("tool_calls") or []):
-            blocks.append((f"{key}[{i}].tool_calls[{j}]", call))
+    A tool, a system block and the instructions are one block each; a message is one block per
+    content block (or one for string content) and one per tool call; a bare string input is none."""
+    name, _, index = path.partition("[")
+    if name not in ("messages", "input") or not index:
+        return [] if path == "input" else [(path, value)]
+    if not isinstance(value, dict):
+        return []
+    content = value.get("content")
+    role = value.get("role")
+    if isinstance(content, list) and content:
+        blocks = [(f"{path}.content[{j}]", {"role": role, "block": b}) for j, b in enumerate(content)]
+    else:
+        blocks = [(path, {"role": role, "content": content})]
+    blocks.extend((f"{path}.tool_calls[{j}]", call) for j, call in enumerate(value.get("tool_calls") or []))
     return blocks
+
+
+def prefix_blocks(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The request as Anthropic-style content blocks in prefix order: (path, block) (see :func:`part_blocks`)."""
+    values = _part_values(wire, body, _messages_of(wire, body))
+    return [block for path, value in values for block in part_blocks(path, value)]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -163,6 +163,12 @@ class Layers:
         """The content of part ``index`` as stratified (from ``body`` for layers made without values)."""
         return self.values[index] if self.values else part_value(body, self.parts[index].path)
 
+    def without_values(self) -> Layers:
+        """The same layers without the part values: to remember them without keeping the body alive."""
+        kept = replace(self, values=())
+        kept.__dict__.update({k: self.__dict__[k] for k in ("_keys", "_boundaries") if k in self.__dict__})
+        return kept
+
     def with_hints(self, hints: Mapping[int, int]) -> Layers:
         return Layers(
             self.wire, self.parts, self.message_layers, dict(hints), self.enhancements, self.system_hints, self.values
@@ -244,37 +250,39 @@ def stratify(
             message_layers[index] = layer
     parts: list[Part] = []
     values: list[Any] = []
-    for path, value in _part_values(wire, body, messages):
+    for path, value, layer, blocks in _parts_in_order(wire, body, messages, message_layers, system_hints):
         values.append(value)
-        name, _, at = path.partition("[")
-        if name == "tools":
-            parts.append(Part(path, 1, digest(value)))
-        elif name == "system":
-            parts.append(Part(path, system_hints.get(int(at[:-1]), 0) if at else 0, digest(value)))
-        elif at:  # an entry of the conversation
-            parts.append(Part(path, message_layers[int(at[:-1])], digest(value), _blocks(value)))
-        else:  # Responses: the instructions (L0), or a bare string input (the newest input, L4)
-            parts.append(Part(path, 4 if name == "input" else 0, digest(value)))
+        parts.append(Part(path, layer, _digest_one(value), blocks))
     return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints, tuple(values))
 
 
-def _part_values(wire: Wire, body: Mapping[str, Any], messages: list[Any]) -> Iterator[tuple[str, Any]]:
-    """``(path, value)`` of every part in the provider's prefix order: tools, system, messages."""
+def _digest_one(value: Any) -> str:
+    """``digest(value)``: the same hash, for the one value of each part of a request."""
+    h = hashlib.sha256(minified(value))
+    h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _parts_in_order(
+    wire: Wire, body: Mapping[str, Any], messages: list[Any], message_layers: list[int], system_hints: Mapping[int, int]
+) -> Iterator[tuple[str, Any, int, int]]:
+    """``(path, value, layer, blocks)`` of every part in the provider's prefix order: tools, system, messages."""
     tools = body.get("tools")
     for i, tool in enumerate(tools if isinstance(tools, list) else []):
-        yield f"tools[{i}]", tool
+        yield f"tools[{i}]", tool, 1, 1
     system = body.get("system") if wire == "anthropic" else None
     if isinstance(system, str) and system:
-        yield "system", system
+        yield "system", system, 0, 1
     elif isinstance(system, list):
-        yield from ((f"system[{i}]", block) for i, block in enumerate(system))
+        yield from ((f"system[{i}]", block, system_hints.get(i, 0), 1) for i, block in enumerate(system))
     if wire == "responses":
         if body.get("instructions"):
-            yield "instructions", body["instructions"]
+            yield "instructions", body["instructions"], 0, 1
         if isinstance(body.get("input"), str):  # a bare string is the newest input
-            yield "input", body["input"]
+            yield "input", body["input"], 4, 1
     key = "input" if wire == "responses" else "messages"
-    yield from ((f"{key}[{i}]", message) for i, message in enumerate(messages))
+    for i, message in enumerate(messages):
+        yield f"{key}[{i}]", message, message_layers[i], _blocks(message)
 
 
 def is_tool_result(wire: Wire, message: Any) -> bool:
@@ -351,5 +359,6 @@ def part_blocks(path: str, value: Any) -> list[tuple[str, Any]]:
 
 def prefix_blocks(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """The request as Anthropic-style content blocks in prefix order: (path, block) (see :func:`part_blocks`)."""
-    values = _part_values(wire, body, _messages_of(wire, body))
-    return [block for path, value in values for block in part_blocks(path, value)]
+    messages = _messages_of(wire, body)
+    parts = _parts_in_order(wire, body, messages, [2] * len(messages), {})
+    return [block for path, value, _layer, _blocks in parts for block in part_blocks(path, value)]

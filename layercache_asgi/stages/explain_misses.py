@@ -19,7 +19,7 @@ see :mod:`layercache_asgi.explain`), shown beside the proxy's and flagged where 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -149,7 +149,7 @@ class ExplainMisses:
             state.texts = LRU(state.texts.size)  # log_prompts was turned off: forget the texts kept under it
         reference = history[closest(layers, [s.layers for s in history])] if history else None
         # Remembered without the part values, which would keep every request body alive.
-        seen = _Seen(replace(layers, values=()), _prints(layers, request.body, reference))
+        seen = _Seen(layers.without_values(), _prints(layers, request.body, reference))
         cause, detail = _verdict(layers, reference.layers) if reference is not None else ("new", "new")
         exchange.prefix_change, exchange.prefix_change_detail = cause, detail
         blocks = seen.blocks
@@ -235,17 +235,19 @@ def _where(
 def _remember_blocks(state: PromptState, layers: Layers, seen: _Seen, body: dict[str, Any], *, keep_text: bool) -> None:
     """Chunk hashes of each block not yet known (blocks repeat turn after turn: most are, and
     their texts are not read again)."""
+    unknown = state.chunks.touch(block.digest for block in seen.blocks)
+    if keep_text:
+        unknown |= {block.digest for block in seen.blocks if block.digest not in state.texts}
+    if not unknown:
+        return
     for part, prints in enumerate(seen.prints):
-        texts: list[tuple[str, bytes]] | None = None
-        for j, block in enumerate(prints):
-            chunks_known = state.chunks.get(block.digest) is not None
-            if chunks_known and not (keep_text and block.digest not in state.texts):
-                continue
-            if texts is None:
-                texts = _texts_of(layers, body, part)
-            if len(texts) != len(prints):
-                break
-            if not chunks_known:
-                state.chunks.put(block.digest, chunk_print(texts[j][1]))
+        if not any(block.digest in unknown for block in prints):
+            continue
+        texts = _texts_of(layers, body, part)
+        if len(texts) != len(prints):
+            continue
+        for block, (_path, text) in zip(prints, texts, strict=True):
+            if state.chunks.get(block.digest) is None:
+                state.chunks.put(block.digest, chunk_print(text))
             if keep_text and block.digest not in state.texts:
-                state.texts.put(block.digest, texts[j][1][:_TEXT_KEPT])
+                state.texts.put(block.digest, text[:_TEXT_KEPT])

@@ -26,7 +26,7 @@ from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.explain import block_texts, prints_of
 from layercache_asgi.prompt import _tokens
 from layercache_asgi.prompt._canonical import canonicalize_body
-from layercache_asgi.prompt._layers import _common_length, digest, stratify
+from layercache_asgi.prompt._layers import Layers, Part, _common_length, digest, stratify
 from layercache_asgi.prompt._state import prompt_state
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, in_process, serve
@@ -129,6 +129,14 @@ def test_a_gemini_request_keeps_its_parts_for_the_explainer() -> None:
 def test_the_common_prefix_is_the_one_a_scan_finds(a: list[int], b: list[int]) -> None:
     expected = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     assert _common_length(tuple(a), tuple(b)) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 4), max_size=20))
+def test_boundaries_are_the_ones_a_scan_finds(layers: list[int]) -> None:
+    stratified = Layers("openai", tuple(Part(f"messages[{i}]", n, "d") for i, n in enumerate(layers)), ())
+    for layer in range(-1, 6):
+        assert stratified.boundary(layer) == next((i for i, n in enumerate(layers) if n > layer), len(layers))
 
 
 def test_shared_parts_stop_at_the_first_changed_path_or_content() -> None:

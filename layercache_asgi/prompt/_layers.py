@@ -25,6 +25,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -125,12 +126,15 @@ class Layers:
 
     @cached_property
     def _boundaries(self) -> tuple[int, ...]:
-        layers = [p.layer for p in self.parts]
-        return tuple(next((i for i, n in enumerate(layers) if n > layer), len(layers)) for layer in range(5))
+        ends: list[int] = []  # ends[k]: the first part above layer k, found in one pass
+        for i, part in enumerate(self.parts):
+            while len(ends) < len(LAYER_NAMES) and part.layer > len(ends):
+                ends.append(i)
+        return (*ends, *[len(self.parts)] * (len(LAYER_NAMES) - len(ends)))
 
     @cached_property
     def _keys(self) -> tuple[tuple[str, str], ...]:
-        return tuple((p.path, p.digest) for p in self.parts)
+        return tuple(map(attrgetter("path", "digest"), self.parts))
 
     def boundary(self, layer: int) -> int:
         """How many leading parts have a layer ≤ ``layer``: the stable prefix through it."""

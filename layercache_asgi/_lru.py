@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 __all__ = ["LRU"]
@@ -27,6 +28,16 @@ class LRU(Generic[K, V]):
         if value is not None:
             self._data.move_to_end(key)
         return value
+
+    def touch(self, keys: Iterable[K]) -> set[K]:
+        """Make the held ``keys`` the most recently used (as :meth:`get` would, one by one); return the others."""
+        data, missing = self._data, set()
+        for key in keys:
+            if key in data:
+                data.move_to_end(key)
+            else:
+                missing.add(key)
+        return missing
 
     def put(self, key: K, value: V) -> None:
         self._data[key] = value

@@ -50,6 +50,15 @@ def test_numbers_keep_their_spelling(raw: bytes) -> None:
     assert dumps(value, exact=kept) == raw.replace(b" ", b"")
 
 
+def test_numbers_next_to_escaped_quotes_and_backslashes_are_found() -> None:
+    """Strings are cut out escapes first: a number after ``\\"`` or ``\\\\`` is seen as outside a string."""
+    value, kept = loads(b'{"s": "a \\"1e3\\" b\\\\", "n": 1e3, "m": [true, false, null, -12, 1.5]}')
+    assert kept and isinstance(value["n"], JsonFloat) and value["s"] == 'a "1e3" b\\'
+    assert dumps(value, exact=kept) == b'{"s":"a \\"1e3\\" b\\\\","n":1e3,"m":[true,false,null,-12,1.5]}'
+    plain, kept = loads(b'{"s": "no backslash 1e3", "n": [1.5, -7, 123456789012345678]}')
+    assert not kept and plain["n"] == [1.5, -7, 123456789012345678]
+
+
 def test_unusual_float_is_a_json_float() -> None:
     value, kept = loads(b'{"t": 1.50, "s": "1.50 \\" [[[", "n": 7}')
     assert kept and isinstance(value["t"], JsonFloat) and value["t"].literal == "1.50"
@@ -77,7 +86,9 @@ def test_depth_within_the_limit_and_brackets_in_strings() -> None:
     assert loads(text)[0]["t"] == ["]"]
 
 
-@pytest.mark.parametrize("raw", [b"NaN", b"[Infinity]", b"{bad", b"\xff"])
+@pytest.mark.parametrize(
+    "raw", [b"NaN", b"[Infinity]", b"{bad", b"\xff", b"[tru]", b"[1.]", b"[-]", b"[01]", b"[1_0]", b'{"a": -nan}']
+)
 def test_invalid_json_still_refused(raw: bytes) -> None:
     with pytest.raises(ValueError):
         loads(raw)

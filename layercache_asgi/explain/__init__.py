@@ -11,7 +11,17 @@ from __future__ import annotations
 from ._provider import BETA, REASONS, Diagnosis, attach_diagnostics, diagnostics_refused, field_of
 from ._responder import DiagnosedSend
 from ._strip import EventFilter, remove_member
-from ._where import BlockPrint, ChunkPrint, Where, block_texts, chunk_print, first_block_difference, locate, prints_of
+from ._where import (
+    BlockPrint,
+    ChunkPrint,
+    Where,
+    block_texts,
+    chunk_print,
+    first_block_difference,
+    locate,
+    part_texts,
+    prints_of,
+)
 
 __all__ = [
     "BETA",
@@ -29,6 +39,7 @@ __all__ = [
     "field_of",
     "first_block_difference",
     "locate",
+    "part_texts",
     "prints_of",
     "remove_member",
 ]

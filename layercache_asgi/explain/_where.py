@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._types import Wire
-from ..prompt._layers import minified, prefix_blocks
+from ..prompt._layers import minified, part_blocks, prefix_blocks
 
 __all__ = [
     "BlockPrint",
@@ -32,6 +32,7 @@ __all__ = [
     "chunk_print",
     "first_block_difference",
     "locate",
+    "part_texts",
     "prints_of",
 ]
 
@@ -119,6 +120,11 @@ def block_texts(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, bytes]]:
     return [(path, _text(value)) for path, value in prefix_blocks(wire, body)]
 
 
+def part_texts(path: str, value: Any) -> list[tuple[str, bytes]]:
+    """``(path, text)`` of every block of one part (a tool, a system block, a message)."""
+    return [(block_path, _text(block)) for block_path, block in part_blocks(path, value)]
+
+
 def prints_of(texts: Sequence[tuple[str, bytes]]) -> tuple[BlockPrint, ...]:
     return tuple(BlockPrint(path, _hash(text, 8).hex(), len(text)) for path, text in texts)
 
@@ -126,7 +132,7 @@ def prints_of(texts: Sequence[tuple[str, bytes]]) -> tuple[BlockPrint, ...]:
 def first_block_difference(current: Sequence[BlockPrint], previous: Sequence[BlockPrint]) -> int | None:
     """Index of the first block where ``current`` stops matching ``previous``; None when it extends it."""
     for i, (mine, theirs) in enumerate(zip(current, previous, strict=False)):
-        if mine != theirs:
+        if mine is not theirs and mine != theirs:  # a block reused from the earlier request is the same object
             return i
     return None if len(current) >= len(previous) else len(current)
 

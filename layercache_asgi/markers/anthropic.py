@@ -162,8 +162,12 @@ def apply_anthropic(exchange: Exchange, layers: Layers, state: PromptState, thro
     budget = MAX_BREAKPOINTS - existing
     if budget <= 0 or not layers.parts:
         return []
-    values = [part_value(body, p.path) for p in layers.parts]
-    client = [_ttls_in(v) if has_markers(v) else [] for v in values]  # the walk only where a marker is
+    # The TTLs of the client's markers in each part: read only when it marked parts at all, and
+    # then walked only where a marker is.
+    client: list[list[str]] = [[] for _ in layers.parts]
+    if existing > (body.get("cache_control") is not None):
+        values = (part_value(body, p.path) for p in layers.parts)
+        client = [_ttls_in(v) if has_markers(v) else [] for v in values]
     if body.get("cache_control") is not None:
         client.append(_ttls_in({"cache_control": body["cache_control"]}))  # on the last block, after all parts
     # A prefix ending at or before the client's last breakpoint is written anyway: marking it is free.

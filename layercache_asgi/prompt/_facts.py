@@ -13,9 +13,9 @@ from .._errors import ProxyError
 from .._exchange import Exchange, PrefixCheck
 from ..upstream._providers import Deployment
 from ..upstream._target import target_of
-from ._layers import Layers, part_value, stratify
+from ._layers import Layers, stratify
 from ._learned_minimums import minimum_of
-from ._tokens import count_parts
+from ._tokens import count_prefix
 
 __all__ = ["layers_of", "prefix_check", "prefix_check_of", "prefix_tokens", "restratify", "stratify_exchange"]
 
@@ -56,10 +56,8 @@ def restratify(exchange: Exchange) -> Layers:
 
 
 async def prefix_tokens(exchange: Exchange, layers: Layers, model: str, through: int = 2) -> int:
-    """Tokens of the stable prefix through layer ``through``, memoised per part."""
-    body = exchange.request.body
-    parts = [(p.digest, part_value(body, p.path)) for p in layers.parts[: layers.boundary(through)]]
-    return sum(await count_parts(model, parts))
+    """Tokens of the stable prefix through layer ``through``, memoised per prefix and per part."""
+    return await count_prefix(model, layers, exchange.request.body, layers.boundary(through))
 
 
 async def prefix_check(exchange: Exchange, layers: Layers, target: Deployment) -> tuple[int, int] | None:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -39,6 +41,7 @@ __all__ = [
     "has_markers",
     "is_tool_result",
     "minified",
+    "part_blocks",
     "part_value",
     "prefix_blocks",
     "stratify",
@@ -106,6 +109,9 @@ class Layers:
     hints: Mapping[int, int] = field(default_factory=dict)
     enhancements: tuple[str, ...] = ()  # the L3 texts the Enhance stage added
     system_hints: Mapping[int, int] = field(default_factory=dict)  # Anthropic system block index → layer
+    # What each part was when stratified (references, not copies): later stages may move parts in
+    # the body (a Gemini CachedContent takes the system prompt out) while the layers still describe them.
+    values: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     def of(self, layer: int) -> tuple[Part, ...]:
         return tuple(p for p in self.parts if p.layer == layer)
@@ -118,28 +124,74 @@ class Layers:
             return digest(list(self.enhancements))
         return digest([p.digest for p in self.of(layer)])
 
+    @cached_property
+    def _boundaries(self) -> tuple[int, ...]:
+        ends: list[int] = []  # ends[k]: the first part above layer k, found in one pass
+        for i, part in enumerate(self.parts):
+            while len(ends) < len(LAYER_NAMES) and part.layer > len(ends):
+                ends.append(i)
+        return (*ends, *[len(self.parts)] * (len(LAYER_NAMES) - len(ends)))
+
+    @cached_property
+    def _keys(self) -> tuple[tuple[str, str], ...]:
+        return tuple(map(attrgetter("path", "digest"), self.parts))
+
     def boundary(self, layer: int) -> int:
         """How many leading parts have a layer ≤ ``layer``: the stable prefix through it."""
-        for i, part in enumerate(self.parts):
-            if part.layer > layer:
-                return i
-        return len(self.parts)
+        if 0 <= layer < len(self._boundaries):  # asked several times per request by several stages
+            return self._boundaries[layer]
+        return 0 if layer < 0 else len(self.parts)
 
     def prefix_digest(self, layer: int) -> str:
         """Digest of the stable prefix through ``layer`` (what a provider could cache there)."""
-        return digest([p.digest for p in self.parts[: self.boundary(layer)]])
+        return self.head_digest(self.boundary(layer))
+
+    def head_digest(self, end: int) -> str:
+        """Digest of the first ``end`` parts."""
+        return digest([p.digest for p in self.parts[:end]])
+
+    def shared(self, other: Layers, through: int | None = None) -> int:
+        """How many leading parts (path and content) this request shares with ``other``; with
+        ``through``, within the stable prefix through that layer of each."""
+        mine, theirs = self._keys, other._keys
+        if through is not None:
+            mine, theirs = mine[: self.boundary(through)], theirs[: other.boundary(through)]
+        return _common_length(mine, theirs)
 
     def first_difference(self, other: Layers) -> tuple[int, Part | None]:
         """Index and part (of self) where this request stops matching ``other``; (n, None) if it extends it."""
-        for i, (mine, theirs) in enumerate(zip(self.parts, other.parts, strict=False)):
-            if mine.digest != theirs.digest or mine.path != theirs.path:
-                return i, mine
-        if len(self.parts) < len(other.parts):
-            return len(self.parts), None
-        return len(other.parts), None
+        common = self.shared(other)
+        return common, self.parts[common] if common < min(len(self.parts), len(other.parts)) else None
+
+    def value(self, index: int, body: Mapping[str, Any]) -> Any:
+        """The content of part ``index`` as stratified (from ``body`` for layers made without values)."""
+        return self.values[index] if self.values else part_value(body, self.parts[index].path)
+
+    def without_values(self) -> Layers:
+        """The same layers without the part values: to remember them without keeping the body alive."""
+        kept = replace(self, values=())
+        kept.__dict__.update({k: self.__dict__[k] for k in ("_keys", "_boundaries") if k in self.__dict__})
+        return kept
 
     def with_hints(self, hints: Mapping[int, int]) -> Layers:
-        return Layers(self.wire, self.parts, self.message_layers, dict(hints), self.enhancements, self.system_hints)
+        return Layers(
+            self.wire, self.parts, self.message_layers, dict(hints), self.enhancements, self.system_hints, self.values
+        )
+
+
+def _common_length(a: tuple[Any, ...], b: tuple[Any, ...]) -> int:
+    """Length of the common prefix of two tuples, by slice comparisons (C speed, not a Python loop):
+    a turn usually extends the previous one, which the first comparison settles."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        if a[low:high] == b[low:high]:
+            return high
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _blocks(message: Any) -> int:
@@ -148,11 +200,6 @@ def _blocks(message: Any) -> int:
     content = message.get("content")
     n = len(content) if isinstance(content, list) and content else 1
     return n + len(message.get("tool_calls") or [])
-
-
-def _message_parts(key: str, messages: list[Any], layers: list[int]) -> Iterator[Part]:
-    for i, message in enumerate(messages):
-        yield Part(f"{key}[{i}]", layers[i], digest(message), _blocks(message))
 
 
 def part_value(body: Mapping[str, Any], path: str) -> Any:
@@ -206,21 +253,40 @@ def stratify(
         if 0 <= index < len(messages):
             message_layers[index] = layer
     parts: list[Part] = []
+    values: list[Any] = []
+    for path, value, layer, blocks in _parts_in_order(wire, body, messages, message_layers, system_hints):
+        values.append(value)
+        parts.append(Part(path, layer, _digest_one(value), blocks))
+    return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints, tuple(values))
+
+
+def _digest_one(value: Any) -> str:
+    """``digest(value)``: the same hash, for the one value of each part of a request."""
+    h = hashlib.sha256(minified(value))
+    h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _parts_in_order(
+    wire: Wire, body: Mapping[str, Any], messages: list[Any], message_layers: list[int], system_hints: Mapping[int, int]
+) -> Iterator[tuple[str, Any, int, int]]:
+    """``(path, value, layer, blocks)`` of every part in the provider's prefix order: tools, system, messages."""
     tools = body.get("tools")
     for i, tool in enumerate(tools if isinstance(tools, list) else []):
-        parts.append(Part(f"tools[{i}]", 1, digest(tool)))
+        yield f"tools[{i}]", tool, 1, 1
     system = body.get("system") if wire == "anthropic" else None
     if isinstance(system, str) and system:
-        parts.append(Part("system", 0, digest(system)))
+        yield "system", system, 0, 1
     elif isinstance(system, list):
-        parts.extend(Part(f"system[{i}]", system_hints.get(i, 0), digest(block)) for i, block in enumerate(system))
+        yield from ((f"system[{i}]", block, system_hints.get(i, 0), 1) for i, block in enumerate(system))
     if wire == "responses":
         if body.get("instructions"):
-            parts.append(Part("instructions", 0, digest(body["instructions"])))
+            yield "instructions", body["instructions"], 0, 1
         if isinstance(body.get("input"), str):  # a bare string is the newest input
-            parts.append(Part("input", 4, digest(body["input"])))
-    parts.extend(_message_parts("input" if wire == "responses" else "messages", messages, message_layers))
-    return Layers(wire, tuple(parts), tuple(message_layers), dict(hints or {}), (), system_hints)
+            yield "input", body["input"], 4, 1
+    key = "input" if wire == "responses" else "messages"
+    for i, message in enumerate(messages):
+        yield f"{key}[{i}]", message, message_layers[i], _blocks(message)
 
 
 def is_tool_result(wire: Wire, message: Any) -> bool:
@@ -275,33 +341,28 @@ def tool_rounds(wire: Wire, messages: list[Any], turn: list[int]) -> tuple[list[
     return opening, rounds
 
 
-def prefix_blocks(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """The request as Anthropic-style content blocks in prefix order: (path, block).
+def part_blocks(path: str, value: Any) -> list[tuple[str, Any]]:
+    """One part as Anthropic-style content blocks: ``(path, block)``, what the 20-block lookback counts.
 
-    A tool, a system block, and each content block (or string content) of a message is
-    one block; that is what Anthropic's 20-block lookback counts.
-    """
-    blocks: list[tuple[str, Any]] = []
-    tools = body.get("tools")
-    for i, tool in enumerate(tools if isinstance(tools, list) else []):
-        blocks.append((f"tools[{i}]", tool))
-    system = body.get("system") if wire == "anthropic" else None
-    if isinstance(system, str) and system:
-        blocks.append(("system", system))
-    elif isinstance(system, list):
-        blocks.extend((f"system[{i}]", b) for i, b in enumerate(system))
-    if wire == "responses" and body.get("instructions"):
-        blocks.append(("instructions", body["instructions"]))
-    key = "input" if wire == "responses" else "messages"
-    for i, message in enumerate(_messages_of(wire, body)):
-        if not isinstance(message, dict):
-            continue
-        content = message.get("content")
-        role = message.get("role")
-        if isinstance(content, list) and content:
-            blocks.extend((f"{key}[{i}].content[{j}]", {"role": role, "block": b}) for j, b in enumerate(content))
-        else:
-            blocks.append((f"{key}[{i}]", {"role": role, "content": content}))
-        for j, call in enumerate(message.get("tool_calls") or []):
-            blocks.append((f"{key}[{i}].tool_calls[{j}]", call))
+    A tool, a system block and the instructions are one block each; a message is one block per
+    content block (or one for string content) and one per tool call; a bare string input is none."""
+    name, _, index = path.partition("[")
+    if name not in ("messages", "input") or not index:
+        return [] if path == "input" else [(path, value)]
+    if not isinstance(value, dict):
+        return []
+    content = value.get("content")
+    role = value.get("role")
+    if isinstance(content, list) and content:
+        blocks = [(f"{path}.content[{j}]", {"role": role, "block": b}) for j, b in enumerate(content)]
+    else:
+        blocks = [(path, {"role": role, "content": content})]
+    blocks.extend((f"{path}.tool_calls[{j}]", call) for j, call in enumerate(value.get("tool_calls") or []))
     return blocks
+
+
+def prefix_blocks(wire: Wire, body: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The request as Anthropic-style content blocks in prefix order: (path, block) (see :func:`part_blocks`)."""
+    messages = _messages_of(wire, body)
+    parts = _parts_in_order(wire, body, messages, [2] * len(messages), {})
+    return [block for path, value, _layer, _blocks in parts for block in part_blocks(path, value)]

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._lru import LRU
-from ._layers import minified
+from ._layers import Layers, minified, part_value
 
 if TYPE_CHECKING:
     from .._config import Host
 
-__all__ = ["count_parts", "part_text", "start_tokenizer"]
+__all__ = ["count_parts", "count_prefix", "part_text", "start_tokenizer"]
 
 # Per-message overhead the chat formats add (role, separators): about what tiktoken adds.
 _MESSAGE_OVERHEAD = 4
 _memo: LRU[tuple[str, str], int] = LRU(50_000)
+# (model, digest of a prefix's part digests) -> its tokens: what the marker decision counted, asked
+# again after the answer (learning minimums) and by the next request that repeats the same prefix.
+_prefix_memo: LRU[tuple[str, str], int] = LRU(10_000)
 
 
 def part_text(value: Any) -> str:
@@ -51,10 +55,44 @@ async def count_parts(model: str, parts: Sequence[tuple[str, Any]]) -> list[int]
     return [_memo.get((model, d)) or 0 for d, _ in parts]
 
 
+async def count_prefix(model: str, layers: Layers, body: Mapping[str, Any], end: int) -> int:
+    """Tokens of the first ``end`` parts of ``layers`` (of ``body``) for ``model``: one hash when that
+    prefix was counted before, else the parts, each memoised (only new parts are read from the body)."""
+    key = (model, layers.head_digest(end))
+    total = _prefix_memo.get(key)
+    if total is None:
+        parts = layers.parts[:end]
+        new = {p.digest for p in parts if (model, p.digest) not in _memo}
+        counts = await count_parts(
+            model, [(p.digest, part_value(body, p.path) if p.digest in new else None) for p in parts]
+        )
+        total = sum(counts)
+        _prefix_memo.put(key, total)
+    return total
+
+
 def _warm_up() -> None:
     from ..upstream._litellm import litellm
 
     litellm.token_counter(model="gpt-4o", text="warm up")
+    _freeze_loaded()
+
+
+_frozen = False
+
+
+def _freeze_loaded() -> None:
+    """Take what is loaded by now out of the collector's full passes (``gc.freeze``), once per process.
+
+    LiteLLM's modules and tables are some 450,000 objects that live as long as the process. A large
+    request body is tens of thousands of objects that outlive the young collections run while it is
+    handled, so a full pass comes every few large requests, and each one walked all of LiteLLM: tens
+    of milliseconds that grew with the body size. Frozen, a full pass walks what requests made."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()  # what is garbage now is not frozen with the rest
+        gc.freeze()
 
 
 async def start_tokenizer(runtime: Host) -> None:

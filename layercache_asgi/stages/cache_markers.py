@@ -31,11 +31,11 @@ from ..markers.openai import apply_openai
 from ..markers.plan import MARKER_PLAN, MarkPlan, leave, plan_markers
 from ..markers.responses import apply_anthropic_responses
 from ..prompt._facts import layers_of, prefix_check, prefix_check_of, prefix_tokens
-from ..prompt._layers import Layers, part_value
+from ..prompt._layers import Layers
 from ..prompt._learned_minimums import learned_minimums, probe_floor
 from ..prompt._prefix_minimums import min_prefix_tokens
 from ..prompt._state import prompt_state
-from ..prompt._tokens import count_parts
+from ..prompt._tokens import count_prefix
 from ..upstream._providers import Deployment
 from ..upstream._target import chain_of
 
@@ -157,9 +157,8 @@ async def _learn(exchange: Exchange) -> None:
         layers = layers_of(exchange)
         paths = [p.path for p in layers.parts]
         deepest = max(paths.index(path) for path in marked if path in paths)
-        body = exchange.request.body
-        counts = await count_parts(target.model, [(p.digest, part_value(body, p.path)) for p in layers.parts])
-        tokens = sum(counts[: deepest + 1])
+        # Usually the prefix the marker decision counted: one memo lookup, no tokenizer.
+        tokens = await count_prefix(target.model, layers, exchange.request.body, deepest + 1)
     except Exception as exc:  # no count, nothing learned
         log.warning("prefix_count_failed", error=type(exc).__name__, model=target.model)
         return

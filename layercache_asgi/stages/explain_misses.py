@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -32,15 +33,15 @@ from ..explain import (
     DiagnosedSend,
     Diagnosis,
     Where,
-    block_texts,
     chunk_print,
     field_of,
     first_block_difference,
     locate,
+    part_texts,
     prints_of,
 )
 from ..prompt._facts import layers_of
-from ..prompt._layers import Layers, Part, digest
+from ..prompt._layers import Layers, digest
 from ..prompt._state import PromptState, prompt_state
 
 __all__ = ["ExplainMisses", "explain", "prefix_header"]
@@ -56,24 +57,19 @@ class _Seen:
     """A recent request of a family: its layers and blocks, and its answer's id once known."""
 
     layers: Layers
-    blocks: tuple[BlockPrint, ...]
+    prints: tuple[tuple[BlockPrint, ...], ...]  # the blocks of each part, aligned with layers.parts
     message_id: str | None = None
 
-
-def _common(current: tuple[Part, ...], previous: tuple[Part, ...]) -> int:
-    for i, (mine, theirs) in enumerate(zip(current, previous, strict=False)):
-        if mine.digest != theirs.digest or mine.path != theirs.path:
-            return i
-    return min(len(current), len(previous))
+    @cached_property
+    def blocks(self) -> tuple[BlockPrint, ...]:
+        return tuple(block for part in self.prints for block in part)
 
 
 def closest(current: Layers, history: Sequence[Layers]) -> int:
     """Index of the request in ``history`` sharing the longest L0-L2 prefix with ``current`` (newest wins ties)."""
-    mine = current.parts[: current.boundary(2)]
     best, best_common = len(history) - 1, -1
     for i in range(len(history) - 1, -1, -1):
-        previous = history[i]
-        common = _common(mine, previous.parts[: previous.boundary(2)])
+        common = current.shared(history[i], through=2)
         if common > best_common:
             best, best_common = i, common
     return best
@@ -81,7 +77,7 @@ def closest(current: Layers, history: Sequence[Layers]) -> int:
 
 def _verdict(current: Layers, best: Layers) -> tuple[str, str]:
     mine, theirs = current.parts[: current.boundary(2)], best.parts[: best.boundary(2)]
-    common = _common(mine, theirs)
+    common = current.shared(best, through=2)
     if common >= len(mine) or common >= len(theirs):
         return "stable", "stable"  # one extends the other
     changed, old = mine[common], theirs[common]
@@ -149,33 +145,36 @@ class ExplainMisses:
         request = exchange.request
         key = digest(exchange.tenant, request.wire, request.model)
         history: list[_Seen] = state.families.get(key) or []
-        texts = block_texts(request.wire, request.body)
         if not exchange.settings.logging.log_prompts and len(state.texts):
             state.texts = LRU(state.texts.size)  # log_prompts was turned off: forget the texts kept under it
-        seen = _Seen(layers, prints_of(texts))
         reference = history[closest(layers, [s.layers for s in history])] if history else None
+        # Remembered without the part values, which would keep every request body alive.
+        seen = _Seen(layers.without_values(), _prints(layers, request.body, reference))
         cause, detail = _verdict(layers, reference.layers) if reference is not None else ("new", "new")
         exchange.prefix_change, exchange.prefix_change_detail = cause, detail
-        index = first_block_difference(seen.blocks, reference.blocks) if reference is not None else None
+        blocks = seen.blocks
+        index = first_block_difference(blocks, reference.blocks) if reference is not None else None
         if reference is not None and index is not None and cause in ("L0", "L1", "L2"):
-            exchange.prefix_where = _where(state, seen.blocks, reference.blocks, texts, index)
-        self._ask_provider(exchange, reference, index, seen)
+            exchange.prefix_where = _where(layers, seen, reference.blocks, request.body, index, state)
+        self._ask_provider(exchange, reference, index, blocks)
         exchange.response_headers["x-layercache-prefix"] = prefix_header(exchange)
         if cause not in ("stable", "new"):
             where = exchange.prefix_where.describe() if exchange.prefix_where else detail.partition(" ")[2]
             log.info("prefix_changed", model=request.model, layer=cause, where=where)
-        _remember_blocks(state, seen.blocks, texts, keep_text=exchange.settings.logging.log_prompts)
+        _remember_blocks(state, layers, seen, request.body, keep_text=exchange.settings.logging.log_prompts)
         state.families.put(key, [*history[-(_HISTORY - 1) :], seen])
         return seen
 
-    def _ask_provider(self, exchange: Exchange, reference: _Seen | None, index: int | None, seen: _Seen) -> None:
+    def _ask_provider(
+        self, exchange: Exchange, reference: _Seen | None, index: int | None, blocks: tuple[BlockPrint, ...]
+    ) -> None:
         request = exchange.request
         client_asked = "diagnostics" in request.body
         if request.wire != "anthropic" or not (client_asked or exchange.settings.caching.provider_diagnostics):
             return
         diverged = None
         if reference is not None and index is not None:
-            block = seen.blocks[index] if index < len(seen.blocks) else reference.blocks[index]
+            block = blocks[index] if index < len(blocks) else reference.blocks[index]
             diverged = field_of(block.path)
         previous = reference.message_id if reference is not None else None
         if client_asked:
@@ -195,29 +194,60 @@ def _client_reference(body: dict[str, Any]) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def _prints(layers: Layers, body: dict[str, Any], reference: _Seen | None) -> tuple[tuple[BlockPrint, ...], ...]:
+    """The blocks of each part. A session repeats the parts of its previous turn: those (same path,
+    same content digest) take the earlier request's prints, and only the parts after are read."""
+    same = layers.shared(reference.layers) if reference is not None else 0
+    reused = reference.prints[:same] if reference is not None else ()
+    fresh = (prints_of(_texts_of(layers, body, i)) for i in range(same, len(layers.parts)))
+    return (*reused, *fresh)
+
+
+def _texts_of(layers: Layers, body: dict[str, Any], part: int) -> list[tuple[str, bytes]]:
+    """The texts of one part's blocks, read only where needed (a new part, a changed block)."""
+    return part_texts(layers.parts[part].path, layers.value(part, body))
+
+
 def _where(
-    state: PromptState,
-    current: tuple[BlockPrint, ...],
-    previous: tuple[BlockPrint, ...],
-    texts: list[tuple[str, bytes]],
-    index: int,
+    layers: Layers, seen: _Seen, previous: tuple[BlockPrint, ...], body: dict[str, Any], index: int, state: PromptState
 ) -> Where:
+    current = seen.blocks
     mine = current[index] if index < len(current) else None
     theirs = previous[index] if index < len(previous) else None
     if mine is not None and theirs is not None and mine.path != theirs.path and theirs.path.startswith("tools["):
         mine = None  # a tool was removed: point at it
-    text = texts[index][1] if mine is not None else None
+    text = None
+    if mine is not None:
+        start = 0
+        for part, prints in enumerate(seen.prints):
+            if index < start + len(prints):
+                texts = _texts_of(layers, body, part)
+                # Printed by an earlier request, the part may since have had a marker put on its string
+                # content (one block either way): then the block's text is there, as the only one.
+                text = texts[index - start][1] if len(texts) == len(prints) else None
+                break
+            start += len(prints)
     chunks = state.chunks.get(theirs.digest) if theirs is not None else None
     old_text = state.texts.get(theirs.digest) if theirs is not None else None
     return locate(mine, theirs, text, chunks, old_text)
 
 
-def _remember_blocks(
-    state: PromptState, blocks: tuple[BlockPrint, ...], texts: list[tuple[str, bytes]], *, keep_text: bool
-) -> None:
-    """Chunk hashes of each block not yet known (blocks repeat turn after turn: most are)."""
-    for block, (_path, text) in zip(blocks, texts, strict=True):
-        if state.chunks.get(block.digest) is None:
-            state.chunks.put(block.digest, chunk_print(text))
-        if keep_text and block.digest not in state.texts:
-            state.texts.put(block.digest, text[:_TEXT_KEPT])
+def _remember_blocks(state: PromptState, layers: Layers, seen: _Seen, body: dict[str, Any], *, keep_text: bool) -> None:
+    """Chunk hashes of each block not yet known (blocks repeat turn after turn: most are, and
+    their texts are not read again)."""
+    unknown = state.chunks.touch(block.digest for block in seen.blocks)
+    if keep_text:
+        unknown |= {block.digest for block in seen.blocks if block.digest not in state.texts}
+    if not unknown:
+        return
+    for part, prints in enumerate(seen.prints):
+        if not any(block.digest in unknown for block in prints):
+            continue
+        texts = _texts_of(layers, body, part)
+        if len(texts) != len(prints):
+            continue
+        for block, (_path, text) in zip(prints, texts, strict=True):
+            if state.chunks.get(block.digest) is None:
+                state.chunks.put(block.digest, chunk_print(text))
+            if keep_text and block.digest not in state.texts:
+                state.texts.put(block.digest, text[:_TEXT_KEPT])

@@ -433,4 +433,4 @@ def test_remembered_label_children_count_exactly_as_labels_does() -> None:
     assert registry.get_sample_value("t_hits_total", {"model": "other", "result": "hit"}) == 5
     assert registry.get_sample_value("t_misses_total", {"model": "m", "result": "hit"}) == 10
     assert registry.get_sample_value("t_latency_count", {"model": "m"}) == 5
-    assert registry.get_sample_value("t_latency_bucket", {"model": "m", "le": "0.1"}) == 2  # 0.0 and 0.05
+    assert registry.get_sample_value("t_latency_bucket", {"model": "m", "le": "0.1"}) == 3  # 0.0, 0.05 and 0.1

@@ -97,6 +97,7 @@ def _servers(*, semantic: bool = True, profile: str | None = None) -> Iterator[d
                 "_apps:layercache", {**sem_env, "BENCH_MODEL_PATH": str(MODEL_DIR)}, factory=True
             )
             procs.append(proc)
+            urls["semantic pid"] = str(proc.pid)
         yield urls
     finally:
         for proc in procs:
@@ -298,15 +299,22 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
 
 
-def throughput(urls: dict[str, str], total: int, concurrency: int, rounds: int) -> dict[str, list[float]]:
-    """Requests/s per target, ``rounds`` times each, the targets taking turns."""
+def throughput(
+    urls: dict[str, str], total: int, concurrency: int, rounds: int, cpu: dict[str, list[float]] | None = None
+) -> dict[str, list[float]]:
+    """Requests/s per target, ``rounds`` times each, the targets taking turns; with ``cpu``, the
+    server process's CPU ms per request of each round (warm-up included) is added there."""
     rps: dict[str, list[float]] = {name: [] for name in ("direct", "floor", "layercache", "semantic") if name in urls}
     for r in range(rounds):
         for name in rps:
+            pid = int(urls.get(f"{name} pid", 0))
+            used = _cpu_seconds(pid) if pid else 0.0
             rate, _lat, errors = asyncio.run(_load(urls[name], total, concurrency, f"{name}{r}"))
             if errors:
                 raise RuntimeError(f"{name}: {errors} errors")
             rps[name].append(rate)
+            if cpu is not None and pid:
+                cpu.setdefault(name, []).append((_cpu_seconds(pid) - used) * 1000 / (total + 30))
     return rps
 
 
@@ -393,12 +401,13 @@ def main() -> None:
 
     imported = import_time() if args.only in (None, "import") else None
     rows, rps = [], {}
+    cpu: dict[str, list[float]] = {}
     if args.only in (None, "sweep", "throughput"):
         with _servers(semantic=args.only != "sweep") as urls:
             if args.only in (None, "sweep"):
                 rows = sweep(urls, sizes, args.scale)
             if args.only in (None, "throughput"):
-                rps = throughput(urls, args.requests, args.concurrency, args.rounds)
+                rps = throughput(urls, args.requests, args.concurrency, args.rounds, cpu)
 
     print(f"\nOne uvicorn worker per server, {cores} cores shared with everything else on the machine.\n")
     print("| what | floor | layercache-asgi | ratio |")
@@ -425,6 +434,8 @@ def main() -> None:
                     f"{ours:.0f} rps | {ours / floor_rps:.2f}x |"
                 )
         print(f"\n(throughput rounds, rps: {', '.join(f'{n} {[round(v) for v in vs]}' for n, vs in rps.items())})")
+        per_round = ", ".join(f"{n} {[round(v, 2) for v in vs]}" for n, vs in cpu.items())
+        print(f"(CPU per request at c={args.concurrency}, server process, ms, per round: {per_round})")
     if imported is not None:
         seconds, heavy = imported
         print(f"| `import layercache_asgi` (fresh interpreter, median of 7) | | {seconds:.2f} s | |")

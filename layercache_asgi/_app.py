@@ -226,21 +226,27 @@ class LayerCacheApp:
         await self._front(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and await self._unserved(scope, send):
+        if scope["type"] != "http":
+            await self._router(scope, receive, send)
             return
-        await self._router(scope, receive, send)
-
-    async def _unserved(self, scope: Scope, send: Send) -> bool:
-        """Answer a route the proxy does not serve with JSON in the shape its path implies (a
-        host's own 404/405 page, or Starlette's plain text, would break the client's SDK)."""
+        # One pass over the routes (what the Router does for a full match), not one here and another in it.
         allowed: list[str] = []
         for route in self._router.routes:
-            match, _ = route.matches(scope)
+            match, child_scope = route.matches(scope)
             if match is Match.FULL:
-                return False
+                scope.setdefault("router", self._router)
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
             if match is Match.PARTIAL and isinstance(route, Route) and route.methods:
                 allowed += sorted(route.methods)
                 scope["route"] = route  # the path is served: metrics count it under its route
+        await self._unserved(scope, send, allowed)
+
+    async def _unserved(self, scope: Scope, send: Send, allowed: list[str]) -> None:
+        """Answer a route the proxy does not serve with JSON in the shape its path implies (a
+        host's own 404/405 page, or Starlette's plain text, would break the client's SDK)."""
         path = get_route_path(scope)
         wire: Wire = "anthropic" if path.startswith("/v1/messages") else "openai"
         status = 405 if allowed else 404
@@ -251,7 +257,6 @@ class LayerCacheApp:
         await send_error(
             send, wire, ProxyError(status, message, code="not_found" if status == 404 else None), headers=extra
         )
-        return True
 
     async def _startup_failed(self, send: Send, exc: Exception) -> None:
         from structlog import get_logger

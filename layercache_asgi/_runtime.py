@@ -28,6 +28,15 @@ if TYPE_CHECKING:
 __all__ = ["Runtime", "Starter"]
 
 
+class _NoCookies(httpx.Cookies):
+    """The shared upstream client keeps no cookie: one client serves every tenant, so a provider's
+    ``Set-Cookie`` (a load balancer's, say) must not go out with another tenant's call. Not parsing
+    it also saves building urllib and email objects for every answer."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
 class Runtime:
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
@@ -60,6 +69,7 @@ class Runtime:
             trust_env=False,
             transport=self._transport,
         )
+        self.http._cookies = _NoCookies()  # httpx keeps its jar there; its ``cookies`` setter would copy ours
         self._closers.append(self.http.aclose)
         try:
             for starter in starters:

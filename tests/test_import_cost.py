@@ -34,3 +34,28 @@ def test_building_the_stage_stack_loads_no_heavy_library() -> None:
 def test_semantic_names_still_import_from_the_package() -> None:
     loaded = _loaded_after("from layercache_asgi.semantic import SemanticCacheService, cache_key, Verdict")
     assert "numpy" in loaded  # the service brings what it needs when it is asked for
+
+
+def test_the_heap_the_litellm_import_leaves_is_frozen_once_it_is_loaded(tmp_path: Path) -> None:
+    """LiteLLM's objects live as long as the process: the cyclic collector stops walking them
+    (each full collection took up to a second of the event loop, a few times a thousand requests)."""
+    code = f"""
+import asyncio, gc, sys, time
+from layercache_asgi import LayerCacheApp, Settings
+async def main():
+    before = gc.get_freeze_count()
+    app = LayerCacheApp(Settings.model_validate({{"database": {{"url": "sqlite+aiosqlite:///{tmp_path}/a.db"}}}}))
+    await app.startup()
+    deadline = time.monotonic() + 120
+    while gc.get_freeze_count() == before and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # the tokenizer warm-up imports LiteLLM in the background
+    print(before, gc.get_freeze_count(), "litellm" in sys.modules, len(gc.get_objects()))
+    await app.shutdown()
+asyncio.run(main())
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    before, frozen, litellm_loaded, tracked = out.stdout.split()[-4:]
+    assert before == "0" and litellm_loaded == "True"
+    assert int(frozen) > 100_000  # LiteLLM's import alone is several hundred thousand objects
+    assert int(tracked) < int(frozen)  # what the collector still walks: what came after

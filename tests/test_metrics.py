@@ -409,3 +409,28 @@ def test_healthy_components_are_up(proxy: str, openai_client: openai.OpenAI) -> 
     assert sample(samples, "layercache_component_up", component="database") == 1
     assert ("layercache_component_up", (("component", "semantic_cache"),)) not in samples  # off by choice
     assert sample(samples, "layercache_faults_total") == 0
+
+
+def test_remembered_label_children_count_exactly_as_labels_does() -> None:
+    """The recorder keeps each collector's child per label tuple (``labels()`` validates and locks
+    on every call); the counts in the registry are the ones ``labels()`` itself would give."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    from layercache_asgi.metrics._labels import Children
+
+    registry = CollectorRegistry()
+    hits = Counter("t_hits", "", ["model", "result"], registry=registry)
+    misses = Counter("t_misses", "", ["model", "result"], registry=registry)  # same label values, another collector
+    latency = Histogram("t_latency", "", ["model"], buckets=(0.1, 1.0), registry=registry)
+    child = Children()
+    for i in range(5):
+        child(hits, "m", "hit").inc()
+        child(misses, "m", "hit").inc(2)
+        child(hits, "other", "hit").inc()
+        child(latency, "m").observe(0.05 * i)
+    assert child(hits, "m", "hit") is hits.labels("m", "hit")  # the registry's own child
+    assert registry.get_sample_value("t_hits_total", {"model": "m", "result": "hit"}) == 5
+    assert registry.get_sample_value("t_hits_total", {"model": "other", "result": "hit"}) == 5
+    assert registry.get_sample_value("t_misses_total", {"model": "m", "result": "hit"}) == 10
+    assert registry.get_sample_value("t_latency_count", {"model": "m"}) == 5
+    assert registry.get_sample_value("t_latency_bucket", {"model": "m", "le": "0.1"}) == 3  # 0.0, 0.05 and 0.1

@@ -6,13 +6,19 @@ id; the proxy's own id travels as ``x-layercache-request-id``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import anthropic
 import httpx
 import openai
 import pytest
 
-from layercache_asgi.testing import FakeProvider
+from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.testing import FakeProvider, serve
 from layercache_asgi.upstream._headers import relay_headers
+
+from .conftest import providers_at
 
 PROVIDER_HEADERS = {
     "x-request-id": "req_upstream_1",
@@ -142,3 +148,20 @@ def test_litellm_responses_bridge_relays_them_on_streams(openai_client: openai.O
         assert streamed.headers["request-id"] == "req_upstream_2"
         assert streamed.headers["anthropic-ratelimit-requests-remaining"] == "7"
         assert "response.completed" in "".join(streamed.iter_text())
+
+
+def test_a_providers_cookie_never_goes_out_with_a_later_call(
+    served_fake: Callable[[Any], str], make_settings: Callable[..., Settings]
+) -> None:
+    # One upstream client serves every tenant: a cookie one answer set (a load balancer's affinity,
+    # say) would otherwise go out with the next tenant's call.
+    setting = FakeProvider(response_headers={"set-cookie": "affinity=tenant-a; Path=/"})
+    settings = make_settings(providers=providers_at(served_fake(setting), "openai"))
+    body = {"model": "gpt-4o-mini", "messages": MESSAGES}
+    with serve(LayerCacheApp(settings)) as proxy:
+        for key in ("sk-tenant-a", "sk-tenant-b"):
+            r = httpx.post(f"{proxy}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"})
+            assert r.status_code == 200
+            assert "set-cookie" not in r.headers
+    assert len(setting.requests) == 2
+    assert all("cookie" not in request.headers for request in setting.requests)

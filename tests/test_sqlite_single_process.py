@@ -121,3 +121,56 @@ def test_apps_in_one_process_share_the_file(tmp_path: Path, make_settings: Calla
         assert httpx.get(f"{b}/health").status_code == 200
     with serve(LayerCacheApp(make_settings(database={"url": url}))) as c:  # both closed: taken again
         assert httpx.get(f"{c}/health").status_code == 200
+
+
+def test_an_app_alone_on_its_file_reads_nothing_back_per_miss_and_sees_a_second_apps_answers(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    """Alone on the file, the semantic index in memory is complete: a miss costs no query. A second
+    app of the same process may write the file too: lookups then read its new rows again."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    path = tmp_path / "semantic.db"
+    settings = make_settings(database={"url": f"sqlite+aiosqlite:///{path}"}, caching={"semantic": {"enabled": True}})
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "You are terse."}]}
+    headers = {"authorization": "Bearer sk-test-client-key-1"}
+
+    def ask(url: str, question: str) -> str:
+        user = {"role": "user", "content": question}
+        r = httpx.post(
+            f"{url}/v1/chat/completions",
+            json={**body, "messages": [*body["messages"], user]},
+            headers=headers,
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        return r.headers.get("x-layercache-cache", "")
+
+    one = LayerCacheApp(settings)
+    with serve(one) as a:
+        assert ask(a, "What is the capital of France?") == "miss"  # loads the bucket
+        reads: list[str] = []
+        event.listen(
+            one.runtime.db.engine.sync_engine,  # type: ignore[union-attr]
+            "before_cursor_execute",
+            lambda _c, _cur, statement, *_: (
+                reads.append(statement) if statement.lstrip().startswith("SELECT") else None
+            ),
+        )
+        assert ask(a, "How many legs does a spider have?") == "miss"
+        assert ask(a, "Which planet is closest to the sun?") == "miss"
+        assert not [s for s in reads if "semantic_entries" in s], reads
+
+        with serve(LayerCacheApp(settings)) as b:
+            assert ask(b, "Who wrote the novel Moby Dick?") == "miss"  # stored by the second app
+            deadline = time.monotonic() + 30
+            while True:  # written behind: wait for its row
+                with sqlite3.connect(path) as conn:
+                    count = conn.execute("SELECT count(*) FROM semantic_entries WHERE query_text LIKE '%Moby%'")
+                    if count.fetchone()[0]:
+                        break
+                assert time.monotonic() < deadline, "the second app's answer was never written"
+                time.sleep(0.05)
+            assert ask(a, "Who wrote the novel Moby Dick?") == "hit"  # the first app read it from the file

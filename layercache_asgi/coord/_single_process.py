@@ -21,7 +21,7 @@ import threading
 
 from .._errors import LayerCacheError
 
-__all__ = ["SingleProcessError", "hold_sqlite_file", "release_sqlite_file", "sqlite_path"]
+__all__ = ["SingleProcessError", "hold_sqlite_file", "release_sqlite_file", "sole_holder", "sqlite_path"]
 
 
 class SingleProcessError(LayerCacheError, RuntimeError):
@@ -88,3 +88,10 @@ def release_sqlite_file(path: str) -> None:
             return
         with contextlib.suppress(OSError):
             os.close(fd)  # the lock goes with the last descriptor
+
+
+def sole_holder(path: str) -> bool:
+    """Whether one app of this process, and nothing else, serves the SQLite file: no row can appear
+    in it that this app did not write. Asked per lookup, so it is a plain read (no lock)."""
+    held = _held.get(path + ".lock")
+    return held is not None and held[1] == 1 and held[2] == os.getpid()

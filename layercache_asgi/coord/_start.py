@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from ._single_process import hold_sqlite_file, release_sqlite_file, sqlite_path
+from ._single_process import hold_sqlite_file, release_sqlite_file, sole_holder, sqlite_path
 
 if TYPE_CHECKING:
     from .._runtime import Runtime
@@ -23,6 +23,8 @@ async def start_coordination(runtime: Runtime) -> None:
     path = sqlite_path(runtime.settings.database.url)
     if path is not None:
         await asyncio.to_thread(hold_sqlite_file, path)
+        if runtime.db is not None:
+            runtime.db.shared = lambda: not sole_holder(path)  # another app of this process may join
 
         async def release() -> None:
             release_sqlite_file(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import structlog
@@ -80,6 +80,10 @@ def is_database_error(exc: BaseException) -> bool:
     return False
 
 
+def _always() -> bool:
+    return True
+
+
 class Database:
     """One engine per app. Constructing it does no I/O; connections open on first use."""
 
@@ -96,6 +100,10 @@ class Database:
         self.available = True
         event.listen(self.engine.sync_engine, "handle_error", self._on_error)
         event.listen(self.engine.sync_engine, "after_cursor_execute", self._on_success)
+        # Whether rows can appear that this app did not write (replicas, another app on the same
+        # file): the semantic cache then reads what is new in a bucket on every lookup. Coordination
+        # says no for an app that alone holds its SQLite file.
+        self.shared: Callable[[], bool] = _always
 
     def mark(self, available: bool, reason: str = "") -> None:
         """Record whether the database answers; a change is logged (a warning counts as a fault)."""

@@ -11,10 +11,11 @@ names and models LiteLLM knows always keep their own label; the first
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .._config import Settings
 
-__all__ = ["MAX_LABEL_LENGTH", "MAX_UNKNOWN", "OTHER", "ModelLabels", "clean_label"]
+__all__ = ["MAX_LABEL_LENGTH", "MAX_UNKNOWN", "OTHER", "Children", "ModelLabels", "clean_label"]
 
 MAX_LABEL_LENGTH = 100
 MAX_UNKNOWN = 100
@@ -61,3 +62,22 @@ class ModelLabels:
         self._unknown += 1
         self._accepted.add(label)
         return label
+
+
+class Children:
+    """``children(metric, *values)`` is ``metric.labels(*values)``, remembered per label tuple.
+
+    prometheus_client validates the values and takes a lock on every ``labels()`` call; a request
+    makes a dozen. The child is the same object either way (nothing here removes children), and
+    the set of tuples is bounded as the labels themselves are (see :class:`ModelLabels`).
+    """
+
+    def __init__(self) -> None:
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, metric: Any, *values: str) -> Any:
+        key = (id(metric), *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child

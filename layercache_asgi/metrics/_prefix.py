@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 
-from ._labels import clean_label
+from ._labels import Children, clean_label
 
 if TYPE_CHECKING:
     from ..explain._provider import Diagnosis
@@ -73,6 +73,7 @@ class PrefixChanges:
         self.recent: deque[dict[str, Any]] = deque(maxlen=_RECENT)  # the latest changes, where they start
         self.provider_counts: Tally[str] = Tally()  # provider reason -> requests (and "disagree")
         self.latest: dict[tuple[str, str], dict[str, Any]] = {}  # (model, verdict) -> its latest change's row
+        self._child = Children()
 
     def record(self, model: str, ex: PrefixMeasured) -> str | None:
         """Count one request; returns the proxy's cause for the per-model totals (None: none recorded)."""
@@ -80,16 +81,16 @@ class PrefixChanges:
         if not isinstance(cause, str) or not cause:
             return None
         cause = cause if cause in PREFIX_CAUSES else "other"
-        self.changes.labels(model, "proxy", cause).inc()
+        self._child(self.changes, model, "proxy", cause).inc()
         diagnosis = ex.diagnosis
         reason = diagnosis.reason if diagnosis is not None else None
         if reason is not None:
             reason = reason if reason in PROVIDER_CAUSES else "other"
-            self.changes.labels(model, "provider", reason).inc()
+            self._child(self.changes, model, "provider", reason).inc()
             self.provider_counts[reason] += 1
         agrees = diagnosis.agrees if diagnosis is not None else None
         if agrees is False:
-            self.disagreements.labels(model).inc()
+            self._child(self.disagreements, model).inc()
             self.provider_counts["disagree"] += 1
         detail = clean_label(ex.prefix_change_detail or cause, 120)  # a path may name a client's tool
         if detail != "stable" or reason not in (None, "none"):

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .._types import Outcome, PrefixCheck, Saved
 from ..wire._completion import Usage
-from ._labels import ModelLabels, clean_label
+from ._labels import Children, ModelLabels, clean_label
 from ._prefix import PREFIX_CAUSES, PrefixChanges, PrefixMeasured
 from ._prices import PriceBook, call_cost, is_listed, prefix_savings
 from ._semantic import SemanticMeasured, SemanticMetrics
@@ -112,6 +112,7 @@ class MetricsRecorder:
         self.totals: dict[str, dict[str, float]] = {}
         self.prefix_details: Tally[tuple[str, str]] = Tally()
         self._model_label = ModelLabels(is_listed)
+        self.child = Children()  # ``self.child(metric, *labels)``: a collector's child, looked up once
         self.model_providers: dict[str, set[str]] = {}  # for the dashboard's per-provider table
         self.snapshots: SnapshotHistory | None = None  # set once the database starter has run
         r = self.registry
@@ -214,7 +215,7 @@ class MetricsRecorder:
         )
 
     def fault(self, component: str, event: str) -> None:
-        self.faults.labels(component[:40], event[:80]).inc()
+        self.child(self.faults, component[:40], event[:80]).inc()
 
     def _add(self, model: str, **amounts: float) -> None:
         row = self.totals.get(model)
@@ -230,27 +231,27 @@ class MetricsRecorder:
         model = self._model_label(ex.request.model, ex.settings)
         cache = outcome.cache if sample.semantic_on or outcome.cache == "hit" else "off"
         provider = clean_label(outcome.provider, 40) or ("cache" if cache == "hit" else "none")
-        self.requests.labels(ex.route, model, provider, str(sample.status), cache).inc()
+        self.child(self.requests, ex.route, model, provider, str(sample.status), cache).inc()
         if outcome.provider:
             self.model_providers.setdefault(model, set()).add(provider)
         self._add(model, requests=1, errors=float(sample.status >= 400))
         if cache in ("hit", "miss", "bypass"):
-            self.semantic.labels(model, cache).inc()
+            self.child(self.semantic, model, cache).inc()
             self._add(model, **{_RESULT_FIELD[cache]: 1})
         self.semantic_lookups.record(ex, model)  # skips (a cache that could not start too), lookups
         if ex.session_over_budget:
-            self.over_budget.labels(model).inc()
+            self.child(self.over_budget, model).inc()
         if outcome.failovers:
-            self.failovers.labels(model).inc(outcome.failovers)
+            self.child(self.failovers, model).inc(outcome.failovers)
             self._add(model, failovers=outcome.failovers)
         if outcome.error is not None and cache != "hit" and sample.status >= 400:
-            self.upstream_errors.labels(provider, str(sample.status)).inc()
+            self.child(self.upstream_errors, provider, str(sample.status)).inc()
             self._add(model, upstream_errors=1)
         if outcome.upstream_seconds > 0:
-            self.upstream_latency.labels(model, provider).observe(outcome.upstream_seconds)
+            self.child(self.upstream_latency, model, provider).observe(outcome.upstream_seconds)
             self._add(model, upstream_seconds=outcome.upstream_seconds, upstream_calls=1)
         if sample.overhead_seconds is not None:
-            self.overhead.labels(ex.route).observe(max(0.0, sample.overhead_seconds))
+            self.child(self.overhead, ex.route).observe(max(0.0, sample.overhead_seconds))
         self._record_prefix(model, ex)
         if cache == "hit":
             self._record_semantic_hit(ex, model)
@@ -259,7 +260,7 @@ class MetricsRecorder:
 
     def _record_prefix(self, model: str, ex: Measured) -> None:
         if ex.prefix is not None and ex.prefix.below:
-            self.below_minimum.labels(model).inc()
+            self.child(self.below_minimum, model).inc()
             self._add(model, prefix_below_minimum=1)
         cause = self.prefix.record(model, ex)
         if cause is not None and cause != "other":
@@ -278,13 +279,13 @@ class MetricsRecorder:
         cost = call_cost(usage, price) + created * price.cache_write
         saved = prefix_savings(usage, price) - created * price.cache_write
         written = usage.cache_write + created
-        self.cache_read.labels(model, provider).inc(usage.cache_read)
-        self.cache_write.labels(model, provider).inc(written)
-        self.uncached.labels(model, provider).inc(usage.uncached_input)
-        self.completion.labels(model, provider).inc(usage.output)
-        self.tokens_saved.labels(model, "prefix_cache").inc(usage.cache_read)
-        self.cost.labels(model, provider).inc(cost)
-        self.saved.labels(model, "prefix_cache").inc(saved)
+        self.child(self.cache_read, model, provider).inc(usage.cache_read)
+        self.child(self.cache_write, model, provider).inc(written)
+        self.child(self.uncached, model, provider).inc(usage.uncached_input)
+        self.child(self.completion, model, provider).inc(usage.output)
+        self.child(self.tokens_saved, model, "prefix_cache").inc(usage.cache_read)
+        self.child(self.cost, model, provider).inc(cost)
+        self.child(self.saved, model, "prefix_cache").inc(saved)
         self._add(
             model,
             uncached_input_tokens=usage.uncached_input,
@@ -306,8 +307,8 @@ class MetricsRecorder:
             price = self.prices.price(_price_names(ex), "", ex.settings.caching.anthropic_ttl)
             saved = call_cost(usage, price)
         tokens = usage.input_total + usage.output
-        self.tokens_saved.labels(model, "semantic_cache").inc(tokens)
-        self.saved.labels(model, "semantic_cache").inc(saved)
+        self.child(self.tokens_saved, model, "semantic_cache").inc(tokens)
+        self.child(self.saved, model, "semantic_cache").inc(saved)
         self._add(model, tokens_saved_semantic=tokens, saved_semantic_usd=saved)
 
 

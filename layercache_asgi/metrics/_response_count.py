@@ -74,7 +74,7 @@ class CountResponses:
         recorder = self._get_recorder()
         try:
             if recorder is not None:
-                recorder.responses.labels(route, method, str(status)).inc()
+                recorder.child(recorder.responses, route, method, str(status)).inc()
             if 400 <= status < 500 and status != 499:  # a client that left is logged where it left
                 log.info("request_rejected", route=route, method=method, status=status, reason=_reason(scope, body))
         except Exception:  # counting must never break a response that was already sent

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ..semantic._eligible import SKIP_REASONS
-from ._labels import OTHER
+from ._labels import OTHER, Children
 
 if TYPE_CHECKING:
     from .._config import Settings
@@ -101,6 +101,7 @@ class SemanticMetrics:
         )
         self.refusals: deque[Refusal] = deque(maxlen=_RING)
         self._codes: set[str] = set()
+        self._child = Children()
 
     def code_label(self, code: str) -> str:
         if code in self._codes:
@@ -113,24 +114,24 @@ class SemanticMetrics:
     def record(self, ex: SemanticMeasured, model: str) -> None:
         skip = ex.semantic_skip
         if skip is not None and skip != "disabled":  # a cache switched off skips nothing
-            self.skipped.labels(skip if skip in SKIP_REASONS else OTHER).inc()
+            self._child(self.skipped, skip if skip in SKIP_REASONS else OTHER).inc()
         trace = ex.semantic_trace
         if trace is None:
             return
         if trace.nearest is not None:
-            self.nearest.labels(model).observe(min(1.0, max(0.0, trace.nearest)))
+            self._child(self.nearest, model).observe(min(1.0, max(0.0, trace.nearest)))
         with_text = ex.settings.logging.log_prompts
         now = time.time()
         for judged in trace.judged.values():
             code = ""
             if judged.guard_refused:
                 code = self.code_label(reason_code(judged.verdict))
-                self.guard_refusals.labels(code).inc()
+                self._child(self.guard_refusals, code).inc()
             if judged.verifier:
                 result = judged.verifier
                 if result == "ok":
                     result = "accepted" if judged.accepted else "rejected"
-                self.verifier.labels(result).inc()
+                self._child(self.verifier, result).inc()
             if judged.accepted:
                 continue
             self.refusals.append(

@@ -81,7 +81,8 @@ class SemanticStore:
         rows: dict[int, Sequence[Any]] = {}
         gone = False
         if guess is None or guess.entry_id < 0:  # nothing to check in the database
-            added = await self._buckets.shared_top_up(key, bucket)
+            # Only this app writes (a SQLite file it alone holds): the bucket in memory is complete.
+            added = await self._buckets.shared_top_up(key, bucket) if self.db.shared() else 0
         else:
             added, rows = await self._buckets.top_up(bucket, tenant, exact, also=guess.entry_id)
             gone = guess.entry_id not in rows  # deleted (by a replica or the API) or expired meanwhile

@@ -9,6 +9,8 @@ Counting uses LiteLLM's tokenizer off the event loop; a failure only skips the c
 
 from __future__ import annotations
 
+import logging
+
 import structlog
 
 from .._exchange import get_exchange
@@ -18,6 +20,10 @@ from ..prompt._facts import prefix_check_of
 __all__ = ["PrefixThreshold"]
 
 log = structlog.get_logger("layercache.prefix")
+# What the structlog line is filtered on (``filter_by_level``): checked first, because the small
+# prompts this fires for are common, and structlog builds a bound logger on every call (not cached,
+# so that a reload takes effect).
+_level = logging.getLogger("layercache.prefix")
 
 
 class PrefixThreshold:
@@ -30,7 +36,11 @@ class PrefixThreshold:
             checked = await prefix_check_of(exchange)
             if checked.below:
                 exchange.response_headers["x-layercache-prefix-below-minimum"] = f"{checked.tokens}/{checked.minimum}"
-                log.info(
-                    "prefix_below_minimum", model=exchange.request.model, tokens=checked.tokens, minimum=checked.minimum
-                )
+                if _level.isEnabledFor(logging.INFO):
+                    log.info(
+                        "prefix_below_minimum",
+                        model=exchange.request.model,
+                        tokens=checked.tokens,
+                        minimum=checked.minimum,
+                    )
         await self.app(scope, receive, send)

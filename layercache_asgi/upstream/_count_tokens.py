@@ -195,7 +195,7 @@ class CountTokens:
     @staticmethod
     def _tally(runtime: Runtime, source: str) -> None:
         if runtime.metrics is not None:
-            runtime.metrics.count_tokens.labels(source).inc()
+            runtime.metrics.child(runtime.metrics.count_tokens, source).inc()
 
     async def _shape(self, scope: Scope, exchange: Exchange) -> None:
         """Run the template and enhancement stages over the request, as ``/v1/messages`` would."""

@@ -114,6 +114,11 @@ class ProxySettings(Section):
     body_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Time a client has to send its whole request body; slower ones get a 408."
     )
+    freeze_heap: bool = Field(
+        default=True,
+        description="Once LiteLLM's import is done, take the objects alive then out of the cyclic collector's "
+        "passes (gc.freeze, process-wide). Off for a host app that wants its collector untouched.",
+    )
 
     @model_validator(mode="before")
     @classmethod

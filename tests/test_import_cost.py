@@ -59,3 +59,27 @@ asyncio.run(main())
     assert before == "0" and litellm_loaded == "True"
     assert int(frozen) > 100_000  # LiteLLM's import alone is several hundred thousand objects
     assert int(tracked) < int(frozen)  # what the collector still walks: what came after
+
+
+def test_freeze_heap_off_leaves_the_collector_alone(tmp_path: Path) -> None:
+    code = f"""
+import asyncio, gc, sys, threading
+from layercache_asgi import LayerCacheApp, Settings
+async def main():
+    app = LayerCacheApp(Settings.model_validate({{
+        "database": {{"url": "sqlite+aiosqlite:///{tmp_path}/a.db"}}, "proxy": {{"freeze_heap": False}}}}))
+    await app.startup()
+    warm_up = [t for t in threading.enumerate() if t.name == "layercache-tokenizer-warm-up"]
+    while any(t.is_alive() for t in warm_up):
+        await asyncio.sleep(0.05)
+    for _ in range(20):
+        await asyncio.sleep(0.01)  # the thread's hand-back to the loop runs
+    print(len(warm_up), gc.get_freeze_count(), "litellm" in sys.modules)
+    await app.shutdown()
+asyncio.run(main())
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    threads, frozen, litellm_loaded = out.stdout.split()[-3:]
+    assert threads == "1" and litellm_loaded == "True"
+    assert frozen == "0"

@@ -75,24 +75,6 @@ def _warm_up() -> None:
     from ..upstream._litellm import litellm
 
     litellm.token_counter(model="gpt-4o", text="warm up")
-    _freeze_loaded()
-
-
-_frozen = False
-
-
-def _freeze_loaded() -> None:
-    """Take what is loaded by now out of the collector's full passes (``gc.freeze``), once per process.
-
-    LiteLLM's modules and tables are some 450,000 objects that live as long as the process. A large
-    request body is tens of thousands of objects that outlive the young collections run while it is
-    handled, so a full pass comes every few large requests, and each one walked all of LiteLLM: tens
-    of milliseconds that grew with the body size. Frozen, a full pass walks what requests made."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()  # what is garbage now is not frozen with the rest
-        gc.freeze()
 
 
 async def start_tokenizer(runtime: Host) -> None:
@@ -106,7 +88,8 @@ async def start_tokenizer(runtime: Host) -> None:
     done = asyncio.get_running_loop().create_future()
 
     def finished() -> None:
-        _freeze_heap()
+        if runtime.settings.proxy.freeze_heap:
+            _freeze_heap()
         if not done.done():
             done.set_result(None)
 

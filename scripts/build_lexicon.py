@@ -107,7 +107,7 @@ def build(wordnet: Path) -> dict[str, object]:
                         kinds[lemma].update((pos, grand) for parent in parents for grand in _parents(data, parent))
         if pos == "a":
             antonyms |= _indirect_antonyms(data)
-        for offset, (words, pointers) in data.items():
+        for _offset, (words, pointers) in data.items():
             for symbol, target, target_pos, source, target_word in pointers:
                 target_pos = "a" if target_pos == "s" else target_pos
                 if symbol == "!":  # antonym: widen to both synsets' members
@@ -135,7 +135,7 @@ def _indirect_antonyms(
 ) -> set[tuple[str, str]]:
     """Adjective clusters: a satellite (moist) opposes its head's antonym (dry) as the head (wet) does."""
     found: set[tuple[str, str]] = set()
-    for words, pointers in data.values():
+    for _words, pointers in data.values():
         opposed = [target for symbol, target, *_ in pointers if symbol == "!"]
         satellites = [target for symbol, target, *_ in pointers if symbol == "&"]
         for other in opposed:

@@ -142,6 +142,11 @@ async def client_of(app: LayerCacheApp) -> AsyncIterator[httpx.AsyncClient]:
         await app.shutdown()
 
 
+def client_with(http: httpx.AsyncClient, path: str = "", headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    """Another client of the same in-process app as ``http``: its own base path and default headers."""
+    return httpx.AsyncClient(transport=http._transport, base_url=str(http.base_url.join(path)), headers=headers)
+
+
 def _sdk_http(http: httpx.AsyncClient) -> httpx2.AsyncClient:
     # The SDKs take an httpx2 client: one on the same in-process app (in_process's ASGITransport).
     app = http._transport.app  # type: ignore[attr-defined]

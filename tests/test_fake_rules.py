@@ -27,19 +27,19 @@ def direct(fake: FakeProvider) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-async def upstream(fake: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
+async def provider(fake: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
     async with direct(fake) as client:
         yield client
 
 
 @pytest.fixture
-def gpt(upstream: httpx.AsyncClient) -> openai.AsyncOpenAI:
-    return async_openai(upstream, api_key="sk-test")
+def gpt(provider: httpx.AsyncClient) -> openai.AsyncOpenAI:
+    return async_openai(provider, api_key="sk-test")
 
 
 @pytest.fixture
-def claude(upstream: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
-    return async_anthropic(upstream, api_key="sk-ant-test")
+def claude(provider: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
+    return async_anthropic(provider, api_key="sk-ant-test")
 
 
 async def test_openai_tool_message_without_its_call_is_refused(gpt: openai.AsyncOpenAI) -> None:
@@ -102,7 +102,7 @@ async def test_anthropic_unanswered_tool_use_is_refused(claude: anthropic.AsyncA
         await claude.messages.create(model="claude-sonnet-4-6", max_tokens=10, tools=A_TOOLS, messages=messages)
 
 
-async def test_anthropic_counts_the_top_level_marker_among_the_four(upstream: httpx.AsyncClient) -> None:
+async def test_anthropic_counts_the_top_level_marker_among_the_four(provider: httpx.AsyncClient) -> None:
     cc = {"type": "ephemeral"}
     body = {
         "model": "claude-sonnet-4-6",
@@ -112,11 +112,11 @@ async def test_anthropic_counts_the_top_level_marker_among_the_four(upstream: ht
         "messages": [{"role": "user", "content": "hi"}],
     }
     headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
-    refused = await upstream.post("/v1/messages", json=body, headers=headers)
+    refused = await provider.post("/v1/messages", json=body, headers=headers)
     assert refused.status_code == 400
     assert refused.json()["error"]["message"] == "A maximum of 4 blocks with cache_control may be provided. Found 5."
     del body["cache_control"]
-    assert (await upstream.post("/v1/messages", json=body, headers=headers)).status_code == 200
+    assert (await provider.post("/v1/messages", json=body, headers=headers)).status_code == 200
 
 
 async def test_anthropic_one_hour_after_five_minutes_is_refused(claude: anthropic.AsyncAnthropic) -> None:

@@ -1,5 +1,6 @@
 """Claude Code 2.1.154+ puts ``role: "system"`` messages inside ``messages`` and new content
 block types appear every few months: the proxy passes what it does not need to understand."""
+# On sockets: one test translates for another provider, the LiteLLM path; the others are in-process.
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The provider's cache diagnosis beside the proxy's diff: asked on the Anthropic fast path, shown in
 ``x-layercache-prefix``, the metrics and the dashboard, and taken out of answers for clients that did
 not ask for it (JSON and streams), against the fake provider's diagnostics."""
+# On sockets: one test needs an upstream that streams as it goes (said there); the others are in-process.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Hot reload: POST /v1/config/reload re-reads the config file; in-flight requests keep their settings."""
+# On sockets: in-flight requests over real connections while the config file is reloaded; not converted yet.
 
 from __future__ import annotations
 

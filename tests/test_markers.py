@@ -1,4 +1,5 @@
 """Cache markers: Anthropic breakpoints (both wires), OpenAI prompt_cache_key, the 4-breakpoint limit."""
+# On sockets: one test is the LiteLLM path (said there); the others are in-process.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """The provider prefix-cache simulator bills like the providers (so the benchmark means something)."""
+# On sockets: the simulator and FakeGemini served directly, with threads for concurrency; not converted yet.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """OpenAI extended prompt cache retention ("24h"), set per model by the proxy where the model takes it."""
+# On sockets: one test is the LiteLLM translation (said there); the others are in-process.
 
 from __future__ import annotations
 

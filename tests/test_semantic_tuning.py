@@ -2,6 +2,7 @@
 guard refusal is counted by reason, and the dashboard's cache page lists recent refused
 candidates, with question text only while ``logging.log_prompts`` is on. Real embedding model,
 real SDK, the dashboard over HTTP with an admin session."""
+# On sockets: not converted yet (its dashboard Browser helper from test_dashboard is synchronous).
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Warm-up gate: concurrent requests sharing a new prefix pay 1 write + N-1 reads, not N writes."""
+# On sockets: not converted yet (followers are timed against the leader's response start; unchecked in-process).
 
 from __future__ import annotations
 

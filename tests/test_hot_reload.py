@@ -1,5 +1,5 @@
 """Hot reload: POST /v1/config/reload re-reads the config file; in-flight requests keep their settings."""
-# On sockets: in-flight requests over real connections while the config file is reloaded; not converted yet.
+# On sockets: its upstream timeouts are enforced by httpx's network transport (ASGITransport has none).
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from ._errors import error_body
 from ._types import ASGIApp, Message, Receive, Scope, Send, Wire
+from .wire._respond import send_body, send_json
 
 __all__ = ["DATABASE_UNAVAILABLE", "AnswerFaults"]
 
@@ -75,18 +76,14 @@ def _route_path(scope: Scope) -> str:
 
 
 async def _answer(path: str, status: int, message: str, send: Send) -> None:
+    retry = [(b"retry-after", b"5")] if status == 503 else []
     if path.startswith("/dashboard") and not path.startswith("/dashboard/data"):
         title = "Database unavailable" if status == 503 else "Internal error"
         page = (
             f"<!doctype html><html lang=en><meta charset=utf-8><title>{title}</title>"
             f"<h1>{title}</h1><p>The dashboard cannot show this page: {html.escape(message)}.</p></html>"
         )
-        body, content_type = page.encode(), b"text/html; charset=utf-8"
-    else:
-        wire: Wire = "anthropic" if path.startswith("/v1/messages") else "openai"
-        body, content_type = error_body(wire, status, message), b"application/json"
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-    if status == 503:
-        headers.append((b"retry-after", b"5"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send_body(send, status, page.encode(), b"text/html; charset=utf-8", retry)
+        return
+    wire: Wire = "anthropic" if path.startswith("/v1/messages") else "openai"
+    await send_json(send, status, error_body(wire, status, message), retry)

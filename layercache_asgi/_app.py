@@ -287,7 +287,7 @@ def _starters() -> list[Starter]:
     second process on one SQLite file).
     Components take the runtime as a small protocol and hand back what they built; only here
     (the composition root) is it put on the runtime."""
-    from .coord import start_coordination
+    from .coord import Coordinator, start_coordination
     from .db._start import start_database
     from .enhancements._few_shot import start_few_shot
     from .metrics._start import start_metric_snapshots, start_metrics
@@ -310,13 +310,19 @@ def _starters() -> list[Starter]:
         if runtime.metrics is not None:
             await start_metric_snapshots(runtime, runtime.metrics)
 
+    async def coordination(runtime: Runtime) -> None:
+        def install(coordinator: Coordinator) -> None:
+            runtime.coord = coordinator
+
+        await start_coordination(runtime, install)
+
     async def semantic(runtime: Runtime) -> None:
         def install(service: SemanticCacheService) -> None:
             runtime.semantic = service
 
         await start_semantic_cache(runtime, install)
 
-    return [metrics, database, start_coordination, templates, snapshots, semantic, start_tokenizer, start_few_shot]
+    return [metrics, database, coordination, templates, snapshots, semantic, start_tokenizer, start_few_shot]
 
 
 def _error_response(request: Request, error: ProxyError) -> Response:

@@ -43,6 +43,8 @@ __all__ = [
     "Settings",
     "UpstreamSettings",
     "VerifierSettings",
+    "changed_paths",
+    "check_no_lost_sections",
     "config_path_from_env",
     "load_settings",
 ]
@@ -327,6 +329,35 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
     return Settings.from_yaml(text, source=str(file))
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flat(item, f"{prefix}{key}."))
+        return out or {prefix.rstrip("."): {}}
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return {prefix.rstrip("."): value}
+
+
+def changed_paths(old: Settings, new: Settings) -> list[str]:
+    """Dotted paths whose values differ (secrets compared, never returned by value)."""
+    a, b = _flat(dict(old.model_dump())), _flat(dict(new.model_dump()))
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def check_no_lost_sections(current: Settings, new: Settings) -> None:
+    """Raise ConfigError when ``new`` leaves out top-level sections the running settings were given:
+    a file caught half-written would otherwise reset them (aliases gone, providers back on public
+    endpoints). Dropping a section on purpose means writing it empty (``models: []``)."""
+    lost = sorted(current.model_fields_set - new.model_fields_set)
+    if lost:
+        raise ConfigError(
+            f"sections {', '.join(lost)} are missing, though the running settings have them "
+            "(a half-written file?); to reset a section on purpose, write it empty, e.g. `models: []`"
+        )
 
 
 class Host(Protocol):

@@ -20,6 +20,7 @@ from .prompt._state import PromptState
 
 if TYPE_CHECKING:
     from ._logging import LogBuffer
+    from .coord._coordinator import Coordinator
     from .db import Database
     from .metrics._recorder import MetricsRecorder
     from .semantic._service import SemanticCacheService
@@ -53,9 +54,7 @@ class Runtime:
         self.logs: LogBuffer | None = None  # the per-app log ring buffer
         self.enhancements: EnhancementCheck | None = None  # the Enhance stage's registry, for templates
         self.prompt_state = PromptState()  # prefix families, Gemini handles, few-shot examples
-        # coord.Coordinator on PostgreSQL: how this replica hears the others. Left untyped: the
-        # coordinator reads the runtime itself, so naming its class here would close an import circle.
-        self.coord: Any = None
+        self.coord: Coordinator | None = None  # on PostgreSQL: how this replica hears the others
         self.config_path: Path | None = None  # the YAML file the settings come from (what a reload re-reads)
         self._reloaders: list[Callable[[Settings], None]] = []
         self._db_waiters: list[Callable[[], Awaitable[None]]] = []

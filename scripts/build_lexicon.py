@@ -116,7 +116,7 @@ def build(wordnet: Path) -> dict[str, object]:
                         kinds[lemma].update((pos, grand) for parent in parents for grand in _parents(data, parent))
         if pos == "a":
             antonyms |= _indirect_antonyms(data)
-        for offset, (words, pointers) in data.items():
+        for _offset, (words, pointers) in data.items():
             for symbol, target, target_pos, source, target_word in pointers:
                 target_pos = "a" if target_pos == "s" else target_pos
                 if symbol == "!":  # antonym: widen to both synsets' members

@@ -142,6 +142,14 @@ async def client_of(app: LayerCacheApp) -> AsyncIterator[httpx.AsyncClient]:
         await app.shutdown()
 
 
+def client_with(
+    http: httpx.AsyncClient, path: str = "", headers: dict[str, str] | None = None, **options: Any
+) -> httpx.AsyncClient:
+    """Another client of the same in-process app as ``http`` (its own cookies): its own base path, headers, options."""
+    transport = http._transport
+    return httpx.AsyncClient(transport=transport, base_url=str(http.base_url.join(path)), headers=headers, **options)
+
+
 def _sdk_http(http: httpx.AsyncClient) -> httpx2.AsyncClient:
     # The SDKs take an httpx2 client: one on the same in-process app (in_process's ASGITransport).
     app = http._transport.app  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
 """Keys and roles: client keys (tenant-bound or not) for the proxy routes, the admin key for management,
 secure defaults, failed authentications limited on every route, trusted proxies, sessions after logout."""
+# On sockets: source addresses and trusted proxies (which peer address X-Forwarded-For is believed from).
 
 from __future__ import annotations
 

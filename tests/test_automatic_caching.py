@@ -7,10 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 
 from layercache_asgi.markers.anthropic import count_markers
-from layercache_asgi.testing import PrefixCacheSimulator, serve
+from layercache_asgi.testing import PrefixCacheSimulator
+
+from .conftest import async_anthropic
+
+pytestmark = pytest.mark.in_process
 
 CC = {"type": "ephemeral"}
 MODEL = "claude-sonnet-4-5"
@@ -22,8 +27,8 @@ def fake() -> PrefixCacheSimulator:
     return PrefixCacheSimulator()
 
 
-def client(url: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
+def client(http: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
+    return async_anthropic(http, api_key="sk-ant-test-key-1")
 
 
 def conversation(turns: int) -> list[dict[str, Any]]:
@@ -33,18 +38,18 @@ def conversation(turns: int) -> list[dict[str, Any]]:
     return [*messages, {"role": "user", "content": f"question {turns}"}]
 
 
-def test_the_fake_puts_the_automatic_breakpoint_on_the_last_block(fake: PrefixCacheSimulator) -> None:
-    with serve(fake) as url:
-        api = client(url)
+async def test_the_fake_puts_the_automatic_breakpoint_on_the_last_block(fake: PrefixCacheSimulator) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake), base_url="http://provider.test") as direct:
+        api = client(direct)
         for turns in (1, 2):
-            api.messages.create(
+            await api.messages.create(
                 model=MODEL,
                 max_tokens=20,
                 system=SYSTEM,
                 messages=conversation(turns),  # type: ignore[arg-type]
                 extra_body={"cache_control": CC},
             )
-        api.messages.create(model=MODEL, max_tokens=20, system=SYSTEM, messages=conversation(3))  # type: ignore[arg-type]
+        await api.messages.create(model=MODEL, max_tokens=20, system=SYSTEM, messages=conversation(3))  # type: ignore[arg-type]
     (first, second, plain) = [u for _, u in fake.usages]
     assert first.cache_write == first.input_total and first.uncached_input == 0  # everything through the last block
     assert second.cache_read == first.input_total  # the breakpoint moved; the lookback found the last one
@@ -52,7 +57,7 @@ def test_the_fake_puts_the_automatic_breakpoint_on_the_last_block(fake: PrefixCa
     assert plain.cache_read == plain.cache_write == 0  # without the field (and no markers) nothing is cached
 
 
-def test_the_proxy_counts_it_and_never_exceeds_four(fake: PrefixCacheSimulator, proxy: str) -> None:
+async def test_the_proxy_counts_it_and_never_exceeds_four(fake: PrefixCacheSimulator, http: httpx.AsyncClient) -> None:
     marked = [
         {"role": "user", "content": [{"type": "text", "text": f"doc {i}", "cache_control": CC}]} for i in range(3)
     ]
@@ -60,18 +65,20 @@ def test_the_proxy_counts_it_and_never_exceeds_four(fake: PrefixCacheSimulator, 
     for m in marked:
         messages += [m, {"role": "assistant", "content": "ok"}]
     messages.append({"role": "user", "content": "newest"})
-    answer = client(proxy).messages.create(
+    answer = await client(http).messages.create(
         model=MODEL, max_tokens=20, system=SYSTEM, messages=messages, extra_body={"cache_control": CC}
     )
     assert answer.content  # the strict fake answers 400 above 4
     assert count_markers(fake.requests[-1].body) == 4  # the client's 3 and the automatic one: none added
 
 
-def test_layer_markers_before_it_are_added_for_a_one_shot_prefix(fake: PrefixCacheSimulator, proxy: str) -> None:
-    api = client(proxy)
+async def test_layer_markers_before_it_are_added_for_a_one_shot_prefix(
+    fake: PrefixCacheSimulator, http: httpx.AsyncClient
+) -> None:
+    api = client(http)
     for i in range(3):  # the proxy learns that new prefixes do not come back
-        api.messages.create(model=MODEL, max_tokens=20, system=f"{i} {SYSTEM}", messages=conversation(0))  # type: ignore[arg-type]
-    raw = api.messages.with_raw_response.create(
+        await api.messages.create(model=MODEL, max_tokens=20, system=f"{i} {SYSTEM}", messages=conversation(0))  # type: ignore[arg-type]
+    raw = await api.messages.with_raw_response.create(
         model=MODEL,
         max_tokens=20,
         system=f"new {SYSTEM}",
@@ -85,10 +92,12 @@ def test_layer_markers_before_it_are_added_for_a_one_shot_prefix(fake: PrefixCac
     assert fake.usages[-1][1].cache_write == fake.usages[-1][1].input_total
 
 
-def test_it_is_dropped_when_it_would_write_the_proxys_enhancements(fake: PrefixCacheSimulator, proxy: str) -> None:
-    api = client(proxy)
+async def test_it_is_dropped_when_it_would_write_the_proxys_enhancements(
+    fake: PrefixCacheSimulator, http: httpx.AsyncClient
+) -> None:
+    api = client(http)
     for turns in (1, 2):
-        api.messages.create(
+        await api.messages.create(
             model=MODEL,
             max_tokens=20,
             system=SYSTEM,

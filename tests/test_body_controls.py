@@ -3,6 +3,7 @@
 An "attacker" FakeProvider stands where a body field would redirect the call; after every
 request it must have received nothing, and no text of the caller's choosing is served.
 """
+# On sockets: the LiteLLM path makes its own HTTP calls, and the attacker's fake must be a reachable URL.
 
 from __future__ import annotations
 

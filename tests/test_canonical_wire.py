@@ -4,6 +4,7 @@ Each case runs on the four routes a client can take: OpenAI's format to a gpt-* 
 /v1/messages to a claude-* model (the fast paths), and each format to the other provider's
 model (translated by LiteLLM).
 """
+# On sockets: half its cases cross wires, the LiteLLM path, which makes its own HTTP calls.
 
 from __future__ import annotations
 

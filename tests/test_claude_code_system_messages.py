@@ -1,5 +1,6 @@
 """Claude Code 2.1.154+ puts ``role: "system"`` messages inside ``messages`` and new content
 block types appear every few months: the proxy passes what it does not need to understand."""
+# On sockets: one test translates for another provider, the LiteLLM path; the others are in-process.
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from typing import Any
 
 import anthropic
+import pytest
 
 from layercache_asgi.prompt._layers import stratify, strip_markers
 from layercache_asgi.testing import FakeProvider
@@ -27,10 +29,11 @@ CONVERSATION: Any = [
 ]
 
 
-def test_mid_conversation_system_message_and_unknown_blocks_reach_anthropic_unchanged(
-    anthropic_client: anthropic.Anthropic, fake: FakeProvider
+@pytest.mark.in_process
+async def test_mid_conversation_system_message_and_unknown_blocks_reach_anthropic_unchanged(
+    aanthropic: anthropic.AsyncAnthropic, fake: FakeProvider
 ) -> None:
-    message = anthropic_client.beta.messages.create(
+    message = await aanthropic.beta.messages.create(
         model=MODEL,
         max_tokens=64,
         system=[{"type": "text", "text": "You are Claude Code."}],
@@ -54,6 +57,7 @@ def test_a_system_message_is_history_at_its_position() -> None:
     assert stratify("anthropic", {"model": MODEL, "messages": earlier}).message_layers == (2, 2, 2, 4)
 
 
+# On sockets: the translation is the LiteLLM path, which makes its own HTTP calls to the fake.
 def test_system_message_is_translated_for_other_providers(
     anthropic_client: anthropic.Anthropic, fake: FakeProvider
 ) -> None:

@@ -1,4 +1,5 @@
 """The ``layercache-asgi`` command line: schema, check-config, db, serve."""
+# On sockets: the CLI serves the app with uvicorn in a subprocess.
 
 from __future__ import annotations
 

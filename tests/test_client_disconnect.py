@@ -5,6 +5,7 @@ and counts the requests it is still answering; a raw httpx client sends a reques
 closes its connection early. The proxy must close the upstream request well before the
 delay is over, on every path, and count the request as ``status="499"``.
 """
+# On sockets: a client leaving mid-stream, which needs a real connection (ASGITransport buffers whole answers).
 
 from __future__ import annotations
 

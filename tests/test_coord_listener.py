@@ -4,6 +4,7 @@ comes back and reloads.
 Two apps in this process on one PostgreSQL database stand for two replicas (each has its own
 listener, semantic index and template cache). PostgreSQL only.
 """
+# On sockets: two replicas, each its own served app, on one PostgreSQL.
 
 from __future__ import annotations
 

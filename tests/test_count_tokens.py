@@ -6,6 +6,7 @@ count) the proxy counts locally, logs it once and counts it in
 ``layercache_count_tokens_total{source}``; the provider's refusal of the request itself
 stays an error in Anthropic's shape. A client that leaves cancels the provider call.
 """
+# On sockets: an unreachable upstream (a refused connection) and a client leaving mid-count.
 
 from __future__ import annotations
 

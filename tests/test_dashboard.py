@@ -1,5 +1,6 @@
 """The dashboard over HTTP: mounting, login and its rate limit, sessions, CSRF and origins, the off switch,
 config editing (the file kept as written), logs, prefix page."""
+# On sockets: the login limiter keys on the source address, two apps side by side; not converted yet otherwise.
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ Screenshots of every page go to ``tests/artifacts/screenshots/`` (git-ignored; o
 are also copied to ``docs/screenshots/``, the ones the README shows. Needs the Debian
 ``chromium`` package (``/usr/bin/chromium``); Playwright's own browser download is never used.
 """
+# On sockets: drives headless Chromium.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Bad input gets a 4xx in the client's own error shape; upstream faults keep their meaning."""
+# On sockets: an unreachable upstream (refused connection) and a stream broken midway; not converted yet otherwise.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """examples/django_app: a Django project whose asgi.py mounts the proxy at /llm."""
+# On sockets: the example Django project served as its users run it.
 
 from __future__ import annotations
 

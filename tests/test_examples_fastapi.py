@@ -1,4 +1,5 @@
 """examples/fastapi_app: an existing FastAPI service with the proxy mounted at /llm."""
+# On sockets: the example FastAPI service served as its users run it.
 
 from __future__ import annotations
 

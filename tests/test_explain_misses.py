@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
-import openai
+import httpx
 import pytest
 
 from layercache_asgi.prompt._layers import stratify
 from layercache_asgi.stages.explain_misses import explain
+
+from .conftest import async_anthropic, async_openai
+
+# Through the proxy, tests reach the fake through the app's transport (no socket).
+pytestmark = pytest.mark.in_process
 
 HEADER = "x-layercache-prefix"
 
@@ -82,13 +87,13 @@ def test_the_closest_previous_request_is_the_reference() -> None:
 
 
 @pytest.fixture
-def claude(proxy: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-key-1", max_retries=0)
+def claude(http: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
+    return async_anthropic(http, api_key="sk-ant-test-key-1")
 
 
-def test_headers_through_the_proxy(claude: anthropic.Anthropic) -> None:
-    def send(tools: list[Any], question: str) -> str:
-        raw = claude.messages.with_raw_response.create(
+async def test_headers_through_the_proxy(claude: anthropic.AsyncAnthropic) -> None:
+    async def send(tools: list[Any], question: str) -> str:
+        raw = await claude.messages.with_raw_response.create(
             model="claude-sonnet-4-5",
             max_tokens=20,
             system="Rules.",
@@ -97,31 +102,29 @@ def test_headers_through_the_proxy(claude: anthropic.Anthropic) -> None:
         )
         return raw.headers[HEADER].split(";")[0]  # the verdict; details follow
 
-    assert send(TOOLS, "a") == "new"
-    assert send(list(reversed(TOOLS)), "b") == "stable"  # canonical order: not a change
-    assert send([*TOOLS[:3], tool("gamma", " (v2)")], "c") == "changed:L1 tools[3]"
+    assert await send(TOOLS, "a") == "new"
+    assert await send(list(reversed(TOOLS)), "b") == "stable"  # canonical order: not a change
+    assert await send([*TOOLS[:3], tool("gamma", " (v2)")], "c") == "changed:L1 tools[3]"
 
 
-def test_tenants_and_models_are_separate_families(proxy: str) -> None:
-    first = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-tenant-one-key", max_retries=0)
-    second = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-tenant-two-key", max_retries=0)
+async def test_tenants_and_models_are_separate_families(http: httpx.AsyncClient) -> None:
+    first = async_openai(http, api_key="sk-tenant-one-key")
+    second = async_openai(http, api_key="sk-tenant-two-key")
     messages: Any = [{"role": "system", "content": "S"}, {"role": "user", "content": "q"}]
-    a = first.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages)
-    b = second.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages)
-    c = first.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages)
+    a = await first.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages)
+    b = await second.chat.completions.with_raw_response.create(model="gpt-4o", messages=messages)
+    c = await first.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages)
     assert a.headers[HEADER] == b.headers[HEADER] == c.headers[HEADER] == "new"
     changed: Any = [{"role": "system", "content": "S2"}, {"role": "user", "content": "q"}]
-    d = first.chat.completions.with_raw_response.create(model="gpt-4o", messages=changed)
+    d = await first.chat.completions.with_raw_response.create(model="gpt-4o", messages=changed)
     assert d.headers[HEADER] == "changed:L0 messages[0]; block=messages[0]; byte=0"
 
 
-def test_changes_reach_the_metrics(proxy: str, claude: anthropic.Anthropic) -> None:
-    import httpx
-
+async def test_changes_reach_the_metrics(http: httpx.AsyncClient, claude: anthropic.AsyncAnthropic) -> None:
     for system in ("Rules.", "Rules v2."):
-        claude.messages.create(
+        await claude.messages.create(
             model="claude-sonnet-4-5", max_tokens=20, system=system, messages=[{"role": "user", "content": "q"}]
         )
-    text = httpx.get(f"{proxy}/metrics").text
+    text = (await http.get("/metrics")).text
     changes = [line for line in text.splitlines() if "prefix" in line and "L0" in line and not line.startswith("#")]
     assert changes and float(changes[0].rsplit(" ", 1)[1]) >= 1

@@ -1,21 +1,25 @@
 """The provider's cache diagnosis beside the proxy's diff: asked on the Anthropic fast path, shown in
 ``x-layercache-prefix``, the metrics and the dashboard, and taken out of answers for clients that did
 not ask for it (JSON and streams), against the fake provider's diagnostics."""
+# On sockets: one test needs an upstream that streams as it goes (said there); the others are in-process.
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
 import httpx
-import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.explain import BETA, Diagnosis
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process, serve
+
+from .conftest import async_anthropic, async_openai, providers_at
+
+pytestmark = pytest.mark.in_process
 
 HEADER = "x-layercache-prefix"
 MODEL = "claude-sonnet-4-5"
@@ -33,23 +37,12 @@ def details(header: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(make_settings: Callable[..., Settings]) -> LayerCacheApp:
-    return LayerCacheApp(make_settings())
+def claude(http: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
+    return async_anthropic(http, api_key="sk-ant-test-key-1")
 
 
-@pytest.fixture
-def base(app: LayerCacheApp) -> Iterator[str]:
-    with serve(app) as url:
-        yield url
-
-
-@pytest.fixture
-def claude(base: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=base, api_key="sk-ant-test-key-1", max_retries=0)
-
-
-def ask(claude: anthropic.Anthropic, system: str = SYSTEM, question: str = "Q1", **extra: Any) -> Any:
-    return claude.messages.with_raw_response.create(
+async def ask(claude: anthropic.AsyncAnthropic, system: str = SYSTEM, question: str = "Q1", **extra: Any) -> Any:
+    return await claude.messages.with_raw_response.create(
         model=MODEL, max_tokens=20, system=system, messages=[{"role": "user", "content": question}], **extra
     )
 
@@ -58,27 +51,27 @@ def anthropic_requests(fake: FakeProvider) -> list[Any]:
     return [r for r in fake.requests if r.path.endswith("/v1/messages")]
 
 
-def test_the_proxy_asks_and_shows_the_providers_reason_beside_its_own(
-    fake: FakeProvider, claude: anthropic.Anthropic
+async def test_the_proxy_asks_and_shows_the_providers_reason_beside_its_own(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
 ) -> None:
-    first = ask(claude)
+    first = await ask(claude)
     assert details(first.headers[HEADER]) == {"verdict": "new"}
     sent = anthropic_requests(fake)[-1]
     assert sent.body["diagnostics"] == {"previous_message_id": None}  # opts in: the next one can compare
     assert BETA in sent.headers["anthropic-beta"].split(",")
-    first_id = first.parse().id
+    first_id = (await first.parse()).id
 
-    second = ask(claude, system=SYSTEM + " Answer in French.")
+    second = await ask(claude, system=SYSTEM + " Answer in French.")
     assert anthropic_requests(fake)[-1].body["diagnostics"] == {"previous_message_id": first_id}
     shown = details(second.headers[HEADER])
     assert shown["verdict"] == "changed:L0 system"
     assert shown["provider"] == "system_changed"
     assert "disagree" not in shown
-    assert second.parse().model_dump().get("diagnostics") is None  # the SDK sees no diagnostics
+    assert (await second.parse()).model_dump().get("diagnostics") is None  # the SDK sees no diagnostics
 
     # The same system, a follow-up turn: both say nothing diverged.
-    second_id = second.parse().id
-    follow = claude.messages.with_raw_response.create(
+    second_id = (await second.parse()).id
+    follow = await claude.messages.with_raw_response.create(
         model=MODEL,
         max_tokens=20,
         system=SYSTEM + " Answer in French.",
@@ -92,12 +85,12 @@ def test_the_proxy_asks_and_shows_the_providers_reason_beside_its_own(
     assert details(follow.headers[HEADER]) == {"verdict": "stable", "provider": "none"}
 
 
-def test_json_answers_are_unchanged_for_clients_that_did_not_ask(base: str) -> None:
+async def test_json_answers_are_unchanged_for_clients_that_did_not_ask(http: httpx.AsyncClient) -> None:
     body = {"model": MODEL, "max_tokens": 20, "system": SYSTEM, "messages": [{"role": "user", "content": "Q1"}]}
     headers = {"x-api-key": "sk-ant-test-key-1", "anthropic-version": "2023-06-01"}
-    httpx.post(f"{base}/v1/messages", json=body, headers=headers)
+    await http.post("/v1/messages", json=body, headers=headers)
     body["system"] = SYSTEM + " v2"
-    answer = httpx.post(f"{base}/v1/messages", json=body, headers=headers)
+    answer = await http.post("/v1/messages", json=body, headers=headers)
     assert details(answer.headers[HEADER])["provider"] == "system_changed"
     doc = answer.json()
     assert "diagnostics" not in doc
@@ -106,9 +99,9 @@ def test_json_answers_are_unchanged_for_clients_that_did_not_ask(base: str) -> N
     assert int(answer.headers["content-length"]) == len(answer.content)
 
 
-def stream_raw(base: str, body: dict[str, Any], **headers: str) -> httpx.Response:
+async def stream_raw(http: httpx.AsyncClient, body: dict[str, Any], **headers: str) -> httpx.Response:
     sent = {"x-api-key": "sk-ant-test-key-1", "anthropic-version": "2023-06-01", **headers}
-    return httpx.post(f"{base}/v1/messages", json={**body, "stream": True}, headers=sent)
+    return await http.post("/v1/messages", json={**body, "stream": True}, headers=sent)
 
 
 def events_of(response: httpx.Response) -> list[dict[str, Any]]:
@@ -123,14 +116,20 @@ def events_of(response: httpx.Response) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("place", ["message_start", "message_delta"])
-def test_streams_are_read_and_stripped_wherever_the_diagnosis_comes(
-    fake: FakeProvider, app: LayerCacheApp, base: str, place: str
+async def test_streams_are_read_and_stripped_wherever_the_diagnosis_comes(
+    fake: FakeProvider, make_settings: Callable[..., Settings], served_fake: Callable[[Any], str], place: str
 ) -> None:
+    # On sockets: only an upstream that streams as it goes (not ASGITransport, which hands the proxy
+    # the whole stream at once) has the headers leave before a diagnosis in message_delta arrives.
     fake.diagnostics.place = place  # type: ignore[assignment]
-    body = {"model": MODEL, "max_tokens": 20, "system": SYSTEM, "messages": [{"role": "user", "content": "Q1"}]}
-    stream_raw(base, body)
-    tools = [{"name": "lookup", "description": "Look up", "input_schema": {"type": "object"}}]
-    answer = stream_raw(base, {**body, "tools": tools})
+    settings = make_settings(providers=providers_at(served_fake(fake)))
+    with serve(LayerCacheApp(settings)) as base:
+        async with httpx.AsyncClient(base_url=base) as http:
+            body = {"model": MODEL, "max_tokens": 20, "system": SYSTEM, "messages": [{"role": "user", "content": "Q1"}]}
+            await stream_raw(http, body)
+            tools = [{"name": "lookup", "description": "Look up", "input_schema": {"type": "object"}}]
+            answer = await stream_raw(http, {**body, "tools": tools})
+            text = (await http.get("/metrics")).text
     assert b"diagnostics" not in answer.content
     events = events_of(answer)
     assert events[0]["type"] == "message_start" and events[-1]["type"] == "message_stop"
@@ -140,65 +139,63 @@ def test_streams_are_read_and_stripped_wherever_the_diagnosis_comes(
         assert shown["provider"] == "tools_changed"
     else:  # too late for the header; the metrics still have it
         assert "provider" not in shown
-    text = httpx.get(f"{base}/metrics").text
     assert f'layercache_prefix_changes_total{{cause="tools_changed",model="{MODEL}",source="provider"}} 1.0' in text
     assert f'layercache_prefix_changes_total{{cause="L1",model="{MODEL}",source="proxy"}} 1.0' in text
 
 
-def test_the_sdk_stream_still_parses(claude: anthropic.Anthropic) -> None:
-    ask(claude)
-    with claude.messages.stream(
+async def test_the_sdk_stream_still_parses(claude: anthropic.AsyncAnthropic) -> None:
+    await ask(claude)
+    async with claude.messages.stream(
         model=MODEL, max_tokens=20, system=SYSTEM + "!", messages=[{"role": "user", "content": "Q1"}]
     ) as stream:
-        final = stream.get_final_message()
+        final = await stream.get_final_message()
     assert final.content[0].text == "Echo: Q1"  # type: ignore[union-attr]
     assert final.diagnostics is None
 
 
-def test_a_client_that_asks_itself_gets_its_own_field_and_the_answer_as_is(
-    fake: FakeProvider, claude: anthropic.Anthropic
+async def test_a_client_that_asks_itself_gets_its_own_field_and_the_answer_as_is(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
 ) -> None:
-    first = ask(claude, diagnostics={"previous_message_id": None})
-    assert first.parse().diagnostics is None
+    first = await ask(claude, diagnostics={"previous_message_id": None})
+    assert (await first.parse()).diagnostics is None
     assert "provider" not in details(first.headers[HEADER])  # it only opted in: nothing was compared
-    second = ask(claude, system=SYSTEM + " v2", diagnostics={"previous_message_id": first.parse().id})
+    second = await ask(claude, system=SYSTEM + " v2", diagnostics={"previous_message_id": (await first.parse()).id})
     sent = anthropic_requests(fake)[-1]
-    assert sent.body["diagnostics"] == {"previous_message_id": first.parse().id}  # the client's, untouched
-    reason = second.parse().diagnostics
+    assert sent.body["diagnostics"] == {"previous_message_id": (await first.parse()).id}  # the client's, untouched
+    reason = (await second.parse()).diagnostics
     assert reason is not None and reason.cache_miss_reason is not None
     assert reason.cache_miss_reason.type == "system_changed"
     assert details(second.headers[HEADER])["provider"] == "system_changed"
 
 
-def test_other_wires_and_the_setting_off_send_nothing(
+async def test_other_wires_and_the_setting_off_send_nothing(
     fake: FakeProvider, make_settings: Callable[..., Settings]
 ) -> None:
-    app = LayerCacheApp(make_settings(caching={"provider_diagnostics": False}))
-    with serve(app) as url:
-        claude = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
-        ask(claude)
-        second = ask(claude, system=SYSTEM + " v2")
+    async with in_process(fake, make_settings(caching={"provider_diagnostics": False})) as http:
+        claude = async_anthropic(http, api_key="sk-ant-test-key-1")
+        await ask(claude)
+        second = await ask(claude, system=SYSTEM + " v2")
         assert "diagnostics" not in anthropic_requests(fake)[-1].body
         assert "provider" not in details(second.headers[HEADER])
-        gpt = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-1", max_retries=0)
-        gpt.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        gpt = async_openai(http, api_key="sk-test-1")
+        await gpt.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
         assert "diagnostics" not in fake.requests[-1].body
 
 
-def test_an_endpoint_that_refuses_the_field_is_asked_once_then_never(
-    fake: FakeProvider, claude: anthropic.Anthropic
+async def test_an_endpoint_that_refuses_the_field_is_asked_once_then_never(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
 ) -> None:
     fake.diagnostics.supported = False
-    answer = ask(claude)
-    assert answer.parse().content[0].text == "Echo: Q1"  # type: ignore[union-attr]
+    answer = await ask(claude)
+    assert (await answer.parse()).content[0].text == "Echo: Q1"  # type: ignore[union-attr]
     tried = anthropic_requests(fake)
     assert "diagnostics" in tried[-2].body and "diagnostics" not in tried[-1].body
-    ask(claude, question="Q2")
+    await ask(claude, question="Q2")
     assert len(anthropic_requests(fake)) == len(tried) + 1
     assert "diagnostics" not in anthropic_requests(fake)[-1].body
 
 
-def test_a_failover_to_another_model_is_flagged_as_a_disagreement(
+async def test_a_failover_to_another_model_is_flagged_as_a_disagreement(
     fake: FakeProvider, make_settings: Callable[..., Settings]
 ) -> None:
     # The provider sees the model change; the proxy compares requests of one client model name.
@@ -209,20 +206,20 @@ def test_a_failover_to_another_model_is_flagged_as_a_disagreement(
         ],
         fallbacks={"claude-main": ["claude-backup"]},
     )
-    with serve(LayerCacheApp(settings)) as url:
-        claude = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
+    async with in_process(fake, settings) as http:
+        claude = async_anthropic(http, api_key="sk-ant-test-key-1")
 
-        def send() -> Any:
-            return claude.messages.with_raw_response.create(
+        async def send() -> Any:
+            return await claude.messages.with_raw_response.create(
                 model="claude-main", max_tokens=20, system=SYSTEM, messages=[{"role": "user", "content": "Q1"}]
             )
 
-        send()
+        await send()
         fake.fail_next = [500]
-        moved = send()
+        moved = await send()
         shown = details(moved.headers[HEADER])
         assert shown == {"verdict": "stable", "provider": "model_changed", "disagree": "yes"}
-        text = httpx.get(f"{url}/metrics").text
+        text = (await http.get("/metrics")).text
         assert 'layercache_prefix_disagreements_total{model="claude-main"} 1.0' in text
 
 
@@ -241,15 +238,15 @@ def test_agreement_rules() -> None:
     assert verdict("system", "system_changed", previous=None) is None
 
 
-def test_pending_and_forgotten_diagnoses_are_shown_but_never_flagged(
-    fake: FakeProvider, claude: anthropic.Anthropic
+async def test_pending_and_forgotten_diagnoses_are_shown_but_never_flagged(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
 ) -> None:
-    ask(claude)
+    await ask(claude)
     fake.diagnostics.pending = True  # Anthropic had not finished comparing when it answered
-    shown = details(ask(claude, system=SYSTEM + " v2").headers[HEADER])
+    shown = details((await ask(claude, system=SYSTEM + " v2")).headers[HEADER])
     assert (shown["verdict"], shown["provider"], "disagree" in shown) == ("changed:L0 system", "pending", False)
     fake.diagnostics.pending = False
     fake.diagnostics.fingerprints.clear()  # its fingerprints expired
-    shown = details(ask(claude, system=SYSTEM + " v3").headers[HEADER])
+    shown = details((await ask(claude, system=SYSTEM + " v3")).headers[HEADER])
     assert (shown["provider"], "disagree" in shown) == ("previous_message_not_found", False)
     assert shown["block"] == "system" and int(shown["byte"]) == len(SYSTEM) // 64 * 64  # the appended words' chunk

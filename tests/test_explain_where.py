@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import anthropic
 import httpx
+import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi.explain import (
     EventFilter,
     block_texts,
@@ -21,7 +21,9 @@ from layercache_asgi.explain import (
     remove_member,
 )
 from layercache_asgi.explain._strip import found
-from layercache_asgi.testing import serve
+from layercache_asgi.testing import FakeProvider, in_process
+
+from .conftest import ADMIN_KEY, async_anthropic, client_with
 
 HEADER = "x-layercache-prefix"
 MODEL = "claude-sonnet-4-5"
@@ -144,13 +146,16 @@ def test_members_are_taken_out_without_touching_other_bytes() -> None:
     assert seen == [None]
 
 
-def test_through_the_proxy_the_header_and_the_prefix_page_say_where(make_settings: Callable[..., Settings]) -> None:
+@pytest.mark.in_process
+async def test_through_the_proxy_the_header_and_the_prefix_page_say_where(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
     settings = make_settings(logging={"format": "console", "log_prompts": False})
-    with serve(LayerCacheApp(settings)) as base:
-        claude = anthropic.Anthropic(base_url=base, api_key="sk-ant-test-key-1", max_retries=0)
+    async with in_process(fake, settings) as http:
+        claude = async_anthropic(http, api_key="sk-ant-test-key-1")
 
-        def send(cch: str) -> str:
-            raw = claude.messages.with_raw_response.create(
+        async def send(cch: str) -> str:
+            raw = await claude.messages.with_raw_response.create(
                 model=MODEL,
                 max_tokens=20,
                 system=[{"type": "text", "text": billing(cch)}, {"type": "text", "text": RULES}],
@@ -158,36 +163,37 @@ def test_through_the_proxy_the_header_and_the_prefix_page_say_where(make_setting
             )
             return raw.headers[HEADER]
 
-        send("fa690")
-        header = send("0aaa9")
+        await send("fa690")
+        header = await send("0aaa9")
         assert header.startswith("changed:L0 system[0]; block=system[0]; byte=0; volatile=billing header")
         assert "provider=system_changed" in header
-        page = dashboard_prefix(base)
+        page = await dashboard_prefix(http)
         assert "volatile: billing header" in page and "system_changed" in page
         assert "secret question" not in page and "cch=" not in page  # no text without log_prompts
 
 
-def test_with_log_prompts_the_page_shows_the_text(make_settings: Callable[..., Settings]) -> None:
+@pytest.mark.in_process
+async def test_with_log_prompts_the_page_shows_the_text(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
     settings = make_settings(logging={"format": "console", "log_prompts": True})
-    with serve(LayerCacheApp(settings)) as base:
-        claude = anthropic.Anthropic(base_url=base, api_key="sk-ant-test-key-1", max_retries=0)
+    async with in_process(fake, settings) as http:
+        claude = async_anthropic(http, api_key="sk-ant-test-key-1")
         for day in ("2026-12-01", "2026-12-02"):
-            claude.messages.create(
+            await claude.messages.create(
                 model=MODEL,
                 max_tokens=20,
                 system=f"Today is {day}. " + RULES,
                 messages=[{"role": "user", "content": "q"}],
             )
-        page = dashboard_prefix(base)
+        page = await dashboard_prefix(http)
         assert "volatile: date" in page and "at byte 9" in page
         assert "Today is 2026-12-02" in page and "Today is 2026-12-01" in page
 
 
-def dashboard_prefix(base: str) -> str:
-    from .conftest import ADMIN_KEY
-
-    with httpx.Client(base_url=base, follow_redirects=True) as tab:
-        login = tab.get("/dashboard/login").text
+async def dashboard_prefix(http: httpx.AsyncClient) -> str:
+    async with client_with(http, follow_redirects=True) as tab:
+        login = (await tab.get("/dashboard/login")).text
         token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        tab.post("/dashboard/login", data={"key": ADMIN_KEY, "csrf_token": token})
-        return tab.get("/dashboard/prefix").text
+        await tab.post("/dashboard/login", data={"key": ADMIN_KEY, "csrf_token": token})
+        return (await tab.get("/dashboard/prefix")).text

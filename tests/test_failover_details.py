@@ -1,4 +1,5 @@
 """Failover details: whose key each deployment gets, Retry-After relayed, markers for the fallback."""
+# On sockets: failover across several fakes, each its own served URL, and the LiteLLM path.
 
 from __future__ import annotations
 

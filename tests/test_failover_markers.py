@@ -1,4 +1,5 @@
 """Failing over to another provider: the body is re-marked for it, and the client's key stays home."""
+# On sockets: Gemini is the LiteLLM path, and failover goes across several served fakes.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Faults answered well: a database that goes away or starts late, every response counted, safe labels."""
+# On sockets: a database that goes away under a served app, and a raw client reading every response; not converted yet.
 
 from __future__ import annotations
 

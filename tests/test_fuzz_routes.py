@@ -5,6 +5,7 @@ lone surrogates, numbers beyond a double, broken UTF-8, truncated JSON), headers
 wrong and no key, a random tenant) and content types go to every POST route of one app
 served by uvicorn, the semantic cache on. After each, ``/metrics`` must still render.
 """
+# On sockets: its contract is the served app: whatever reaches uvicorn answers < 500.
 
 from __future__ import annotations
 

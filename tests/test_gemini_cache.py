@@ -1,4 +1,5 @@
 """Gemini CachedContent: created once per L0+L1 prefix, reused by hash, stored in the database."""
+# On sockets: Gemini is reached through LiteLLM, which makes its own HTTP calls.
 
 from __future__ import annotations
 

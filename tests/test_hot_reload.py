@@ -1,4 +1,5 @@
 """Hot reload: POST /v1/config/reload re-reads the config file; in-flight requests keep their settings."""
+# On sockets: its upstream timeouts are enforced by httpx's network transport (ASGITransport has none).
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Every input path is bounded: content type, key before body, sizes, time, nesting, text, numbers, names."""
+# On sockets: slow clients and body time limits need a real connection.
 
 from __future__ import annotations
 

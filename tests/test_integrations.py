@@ -1,4 +1,5 @@
 """mount_asgi: a prefix goes to one app, everything else to another, like Starlette's Mount."""
+# On sockets: mount_asgi served under a root path, as uvicorn --root-path gives it.
 
 from __future__ import annotations
 

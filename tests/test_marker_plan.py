@@ -1,5 +1,6 @@
 """Markers only where reads pay for the write premium: one-shot prefixes go unmarked, families
 that repeat (a second request, a session, a template, requests in flight) are marked."""
+# On sockets: Gemini is the LiteLLM path, and concurrent leaders run in threads; not converted yet otherwise.
 
 from __future__ import annotations
 

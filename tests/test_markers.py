@@ -1,4 +1,5 @@
 """Cache markers: Anthropic breakpoints (both wires), OpenAI prompt_cache_key, the 4-breakpoint limit."""
+# On sockets: one test is the LiteLLM path (said there); the others are in-process.
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi.markers.anthropic import count_markers
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
+
+from .conftest import async_anthropic, async_openai
 
 CC = {"type": "ephemeral"}
 SYSTEM = "You are a careful assistant who checks every fact twice. " * 120  # above the 1024-token minimum
@@ -32,24 +36,27 @@ def history(turns: int) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def proxy_for(make_settings: Callable[..., Settings]) -> Callable[..., Any]:
+def proxy_for(make_settings: Callable[..., Settings], fake: FakeProvider) -> Callable[..., Any]:
     def start(**overrides: Any) -> Any:
-        return serve(LayerCacheApp(make_settings(**overrides)))
+        return in_process(fake, make_settings(**overrides))
 
     return start
 
 
 @pytest.fixture
-def claude(proxy: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-key-1", max_retries=0)
+def claude(http: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
+    return async_anthropic(http, api_key="sk-ant-test-key-1")
 
 
 def sent(fake: FakeProvider) -> dict[str, Any]:
     return fake.requests[-1].body
 
 
-def test_anthropic_breakpoints_at_tools_system_and_history(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
-    claude.messages.create(
+@pytest.mark.in_process
+async def test_anthropic_breakpoints_at_tools_system_and_history(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
+) -> None:
+    await claude.messages.create(
         model="claude-sonnet-4-5",
         max_tokens=50,
         system=SYSTEM,
@@ -64,7 +71,8 @@ def test_anthropic_breakpoints_at_tools_system_and_history(fake: FakeProvider, c
     assert count_markers(body) == 3
 
 
-def test_client_markers_count_towards_the_limit(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
+@pytest.mark.in_process
+async def test_client_markers_count_towards_the_limit(fake: FakeProvider, claude: anthropic.AsyncAnthropic) -> None:
     marked = [
         {"role": "user", "content": [{"type": "text", "text": f"doc {i}", "cache_control": CC}]} for i in range(3)
     ]
@@ -72,13 +80,14 @@ def test_client_markers_count_towards_the_limit(fake: FakeProvider, claude: anth
     for m in marked:
         messages += [m, {"role": "assistant", "content": "ok"}]
     messages.append({"role": "user", "content": "newest"})
-    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
+    await claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
     body = sent(fake)
     assert count_markers(body) == 4
     assert body["messages"][5]["content"][0]["cache_control"] == CC  # ours: the end of L2
 
 
-def test_four_client_markers_get_nothing_added(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
+@pytest.mark.in_process
+async def test_four_client_markers_get_nothing_added(fake: FakeProvider, claude: anthropic.AsyncAnthropic) -> None:
     messages: list[Any] = []
     for i in range(4):
         messages += [
@@ -86,14 +95,17 @@ def test_four_client_markers_get_nothing_added(fake: FakeProvider, claude: anthr
             {"role": "assistant", "content": "ok"},
         ]
     messages.append({"role": "user", "content": "newest"})
-    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
+    await claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
     assert count_markers(sent(fake)) == 4
     assert sent(fake)["system"] == SYSTEM.rstrip()
 
 
-def test_bypass_adds_no_markers_and_keeps_the_clients(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
+@pytest.mark.in_process
+async def test_bypass_adds_no_markers_and_keeps_the_clients(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
+) -> None:
     system = [{"type": "text", "text": "mine  ", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
-    claude.messages.create(
+    await claude.messages.create(
         model="claude-sonnet-4-5",
         max_tokens=50,
         system=system,  # type: ignore[arg-type]
@@ -104,15 +116,17 @@ def test_bypass_adds_no_markers_and_keeps_the_clients(fake: FakeProvider, claude
     assert count_markers(sent(fake)) == 1
 
 
-def test_one_hour_ttl_from_config(fake: FakeProvider, proxy_for: Callable[..., Any]) -> None:
-    with proxy_for(caching={"anthropic_ttl": "1h"}) as url:
-        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
-        client.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=history(1))  # type: ignore[arg-type]
+@pytest.mark.in_process
+async def test_one_hour_ttl_from_config(fake: FakeProvider, proxy_for: Callable[..., Any]) -> None:
+    async with proxy_for(caching={"anthropic_ttl": "1h"}) as http:
+        client = async_anthropic(http, api_key="sk-ant-test-key-1")
+        await client.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=history(1))  # type: ignore[arg-type]
     assert sent(fake)["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
 
 
-def test_extra_breakpoint_when_a_session_grows_past_the_lookback(
-    fake: FakeProvider, claude: anthropic.Anthropic
+@pytest.mark.in_process
+async def test_extra_breakpoint_when_a_session_grows_past_the_lookback(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
 ) -> None:
     def tool_turns(n: int) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = [{"role": "user", "content": "start"}]
@@ -124,7 +138,7 @@ def test_extra_breakpoint_when_a_session_grows_past_the_lookback(
         return messages
 
     first = [*tool_turns(2), {"role": "assistant", "content": "done"}, {"role": "user", "content": "next"}]
-    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=first)  # type: ignore[arg-type]
+    await claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=first)  # type: ignore[arg-type]
     previous_end = len(first) - 2  # "done": the end of L2 last time
     grown = [*first[:-1], {"role": "user", "content": "more"}]
     for i in range(8):  # 8 tool rounds: 24 more blocks
@@ -134,13 +148,14 @@ def test_extra_breakpoint_when_a_session_grows_past_the_lookback(
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"u{i}", "content": "r"}]},
         ]
     grown += [{"role": "assistant", "content": "finished"}, {"role": "user", "content": "newest"}]
-    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=grown)  # type: ignore[arg-type]
+    await claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=grown)  # type: ignore[arg-type]
     body = sent(fake)
     assert body["messages"][previous_end]["content"][-1]["cache_control"] == CC
     assert body["messages"][-2]["content"][-1]["cache_control"] == CC
     assert count_markers(body) == 4
 
 
+# On sockets: the LiteLLM path makes its own HTTP calls to the fake.
 def test_openai_wire_to_anthropic_gets_markers_through_litellm(
     fake: FakeProvider, openai_client: openai.OpenAI
 ) -> None:
@@ -155,25 +170,27 @@ def test_openai_wire_to_anthropic_gets_markers_through_litellm(
     assert count_markers(body) == 3
 
 
-def test_openai_strips_markers_and_sets_a_stable_prompt_cache_key(
-    fake: FakeProvider, proxy: str, openai_client: openai.OpenAI
+@pytest.mark.in_process
+async def test_openai_strips_markers_and_sets_a_stable_prompt_cache_key(
+    fake: FakeProvider, http: httpx.AsyncClient, aopenai: openai.AsyncOpenAI
 ) -> None:
     system = {"role": "system", "content": [{"type": "text", "text": SYSTEM, "cache_control": CC}]}
     for question in ("a", "b"):
-        openai_client.chat.completions.create(
+        await aopenai.chat.completions.create(
             model="gpt-4o",
             messages=[system, {"role": "user", "content": question}],  # type: ignore[list-item]
             tools=O_TOOLS,
         )
-    other_tenant = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-another-tenant-key", max_retries=0)
-    other_tenant.chat.completions.create(model="gpt-4o", messages=[system, {"role": "user", "content": "a"}])  # type: ignore[list-item]
+    other_tenant = async_openai(http, api_key="sk-another-tenant-key")
+    await other_tenant.chat.completions.create(model="gpt-4o", messages=[system, {"role": "user", "content": "a"}])  # type: ignore[list-item]
     first, second, third = (r.body for r in fake.requests)
     assert count_markers(first) == 0
     assert first["prompt_cache_key"] == second["prompt_cache_key"] != third["prompt_cache_key"]
 
 
-def test_client_prompt_cache_key_wins(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
-    openai_client.chat.completions.create(
+@pytest.mark.in_process
+async def test_client_prompt_cache_key_wins(fake: FakeProvider, aopenai: openai.AsyncOpenAI) -> None:
+    await aopenai.chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "a"}], extra_body={"prompt_cache_key": "mine"}
     )
     assert sent(fake)["prompt_cache_key"] == "mine"
@@ -195,14 +212,17 @@ def grown_tool_session(rounds: int) -> list[dict[str, Any]]:
     return [*messages, {"role": "assistant", "content": "finished"}, {"role": "user", "content": "newest"}]
 
 
-def test_top_level_cache_control_takes_one_of_the_four_slots(fake: FakeProvider, claude: anthropic.Anthropic) -> None:
+@pytest.mark.in_process
+async def test_top_level_cache_control_takes_one_of_the_four_slots(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
+) -> None:
     automatic = {"cache_control": {"type": "ephemeral"}}  # Anthropic's automatic caching
     first = grown_tool_session(0)
-    claude.messages.create(
+    await claude.messages.create(
         model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=first, extra_body=automatic
     )  # type: ignore[arg-type]
     grown = [*first[:-1], *grown_tool_session(8)[3:]]  # 24 more blocks: the lookback breakpoint is wanted too
-    claude.messages.create(
+    await claude.messages.create(
         model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=grown, extra_body=automatic
     )  # type: ignore[arg-type]
     body = sent(fake)
@@ -211,14 +231,17 @@ def test_top_level_cache_control_takes_one_of_the_four_slots(fake: FakeProvider,
     assert body["messages"][-2]["content"][-1]["cache_control"] == CC  # the end of L2 first
 
 
-def test_added_markers_keep_the_ttl_order_and_the_clients_markers(
-    fake: FakeProvider, claude: anthropic.Anthropic
+@pytest.mark.in_process
+async def test_added_markers_keep_the_ttl_order_and_the_clients_markers(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
 ) -> None:
     hour = {"type": "ephemeral", "ttl": "1h"}
     tools: list[Any] = [A_TOOLS[1], {**A_TOOLS[0], "cache_control": hour}]  # already in canonical order
     messages: list[Any] = history(3)
     messages[2] = {"role": "user", "content": [{"type": "text", "text": "question 1", "cache_control": CC}]}
-    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=tools, messages=messages)
+    await claude.messages.create(
+        model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=tools, messages=messages
+    )
     body = sent(fake)  # the fake refuses a 1h marker after a 5m one
     assert body["tools"][-1]["cache_control"] == hour  # the client's own, untouched
     assert body["messages"][2]["content"][0]["cache_control"] == CC
@@ -227,25 +250,27 @@ def test_added_markers_keep_the_ttl_order_and_the_clients_markers(
     assert count_markers(body) == 4
 
 
-def test_a_block_the_client_marked_is_not_rewritten(fake: FakeProvider, proxy_for: Callable[..., Any]) -> None:
-    with proxy_for(caching={"anthropic_ttl": "1h"}) as url:
-        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
+@pytest.mark.in_process
+async def test_a_block_the_client_marked_is_not_rewritten(fake: FakeProvider, proxy_for: Callable[..., Any]) -> None:
+    async with proxy_for(caching={"anthropic_ttl": "1h"}) as http:
+        client = async_anthropic(http, api_key="sk-ant-test-key-1")
         messages: list[Any] = history(2)
         messages[3] = {"role": "assistant", "content": [{"type": "text", "text": "answer 1", "cache_control": CC}]}
-        client.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
+        await client.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
     body = sent(fake)
     assert body["messages"][3]["content"] == [{"type": "text", "text": "answer 1", "cache_control": CC}]  # still 5m
     assert body["system"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}  # before the client's 5m
     assert count_markers(body) == 2
 
 
-def test_no_five_minute_marker_before_a_clients_one_hour_marker(
-    fake: FakeProvider, claude: anthropic.Anthropic
+@pytest.mark.in_process
+async def test_no_five_minute_marker_before_a_clients_one_hour_marker(
+    fake: FakeProvider, claude: anthropic.AsyncAnthropic
 ) -> None:
     hour = {"type": "ephemeral", "ttl": "1h"}
     messages: list[Any] = history(2)
     messages[3] = {"role": "assistant", "content": [{"type": "text", "text": "answer 1", "cache_control": hour}]}
-    claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
+    await claude.messages.create(model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, messages=messages)
     body = sent(fake)
     assert body["system"] == SYSTEM.rstrip()  # a 5m marker here would come before the client's 1h one
     assert count_markers(body) == 1

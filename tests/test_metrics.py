@@ -1,4 +1,5 @@
 """Metrics after real requests through the SDKs: Prometheus text, the JSON API, savings, history."""
+# On sockets: LiteLLM-path requests and a scripted fake served at its own URL; not converted yet otherwise.
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 Database tests run on SQLite by default and on PostgreSQL with ``LAYERCACHE_TEST_DB=postgres``.
 """
+# On sockets: the CLI's migrations run in a subprocess.
 
 from __future__ import annotations
 

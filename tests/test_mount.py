@@ -1,4 +1,5 @@
 """Mounted under a prefix, started lazily or by a host lifespan, configured from YAML."""
+# On sockets: host frameworks (FastAPI, Starlette) served with uvicorn, some in a subprocess.
 
 from __future__ import annotations
 

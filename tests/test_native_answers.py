@@ -4,6 +4,7 @@ Each translated answer is parsed with the official SDK's models and compared wit
 answer (the fast path to the fake provider): the same keys, and nothing the SDK's types do
 not define (``__pydantic_extra__`` empty at every level).
 """
+# On sockets: answers translated by LiteLLM, which makes its own HTTP calls.
 
 from __future__ import annotations
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
 import httpx
-import openai
 import pytest
 
-from layercache_asgi.testing import FakeGemini, PrefixCacheSimulator, serve
+from layercache_asgi.testing import FakeGemini, PrefixCacheSimulator
 from layercache_asgi.wire._completion import Usage
+
+from .conftest import async_anthropic, async_openai
 
 LONG = "All answers must be precise, sourced and polite. " * 120  # ~1500 tokens
 CC: dict[str, Any] = {"type": "ephemeral"}
@@ -36,70 +37,85 @@ def sim(clock: Clock) -> PrefixCacheSimulator:
     return PrefixCacheSimulator(clock=clock)
 
 
+def direct(app: Any) -> httpx.AsyncClient:
+    """A client of a fake itself (no proxy), through its ASGI app."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://provider.test")
+
+
 @pytest.fixture
-def url(sim: PrefixCacheSimulator) -> Iterator[str]:
-    with serve(sim) as base:
-        yield base
+async def url(sim: PrefixCacheSimulator) -> AsyncIterator[httpx.AsyncClient]:
+    async with direct(sim) as client:
+        yield client
 
 
-def claude(url: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=url, api_key="sk-ant-sim", max_retries=0)
+def claude(url: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
+    return async_anthropic(url, api_key="sk-ant-sim")
 
 
-def ask(url: str, system: Any, question: str = "q", model: str = "claude-sonnet-4-5", **extra: Any) -> Any:
+async def ask(
+    url: httpx.AsyncClient, system: Any, question: str = "q", model: str = "claude-sonnet-4-5", **extra: Any
+) -> Any:
     messages = extra.pop("messages", [{"role": "user", "content": question}])
-    return claude(url).messages.create(model=model, max_tokens=10, system=system, messages=messages, **extra).usage
+    answer = await claude(url).messages.create(model=model, max_tokens=10, system=system, messages=messages, **extra)
+    return answer.usage
 
 
-def test_openai_reads_the_longest_stored_boundary(url: str) -> None:
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-sim", max_retries=0)
-    first = client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "system", "content": LONG}, {"role": "user", "content": "a"}]
+async def test_openai_reads_the_longest_stored_boundary(url: httpx.AsyncClient) -> None:
+    client = async_openai(url, api_key="sk-sim")
+    first = (
+        await client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "system", "content": LONG}, {"role": "user", "content": "a"}]
+        )
     ).usage
-    second = client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "system", "content": LONG}, {"role": "user", "content": "b"}]
+    second = (
+        await client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "system", "content": LONG}, {"role": "user", "content": "b"}]
+        )
     ).usage
     assert first is not None and second is not None
     assert first.prompt_tokens_details is not None and first.prompt_tokens_details.cached_tokens == 0
     cached = (second.prompt_tokens_details.cached_tokens or 0) if second.prompt_tokens_details else 0
     assert cached >= 1024 and (cached - 1024) % 128 == 0 and second.prompt_tokens - cached < 128 + 20
-    short = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "tiny"}]).usage
-    again = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "tiny"}]).usage
+    short = (await client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "tiny"}])).usage
+    again = (await client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "tiny"}])).usage
     assert short is not None and again is not None and again.prompt_tokens_details is not None
     assert again.prompt_tokens_details.cached_tokens == 0  # below 1024 tokens nothing is stored
 
 
-def test_openai_prefix_mismatch_reads_only_the_common_boundaries(url: str) -> None:
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-sim", max_retries=0)
+async def test_openai_prefix_mismatch_reads_only_the_common_boundaries(url: httpx.AsyncClient) -> None:
+    client = async_openai(url, api_key="sk-sim")
     tail = "x" * 4000
-    client.chat.completions.create(
+    await client.chat.completions.create(
         model="gpt-4o", messages=[{"role": "system", "content": LONG + tail}, {"role": "user", "content": "a"}]
     )
-    usage = client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "system", "content": LONG + "y" + tail}, {"role": "user", "content": "a"}]
+    usage = (
+        await client.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "system", "content": LONG + "y" + tail}, {"role": "user", "content": "a"}],
+        )
     ).usage
     assert usage is not None and usage.prompt_tokens_details is not None
     assert 1024 <= (usage.prompt_tokens_details.cached_tokens or 0) <= len(LONG) // 4
 
 
-def test_anthropic_writes_only_at_breakpoints(url: str) -> None:
-    assert ask(url, LONG).cache_creation_input_tokens == 0
-    assert ask(url, LONG).cache_read_input_tokens == 0
+async def test_anthropic_writes_only_at_breakpoints(url: httpx.AsyncClient) -> None:
+    assert (await ask(url, LONG)).cache_creation_input_tokens == 0
+    assert (await ask(url, LONG)).cache_read_input_tokens == 0
     marked = [{"type": "text", "text": LONG, "cache_control": CC}]
-    first = ask(url, marked)
-    second = ask(url, marked, "another question")
+    first = await ask(url, marked)
+    second = await ask(url, marked, "another question")
     assert first.cache_creation_input_tokens > 1024 and first.cache_read_input_tokens == 0
     assert second.cache_read_input_tokens == first.cache_creation_input_tokens
     assert second.cache_creation_input_tokens == 0 and second.input_tokens < 20
 
 
-def test_anthropic_minimum_depends_on_the_model(url: str) -> None:
+async def test_anthropic_minimum_depends_on_the_model(url: httpx.AsyncClient) -> None:
     marked = [{"type": "text", "text": LONG, "cache_control": CC}]
-    assert ask(url, marked, model="claude-haiku-4-5").cache_creation_input_tokens == 0  # 4096 minimum
-    assert ask(url, marked, model="claude-sonnet-4-5").cache_creation_input_tokens > 0
+    assert (await ask(url, marked, model="claude-haiku-4-5")).cache_creation_input_tokens == 0  # 4096 minimum
+    assert (await ask(url, marked, model="claude-sonnet-4-5")).cache_creation_input_tokens > 0
 
 
-def test_anthropic_lookback_is_twenty_blocks(url: str) -> None:
+async def test_anthropic_lookback_is_twenty_blocks(url: httpx.AsyncClient) -> None:
     system = [{"type": "text", "text": LONG}]
 
     def conversation(turns: int, marked_at: int) -> list[dict[str, Any]]:
@@ -111,43 +127,38 @@ def test_anthropic_lookback_is_twenty_blocks(url: str) -> None:
         messages[marked_at]["content"][-1]["cache_control"] = CC
         return messages
 
-    first = ask(url, system, messages=conversation(2, 3))  # writes the prefix ending at block 1 + 4
-    near = ask(url, system, messages=conversation(12, 3 + 20))  # breakpoint 20 blocks later: found
+    first = await ask(url, system, messages=conversation(2, 3))  # writes the prefix ending at block 1 + 4
+    near = await ask(url, system, messages=conversation(12, 3 + 20))  # breakpoint 20 blocks later: found
     assert near.cache_read_input_tokens == first.cache_creation_input_tokens > 1024
     system = [{"type": "text", "text": LONG + " Other app."}]
-    first = ask(url, system, messages=conversation(2, 3))
-    far = ask(url, system, messages=conversation(14, 3 + 21))  # 21 blocks later: not found
+    first = await ask(url, system, messages=conversation(2, 3))
+    far = await ask(url, system, messages=conversation(14, 3 + 21))  # 21 blocks later: not found
     assert far.cache_read_input_tokens == 0 and far.cache_creation_input_tokens > first.cache_creation_input_tokens
 
 
-def test_anthropic_ttl_refreshes_on_read_and_expires(url: str, clock: Clock) -> None:
+async def test_anthropic_ttl_refreshes_on_read_and_expires(url: httpx.AsyncClient, clock: Clock) -> None:
     marked = [{"type": "text", "text": LONG, "cache_control": CC}]
-    ask(url, marked)
+    await ask(url, marked)
     clock.now += 299
-    assert ask(url, marked).cache_read_input_tokens > 0  # read: TTL refreshed
+    assert (await ask(url, marked)).cache_read_input_tokens > 0  # read: TTL refreshed
     clock.now += 299
-    assert ask(url, marked).cache_read_input_tokens > 0
+    assert (await ask(url, marked)).cache_read_input_tokens > 0
     clock.now += 301
-    assert ask(url, marked).cache_read_input_tokens == 0
+    assert (await ask(url, marked)).cache_read_input_tokens == 0
 
 
-def test_anthropic_more_than_four_breakpoints_is_a_400(url: str) -> None:
+async def test_anthropic_more_than_four_breakpoints_is_a_400(url: httpx.AsyncClient) -> None:
     system = [{"type": "text", "text": f"part {i}", "cache_control": CC} for i in range(5)]
     with pytest.raises(anthropic.BadRequestError, match="maximum of 4"):
-        ask(url, system)
+        await ask(url, system)
 
 
-def test_entry_is_readable_only_once_the_writer_has_started(clock: Clock) -> None:
+async def test_entry_is_readable_only_once_the_writer_has_started(clock: Clock) -> None:
     sim = PrefixCacheSimulator(clock=__import__("time").monotonic, delay=0.3)
     marked = [{"type": "text", "text": LONG, "cache_control": CC}]
-    with serve(sim) as base:
-        results: list[Any] = []
-        threads = [threading.Thread(target=lambda: results.append(ask(base, marked))) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-        after = ask(base, marked)
+    async with direct(sim) as base:
+        results: list[Any] = list(await asyncio.gather(*(ask(base, marked) for _ in range(3))))
+        after = await ask(base, marked)
     assert len(results) == 3 and all(u.cache_creation_input_tokens > 0 for u in results)  # 3 writes
     assert after.cache_read_input_tokens > 0
 
@@ -157,8 +168,8 @@ def test_entry_is_readable_only_once_the_writer_has_started(clock: Clock) -> Non
 GEMINI_TOOLS = [{"functionDeclarations": [{"name": "lookup", "description": "Look up a fact."}]}]
 
 
-def generate(base: str, body: dict[str, Any], model: str = "gemini-2.5-flash") -> dict[str, Any]:
-    response = httpx.post(f"{base}/models/{model}:generateContent", json=body, timeout=30)
+async def generate(base: httpx.AsyncClient, body: dict[str, Any], model: str = "gemini-2.5-flash") -> dict[str, Any]:
+    response = await base.post(f"/models/{model}:generateContent", json=body)
     assert response.status_code == 200, response.text
     usage: dict[str, Any] = response.json()["usageMetadata"]
     return usage
@@ -178,95 +189,98 @@ def gemini(sim: PrefixCacheSimulator, clock: Clock) -> FakeGemini:
 
 
 @pytest.fixture
-def gemini_url(gemini: FakeGemini) -> Iterator[str]:
-    with serve(gemini) as base:
-        yield base
+async def gemini_url(gemini: FakeGemini) -> AsyncIterator[httpx.AsyncClient]:
+    async with direct(gemini) as client:
+        yield client
 
 
-def test_gemini_explicit_cache_creation_is_a_write_and_requests_read_all_of_it(
-    gemini_url: str, sim: PrefixCacheSimulator
+async def test_gemini_explicit_cache_creation_is_a_write_and_requests_read_all_of_it(
+    gemini_url: httpx.AsyncClient, sim: PrefixCacheSimulator
 ) -> None:
-    created = httpx.post(
-        f"{gemini_url}/cachedContents",
-        json={
-            "model": "models/gemini-2.0-flash",  # no implicit caching: only the explicit read shows
-            "systemInstruction": {"parts": [{"text": LONG * 2}]},  # above 2.0's minimum (2048 here)
-            "tools": GEMINI_TOOLS,
-            "ttl": "600s",
-        },
+    created = (
+        await gemini_url.post(
+            "/cachedContents",
+            json={
+                "model": "models/gemini-2.0-flash",  # no implicit caching: only the explicit read shows
+                "systemInstruction": {"parts": [{"text": LONG * 2}]},  # above 2.0's minimum (2048 here)
+                "tools": GEMINI_TOOLS,
+                "ttl": "600s",
+            },
+        )
     ).json()
     tokens = created["usageMetadata"]["totalTokenCount"]
     assert tokens > 2048
     assert sim.usages[-1] == ("gemini-cache", Usage(cache_write=tokens))
     assert sim.gemini_storage_token_hours == pytest.approx(tokens * 600 / 3600)
     body = {"cachedContent": created["name"], "contents": [{"role": "user", "parts": [{"text": "q"}]}]}
-    first = generate(gemini_url, body, model="gemini-2.0-flash")
-    second = generate(gemini_url, body, model="gemini-2.0-flash")
+    first = await generate(gemini_url, body, model="gemini-2.0-flash")
+    second = await generate(gemini_url, body, model="gemini-2.0-flash")
     assert first["cachedContentTokenCount"] == second["cachedContentTokenCount"] == tokens
     assert first["promptTokenCount"] > tokens  # promptTokenCount includes the cached tokens
     assert first["cacheTokensDetails"] == [{"modality": "TEXT", "tokenCount": tokens}]
 
 
-def test_gemini_explicit_cache_below_the_minimum_is_refused(gemini_url: str, gemini: FakeGemini) -> None:
-    response = httpx.post(
-        f"{gemini_url}/cachedContents",
+async def test_gemini_explicit_cache_below_the_minimum_is_refused(
+    gemini_url: httpx.AsyncClient, gemini: FakeGemini
+) -> None:
+    response = await gemini_url.post(
+        "/cachedContents",
         json={"model": "models/gemini-2.5-pro", "systemInstruction": {"parts": [{"text": LONG}]}},
     )
     assert response.status_code == 400 and "too small" in response.json()["error"]["message"]  # 2.5 Pro: 4096
     assert gemini.creations == 0
 
 
-def test_gemini_implicit_cache_reads_a_seen_prefix_on_25_models_only(gemini_url: str) -> None:
-    assert "cachedContentTokenCount" not in generate(gemini_url, inline("a"))
-    second = generate(gemini_url, inline("b"))
+async def test_gemini_implicit_cache_reads_a_seen_prefix_on_25_models_only(gemini_url: httpx.AsyncClient) -> None:
+    assert "cachedContentTokenCount" not in await generate(gemini_url, inline("a"))
+    second = await generate(gemini_url, inline("b"))
     assert second["cachedContentTokenCount"] > 1024
     assert second["promptTokenCount"] - second["cachedContentTokenCount"] < 20  # all but the question
-    generate(gemini_url, inline("a"), model="gemini-2.0-flash")
-    assert "cachedContentTokenCount" not in generate(gemini_url, inline("b"), model="gemini-2.0-flash")
-    generate(gemini_url, inline("a", system="Be brief."))
-    assert "cachedContentTokenCount" not in generate(gemini_url, inline("b", system="Be brief."))  # < 1024
+    await generate(gemini_url, inline("a"), model="gemini-2.0-flash")
+    assert "cachedContentTokenCount" not in await generate(gemini_url, inline("b"), model="gemini-2.0-flash")
+    await generate(gemini_url, inline("a", system="Be brief."))
+    assert "cachedContentTokenCount" not in await generate(gemini_url, inline("b", system="Be brief."))  # < 1024
 
 
-def test_gemini_implicit_cache_matches_exact_prefixes_whatever_the_field_spelling(gemini_url: str) -> None:
-    generate(gemini_url, inline("a"))
+async def test_gemini_implicit_cache_matches_exact_prefixes_whatever_the_field_spelling(
+    gemini_url: httpx.AsyncClient,
+) -> None:
+    await generate(gemini_url, inline("a"))
     camel = inline("b")
     camel["systemInstruction"] = camel.pop("system_instruction")
-    assert generate(gemini_url, camel)["cachedContentTokenCount"] > 1024
-    assert "cachedContentTokenCount" not in generate(gemini_url, inline("c", system=LONG + " "))
+    assert (await generate(gemini_url, camel))["cachedContentTokenCount"] > 1024
+    assert "cachedContentTokenCount" not in await generate(gemini_url, inline("c", system=LONG + " "))
 
 
-def test_gemini_implicit_cache_stacks_on_the_explicit_one(gemini_url: str) -> None:
-    name = httpx.post(
-        f"{gemini_url}/cachedContents",
-        json={"model": "models/gemini-2.5-flash", "systemInstruction": {"parts": [{"text": LONG}]}},
+async def test_gemini_implicit_cache_stacks_on_the_explicit_one(gemini_url: httpx.AsyncClient) -> None:
+    name = (
+        await gemini_url.post(
+            "/cachedContents",
+            json={"model": "models/gemini-2.5-flash", "systemInstruction": {"parts": [{"text": LONG}]}},
+        )
     ).json()["name"]
     history = [
         {"role": "user", "parts": [{"text": "first question " * 50}]},
         {"role": "model", "parts": [{"text": "first answer " * 50}]},
     ]
-    first = generate(gemini_url, {"cachedContent": name, "contents": history})
+    first = await generate(gemini_url, {"cachedContent": name, "contents": history})
     grown = [*history, {"role": "user", "parts": [{"text": "second question"}]}]
-    second = generate(gemini_url, {"cachedContent": name, "contents": grown})
+    second = await generate(gemini_url, {"cachedContent": name, "contents": grown})
     assert second["cachedContentTokenCount"] == first["promptTokenCount"] > first["cachedContentTokenCount"]
 
 
-def test_gemini_implicit_entries_expire(gemini_url: str, clock: Clock) -> None:
-    generate(gemini_url, inline("a"))
+async def test_gemini_implicit_entries_expire(gemini_url: httpx.AsyncClient, clock: Clock) -> None:
+    await generate(gemini_url, inline("a"))
     clock.now += 299
-    assert generate(gemini_url, inline("b"))["cachedContentTokenCount"] > 0  # read: lifetime refreshed
+    assert (await generate(gemini_url, inline("b")))["cachedContentTokenCount"] > 0  # read: lifetime refreshed
     clock.now += 301
-    assert "cachedContentTokenCount" not in generate(gemini_url, inline("c"))
+    assert "cachedContentTokenCount" not in await generate(gemini_url, inline("c"))
 
 
-def test_gemini_implicit_entry_is_readable_only_once_the_writer_has_started() -> None:
+async def test_gemini_implicit_entry_is_readable_only_once_the_writer_has_started() -> None:
     gemini = FakeGemini(delay=0.3)
-    with serve(gemini) as base:
-        results: list[dict[str, Any]] = []
-        threads = [threading.Thread(target=lambda: results.append(generate(base, inline("q")))) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-        after = generate(base, inline("q"))
+    async with direct(gemini) as base:
+        results = list(await asyncio.gather(*(generate(base, inline("q")) for _ in range(3))))
+        after = await generate(base, inline("q"))
     assert len(results) == 3 and all("cachedContentTokenCount" not in u for u in results)
     assert after["cachedContentTokenCount"] > 1024

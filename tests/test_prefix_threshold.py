@@ -13,6 +13,8 @@ from layercache_asgi import Settings
 from layercache_asgi.prompt._prefix_minimums import min_prefix_tokens
 from layercache_asgi.testing import FakeProvider, in_process
 
+pytestmark = pytest.mark.in_process
+
 HEADER = "x-layercache-prefix-below-minimum"
 LONG_SYSTEM = " ".join(f"Rule {i}: answer precisely and cite the source document." for i in range(150))
 
@@ -36,35 +38,36 @@ def test_config_extends_and_overrides_the_table() -> None:
     assert min_prefix_tokens("deepseek", "deepseek-chat", overrides) == 64
 
 
-def test_short_prefix_gets_the_header(anthropic_client: anthropic.Anthropic) -> None:
-    raw = anthropic_client.messages.with_raw_response.create(
+async def test_short_prefix_gets_the_header(aanthropic: anthropic.AsyncAnthropic) -> None:
+    raw = await aanthropic.messages.with_raw_response.create(
         model="claude-sonnet-4-5", max_tokens=20, system="Be brief.", messages=[{"role": "user", "content": "hi"}]
     )
     tokens, minimum = raw.headers[HEADER].split("/")
     assert 0 < int(tokens) < 1024 and minimum == "1024"
 
 
-def test_long_prefix_has_no_header(anthropic_client: anthropic.Anthropic) -> None:
-    def headers(system: str) -> Any:
-        return anthropic_client.messages.with_raw_response.create(
-            model="claude-sonnet-4-5", max_tokens=20, system=system, messages=[{"role": "user", "content": "hi"}]
+async def test_long_prefix_has_no_header(aanthropic: anthropic.AsyncAnthropic) -> None:
+    async def headers(system: str) -> Any:
+        return (
+            await aanthropic.messages.with_raw_response.create(
+                model="claude-sonnet-4-5", max_tokens=20, system=system, messages=[{"role": "user", "content": "hi"}]
+            )
         ).headers
 
     # The stage is checking this model (a short prefix is flagged) ...
-    assert headers("Be brief.")[HEADER].endswith("/1024")
+    assert (await headers("Be brief."))[HEADER].endswith("/1024")
     # ... and a prefix above the minimum passes unflagged.
-    assert HEADER not in headers(LONG_SYSTEM)
+    assert HEADER not in await headers(LONG_SYSTEM)
 
 
-def test_minimum_depends_on_the_model(anthropic_client: anthropic.Anthropic) -> None:
-    raw = anthropic_client.messages.with_raw_response.create(
+async def test_minimum_depends_on_the_model(aanthropic: anthropic.AsyncAnthropic) -> None:
+    raw = await aanthropic.messages.with_raw_response.create(
         model="claude-haiku-4-5", max_tokens=20, system=LONG_SYSTEM, messages=[{"role": "user", "content": "hi"}]
     )
     tokens, minimum = raw.headers[HEADER].split("/")
     assert 1024 <= int(tokens) < 4096 and minimum == "4096"
 
 
-@pytest.mark.in_process
 async def test_config_override_through_the_proxy(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
     settings = make_settings(caching={"min_prefix_tokens": {"gpt-4o": 5, "gpt-4.1": 5000}})
     async with in_process(fake, settings) as http:
@@ -86,14 +89,14 @@ def headers_minimum(headers: Any) -> str:
     return str(headers[HEADER].split("/")[1])
 
 
-def test_no_prefix_at_all_is_not_reported(anthropic_client: anthropic.Anthropic) -> None:
+async def test_no_prefix_at_all_is_not_reported(aanthropic: anthropic.AsyncAnthropic) -> None:
     # A lone question has nothing to cache; flagging it on every call would drown real warnings.
-    raw = anthropic_client.messages.with_raw_response.create(
+    raw = await aanthropic.messages.with_raw_response.create(
         model="claude-sonnet-4-5", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
     )
     assert HEADER not in raw.headers
     # The same request with a short system prompt is flagged: the stage ran and chose not to report.
-    raw = anthropic_client.messages.with_raw_response.create(
+    raw = await aanthropic.messages.with_raw_response.create(
         model="claude-sonnet-4-5", max_tokens=20, system="Be brief.", messages=[{"role": "user", "content": "hi"}]
     )
     assert HEADER in raw.headers

@@ -1,4 +1,5 @@
 """POST /v1/messages through the official Anthropic SDK: fidelity of requests and answers."""
+# On sockets: one test crosses wires (the LiteLLM path); not converted yet otherwise.
 
 from __future__ import annotations
 

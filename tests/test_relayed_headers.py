@@ -3,6 +3,7 @@
 Clients back off on ``retry-after`` and the rate-limit headers and quote the provider's request
 id; the proxy's own id travels as ``x-layercache-request-id``.
 """
+# On sockets: its LiteLLM-path tests relay headers LiteLLM fetched itself; not converted yet otherwise.
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 Runs only on PostgreSQL (``LAYERCACHE_TEST_DB=postgres``): SQLite is one process's file.
 """
+# On sockets: several uvicorn processes on one database.
 
 from __future__ import annotations
 

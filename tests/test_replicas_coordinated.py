@@ -4,6 +4,7 @@ Each replica is a ``uvicorn layercache_asgi:app`` process; they share only the d
 through which they coordinate (``layercache_asgi/coord``). Runs on PostgreSQL only
 (``LAYERCACHE_TEST_DB=postgres``); HAProxy comes from ``scripts/setup-test-env.sh``.
 """
+# On sockets: a cluster of uvicorn processes behind HAProxy.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """The OpenAI Responses API (``POST /v1/responses``) through the proxy, with the official SDK."""
+# On sockets: failover across two served fakes and an upstream stream that breaks; not converted yet otherwise.
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The Responses API to providers without one (claude-*), through LiteLLM's Responses bridge;
 state stored at OpenAI (``previous_response_id``, ``store: true``) only to OpenAI deployments."""
+# On sockets: the Responses API bridged through LiteLLM, which makes its own HTTP calls.
 
 from __future__ import annotations
 

@@ -3,48 +3,50 @@ never a hit for requests whose meaning hangs on tools, function-call items or st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi import Settings
+from layercache_asgi.testing import FakeProvider, in_process
 
-pytestmark = pytest.mark.postgres
+from .conftest import async_openai
+
+pytestmark = [pytest.mark.postgres, pytest.mark.in_process]
 
 HEADER = "x-layercache-cache"
 TOOLS: list[Any] = [{"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {}}}]
 
 
 @pytest.fixture
-def client(make_settings: Callable[..., Settings]) -> Iterator[openai.OpenAI]:
-    with serve(LayerCacheApp(make_settings(caching={"semantic": {"enabled": True}}))) as url:
-        yield openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-client-key-1", max_retries=0)
+async def client(make_settings: Callable[..., Settings], fake: FakeProvider) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with in_process(fake, make_settings(caching={"semantic": {"enabled": True}})) as http:
+        yield async_openai(http)
 
 
-def ask(client: openai.OpenAI, question: str, **params: Any) -> tuple[str, Any]:
-    raw = client.responses.with_raw_response.create(
+async def ask(client: openai.AsyncOpenAI, question: str, **params: Any) -> tuple[str, Any]:
+    raw = await client.responses.with_raw_response.create(
         model="gpt-4o-mini", instructions="You are terse.", input=question, **params
     )
     return raw.headers.get(HEADER, ""), raw.parse()
 
 
-def test_paraphrase_hit_as_json_and_as_a_stream(client: openai.OpenAI, fake: FakeProvider) -> None:
-    first_header, first = ask(client, "How do I reset my password?")
-    second_header, second = ask(client, "What's the way to reset my password?")
+async def test_paraphrase_hit_as_json_and_as_a_stream(client: openai.AsyncOpenAI, fake: FakeProvider) -> None:
+    first_header, first = await ask(client, "How do I reset my password?")
+    second_header, second = await ask(client, "What's the way to reset my password?")
     assert (first_header, second_header) == ("miss", "hit")
     assert second.output_text == first.output_text == "Echo: How do I reset my password?"
     assert second.status == "completed" and second.output[0].type == "message"
     assert second.usage is not None and second.usage.input_tokens == 0
-    with client.responses.stream(
+    async with client.responses.stream(
         model="gpt-4o-mini",
         instructions="You are terse.",
         input=[{"role": "user", "content": "how do i reset my password"}],
     ) as stream:
-        events = list(stream)
-        final = stream.get_final_response()
+        events = [event async for event in stream]
+        final = await stream.get_final_response()
     assert final.output_text == "Echo: How do I reset my password?"
     kinds = [e.type for e in events]
     assert kinds[:2] == ["response.created", "response.in_progress"] and kinds[-1] == "response.completed"
@@ -61,15 +63,17 @@ def test_paraphrase_hit_as_json_and_as_a_stream(client: openai.OpenAI, fake: Fak
         {"store": True, "conversation": "conv_123"},
     ],
 )
-def test_no_hit_for_requests_that_depend_on_tools_or_state(
-    client: openai.OpenAI, fake: FakeProvider, params: dict[str, Any]
+async def test_no_hit_for_requests_that_depend_on_tools_or_state(
+    client: openai.AsyncOpenAI, fake: FakeProvider, params: dict[str, Any]
 ) -> None:
-    assert ask(client, "What's the weather like on Mars?", **params)[0] == "bypass"
-    assert ask(client, "What's the weather like on Mars?", **params)[0] == "bypass"
+    assert (await ask(client, "What's the weather like on Mars?", **params))[0] == "bypass"
+    assert (await ask(client, "What's the weather like on Mars?", **params))[0] == "bypass"
     assert len(fake.requests) == 2
 
 
-def test_no_hit_when_the_input_carries_function_call_items(client: openai.OpenAI, fake: FakeProvider) -> None:
+async def test_no_hit_when_the_input_carries_function_call_items(
+    client: openai.AsyncOpenAI, fake: FakeProvider
+) -> None:
     items: list[Any] = [
         {"type": "function_call", "call_id": "call_1", "name": "lookup", "arguments": "{}"},
         {"type": "function_call_output", "call_id": "call_1", "output": "42"},
@@ -77,6 +81,6 @@ def test_no_hit_when_the_input_carries_function_call_items(client: openai.OpenAI
     ]
     headers = []
     for _ in range(2):
-        raw = client.responses.with_raw_response.create(model="gpt-4o-mini", input=items)
+        raw = await client.responses.with_raw_response.create(model="gpt-4o-mini", input=items)
         headers.append(raw.headers.get(HEADER))
     assert headers == ["bypass", "bypass"] and len(fake.requests) == 2

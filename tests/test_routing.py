@@ -1,4 +1,5 @@
 """Routing: failover between deployments, and LiteLLM translating between wire formats."""
+# On sockets: routes through LiteLLM, which makes its own HTTP calls.
 
 from __future__ import annotations
 

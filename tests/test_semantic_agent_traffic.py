@@ -5,22 +5,21 @@ and reach the provider every time; the settings opt back in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
-import anthropic
-import openai
+import httpx
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi import Settings
+from layercache_asgi.testing import FakeProvider, in_process
 
-from .conftest import ADMIN
+from .conftest import ADMIN, async_anthropic, async_openai
 from .test_semantic_cache import TOOLS as OPENAI_TOOLS
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.in_process]
 
 HEADER = "x-layercache-cache"
 SKIPPED = "x-layercache-cache-skipped"
@@ -52,26 +51,32 @@ CLAUDE_CODE_TOOLS: Any = [
     _tool("Write", file_path="string", content="string"),
     _tool("TodoWrite", todos="array"),
 ]
+# Starts an in-process app with the given ``caching.semantic`` settings (the served fixture).
+Serve = Callable[..., Awaitable[httpx.AsyncClient]]
+
 WARMUP: Any = [
     {"role": "user", "content": [{"type": "text", "text": "Warmup", "cache_control": {"type": "ephemeral"}}]}
 ]
 
 
 @pytest.fixture
-def served(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., str]]:
-    """Serve a LayerCacheApp with the semantic cache on and the given ``caching.semantic`` settings."""
-    with ExitStack() as stack:
-        yield lambda **semantic: stack.enter_context(
-            serve(LayerCacheApp(make_settings(caching={"semantic": {"enabled": True, **semantic}})))
-        )
+async def served(make_settings: Callable[..., Settings], fake: FakeProvider) -> AsyncIterator[Serve]:
+    """An in-process LayerCacheApp with the semantic cache on and the given ``caching.semantic`` settings."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**semantic: Any) -> httpx.AsyncClient:
+            settings = make_settings(caching={"semantic": {"enabled": True, **semantic}})
+            return await stack.enter_async_context(in_process(fake, settings))
+
+        yield start
 
 
-def warmup(url: str) -> tuple[str, str]:
-    client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-client-key-1", max_retries=0)
-    raw = client.messages.with_raw_response.create(
+async def warmup(http: httpx.AsyncClient) -> tuple[str, str]:
+    client = async_anthropic(http, api_key="sk-ant-test-client-key-1")
+    raw = await client.messages.with_raw_response.create(
         model=MODEL, max_tokens=1, system=CLAUDE_CODE_SYSTEM, tools=CLAUDE_CODE_TOOLS, messages=WARMUP
     )
-    assert raw.parse().model == MODEL
+    assert (await raw.parse()).model == MODEL
     return raw.headers.get(HEADER, ""), raw.headers.get(SKIPPED, "")
 
 
@@ -79,59 +84,56 @@ def provider_calls(fake: FakeProvider, path: str) -> int:
     return len([r for r in fake.requests if r.path.endswith(path)])
 
 
-def test_claude_code_warmup_sent_twice_reaches_the_provider_twice(
-    served: Callable[..., str], fake: FakeProvider
-) -> None:
-    url = served()
-    assert [warmup(url) for _ in range(2)] == [("bypass", "tools"), ("bypass", "tools")]
+async def test_claude_code_warmup_sent_twice_reaches_the_provider_twice(served: Serve, fake: FakeProvider) -> None:
+    http = await served()
+    assert [await warmup(http) for _ in range(2)] == [("bypass", "tools"), ("bypass", "tools")]
     assert provider_calls(fake, "/v1/messages") == 2
-    entries = openai.DefaultHttpxClient().get(f"{url}/v1/cache/entries", headers=ADMIN).json()
+    entries = (await http.get("/v1/cache/entries", headers=ADMIN)).json()
     assert entries["total"] == 0  # not stored either
 
 
 @pytest.mark.parametrize("include_tools", [False, True])
-def test_concurrent_identical_warmups_share_no_flight_unless_opted_in(
-    served: Callable[..., str], fake: FakeProvider, include_tools: bool
+async def test_concurrent_identical_warmups_share_no_flight_unless_opted_in(
+    served: Serve, fake: FakeProvider, include_tools: bool
 ) -> None:
     # Identical concurrent requests of the cache share one upstream call (single flight): an
     # exact repeat in disguise. Requests that stay out of the cache never join one.
-    url = served(include_tools=include_tools)
+    http = await served(include_tools=include_tools)
     fake.delay = 0.5
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda _: warmup(url), range(2)))
+    results = list(await asyncio.gather(warmup(http), warmup(http)))
     if include_tools:
         assert sorted(results) == [("hit", ""), ("miss", "")] and provider_calls(fake, "/v1/messages") == 1
     else:
         assert results == [("bypass", "tools")] * 2 and provider_calls(fake, "/v1/messages") == 2
 
 
-def test_claude_code_warmup_is_cached_when_tools_are_opted_in(served: Callable[..., str], fake: FakeProvider) -> None:
-    url = served(include_tools=True)
-    assert [warmup(url) for _ in range(2)] == [("miss", ""), ("hit", "")]
+async def test_claude_code_warmup_is_cached_when_tools_are_opted_in(served: Serve, fake: FakeProvider) -> None:
+    http = await served(include_tools=True)
+    assert [await warmup(http) for _ in range(2)] == [("miss", ""), ("hit", "")]
     assert provider_calls(fake, "/v1/messages") == 1
 
 
-def ask_openai(url: str, messages: Any, **params: Any) -> tuple[str, str, Any]:
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-client-key-1", max_retries=0)
-    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages, **params)
+async def ask_openai(http: httpx.AsyncClient, messages: Any, **params: Any) -> tuple[str, str, Any]:
+    client = async_openai(http, api_key="sk-test-client-key-1")
+    raw = await client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages, **params)
     return raw.headers.get(HEADER, ""), raw.headers.get(SKIPPED, ""), raw.parse()
 
 
 WEATHER: Any = [{"role": "user", "content": "What's the weather in Paris?"}]
 
 
-def test_openai_tools_request_is_never_a_hit(served: Callable[..., str], fake: FakeProvider) -> None:
-    url = served()
-    results = [ask_openai(url, WEATHER, tools=OPENAI_TOOLS) for _ in range(2)]
+async def test_openai_tools_request_is_never_a_hit(served: Serve, fake: FakeProvider) -> None:
+    http = await served()
+    results = [await ask_openai(http, WEATHER, tools=OPENAI_TOOLS) for _ in range(2)]
     assert [(h, s) for h, s, _ in results] == [("bypass", "tools"), ("bypass", "tools")]
     assert all(r.choices[0].message.tool_calls[0].function.name == "get_weather" for _, _, r in results)
     assert provider_calls(fake, "/chat/completions") == 2
     # A question without tools is still cached: only the tool-carrying request stayed out.
-    assert [ask_openai(url, WEATHER)[:2] for _ in range(2)] == [("miss", ""), ("hit", "")]
+    assert [(await ask_openai(http, WEATHER))[:2] for _ in range(2)] == [("miss", ""), ("hit", "")]
 
 
-def test_openai_tool_calls_in_history_keep_the_request_out(served: Callable[..., str], fake: FakeProvider) -> None:
-    url = served()
+async def test_openai_tool_calls_in_history_keep_the_request_out(served: Serve, fake: FakeProvider) -> None:
+    http = await served()
     history: Any = [
         {"role": "user", "content": "Weather in Oslo?"},
         {
@@ -145,13 +147,13 @@ def test_openai_tool_calls_in_history_keep_the_request_out(served: Callable[...,
         {"role": "user", "content": "So do I need an umbrella?"},
     ]
     # No tools offered in this request: the calls and results in its history are enough.
-    assert [ask_openai(url, history)[:2] for _ in range(2)] == [("bypass", "tools")] * 2
+    assert [(await ask_openai(http, history))[:2] for _ in range(2)] == [("bypass", "tools")] * 2
     assert provider_calls(fake, "/chat/completions") == 2
 
 
-def test_anthropic_tool_blocks_in_history_keep_the_request_out(served: Callable[..., str], fake: FakeProvider) -> None:
-    url = served()
-    client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-client-key-1", max_retries=0)
+async def test_anthropic_tool_blocks_in_history_keep_the_request_out(served: Serve, fake: FakeProvider) -> None:
+    http = await served()
+    client = async_anthropic(http, api_key="sk-ant-test-client-key-1")
     history: Any = [
         {"role": "user", "content": "Read the README."},
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {}}]},
@@ -160,7 +162,7 @@ def test_anthropic_tool_blocks_in_history_keep_the_request_out(served: Callable[
     ]
     headers = []
     for _ in range(2):
-        raw = client.messages.with_raw_response.create(
+        raw = await client.messages.with_raw_response.create(
             model=MODEL, max_tokens=50, messages=[*history, {"role": "user", "content": "What is it about?"}]
         )
         headers.append((raw.headers.get(HEADER), raw.headers.get(SKIPPED)))
@@ -168,9 +170,9 @@ def test_anthropic_tool_blocks_in_history_keep_the_request_out(served: Callable[
     assert provider_calls(fake, "/v1/messages") == 2
 
 
-def test_openai_tools_request_is_cached_when_opted_in(served: Callable[..., str], fake: FakeProvider) -> None:
-    url = served(include_tools=True)
-    first, second = (ask_openai(url, WEATHER, tools=OPENAI_TOOLS) for _ in range(2))
+async def test_openai_tools_request_is_cached_when_opted_in(served: Serve, fake: FakeProvider) -> None:
+    http = await served(include_tools=True)
+    first, second = [await ask_openai(http, WEATHER, tools=OPENAI_TOOLS) for _ in range(2)]
     assert (first[:2], second[:2]) == (("miss", ""), ("hit", ""))
     assert second[2].choices[0].finish_reason == "tool_calls"
     assert provider_calls(fake, "/chat/completions") == 1
@@ -183,22 +185,22 @@ FUNCTION_ITEMS: Any = [
 ]
 
 
-def ask_responses(url: str, items: Any) -> tuple[str, str]:
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-client-key-1", max_retries=0)
-    raw = client.responses.with_raw_response.create(model="gpt-4o-mini", input=items)
+async def ask_responses(http: httpx.AsyncClient, items: Any) -> tuple[str, str]:
+    client = async_openai(http, api_key="sk-test-client-key-1")
+    raw = await client.responses.with_raw_response.create(model="gpt-4o-mini", input=items)
     assert raw.parse().output_text
     return raw.headers.get(HEADER, ""), raw.headers.get(SKIPPED, "")
 
 
-def test_responses_function_call_output_is_never_a_hit(served: Callable[..., str], fake: FakeProvider) -> None:
-    url = served()
-    assert [ask_responses(url, FUNCTION_ITEMS) for _ in range(2)] == [("bypass", "tools")] * 2
+async def test_responses_function_call_output_is_never_a_hit(served: Serve, fake: FakeProvider) -> None:
+    http = await served()
+    assert [await ask_responses(http, FUNCTION_ITEMS) for _ in range(2)] == [("bypass", "tools")] * 2
     assert provider_calls(fake, "/responses") == 2
 
 
-def test_responses_function_call_output_is_cached_when_opted_in(served: Callable[..., str], fake: FakeProvider) -> None:
-    url = served(include_tools=True)
-    assert [ask_responses(url, FUNCTION_ITEMS) for _ in range(2)] == [("miss", ""), ("hit", "")]
+async def test_responses_function_call_output_is_cached_when_opted_in(served: Serve, fake: FakeProvider) -> None:
+    http = await served(include_tools=True)
+    assert [await ask_responses(http, FUNCTION_ITEMS) for _ in range(2)] == [("miss", ""), ("hit", "")]
     assert provider_calls(fake, "/responses") == 1
 
 
@@ -212,36 +214,36 @@ def conversation(turns: int) -> Any:
     return messages
 
 
-def test_conversations_longer_than_max_messages_are_not_cached(served: Callable[..., str], fake: FakeProvider) -> None:
-    url = served()  # default max_messages: 4, the system message not counted
-    assert [ask_openai(url, conversation(3))[:2] for _ in range(2)] == [("bypass", "long_conversation")] * 2
+async def test_conversations_longer_than_max_messages_are_not_cached(served: Serve, fake: FakeProvider) -> None:
+    http = await served()  # default max_messages: 4, the system message not counted
+    assert [(await ask_openai(http, conversation(3)))[:2] for _ in range(2)] == [("bypass", "long_conversation")] * 2
     assert provider_calls(fake, "/chat/completions") == 2
     # Two questions and an answer (3 messages) are within the limit.
-    assert [ask_openai(url, conversation(2))[:2] for _ in range(2)] == [("miss", ""), ("hit", "")]
+    assert [(await ask_openai(http, conversation(2)))[:2] for _ in range(2)] == [("miss", ""), ("hit", "")]
 
 
-def test_longer_conversations_are_cached_when_opted_in(served: Callable[..., str], fake: FakeProvider) -> None:
-    unlimited, eight = served(max_messages=None), served(max_messages=8)
-    assert [ask_openai(unlimited, conversation(6))[:2] for _ in range(2)] == [("miss", ""), ("hit", "")]
-    assert [ask_openai(eight, conversation(4))[:2] for _ in range(2)] == [("miss", ""), ("hit", "")]
-    assert ask_openai(eight, conversation(5))[:2] == ("bypass", "long_conversation")
+async def test_longer_conversations_are_cached_when_opted_in(served: Serve, fake: FakeProvider) -> None:
+    unlimited, eight = await served(max_messages=None), await served(max_messages=8)
+    assert [(await ask_openai(unlimited, conversation(6)))[:2] for _ in range(2)] == [("miss", ""), ("hit", "")]
+    assert [(await ask_openai(eight, conversation(4)))[:2] for _ in range(2)] == [("miss", ""), ("hit", "")]
+    assert (await ask_openai(eight, conversation(5)))[:2] == ("bypass", "long_conversation")
 
 
-def test_skipped_requests_are_counted_by_reason(served: Callable[..., str]) -> None:
-    url = served()
-    ask_openai(url, WEATHER, tools=OPENAI_TOOLS)
-    ask_openai(url, conversation(3))
-    ask_openai(url, WEATHER, extra_body={"lc_skip_semantic_cache": True})
-    text = openai.DefaultHttpxClient().get(f"{url}/metrics").text
+async def test_skipped_requests_are_counted_by_reason(served: Serve) -> None:
+    http = await served()
+    await ask_openai(http, WEATHER, tools=OPENAI_TOOLS)
+    await ask_openai(http, conversation(3))
+    await ask_openai(http, WEATHER, extra_body={"lc_skip_semantic_cache": True})
+    text = (await http.get("/metrics")).text
     for reason in ("tools", "long_conversation", "client"):
         assert f'layercache_semantic_skipped_total{{reason="{reason}"}} 1.0' in text
 
 
-def test_a_cache_that_could_not_start_counts_its_bypasses_as_unavailable(
-    make_settings: Callable[..., Settings], tmp_path: Any
+async def test_a_cache_that_could_not_start_counts_its_bypasses_as_unavailable(
+    make_settings: Callable[..., Settings], fake: FakeProvider, tmp_path: Any
 ) -> None:
     settings = make_settings(caching={"semantic": {"enabled": True, "model_path": str(tmp_path / "no-model")}})
-    with serve(LayerCacheApp(settings)) as url:
-        assert ask_openai(url, WEATHER)[:2] == ("bypass", "unavailable")
-        text = openai.DefaultHttpxClient().get(f"{url}/metrics").text
+    async with in_process(fake, settings) as http:
+        assert (await ask_openai(http, WEATHER))[:2] == ("bypass", "unavailable")
+        text = (await http.get("/metrics")).text
     assert 'layercache_semantic_skipped_total{reason="unavailable"} 1.0' in text

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi import Settings
+from layercache_asgi.testing import FakeProvider, in_process
 from layercache_asgi.wire._completion import Completion
 
-pytestmark = pytest.mark.postgres
+from .conftest import async_anthropic, async_openai
+
+pytestmark = [pytest.mark.postgres, pytest.mark.in_process]
 
 HEADER = "x-layercache-cache"
 ON = {"caching": {"semantic": {"enabled": True}}}
@@ -39,28 +42,30 @@ def semantic_settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def cached_proxy(semantic_settings: Settings) -> Iterator[str]:
-    with serve(LayerCacheApp(semantic_settings)) as url:
-        yield url
+async def cached_proxy(semantic_settings: Settings, fake: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
+    async with in_process(fake, semantic_settings) as http:
+        yield http
 
 
 @pytest.fixture
-def tools_proxy(make_settings: Callable[..., Settings]) -> Iterator[str]:
-    with serve(LayerCacheApp(make_settings(**WITH_TOOLS))) as url:
-        yield url
+async def tools_proxy(make_settings: Callable[..., Settings], fake: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
+    async with in_process(fake, make_settings(**WITH_TOOLS)) as http:
+        yield http
 
 
-def oai(base: str, key: str = "sk-test-client-key-1", **kwargs: Any) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, **kwargs)
+def oai(http: httpx.AsyncClient, key: str = "sk-test-client-key-1", **kwargs: Any) -> openai.AsyncOpenAI:
+    return async_openai(http, api_key=key, **kwargs)
 
 
-def ant(base: str, key: str = "sk-ant-test-client-key-1") -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=base, api_key=key, max_retries=0)
+def ant(http: httpx.AsyncClient, key: str = "sk-ant-test-client-key-1") -> anthropic.AsyncAnthropic:
+    return async_anthropic(http, api_key=key)
 
 
-def ask(client: openai.OpenAI, question: str, *, model: str = "gpt-4o-mini", **params: Any) -> tuple[str, Any]:
+async def ask(
+    client: openai.AsyncOpenAI, question: str, *, model: str = "gpt-4o-mini", **params: Any
+) -> tuple[str, Any]:
     """(cache header, parsed completion) of one OpenAI call."""
-    raw = client.chat.completions.with_raw_response.create(
+    raw = await client.chat.completions.with_raw_response.create(
         model=model,
         messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": question}],
         **params,
@@ -68,16 +73,18 @@ def ask(client: openai.OpenAI, question: str, *, model: str = "gpt-4o-mini", **p
     return raw.headers.get(HEADER, ""), raw.parse()
 
 
-def ask_stream(client: openai.OpenAI, question: str, **params: Any) -> tuple[str, str, str | None, list[Any]]:
+async def ask_stream(
+    client: openai.AsyncOpenAI, question: str, **params: Any
+) -> tuple[str, str, str | None, list[Any]]:
     """(cache header, whole text, finish_reason, tool call deltas) of one streamed OpenAI call."""
-    raw = client.chat.completions.with_raw_response.create(
+    raw = await client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini",
         messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": question}],
         stream=True,
         **params,
     )
     text, finish, calls = "", None, list[Any]()
-    for chunk in raw.parse():
+    async for chunk in raw.parse():
         for choice in chunk.choices:
             text += choice.delta.content or ""
             calls += choice.delta.tool_calls or []
@@ -88,10 +95,12 @@ def ask_stream(client: openai.OpenAI, question: str, **params: Any) -> tuple[str
 # -- hits through both SDKs ---------------------------------------------------------------
 
 
-def test_openai_paraphrase_is_answered_from_the_cache(cached_proxy: str, fake: FakeProvider) -> None:
+async def test_openai_paraphrase_is_answered_from_the_cache(
+    cached_proxy: httpx.AsyncClient, fake: FakeProvider
+) -> None:
     client = oai(cached_proxy)
-    first_header, first = ask(client, "How do I reset my password?")
-    second_header, second = ask(client, "What's the way to reset my password?")
+    first_header, first = await ask(client, "How do I reset my password?")
+    second_header, second = await ask(client, "What's the way to reset my password?")
     assert (first_header, second_header) == ("miss", "hit")
     assert second.choices[0].message.content == "Echo: How do I reset my password?"
     assert second.choices[0].finish_reason == "stop"
@@ -100,21 +109,23 @@ def test_openai_paraphrase_is_answered_from_the_cache(cached_proxy: str, fake: F
     assert len(fake.requests) == 1
 
 
-def test_openai_stream_miss_is_stored_and_replayed_as_a_stream(cached_proxy: str, fake: FakeProvider) -> None:
+async def test_openai_stream_miss_is_stored_and_replayed_as_a_stream(
+    cached_proxy: httpx.AsyncClient, fake: FakeProvider
+) -> None:
     client = oai(cached_proxy)
-    header, text, finish, _ = ask_stream(client, "Explain what a Python generator is")
+    header, text, finish, _ = await ask_stream(client, "Explain what a Python generator is")
     assert (header, text, finish) == ("miss", "Echo: Explain what a Python generator is", "stop")
-    header, text, finish, _ = ask_stream(client, "explain what a python generator is, please")
+    header, text, finish, _ = await ask_stream(client, "explain what a python generator is, please")
     assert (header, text, finish) == ("hit", "Echo: Explain what a Python generator is", "stop")
-    json_header, parsed = ask(client, "Explain what a Python generator is")
+    json_header, parsed = await ask(client, "Explain what a Python generator is")
     assert json_header == "hit" and parsed.choices[0].message.content == text
     assert len(fake.requests) == 1
 
 
-def test_stream_hit_reports_zero_usage_when_asked_for_usage(cached_proxy: str) -> None:
+async def test_stream_hit_reports_zero_usage_when_asked_for_usage(cached_proxy: httpx.AsyncClient) -> None:
     client = oai(cached_proxy)
-    ask(client, "What is the boiling point of water at sea level?")
-    stream = client.chat.completions.create(
+    await ask(client, "What is the boiling point of water at sea level?")
+    stream = await client.chat.completions.create(
         model="gpt-4o-mini",
         messages=[
             {"role": "system", "content": "You are terse."},
@@ -123,52 +134,54 @@ def test_stream_hit_reports_zero_usage_when_asked_for_usage(cached_proxy: str) -
         stream=True,
         stream_options={"include_usage": True},
     )
-    usages = [chunk.usage for chunk in stream if chunk.usage is not None]
+    usages = [chunk.usage async for chunk in stream if chunk.usage is not None]
     assert len(usages) == 1 and usages[0].prompt_tokens == 0 and usages[0].completion_tokens == 0
 
 
-def test_openai_tool_calls_are_preserved_in_json_and_stream_hits(tools_proxy: str, fake: FakeProvider) -> None:
+async def test_openai_tool_calls_are_preserved_in_json_and_stream_hits(
+    tools_proxy: httpx.AsyncClient, fake: FakeProvider
+) -> None:
     client = oai(tools_proxy)
-    _, first = ask(client, "What's the weather in Paris?", tools=TOOLS)
+    _, first = await ask(client, "What's the weather in Paris?", tools=TOOLS)
     original = first.choices[0].message.tool_calls[0]
-    header, hit = ask(client, "What's the weather in Paris?", tools=TOOLS)
+    header, hit = await ask(client, "What's the weather in Paris?", tools=TOOLS)
     assert header == "hit" and hit.choices[0].finish_reason == "tool_calls"
     call = hit.choices[0].message.tool_calls[0]
     assert (call.function.name, call.function.arguments) == ("get_weather", original.function.arguments)
     assert call.id != original.id and call.id.startswith("call_")
-    header, text, finish, calls = ask_stream(client, "What's the weather in Paris?", tools=TOOLS)
+    header, text, finish, calls = await ask_stream(client, "What's the weather in Paris?", tools=TOOLS)
     assert (header, text, finish) == ("hit", "", "tool_calls")
     assert calls[0].function.name == "get_weather" and calls[0].function.arguments == original.function.arguments
     assert len(fake.requests) == 1
 
 
-def test_anthropic_hits_in_json_and_stream(cached_proxy: str, fake: FakeProvider) -> None:
+async def test_anthropic_hits_in_json_and_stream(cached_proxy: httpx.AsyncClient, fake: FakeProvider) -> None:
     client = ant(cached_proxy)
     question = [{"role": "user", "content": "Summarize the plot of Hamlet in one sentence."}]
-    raw = client.messages.with_raw_response.create(model="claude-sonnet-4-5", max_tokens=100, messages=question)
+    raw = await client.messages.with_raw_response.create(model="claude-sonnet-4-5", max_tokens=100, messages=question)
     assert raw.headers[HEADER] == "miss"
-    again = client.messages.with_raw_response.create(model="claude-sonnet-4-5", max_tokens=100, messages=question)
-    message = again.parse()
+    again = await client.messages.with_raw_response.create(model="claude-sonnet-4-5", max_tokens=100, messages=question)
+    message = await again.parse()
     assert again.headers[HEADER] == "hit"
     assert message.content[0].text == "Echo: Summarize the plot of Hamlet in one sentence."
     assert message.stop_reason == "end_turn" and message.usage.input_tokens == 0
-    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=question) as stream:
-        text = "".join(stream.text_stream)
-        final = stream.get_final_message()
+    async with client.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=question) as stream:
+        text = "".join([t async for t in stream.text_stream])
+        final = await stream.get_final_message()
     assert text == "Echo: Summarize the plot of Hamlet in one sentence."
     assert final.stop_reason == "end_turn"
     assert len(fake.requests) == 1
 
 
-def test_anthropic_tool_use_is_preserved(tools_proxy: str, fake: FakeProvider) -> None:
+async def test_anthropic_tool_use_is_preserved(tools_proxy: httpx.AsyncClient, fake: FakeProvider) -> None:
     client = ant(tools_proxy)
     tools = [{"name": "lookup", "description": "Look up", "input_schema": {"type": "object", "properties": {}}}]
     messages = [{"role": "user", "content": "Look up the order status for order A-17"}]
-    first = client.messages.create(model="claude-sonnet-4-5", max_tokens=50, tools=tools, messages=messages)
-    raw = client.messages.with_raw_response.create(
+    first = await client.messages.create(model="claude-sonnet-4-5", max_tokens=50, tools=tools, messages=messages)
+    raw = await client.messages.with_raw_response.create(
         model="claude-sonnet-4-5", max_tokens=50, tools=tools, messages=messages
     )
-    hit = raw.parse()
+    hit = await raw.parse()
     assert raw.headers[HEADER] == "hit" and hit.stop_reason == "tool_use"
     block = next(b for b in hit.content if b.type == "tool_use")
     original = next(b for b in first.content if b.type == "tool_use")
@@ -179,13 +192,13 @@ def test_anthropic_tool_use_is_preserved(tools_proxy: str, fake: FakeProvider) -
 # -- what must not hit --------------------------------------------------------------------
 
 
-def test_near_miss_questions_do_not_hit(cached_proxy: str, fake: FakeProvider) -> None:
+async def test_near_miss_questions_do_not_hit(cached_proxy: httpx.AsyncClient, fake: FakeProvider) -> None:
     client = oai(cached_proxy)
-    assert ask(client, "Convert 50 GBP to JPY")[0] == "miss"
-    header, answer = ask(client, "Convert 50 JPY to GBP")
+    assert (await ask(client, "Convert 50 GBP to JPY"))[0] == "miss"
+    header, answer = await ask(client, "Convert 50 JPY to GBP")
     assert header == "miss" and answer.choices[0].message.content == "Echo: Convert 50 JPY to GBP"
-    assert ask(client, "How do I enable notifications?")[0] == "miss"
-    assert ask(client, "How do I disable notifications?")[0] == "miss"
+    assert (await ask(client, "How do I enable notifications?"))[0] == "miss"
+    assert (await ask(client, "How do I disable notifications?"))[0] == "miss"
     assert len(fake.requests) == 4
 
 
@@ -202,86 +215,90 @@ def test_near_miss_questions_do_not_hit(cached_proxy: str, fake: FakeProvider) -
     ],
     ids=lambda c: next(iter(c)),
 )
-def test_anything_that_shapes_the_answer_isolates_entries(
-    tools_proxy: str, fake: FakeProvider, change: dict[str, Any]
+async def test_anything_that_shapes_the_answer_isolates_entries(
+    tools_proxy: httpx.AsyncClient, fake: FakeProvider, change: dict[str, Any]
 ) -> None:
     client = oai(tools_proxy)
-    assert ask(client, "Name three prime numbers")[0] == "miss"
-    assert ask(client, "Name three prime numbers", **change)[0] == "miss"
-    assert ask(client, "Name three prime numbers", **change)[0] == "hit"
+    assert (await ask(client, "Name three prime numbers"))[0] == "miss"
+    assert (await ask(client, "Name three prime numbers", **change))[0] == "miss"
+    assert (await ask(client, "Name three prime numbers", **change))[0] == "hit"
     assert len(fake.requests) == 2
 
 
-def test_enhancements_and_history_are_part_of_the_key(cached_proxy: str, fake: FakeProvider) -> None:
+async def test_enhancements_and_history_are_part_of_the_key(
+    cached_proxy: httpx.AsyncClient, fake: FakeProvider
+) -> None:
     client = oai(cached_proxy)
-    assert ask(client, "What does HTTP 418 mean?")[0] == "miss"
-    header, _ = ask(client, "What does HTTP 418 mean?", extra_body={"lc_enhancements": ["chain_of_thought"]})
+    assert (await ask(client, "What does HTTP 418 mean?"))[0] == "miss"
+    header, _ = await ask(client, "What does HTTP 418 mean?", extra_body={"lc_enhancements": ["chain_of_thought"]})
     assert header == "miss"
     history = [
         {"role": "user", "content": "We are talking about the HTTP spec."},
         {"role": "assistant", "content": "Sure."},
         {"role": "user", "content": "What does HTTP 418 mean?"},
     ]
-    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=history)
+    raw = await client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=history)
     assert raw.headers[HEADER] == "miss"
     assert len(fake.requests) == 3
 
 
-def test_tenants_never_share_entries(cached_proxy: str, fake: FakeProvider) -> None:
-    assert ask(oai(cached_proxy, "sk-real-key-of-tenant-a"), "What is the capital of France?")[0] == "miss"
+async def test_tenants_never_share_entries(cached_proxy: httpx.AsyncClient, fake: FakeProvider) -> None:
+    assert (await ask(oai(cached_proxy, "sk-real-key-of-tenant-a"), "What is the capital of France?"))[0] == "miss"
     # Pass-through mode: a made-up key is another tenant and cannot read what a real key stored.
-    assert ask(oai(cached_proxy, "sk-made-up-key-123456"), "What is the capital of France?")[0] == "miss"
-    assert ask(oai(cached_proxy, "sk-real-key-of-tenant-a"), "What is the capital of France?")[0] == "hit"
+    assert (await ask(oai(cached_proxy, "sk-made-up-key-123456"), "What is the capital of France?"))[0] == "miss"
+    assert (await ask(oai(cached_proxy, "sk-real-key-of-tenant-a"), "What is the capital of France?"))[0] == "hit"
     assert len(fake.requests) == 2
 
 
-def test_tenant_header_separates_tenants_behind_a_proxy_key(
+async def test_tenant_header_separates_tenants_behind_a_proxy_key(
     make_settings: Callable[..., Settings], fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-provider-key-000")
     settings = make_settings(**ON, proxy={"proxy_api_key": "proxy-secret", "tenant_header": "x-tenant"})
-    with serve(LayerCacheApp(settings)) as url:
-        team_a = oai(url, "proxy-secret", default_headers={"x-tenant": "team-a"})
-        team_b = oai(url, "proxy-secret", default_headers={"x-tenant": "team-b"})
-        assert ask(team_a, "What is the capital of Peru?")[0] == "miss"
-        assert ask(team_b, "What is the capital of Peru?")[0] == "miss"
-        assert ask(team_a, "What is the capital of Peru?")[0] == "hit"
+    async with in_process(fake, settings) as http:
+        team_a = oai(http, "proxy-secret", default_headers={"x-tenant": "team-a"})
+        team_b = oai(http, "proxy-secret", default_headers={"x-tenant": "team-b"})
+        assert (await ask(team_a, "What is the capital of Peru?"))[0] == "miss"
+        assert (await ask(team_b, "What is the capital of Peru?"))[0] == "miss"
+        assert (await ask(team_a, "What is the capital of Peru?"))[0] == "hit"
     assert len(fake.requests) == 2
 
 
 # -- TTL and lc_* controls ----------------------------------------------------------------
 
 
-def test_lc_cache_ttl_zero_does_not_store(cached_proxy: str, fake: FakeProvider) -> None:
+async def test_lc_cache_ttl_zero_does_not_store(cached_proxy: httpx.AsyncClient, fake: FakeProvider) -> None:
     client = oai(cached_proxy)
-    assert ask(client, "List the planets", extra_body={"lc_cache_ttl": 0})[0] == "miss"
-    assert ask(client, "List the planets")[0] == "miss"
-    assert ask(client, "List the planets")[0] == "hit"
+    assert (await ask(client, "List the planets", extra_body={"lc_cache_ttl": 0}))[0] == "miss"
+    assert (await ask(client, "List the planets"))[0] == "miss"
+    assert (await ask(client, "List the planets"))[0] == "hit"
 
 
-def test_entries_expire_after_their_ttl(cached_proxy: str, fake: FakeProvider) -> None:
+async def test_entries_expire_after_their_ttl(cached_proxy: httpx.AsyncClient, fake: FakeProvider) -> None:
     client = oai(cached_proxy)
-    assert ask(client, "Who wrote Dune?", extra_body={"lc_cache_ttl": 1})[0] == "miss"
-    assert ask(client, "Who wrote Dune?")[0] == "hit"
-    time.sleep(1.2)
-    assert ask(client, "Who wrote Dune?")[0] == "miss"
+    assert (await ask(client, "Who wrote Dune?", extra_body={"lc_cache_ttl": 1}))[0] == "miss"
+    assert (await ask(client, "Who wrote Dune?"))[0] == "hit"
+    await asyncio.sleep(1.2)
+    assert (await ask(client, "Who wrote Dune?"))[0] == "miss"
 
 
 @pytest.mark.parametrize("flag", ["lc_skip_semantic_cache", "lc_bypass_cache"])
-def test_skip_and_bypass_neither_read_nor_write(cached_proxy: str, fake: FakeProvider, flag: str) -> None:
+async def test_skip_and_bypass_neither_read_nor_write(
+    cached_proxy: httpx.AsyncClient, fake: FakeProvider, flag: str
+) -> None:
     client = oai(cached_proxy)
-    assert ask(client, "Define entropy", extra_body={flag: True})[0] == "bypass"
-    assert ask(client, "Define entropy")[0] == "miss"
-    assert ask(client, "Define entropy", extra_body={flag: True})[0] == "bypass"
+    assert (await ask(client, "Define entropy", extra_body={flag: True}))[0] == "bypass"
+    assert (await ask(client, "Define entropy"))[0] == "miss"
+    assert (await ask(client, "Define entropy", extra_body={flag: True}))[0] == "bypass"
     assert len(fake.requests) == 3
 
 
-def test_only_whole_successful_answers_are_stored(cached_proxy: str, fake: FakeProvider) -> None:
+async def test_only_whole_successful_answers_are_stored(cached_proxy: httpx.AsyncClient, fake: FakeProvider) -> None:
     client = oai(cached_proxy)
     fake.fail_next = [400]
     with pytest.raises(openai.BadRequestError):
-        ask(client, "Tell me a fact about owls")
-    assert ask(client, "Tell me a fact about owls")[0] == "miss"  # the error was not stored
+        await ask(client, "Tell me a fact about owls")
+    assert (await ask(client, "Tell me a fact about owls"))[0] == "miss"  # the error was not stored
     original = fake.answer
 
     def cut_off(wire: str, body: dict[str, Any]) -> Completion:
@@ -290,12 +307,12 @@ def test_only_whole_successful_answers_are_stored(cached_proxy: str, fake: FakeP
         return completion
 
     fake.answer = cut_off  # type: ignore[method-assign]
-    assert ask(client, "Tell me a fact about bats")[0] == "miss"
+    assert (await ask(client, "Tell me a fact about bats"))[0] == "miss"
     fake.answer = original  # type: ignore[method-assign]
-    assert ask(client, "Tell me a fact about bats")[0] == "miss"  # the truncated answer was not stored
+    assert (await ask(client, "Tell me a fact about bats"))[0] == "miss"  # the truncated answer was not stored
 
 
-def test_non_question_turns_bypass_the_cache(tools_proxy: str) -> None:
+async def test_non_question_turns_bypass_the_cache(tools_proxy: httpx.AsyncClient) -> None:
     client = oai(tools_proxy)  # with tools opted in, a tool result is still not a question
     messages = [
         {"role": "user", "content": "What's the weather in Oslo?"},
@@ -308,7 +325,7 @@ def test_non_question_turns_bypass_the_cache(tools_proxy: str) -> None:
         },
         {"role": "tool", "tool_call_id": "call_1", "content": "Sunny"},
     ]
-    raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
+    raw = await client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
     assert raw.headers[HEADER] == "bypass" and raw.headers["x-layercache-cache-skipped"] == "not_a_question"
     assert raw.parse().choices[0].message.content == "Tool said: Sunny"
 
@@ -316,42 +333,46 @@ def test_non_question_turns_bypass_the_cache(tools_proxy: str) -> None:
 # -- degrading ----------------------------------------------------------------------------
 
 
-def test_missing_model_turns_the_cache_off_and_the_proxy_still_serves(
+async def test_missing_model_turns_the_cache_off_and_the_proxy_still_serves(
     make_settings: Callable[..., Settings], fake: FakeProvider, tmp_path: Any
 ) -> None:
     settings = make_settings(caching={"semantic": {"enabled": True, "model_path": str(tmp_path / "no-model")}})
-    with serve(LayerCacheApp(settings)) as url:
-        client = oai(url)
-        results = [ask(client, "How tall is Everest?") for _ in range(2)]
-        health = openai.DefaultHttpxClient().get(f"{url}/health").json()
+    async with in_process(fake, settings) as http:
+        client = oai(http)
+        results = [await ask(client, "How tall is Everest?") for _ in range(2)]
+        health = (await http.get("/health")).json()
     assert [header for header, _ in results] == ["bypass", "bypass"]
     assert all(answer.choices[0].message.content == "Echo: How tall is Everest?" for _, answer in results)
     assert len(fake.requests) == 2
     assert health["status"] == "healthy"
 
 
-def test_database_down_turns_the_cache_off_and_the_proxy_still_serves(
+async def test_database_down_turns_the_cache_off_and_the_proxy_still_serves(
     make_settings: Callable[..., Settings], fake: FakeProvider, tmp_path: Any
 ) -> None:
     settings = make_settings(**ON, database={"url": f"sqlite+aiosqlite:///{tmp_path}/missing-dir/x.db"})
-    with serve(LayerCacheApp(settings)) as url:
-        header, answer = ask(oai(url), "How tall is Everest?")
+    async with in_process(fake, settings) as http:
+        header, answer = await ask(oai(http), "How tall is Everest?")
     assert header == "bypass" and answer.choices[0].message.content == "Echo: How tall is Everest?"
 
 
 # -- sharing ------------------------------------------------------------------------------
 
 
-def test_replicas_sharing_a_database_serve_each_others_entries(semantic_settings: Settings, fake: FakeProvider) -> None:
-    with serve(LayerCacheApp(semantic_settings)) as one, serve(LayerCacheApp(semantic_settings)) as two:
-        assert ask(oai(two), "What is a monad?")[0] == "miss"  # replica two loads its (empty) bucket
-        assert ask(oai(one), "What is a closure in JavaScript?")[0] == "miss"
-        assert ask(oai(two), "What is a closure in JavaScript?")[0] == "hit"
+async def test_replicas_sharing_a_database_serve_each_others_entries(
+    semantic_settings: Settings, fake: FakeProvider
+) -> None:
+    async with in_process(fake, semantic_settings) as one, in_process(fake, semantic_settings) as two:
+        assert (await ask(oai(two), "What is a monad?"))[0] == "miss"  # replica two loads its (empty) bucket
+        assert (await ask(oai(one), "What is a closure in JavaScript?"))[0] == "miss"
+        assert (await ask(oai(two), "What is a closure in JavaScript?"))[0] == "hit"
     assert len(fake.requests) == 2
 
 
-def test_openai_body_is_forwarded_unchanged_on_a_miss(cached_proxy: str, fake: FakeProvider) -> None:
-    ask(oai(cached_proxy), "Spell 'cat' backwards", temperature=0.2, user="u-1")
+async def test_openai_body_is_forwarded_unchanged_on_a_miss(
+    cached_proxy: httpx.AsyncClient, fake: FakeProvider
+) -> None:
+    await ask(oai(cached_proxy), "Spell 'cat' backwards", temperature=0.2, user="u-1")
     sent = fake.requests[0].body
     assert sent["temperature"] == 0.2 and sent["user"] == "u-1"
     assert not any(k.startswith("lc_") for k in sent)

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi.semantic import compare_questions
 from layercache_asgi.semantic._embedder import Embedder
 from layercache_asgi.semantic._guard import Guard
 from layercache_asgi.semantic._lexicon import load_lexicon
 from layercache_asgi.semantic._thresholds import MODEL_THRESHOLDS, resolve_thresholds, thresholds_for
-from layercache_asgi.testing import serve
-from tests.conftest import MODEL_DIR
+from layercache_asgi.testing import FakeProvider, in_process
+from tests.conftest import MODEL_DIR, async_openai
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -147,27 +146,25 @@ def test_the_threshold_table_is_keyed_by_model() -> None:
     assert resolve_thresholds(overridden.caching.semantic) == (0.9, 0.7)
 
 
-@pytest.fixture
-def cached_proxy(make_settings: Callable[..., Settings]) -> Iterator[str]:
-    with serve(LayerCacheApp(make_settings(caching={"semantic": {"enabled": True}}))) as url:
-        yield url
+@pytest.mark.in_process
+async def test_swapped_currencies_are_not_served_from_cache_through_the_real_model(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    async with in_process(fake, make_settings(caching={"semantic": {"enabled": True}})) as http:
+        client = async_openai(http)
 
+        async def ask(question: str) -> str:
+            raw = await client.chat.completions.with_raw_response.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+            )
+            return raw.headers.get("x-layercache-cache", "")
 
-def test_swapped_currencies_are_not_served_from_cache_through_the_real_model(cached_proxy: str) -> None:
-    client = openai.OpenAI(base_url=f"{cached_proxy}/v1", api_key="sk-test-client-key-1", max_retries=0)
-
-    def ask(question: str) -> str:
-        raw = client.chat.completions.with_raw_response.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
-        )
-        return raw.headers.get("x-layercache-cache", "")
-
-    assert ask("Convert 250 USD to EUR") == "miss"
-    assert ask("Convert 250 EUR to USD") == "miss"
-    assert ask("Please convert 250 USD into EUR") == "hit"  # the same question still hits
-    # Two words no table links: the proxy embeds them, then looks again.
-    assert ask("Can I pay with my smartphone at the till?") == "miss"
-    assert ask("Can I pay with my cellphone at the till?") == "hit"
+        assert await ask("Convert 250 USD to EUR") == "miss"
+        assert await ask("Convert 250 EUR to USD") == "miss"
+        assert await ask("Please convert 250 USD into EUR") == "hit"  # the same question still hits
+        # Two words no table links: the proxy embeds them, then looks again.
+        assert await ask("Can I pay with my smartphone at the till?") == "miss"
+        assert await ask("Can I pay with my cellphone at the till?") == "hit"
 
 
 def test_importing_the_package_reads_no_lexicon() -> None:

@@ -10,27 +10,25 @@ import re
 from collections.abc import Callable
 
 import httpx
-import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi.metrics._semantic import MAX_REASONS, SemanticMetrics, reason_code
 from layercache_asgi.semantic import Verdict, compare_questions
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
 
-from .conftest import ADMIN_KEY
-from .test_dashboard import Browser
+from .conftest import ADMIN_KEY, async_openai, client_with
 from .test_semantic_verifier import sample
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.in_process]
 
 STORED = "Is it safe to eat raw eggs?"
 NEAR_MISS = "Is it unsafe to eat raw eggs?"  # 0.98 in cosine with MiniLM, opposite in meaning
 
 
-def ask(url: str, question: str, key: str = "sk-test-client-key-1") -> str:
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
-    raw = client.chat.completions.with_raw_response.create(
+async def ask(http: httpx.AsyncClient, question: str, key: str = "sk-test-client-key-1") -> str:
+    client = async_openai(http, api_key=key)
+    raw = await client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
     )
     return raw.headers.get("x-layercache-cache", "")
@@ -43,17 +41,19 @@ def refusals_table(html: str) -> str:
 
 
 @pytest.mark.parametrize("log_prompts", [False, True])
-def test_a_near_miss_is_counted_observed_and_listed_on_the_dashboard(
+async def test_a_near_miss_is_counted_observed_and_listed_on_the_dashboard(
     make_settings: Callable[..., Settings], fake: FakeProvider, log_prompts: bool
 ) -> None:
     settings = make_settings(caching={"semantic": {"enabled": True}}, logging={"log_prompts": log_prompts})
-    with serve(LayerCacheApp(settings)) as url:
-        assert ask(url, STORED) == "miss"  # an empty bucket: nothing to observe yet
-        assert ask(url, NEAR_MISS) == "miss"
-        metrics = httpx.get(f"{url}/metrics").text
-        tab = Browser(url)
-        assert tab.login(ADMIN_KEY).status_code == 303
-        page = tab.get("/dashboard/cache")
+    async with in_process(fake, settings) as http:
+        assert await ask(http, STORED) == "miss"  # an empty bucket: nothing to observe yet
+        assert await ask(http, NEAR_MISS) == "miss"
+        metrics = (await http.get("/metrics")).text
+        tab = client_with(http)  # its own cookies, like a browser tab
+        login = (await tab.get("/dashboard/login")).text
+        token = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        assert (await tab.post("/dashboard/login", data={"key": ADMIN_KEY, "csrf_token": token})).status_code == 303
+        page = await tab.get("/dashboard/cache")
     assert len(fake.requests) == 2
     # The guard refused the candidate once; its reason (today "opposites unsaf/saf") counts by its code.
     verdict = compare_questions(NEAR_MISS, STORED)

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import onnx
-import openai
 import pytest
 from onnx import TensorProto, helper
 from tokenizers import Tokenizer
@@ -22,12 +21,14 @@ from tokenizers.normalizers import Lowercase
 from tokenizers.pre_tokenizers import Whitespace
 from tokenizers.processors import TemplateProcessing
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi.semantic import Verdict
 from layercache_asgi.semantic._cross_encoder import OnnxCrossEncoder
 from layercache_asgi.semantic._judge import guard_unsure
 from layercache_asgi.semantic._verifier import Verifier, asks_verifier
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
+
+from .conftest import async_openai
 
 pytestmark = pytest.mark.postgres
 
@@ -106,9 +107,9 @@ def test_who_is_asked_follows_when() -> None:
     assert not guard_unsure(Verdict(True)) and not guard_unsure(None)
 
 
-def ask(url: str, question: str) -> str:
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test-client-key-1", max_retries=0)
-    raw = client.chat.completions.with_raw_response.create(
+async def ask(http: httpx.AsyncClient, question: str) -> str:
+    client = async_openai(http, api_key="sk-test-client-key-1")
+    raw = await client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
     )
     assert raw.parse().choices[0].message.content.startswith("Echo: ")
@@ -123,29 +124,31 @@ def sample(metrics: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-def verifier_app(make_settings: Callable[..., Settings], **verifier: Any) -> LayerCacheApp:
-    return LayerCacheApp(make_settings(caching={"semantic": {"enabled": True, "verifier": verifier}}))
+def verifier_settings(make_settings: Callable[..., Settings], **verifier: Any) -> Settings:
+    return make_settings(caching={"semantic": {"enabled": True, "verifier": verifier}})
 
 
-def test_the_cache_obeys_the_verifier_on_what_the_guard_passes(
+@pytest.mark.in_process
+async def test_the_cache_obeys_the_verifier_on_what_the_guard_passes(
     make_settings: Callable[..., Settings], fake: FakeProvider, tmp_path: Path
 ) -> None:
     model = tiny_cross_encoder(tmp_path / "m", vetoed="way")
-    with serve(verifier_app(make_settings, model_path=str(model), when="pass")) as url:
-        assert ask(url, "How do I reset my password?") == "miss"
+    async with in_process(fake, verifier_settings(make_settings, model_path=str(model), when="pass")) as http:
+        assert await ask(http, "How do I reset my password?") == "miss"
         # The guard passes this paraphrase (a hit without a verifier: test_semantic_cache.py);
         # the verifier scores the pair 0.0003, under its threshold: a miss, sent upstream.
-        assert ask(url, "What's the way to reset my password?") == "miss"
+        assert await ask(http, "What's the way to reset my password?") == "miss"
         # Scored 0.88 by the verifier: a hit.
-        assert ask(url, "How can I reset my password?") == "hit"
-        metrics = httpx.get(f"{url}/metrics").text
+        assert await ask(http, "How can I reset my password?") == "hit"
+        metrics = (await http.get("/metrics")).text
     assert len(fake.requests) == 2
     assert sample(metrics, "layercache_semantic_verifier_total", result="rejected") >= 1
     assert sample(metrics, "layercache_semantic_verifier_total", result="accepted") == 1
 
 
 @pytest.mark.parametrize("broken", ["missing", "not_onnx"])
-def test_a_missing_or_broken_model_leaves_the_guard_alone_with_a_log_line_and_a_metric(
+@pytest.mark.in_process
+async def test_a_missing_or_broken_model_leaves_the_guard_alone_with_a_log_line_and_a_metric(
     make_settings: Callable[..., Settings],
     fake: FakeProvider,
     tmp_path: Path,
@@ -156,11 +159,11 @@ def test_a_missing_or_broken_model_leaves_the_guard_alone_with_a_log_line_and_a_
     if broken == "not_onnx":
         tiny_cross_encoder(model, vetoed="way")
         (model / "model.onnx").write_bytes(b"this is not an onnx model")
-    with serve(verifier_app(make_settings, model_path=str(model))) as url:
-        assert ask(url, "How do I reset my password?") == "miss"
-        assert ask(url, "What's the way to reset my password?") == "hit"  # the guard's verdict stands
-        assert ask(url, "How can I reset my password?") == "hit"
-        metrics = httpx.get(f"{url}/metrics").text
+    async with in_process(fake, verifier_settings(make_settings, model_path=str(model))) as http:
+        assert await ask(http, "How do I reset my password?") == "miss"
+        assert await ask(http, "What's the way to reset my password?") == "hit"  # the guard's verdict stands
+        assert await ask(http, "How can I reset my password?") == "hit"
+        metrics = (await http.get("/metrics")).text
     assert len(fake.requests) == 1
     assert sample(metrics, "layercache_semantic_verifier_total", result="unavailable") == 2
     assert sample(metrics, "layercache_faults_total", component="semantic", event="semantic_verifier_unavailable") == 1

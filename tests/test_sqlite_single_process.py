@@ -4,6 +4,7 @@ Replicas coordinate through PostgreSQL; SQLite has nothing to carry their change
 first process holds the file (a lock on ``<file>.lock``) and any other stops at start-up.
 These tests use their own SQLite file whatever ``LAYERCACHE_TEST_DB`` says.
 """
+# On sockets: a second uvicorn process on one SQLite file.
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ having run, and no stage module imports another.
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import anthropic
+import httpx
 import pytest
 
 from layercache_asgi import DEFAULT_STAGES, LayerCacheApp, Settings, get_exchange
@@ -28,7 +30,11 @@ from layercache_asgi.stages import (
     Stratify,
     WarmupGate,
 )
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
+
+from .conftest import async_anthropic, client_of
+
+pytestmark = pytest.mark.in_process
 
 STAGES_DIR = Path(__file__).resolve().parent.parent / "layercache_asgi" / "stages"
 MODEL = "claude-sonnet-4-5"
@@ -56,7 +62,7 @@ class Probe:
         await self.app(scope, receive, send)
 
 
-def metric(app: LayerCacheApp, name: str, expected: float) -> float:
+async def metric(app: LayerCacheApp, name: str, expected: float) -> float:
     """Metrics are recorded just after the client has its answer: poll until they arrive."""
     deadline = time.monotonic() + 30
     value = 0.0
@@ -64,29 +70,31 @@ def metric(app: LayerCacheApp, name: str, expected: float) -> float:
         value = app.runtime.metrics.totals.get(MODEL, {}).get(name, 0.0)
         if value >= expected:
             break
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)
     return value
 
 
 @pytest.mark.parametrize("removed", DEFAULT_STAGES, ids=lambda s: s.__name__)
-def test_each_stage_can_be_dropped(removed: type, make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
+async def test_each_stage_can_be_dropped(
+    removed: type, make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
     stages = [s for s in DEFAULT_STAGES if s is not removed]
     Probe.seen = []
-    app = LayerCacheApp(make_settings(), stages=[*stages, Probe])
-    with serve(app) as url:
-        claude = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
-        long = claude.messages.with_raw_response.create(
+    app = LayerCacheApp(make_settings(), stages=[*stages, Probe], transport=httpx.ASGITransport(app=fake))
+    async with client_of(app) as http:
+        claude = async_anthropic(http, api_key="sk-ant-test-key-1")
+        long = await claude.messages.with_raw_response.create(
             model=MODEL, max_tokens=20, system=LONG_SYSTEM, messages=HISTORY
         )
         long_body = fake.requests[-1].body
-        short = claude.messages.with_raw_response.create(
+        short = await claude.messages.with_raw_response.create(
             model=MODEL, max_tokens=20, system=SHORT_SYSTEM, messages=HISTORY
         )
         short_body = fake.requests[-1].body
 
         # The proxy answers whatever stage is missing.
-        assert long.parse().content[0].type == "text"
-        assert short.parse().content[0].type == "text"
+        assert (await long.parse()).content[0].type == "text"
+        assert (await short.parse()).content[0].type == "text"
 
         # Markers: placed on a cacheable prefix, never below the model's minimum (even when
         # PrefixThreshold, which usually checks it, did not run).
@@ -109,16 +117,18 @@ def test_each_stage_can_be_dropped(removed: type, make_settings: Callable[..., S
 
         # Metrics: both requests counted, and the short one as below the minimum.
         if removed is not RecordMetrics:
-            assert metric(app, "requests", 2) == 2
-            assert metric(app, "prefix_below_minimum", 1) == 1
+            assert await metric(app, "requests", 2) == 2
+            assert await metric(app, "prefix_below_minimum", 1) == 1
 
 
-def test_layer_hints_are_still_checked_without_stratify(make_settings: Callable[..., Settings]) -> None:
+async def test_layer_hints_are_still_checked_without_stratify(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
     stages = [s for s in DEFAULT_STAGES if s is not Stratify]
-    with serve(LayerCacheApp(make_settings(), stages=stages)) as url:
-        claude = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
+    async with in_process(fake, make_settings(), stages=stages) as http:
+        claude = async_anthropic(http, api_key="sk-ant-test-key-1")
         with pytest.raises(anthropic.BadRequestError) as info:
-            claude.messages.create(
+            await claude.messages.create(
                 model=MODEL,
                 max_tokens=20,
                 system=LONG_SYSTEM,
@@ -180,13 +190,13 @@ class ReadsTheBody:
         await self.app(scope, receive, send)
 
 
-def test_a_stage_reading_receive_gets_the_body_the_earlier_stages_rewrote(
+async def test_a_stage_reading_receive_gets_the_body_the_earlier_stages_rewrote(
     make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
     ReadsTheBody.seen = []
-    with serve(LayerCacheApp(make_settings(), stages=[*DEFAULT_STAGES, ReadsTheBody])) as url:
-        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
-        client.messages.create(
+    async with in_process(fake, make_settings(), stages=[*DEFAULT_STAGES, ReadsTheBody]) as http:
+        client = async_anthropic(http, api_key="sk-ant-test-key-1")
+        await client.messages.create(
             model="claude-sonnet-4-6",
             max_tokens=20,
             messages=[{"role": "user", "content": "Why is the sky blue?"}],

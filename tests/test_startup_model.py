@@ -5,6 +5,7 @@ Tried as a new user would: ``uvicorn layercache_asgi:app`` with the default embe
 has loaded (it never will here), says once, in its own log format, what the semantic cache
 waits for, and fastembed's own retry lines do not reach stderr in loguru's format.
 """
+# On sockets: the app started by uvicorn in a subprocess.
 
 from __future__ import annotations
 

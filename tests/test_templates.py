@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +14,16 @@ import pytest
 import yaml
 from starlette.middleware import Middleware
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import Settings
 from layercache_asgi._exchange import Exchange, get_exchange
 from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.prompt._layers import strip_markers
 from layercache_asgi.stages import DEFAULT_STAGES, ApplyTemplate, Enhance, Stratify
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
 
-from .conftest import ADMIN, ADMIN_KEY
+from .conftest import ADMIN, ADMIN_KEY, async_anthropic, async_openai, client_with
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.in_process]
 
 BYPASS = {"lc_bypass_cache": True}
 QUERY_SCHEMA = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
@@ -44,20 +44,13 @@ SUPPORT: dict[str, Any] = {
 }
 
 
-def _templates_api(base: str, **headers: str) -> httpx.Client:
+def _templates_api(http: httpx.AsyncClient, **headers: str) -> httpx.AsyncClient:
     """The template API with the admin key, unless ``headers`` say otherwise."""
-    return httpx.Client(base_url=f"{base}/v1/prompts", headers=headers or ADMIN, timeout=30)
+    return client_with(http, "/v1/prompts", headers or ADMIN)
 
 
-@pytest.fixture
-def served(settings: Settings) -> Iterator[tuple[str, LayerCacheApp]]:
-    app = LayerCacheApp(settings)
-    with serve(app) as url:
-        yield url, app
-
-
-def _create(base: str, template: dict[str, Any]) -> dict[str, Any]:
-    response = _templates_api(base).post("/templates", json=template)
+async def _create(http: httpx.AsyncClient, template: dict[str, Any]) -> dict[str, Any]:
+    response = await _templates_api(http).post("/templates", json=template)
     assert response.status_code in (200, 201), response.text
     return dict(response.json())
 
@@ -80,14 +73,13 @@ def _question_and_enhancements(messages: list[dict[str, Any]]) -> tuple[str, int
 # -- lc_template through the SDKs -------------------------------------------------------------
 
 
-def test_openai_request_gets_the_templates_system_context_and_tools(
-    served: tuple[str, LayerCacheApp], fake: FakeProvider
+async def test_openai_request_gets_the_templates_system_context_and_tools(
+    http: httpx.AsyncClient, fake: FakeProvider
 ) -> None:
-    base, _ = served
-    _create(base, SUPPORT)
-    client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+    await _create(http, SUPPORT)
+    client = async_openai(http, api_key="sk-template-test")
     client_search = {"type": "function", "function": {"name": "search", "description": "mine", "parameters": {}}}
-    response = client.chat.completions.with_raw_response.create(
+    response = await client.chat.completions.with_raw_response.create(
         model="gpt-4o",
         messages=[
             {"role": "system", "content": "Reply in French."},
@@ -111,11 +103,10 @@ def test_openai_request_gets_the_templates_system_context_and_tools(
     assert not any(key.startswith("lc_") for key in sent)
 
 
-def test_anthropic_request_gets_system_blocks_and_tools(served: tuple[str, LayerCacheApp], fake: FakeProvider) -> None:
-    base, _ = served
-    _create(base, SUPPORT)
-    client = anthropic.Anthropic(base_url=base, api_key="sk-ant-template-test", max_retries=0)
-    message = client.messages.create(
+async def test_anthropic_request_gets_system_blocks_and_tools(http: httpx.AsyncClient, fake: FakeProvider) -> None:
+    await _create(http, SUPPORT)
+    client = async_anthropic(http, api_key="sk-ant-template-test")
+    message = await client.messages.create(
         model="claude-sonnet-4-6",
         max_tokens=64,
         system="Reply in French.",
@@ -132,18 +123,18 @@ def test_anthropic_request_gets_system_blocks_and_tools(served: tuple[str, Layer
     assert _question_and_enhancements(sent["messages"]) == ("Where is order 42?", 2)
 
 
-def test_an_unknown_template_is_a_404_in_the_clients_format(proxy: str, fake: FakeProvider) -> None:
-    oai = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-template-test", max_retries=0)
+async def test_an_unknown_template_is_a_404_in_the_clients_format(http: httpx.AsyncClient, fake: FakeProvider) -> None:
+    oai = async_openai(http, api_key="sk-template-test")
     with pytest.raises(openai.NotFoundError) as oai_error:
-        oai.chat.completions.create(
+        await oai.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "nope"}
         )
     assert oai_error.value.body["type"] == "not_found_error"  # type: ignore[index]
     assert "nope" in oai_error.value.message
 
-    ant = anthropic.Anthropic(base_url=proxy, api_key="sk-ant-template-test", max_retries=0)
+    ant = async_anthropic(http, api_key="sk-ant-template-test")
     with pytest.raises(anthropic.NotFoundError) as ant_error:
-        ant.messages.create(
+        await ant.messages.create(
             model="claude-sonnet-4-6",
             max_tokens=16,
             messages=[{"role": "user", "content": "hi"}],
@@ -167,15 +158,16 @@ class _Recorder:
         await self.app(scope, receive, send)
 
 
-def test_template_content_is_layered_and_default_enhancements_added(
+async def test_template_content_is_layered_and_default_enhancements_added(
     make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
     seen: list[Exchange] = []
-    app = LayerCacheApp(make_settings(), stages=[ApplyTemplate, Stratify, Middleware(_Recorder, into=seen)])
-    with serve(app) as base:
-        _create(base, SUPPORT)
-        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
-        client.chat.completions.create(
+    async with in_process(
+        fake, make_settings(), stages=[ApplyTemplate, Stratify, Middleware(_Recorder, into=seen)]
+    ) as http:
+        await _create(http, SUPPORT)
+        client = async_openai(http, api_key="sk-template-test")
+        await client.chat.completions.create(
             model="gpt-4o",
             messages=[
                 {"role": "user", "content": "Background: my account is 7."},
@@ -199,16 +191,15 @@ def test_template_content_is_layered_and_default_enhancements_added(
     ]  # the client's options win
 
 
-def test_anthropic_template_context_is_l1_inside_the_cached_prefix(
+async def test_anthropic_template_context_is_l1_inside_the_cached_prefix(
     make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
     seen: list[Exchange] = []
     stages = [ApplyTemplate, Stratify, Enhance, Middleware(_Recorder, into=seen)]
-    app = LayerCacheApp(make_settings(), stages=stages)
-    with serve(app) as base:
-        _create(base, SUPPORT)
-        client = anthropic.Anthropic(base_url=base, api_key="sk-ant-template-test", max_retries=0)
-        client.messages.create(
+    async with in_process(fake, make_settings(), stages=stages) as http:
+        await _create(http, SUPPORT)
+        client = async_anthropic(http, api_key="sk-ant-template-test")
+        await client.messages.create(
             model="claude-sonnet-4-6",
             max_tokens=64,
             system="Reply in French.",
@@ -227,49 +218,47 @@ def test_anthropic_template_context_is_l1_inside_the_cached_prefix(
 # -- the management API -----------------------------------------------------------------------
 
 
-def test_create_version_show_pin_and_delete(served: tuple[str, LayerCacheApp], fake: FakeProvider) -> None:
-    base, _ = served
-    api = _templates_api(base)
-    first = api.post("/templates", json=SUPPORT)
+async def test_create_version_show_pin_and_delete(http: httpx.AsyncClient, fake: FakeProvider) -> None:
+    api = _templates_api(http)
+    first = await api.post("/templates", json=SUPPORT)
     assert first.status_code == 201 and first.json()["version"] == 1 and first.json()["created"] is True
-    same = api.post("/templates", json=SUPPORT)
+    same = await api.post("/templates", json=SUPPORT)
     assert same.status_code == 200 and same.json()["version"] == 1 and same.json()["created"] is False
-    second = api.post("/templates", json={**SUPPORT, "system": "You are Acme's new assistant."})
+    second = await api.post("/templates", json={**SUPPORT, "system": "You are Acme's new assistant."})
     assert second.status_code == 201 and second.json()["version"] == 2
 
-    listed = api.get("/templates").json()
+    listed = (await api.get("/templates")).json()
     assert [(t["name"], t["version"]) for t in listed["data"]] == [("support", 2)]
     assert listed["persistent"] is True
-    shown = api.get("/templates/support", params={"version": 1}).json()
+    shown = (await api.get("/templates/support", params={"version": 1})).json()
     assert shown["system"] == SUPPORT["system"] and shown["versions"] == [1, 2]
 
-    client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+    client = async_openai(http, api_key="sk-template-test")
 
-    def system_sent(reference: str) -> str:
-        client.chat.completions.create(
+    async def system_sent(reference: str) -> str:
+        await client.chat.completions.create(
             model="gpt-4o",
             messages=[{"role": "user", "content": "hi"}],
             extra_body={"lc_template": reference, **BYPASS},
         )
         return str(fake.requests[-1].body["messages"][0]["content"])
 
-    assert system_sent("support") == "You are Acme's new assistant."
-    assert system_sent("support@1") == SUPPORT["system"]
+    assert await system_sent("support") == "You are Acme's new assistant."
+    assert await system_sent("support@1") == SUPPORT["system"]
 
-    deleted = api.delete("/templates/support")
+    deleted = await api.delete("/templates/support")
     assert deleted.status_code == 200 and deleted.json()["deleted_versions"] == 2
-    assert api.delete("/templates/support").status_code == 404
-    assert api.get("/templates/support").status_code == 404
+    assert (await api.delete("/templates/support")).status_code == 404
+    assert (await api.get("/templates/support")).status_code == 404
     with pytest.raises(openai.NotFoundError):
-        system_sent("support")  # the deletion reached the in-memory cache at once
+        await system_sent("support")  # the deletion reached the in-memory cache at once
 
 
-def test_a_change_is_seen_by_the_next_request(served: tuple[str, LayerCacheApp], fake: FakeProvider) -> None:
-    base, _ = served
-    client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+async def test_a_change_is_seen_by_the_next_request(http: httpx.AsyncClient, fake: FakeProvider) -> None:
+    client = async_openai(http, api_key="sk-template-test")
     for n in range(3):
-        _create(base, {"name": "greeter", "system": f"Greeting style {n}."})
-        client.chat.completions.create(
+        await _create(http, {"name": "greeter", "system": f"Greeting style {n}."})
+        await client.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "greeter"}
         )
         assert fake.requests[-1].body["messages"][0]["content"] == f"Greeting style {n}."
@@ -285,47 +274,48 @@ def test_a_change_is_seen_by_the_next_request(served: tuple[str, LayerCacheApp],
         ([{"name": "twice"}, {"name": "twice"}], "twice"),
     ],
 )
-def test_bad_template_bodies_are_400(proxy: str, body: Any, fragment: str) -> None:
-    response = _templates_api(proxy).post("/templates", json=body)
+async def test_bad_template_bodies_are_400(http: httpx.AsyncClient, body: Any, fragment: str) -> None:
+    response = await _templates_api(http).post("/templates", json=body)
     assert response.status_code == 400
     assert fragment in response.json()["error"]["message"]
     yaml_body = {"content-type": "application/yaml"}
-    assert _templates_api(proxy).post("/templates", content=b"{not: [valid", headers=yaml_body).status_code == 400
+    assert (
+        await _templates_api(http).post("/templates", content=b"{not: [valid", headers=yaml_body)
+    ).status_code == 400
 
 
-def test_export_and_import_round_trip_in_yaml_and_json(
-    make_settings: Callable[..., Settings], served: tuple[str, LayerCacheApp], tmp_path: Path
+async def test_export_and_import_round_trip_in_yaml_and_json(
+    make_settings: Callable[..., Settings], http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    base, _ = served
-    _create(base, SUPPORT)
-    _create(base, {"name": "terse", "system": "Be terse."})
-    _create(base, {"name": "terse", "system": "Be very terse."})
-    api = _templates_api(base)
-    exported_yaml = api.get("/templates", params={"format": "yaml"})
+    await _create(http, SUPPORT)
+    await _create(http, {"name": "terse", "system": "Be terse."})
+    await _create(http, {"name": "terse", "system": "Be very terse."})
+    api = _templates_api(http)
+    exported_yaml = await api.get("/templates", params={"format": "yaml"})
     assert exported_yaml.headers["content-type"].startswith("application/yaml")
     document = yaml.safe_load(exported_yaml.text)
     assert [(t["name"], t["version"]) for t in document["templates"]] == [("support", 1), ("terse", 2)]
-    exported_json = api.get("/templates", params={"format": "json"}).json()
+    exported_json = (await api.get("/templates", params={"format": "json"})).json()
     assert exported_json == document
 
-    other = LayerCacheApp(make_settings(database={"url": f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"}))
-    with serve(other) as other_base:
-        imported = _templates_api(other_base).post(
+    other_settings = make_settings(database={"url": f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"})
+    async with in_process(FakeProvider(), other_settings) as other:
+        imported = await _templates_api(other).post(
             "/templates", content=exported_yaml.text, headers={"content-type": "application/yaml"}
         )
         assert imported.status_code == 201
         assert imported.json()["created"] == ["support@1", "terse@1"]
-        again = _templates_api(other_base).post(
+        again = await _templates_api(other).post(
             "/templates", content=json.dumps(exported_json), headers={"content-type": "application/json"}
         )
         assert again.status_code == 200 and again.json()["unchanged"] == ["support@1", "terse@1"]
-        copied = _templates_api(other_base).get("/templates").json()["data"]
-    originals = api.get("/templates").json()["data"]
+        copied = (await _templates_api(other).get("/templates")).json()["data"]
+    originals = (await api.get("/templates")).json()["data"]
     fields = ("name", "description", "system", "context", "tools", "enhancements")
     assert [{k: t[k] for k in fields} for t in copied] == [{k: t[k] for k in fields} for t in originals]
 
 
-def test_the_templates_folder_is_imported_at_start_up_and_on_reload(
+async def test_the_templates_folder_is_imported_at_start_up_and_on_reload(
     make_settings: Callable[..., Settings], tmp_path: Path, fake: FakeProvider
 ) -> None:
     folder = tmp_path / "templates"
@@ -335,21 +325,20 @@ def test_the_templates_folder_is_imported_at_start_up_and_on_reload(
     )
     (folder / "b.json").write_text(json.dumps({"name": "coder", "system": "You write Python."}), encoding="utf-8")
     (folder / "notes.txt").write_text("not a template", encoding="utf-8")
-    app = LayerCacheApp(make_settings(enhancements={"templates_dir": str(folder)}))
-    with serve(app) as base:
-        api = _templates_api(base)
-        names = [(t["name"], t["version"]) for t in api.get("/templates").json()["data"]]
+    async with in_process(fake, make_settings(enhancements={"templates_dir": str(folder)})) as http:
+        api = _templates_api(http)
+        names = [(t["name"], t["version"]) for t in (await api.get("/templates")).json()["data"]]
         assert names == [("coder", 1), ("support", 1), ("terse", 1)]
 
         (folder / "b.json").write_text(json.dumps({"name": "coder", "system": "You write Rust."}), encoding="utf-8")
         (folder / "c.yaml").write_text("name: [unclosed", encoding="utf-8")
-        report = api.post("/reload").json()
+        report = (await api.post("/reload")).json()
         assert report["created"] == ["coder@2"]
         assert sorted(report["unchanged"]) == ["support@1", "terse@1"]
         assert len(report["errors"]) == 1 and report["errors"][0].startswith("c.yaml")
 
-        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
-        client.chat.completions.create(
+        client = async_openai(http, api_key="sk-template-test")
+        await client.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "coder"}
         )
         assert fake.requests[-1].body["messages"][0]["content"] == "You write Rust."
@@ -363,21 +352,20 @@ def test_the_templates_folder_is_imported_at_start_up_and_on_reload(
         (["structured_json", "chain_of_thought"], "'structured_json' and 'chain_of_thought' contradict"),
     ],
 )
-def test_a_template_the_enhance_stage_would_refuse_is_refused_when_saved(
-    served: tuple[str, LayerCacheApp], fake: FakeProvider, enhancements: list[Any], fragment: str
+async def test_a_template_the_enhance_stage_would_refuse_is_refused_when_saved(
+    http: httpx.AsyncClient, fake: FakeProvider, enhancements: list[Any], fragment: str
 ) -> None:
-    base, _ = served
-    api = _templates_api(base)
-    single = api.post("/templates", json={"name": "helper", "system": "Help.", "enhancements": enhancements})
+    api = _templates_api(http)
+    single = await api.post("/templates", json={"name": "helper", "system": "Help.", "enhancements": enhancements})
     assert single.status_code == 400 and fragment in single.json()["error"]["message"]
     several = [{"name": "fine", "system": "Fine."}, {"name": "helper", "enhancements": enhancements}]
-    listed = api.post("/templates", json=several)
+    listed = await api.post("/templates", json=several)
     assert listed.status_code == 400 and fragment in listed.json()["error"]["message"]
-    assert api.get("/templates").json()["data"] == []  # one bad template saves none
+    assert (await api.get("/templates")).json()["data"] == []  # one bad template saves none
 
 
-def test_a_folder_template_naming_an_unknown_enhancement_is_skipped_and_reported(
-    make_settings: Callable[..., Settings], tmp_path: Path
+async def test_a_folder_template_naming_an_unknown_enhancement_is_skipped_and_reported(
+    make_settings: Callable[..., Settings], tmp_path: Path, fake: FakeProvider
 ) -> None:
     folder = tmp_path / "templates"
     folder.mkdir()
@@ -387,16 +375,15 @@ def test_a_folder_template_naming_an_unknown_enhancement_is_skipped_and_reported
         ),
         encoding="utf-8",
     )
-    app = LayerCacheApp(make_settings(enhancements={"templates_dir": str(folder)}))
-    with serve(app) as base:
-        api = _templates_api(base)
-        assert [t["name"] for t in api.get("/templates").json()["data"]] == ["terse"]
-        report = api.post("/reload").json()
+    async with in_process(fake, make_settings(enhancements={"templates_dir": str(folder)})) as http:
+        api = _templates_api(http)
+        assert [t["name"] for t in (await api.get("/templates")).json()["data"]] == ["terse"]
+        report = (await api.post("/reload")).json()
     assert report["unchanged"] == ["terse@1"] and report["created"] == []
     assert len(report["errors"]) == 1 and "odd: enhancements: unknown enhancement 'x'" in report["errors"][0]
 
 
-def test_templates_are_checked_against_the_apps_own_registry(
+async def test_templates_are_checked_against_the_apps_own_registry(
     make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
     from layercache_asgi.enhancements import Addition, default_registry
@@ -407,33 +394,32 @@ def test_templates_are_checked_against_the_apps_own_registry(
     registry = default_registry()
     registry.register("persona", persona, options=["role"])
     stages = [Middleware(Enhance, registry=registry) if s is Enhance else s for s in DEFAULT_STAGES]
-    with serve(LayerCacheApp(make_settings(), stages=stages)) as base:
-        api = _templates_api(base)
+    async with in_process(fake, make_settings(), stages=stages) as http:
+        api = _templates_api(http)
         good = {"name": "poet", "enhancements": [{"name": "persona", "options": {"role": "poet"}}]}
-        assert api.post("/templates", json=good).status_code == 201
+        assert (await api.post("/templates", json=good)).status_code == 201
         bad = {"name": "poet2", "enhancements": [{"name": "persona", "options": {"mood": "dark"}}]}
-        assert "has no option 'mood'" in api.post("/templates", json=bad).json()["error"]["message"]
-        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
-        client.chat.completions.create(
+        assert "has no option 'mood'" in (await api.post("/templates", json=bad)).json()["error"]["message"]
+        client = async_openai(http, api_key="sk-template-test")
+        await client.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "poet"}
         )
     assert fake.requests[-1].body["messages"][0]["content"] == "Answer as a poet.\n\nhi"
 
 
 @pytest.mark.parametrize("reference", ["support@x", "@0", "support@0", "support@-1", "@", "support@", "support@01"])
-def test_a_malformed_version_is_a_400_not_a_404(
-    served: tuple[str, LayerCacheApp], fake: FakeProvider, reference: str
+async def test_a_malformed_version_is_a_400_not_a_404(
+    http: httpx.AsyncClient, fake: FakeProvider, reference: str
 ) -> None:
-    base, _ = served
-    _create(base, SUPPORT)
-    oai = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
+    await _create(http, SUPPORT)
+    oai = async_openai(http, api_key="sk-template-test")
     with pytest.raises(openai.BadRequestError, match="bad version"):
-        oai.chat.completions.create(
+        await oai.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": reference}
         )
-    ant = anthropic.Anthropic(base_url=base, api_key="sk-ant-template-test", max_retries=0)
+    ant = async_anthropic(http, api_key="sk-ant-template-test")
     with pytest.raises(anthropic.BadRequestError, match="bad version"):
-        ant.messages.create(
+        await ant.messages.create(
             model="claude-sonnet-4-6",
             max_tokens=16,
             messages=[{"role": "user", "content": "hi"}],
@@ -442,77 +428,80 @@ def test_a_malformed_version_is_a_400_not_a_404(
     assert fake.requests == []
 
 
-def test_show_refuses_a_malformed_version(served: tuple[str, LayerCacheApp]) -> None:
-    base, _ = served
-    _create(base, SUPPORT)
-    api = _templates_api(base)
-    assert api.get("/templates/support", params={"version": "1"}).status_code == 200
+async def test_show_refuses_a_malformed_version(http: httpx.AsyncClient) -> None:
+    await _create(http, SUPPORT)
+    api = _templates_api(http)
+    assert (await api.get("/templates/support", params={"version": "1"})).status_code == 200
     for version in ("01", "0", "x", "-1", ""):
-        shown = api.get("/templates/support", params={"version": version})
+        shown = await api.get("/templates/support", params={"version": version})
         assert shown.status_code == 400 and "bad version" in shown.json()["error"]["message"], version
-    assert api.get("/templates/support@01").status_code == 400
+    assert (await api.get("/templates/support@01")).status_code == 400
 
 
-def test_reload_without_a_folder_is_a_409(proxy: str) -> None:
-    response = _templates_api(proxy).post("/reload")
+async def test_reload_without_a_folder_is_a_409(http: httpx.AsyncClient) -> None:
+    response = await _templates_api(http).post("/reload")
     assert response.status_code == 409
     assert "templates_dir" in response.json()["error"]["message"]
 
 
-def test_template_routes_need_the_admin_key_and_never_a_client_key(make_settings: Callable[..., Settings]) -> None:
-    app = LayerCacheApp(make_settings(proxy={"proxy_api_key": "proxy-secret-key"}))
-    with serve(app) as base:
-        anonymous = _templates_api(base, **{"x-nothing": "1"})
-        client_key = _templates_api(base, authorization="Bearer proxy-secret-key")
-        wrong = _templates_api(base, authorization="Bearer guess")
-        for client in (anonymous, client_key, wrong):
-            assert client.get("/templates").status_code == 401
-            assert client.post("/templates", json=SUPPORT).status_code == 401
-            assert client.delete("/templates/support").status_code == 401
-            assert client.post("/reload").status_code == 401
-        admin = _templates_api(base, authorization=f"Bearer {ADMIN_KEY}")
-        assert admin.post("/templates", json=SUPPORT).status_code == 201
-        assert client_key.get("/templates/support").status_code == 401
-        assert [t["name"] for t in admin.get("/templates").json()["data"]] == ["support"]
-
-
-def test_templates_survive_a_restart(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
-    settings = make_settings()
-    with serve(LayerCacheApp(settings)) as base:
-        _create(base, SUPPORT)
-    with serve(LayerCacheApp(settings)) as base:
-        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
-        client.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "support"}
-        )
-    assert fake.requests[-1].body["messages"][0]["content"] == SUPPORT["system"]
-
-
-def test_without_a_database_templates_live_in_memory(
+async def test_template_routes_need_the_admin_key_and_never_a_client_key(
     make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
-    app = LayerCacheApp(make_settings(database={"url": "postgresql+asyncpg://nobody@127.0.0.1:1/layercache"}))
-    with serve(app) as base:
-        created = _templates_api(base).post("/templates", json=SUPPORT)
-        assert created.status_code == 201
-        assert _templates_api(base).get("/templates").json()["persistent"] is False
-        client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-template-test", max_retries=0)
-        client.chat.completions.create(
+    async with in_process(fake, make_settings(proxy={"proxy_api_key": "proxy-secret-key"})) as http:
+        anonymous = _templates_api(http, **{"x-nothing": "1"})
+        client_key = _templates_api(http, authorization="Bearer proxy-secret-key")
+        wrong = _templates_api(http, authorization="Bearer guess")
+        for client in (anonymous, client_key, wrong):
+            assert (await client.get("/templates")).status_code == 401
+            assert (await client.post("/templates", json=SUPPORT)).status_code == 401
+            assert (await client.delete("/templates/support")).status_code == 401
+            assert (await client.post("/reload")).status_code == 401
+        admin = _templates_api(http, authorization=f"Bearer {ADMIN_KEY}")
+        assert (await admin.post("/templates", json=SUPPORT)).status_code == 201
+        assert (await client_key.get("/templates/support")).status_code == 401
+        assert [t["name"] for t in (await admin.get("/templates")).json()["data"]] == ["support"]
+
+
+async def test_templates_survive_a_restart(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
+    settings = make_settings()
+    async with in_process(fake, settings) as http:
+        await _create(http, SUPPORT)
+    async with in_process(fake, settings) as http:
+        client = async_openai(http, api_key="sk-template-test")
+        await client.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "support"}
         )
     assert fake.requests[-1].body["messages"][0]["content"] == SUPPORT["system"]
 
 
-def test_without_an_admin_key_the_template_api_is_off(make_settings: Callable[..., Settings]) -> None:
+async def test_without_a_database_templates_live_in_memory(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    async with in_process(
+        fake, make_settings(database={"url": "postgresql+asyncpg://nobody@127.0.0.1:1/layercache"})
+    ) as http:
+        created = await _templates_api(http).post("/templates", json=SUPPORT)
+        assert created.status_code == 201
+        assert (await _templates_api(http).get("/templates")).json()["persistent"] is False
+        client = async_openai(http, api_key="sk-template-test")
+        await client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_body={"lc_template": "support"}
+        )
+    assert fake.requests[-1].body["messages"][0]["content"] == SUPPORT["system"]
+
+
+async def test_without_an_admin_key_the_template_api_is_off(
+    make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
     # Templates are shared by every tenant; a provider key passed through proves nothing about who may edit them.
-    with serve(LayerCacheApp(make_settings(proxy={"admin_api_key": None}))) as base:
-        api = _templates_api(base, authorization="Bearer sk-some-provider-key")
+    async with in_process(fake, make_settings(proxy={"admin_api_key": None})) as http:
+        api = _templates_api(http, authorization="Bearer sk-some-provider-key")
         refused = [
-            api.get("/templates"),
-            api.get("/templates/support"),
-            api.post("/templates", json=SUPPORT),
-            api.delete("/templates/support"),
-            api.post("/reload"),
+            await api.get("/templates"),
+            await api.get("/templates/support"),
+            await api.post("/templates", json=SUPPORT),
+            await api.delete("/templates/support"),
+            await api.post("/reload"),
         ]
     for response in refused:
         assert response.status_code == 403

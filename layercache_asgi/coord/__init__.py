@@ -5,7 +5,8 @@ On SQLite there is one process (a second one refuses to start, see ``_single_pro
 
 from __future__ import annotations
 
+from ._coordinator import Coordinator
 from ._single_process import SingleProcessError
 from ._start import start_coordination
 
-__all__ = ["SingleProcessError", "start_coordination"]
+__all__ = ["Coordinator", "SingleProcessError", "start_coordination"]

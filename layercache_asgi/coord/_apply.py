@@ -30,8 +30,7 @@ from ._claims import Claims
 from ._flight import FLIGHT_PREFIX
 
 if TYPE_CHECKING:
-    from .._runtime import Runtime
-    from ..stages.warmup_gate import WarmupRegistry
+    from ._host import CoordHost, WarmTable
 
 __all__ = ["Applier"]
 
@@ -39,14 +38,14 @@ log = structlog.get_logger("layercache.coord")
 
 
 class Applier:
-    def __init__(self, runtime: Runtime, replica: str, claims: Claims) -> None:
+    def __init__(self, runtime: CoordHost, replica: str, claims: Claims) -> None:
         self.runtime = runtime
         self.replica = replica
         self.claims = claims
         self.applying_remote = False  # a config reload caused by a notification is not announced again
         self._tasks: set[asyncio.Task[None]] = set()
         # The warm-up gates' registries (each gate stage holds its own) that hear of prefixes made warm elsewhere.
-        self.registries: weakref.WeakSet[WarmupRegistry] = weakref.WeakSet()
+        self.registries: weakref.WeakSet[WarmTable] = weakref.WeakSet()
 
     def __call__(self, message: dict[str, Any]) -> None:
         kind = message.get("k")
@@ -149,12 +148,11 @@ class Applier:
 
     async def reload_config(self) -> None:
         """Re-read the config file when it says something new (another replica saved or reloaded it)."""
-        from ..dashboard._settings_io import changed_paths, check_no_lost_sections
+        from .._config import changed_paths, check_no_lost_sections, load_settings
 
-        path = getattr(self.runtime, "config_path", None)
+        path = self.runtime.config_path
         if path is None:
             return
-        from .._config import load_settings
 
         try:
             new = await asyncio.to_thread(load_settings, path)

@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from ..db._background import Background
 from ._apply import Applier
 from ._claims import Claims
 from ._notify import Listener, connect_kwargs, publish
 
 if TYPE_CHECKING:
     from .._config import Settings
-    from .._runtime import Runtime
     from ..db import Database
+    from ._host import CoordHost
 
 __all__ = ["LISTENER_NAME", "Coordinator"]
 
@@ -38,7 +39,7 @@ _SWEEP_SECONDS = 300.0
 
 
 class Coordinator:
-    def __init__(self, runtime: Runtime, db: Database) -> None:
+    def __init__(self, runtime: CoordHost, db: Database) -> None:
         self.runtime = runtime
         self.db = db
         self.replica = uuid.uuid4().hex[:16]
@@ -46,7 +47,7 @@ class Coordinator:
         self.applier = Applier(runtime, self.replica, self.claims)
         self.listener = Listener(self._connect, self.applier, self.applier.resync)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = Background("layercache-coord-sweep", self._sweep)
 
     async def _connect(self) -> Any:
         import asyncpg  # type: ignore[import-untyped]
@@ -58,7 +59,7 @@ class Coordinator:
 
     async def start(self) -> None:
         self.listener.start()
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="layercache-coord-sweep")
+        self._sweeper.start()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.listener.connected.wait(), _LISTEN_WAIT_SECONDS)
         self.runtime.on_reload(self._config_reloaded)
@@ -120,10 +121,7 @@ class Coordinator:
             self.runtime.auth.sessions.on_revoke = None
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2.0)
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await self._sweeper.stop()
         await self.claims.close()
         await self.listener.stop()
         await self.applier.close()

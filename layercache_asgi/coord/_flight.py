@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..semantic._key import CacheKey
     from ..semantic._service import SemanticCacheService
     from ..semantic._store import StoredAnswer
-    from ._claims import ClaimOutcome
+    from ._claims import ClaimOutcome, Claims
 
 __all__ = ["FLIGHT_PREFIX", "answer_elsewhere", "flight_key", "landed"]
 
@@ -40,7 +40,7 @@ def flight_key(key: CacheKey) -> str:
 
 
 async def answer_elsewhere(
-    coord: Any, service: SemanticCacheService, key: CacheKey, settings: SemanticCacheSettings, deadline: float
+    claims: Claims, service: SemanticCacheService, key: CacheKey, settings: SemanticCacheSettings, deadline: float
 ) -> tuple[ClaimOutcome | None, StoredAnswer | None]:
     """(the claim this replica now holds, or None; the answer another replica stored meanwhile, or None).
 
@@ -49,7 +49,7 @@ async def answer_elsewhere(
     claim_key = flight_key(key)
     try:
         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-            outcome: ClaimOutcome = await coord.claims.claim([claim_key], settings.single_flight_wait_seconds)
+            outcome = await claims.claim([claim_key], settings.single_flight_wait_seconds)
     except Exception as exc:
         log.warning("semantic_flight_claim_failed", error=type(exc).__name__)
         return None, None
@@ -63,7 +63,7 @@ async def answer_elsewhere(
     except TimeoutError:
         return None, None
     finally:
-        coord.claims.done_waiting([claim_key], outcome.signal)
+        claims.done_waiting([claim_key], outcome.signal)
     return None, await _look_again(service, key, settings)
 
 
@@ -78,18 +78,18 @@ async def _look_again(
     return answer
 
 
-def landed(coord: Any, service: SemanticCacheService, outcome: ClaimOutcome | None, stored: bool) -> None:
+def landed(claims: Claims, service: SemanticCacheService, outcome: ClaimOutcome | None, stored: bool) -> None:
     """The holder is done: release its claim once its answer (if any) is in the database."""
     if outcome is None:
         return
 
     async def release() -> None:
         if not stored:
-            coord.claims.release(outcome)
+            claims.release(outcome)
             return
         await service.flush()
         # "Answered" for a moment: a replica whose lookup just missed the row reads it instead of asking too.
-        coord.claims.started(outcome, _ANSWERED_SECONDS)
+        claims.started(outcome, _ANSWERED_SECONDS)
 
     task = asyncio.get_running_loop().create_task(release())
-    coord.claims.keep(task)
+    claims.keep(task)

@@ -20,6 +20,8 @@ from typing import Any
 
 import structlog
 
+from ..db._background import Background, doubled
+
 __all__ = ["CHANNEL", "Listener", "connect_kwargs", "notify", "publish"]
 
 log = structlog.get_logger("layercache.coord")
@@ -68,18 +70,14 @@ class Listener:
         self._connect = connect
         self._deliver = deliver
         self._resync = resync
-        self._task: asyncio.Task[None] | None = None
+        self._task = Background("layercache-coord-listener", self._run)
         self.connected = asyncio.Event()  # set while listening
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="layercache-coord-listener")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def _run(self) -> None:
         delay, first = 0.2, True
@@ -89,7 +87,7 @@ class Listener:
             except Exception as exc:
                 log.warning("coord_listen_failed", error=type(exc).__name__, retry_in_seconds=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, _MAX_BACKOFF_SECONDS)
+                delay = doubled(delay, _MAX_BACKOFF_SECONDS)
                 continue
             resync, first, delay = not first, False, 0.2
             try:

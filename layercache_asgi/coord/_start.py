@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import structlog
@@ -10,16 +11,17 @@ import structlog
 from ._single_process import hold_sqlite_file, release_sqlite_file, sole_holder, sqlite_path
 
 if TYPE_CHECKING:
-    from .._runtime import Runtime
+    from ._coordinator import Coordinator
+    from ._host import CoordHost
 
 __all__ = ["start_coordination"]
 
 log = structlog.get_logger("layercache.coord")
 
 
-async def start_coordination(runtime: Runtime) -> None:
-    """Set ``runtime.coord`` on PostgreSQL (None elsewhere). Raises SingleProcessError for a second
-    process on one SQLite file."""
+async def start_coordination(runtime: CoordHost, install: Callable[[Coordinator], None]) -> None:
+    """On PostgreSQL, start a coordinator and hand it to ``install`` (now, or once the database is
+    up). Raises SingleProcessError for a second process on one SQLite file."""
     path = sqlite_path(runtime.settings.database.url)
     if path is not None:
         await asyncio.to_thread(hold_sqlite_file, path)
@@ -32,12 +34,12 @@ async def start_coordination(runtime: Runtime) -> None:
         runtime.on_close(release)
         return
     if runtime.db is None:
-        runtime.on_database(lambda: _start_coordinator(runtime))  # once the database is back
+        runtime.on_database(lambda: _start_coordinator(runtime, install))  # once the database is back
         return
-    await _start_coordinator(runtime)
+    await _start_coordinator(runtime, install)
 
 
-async def _start_coordinator(runtime: Runtime) -> None:
+async def _start_coordinator(runtime: CoordHost, install: Callable[[Coordinator], None]) -> None:
     db = runtime.db
     if db is None or db.dialect != "postgresql":
         return
@@ -51,5 +53,5 @@ async def _start_coordinator(runtime: Runtime) -> None:
     coordinator = Coordinator(runtime, db)
     await coordinator.start()
     runtime.on_close(coordinator.close)
-    runtime.coord = coordinator
+    install(coordinator)
     log.info("coord_started", replica=coordinator.replica, listening=coordinator.listening)

@@ -11,7 +11,6 @@ waiting for it (semantic cache, template store) start, without a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -19,6 +18,7 @@ import sqlalchemy
 import structlog
 
 from .._config import Host
+from ._background import Background, doubled
 from ._database import Database, is_database_error
 
 __all__ = ["MAX_BACKOFF_SECONDS", "DatabaseHost", "DatabaseWatch", "is_database_error"]
@@ -68,18 +68,14 @@ class DatabaseWatch:
         self._runtime = runtime
         self._open = open_database
         self._up_at_start = opened is not None  # else reconnect first
-        self._task: asyncio.Task[None] | None = None
+        self._task = Background("layercache-database-watch", self._run)
         self._opened: Database | None = None  # a database this watch opened (it closes it)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="layercache-database-watch")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
         if self._opened is not None:
             await self._opened.close()
             self._opened = None
@@ -110,5 +106,5 @@ class DatabaseWatch:
                 log.info("database_reconnected", backend=db.dialect)
                 await self._runtime.database_ready(db)
                 return
-            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+            delay = doubled(delay, MAX_BACKOFF_SECONDS)
             log.info("database_retry_scheduled", retry_in_seconds=delay)

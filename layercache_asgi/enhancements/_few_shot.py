@@ -44,6 +44,15 @@ class _Bank:
     vectors: Any  # np.ndarray, rows L2-normalised
 
 
+class _FewShotState:
+    """Per app (in its prompt state): the loaded examples, and an embedder when the semantic cache has none."""
+
+    def __init__(self) -> None:
+        self.embedder: Embedder | None = None
+        self.bank: _Bank | None = None
+        self.lock = asyncio.Lock()
+
+
 def load_examples(path: Path) -> list[Example]:
     """Read an examples file; raise ValueError when it is not a list of input/output pairs."""
     text = path.read_text(encoding="utf-8")
@@ -73,33 +82,32 @@ def newest_input_text(exchange: Exchange) -> str:
 
 def _embedder(exchange: Exchange) -> Embedder:
     semantic = exchange.runtime.semantic
-    shared = getattr(semantic, "embedder", None)
-    if shared is not None:
-        return shared  # type: ignore[no-any-return]
-    state = prompt_state(exchange)
+    if semantic is not None:
+        return semantic.embedder
+    state = prompt_state(exchange).part(_FewShotState)
     if state.embedder is None:
         from ..semantic._embedder import Embedder
 
         settings = exchange.settings.caching.semantic
         state.embedder = Embedder(settings.model, settings.model_path)
         exchange.runtime.on_close(state.embedder.close)
-    return state.embedder  # type: ignore[no-any-return]
+    return state.embedder
 
 
 async def _bank(exchange: Exchange, path: Path, embedder: Embedder) -> _Bank:
-    state = prompt_state(exchange)
+    state = prompt_state(exchange).part(_FewShotState)
     stat = await asyncio.to_thread(path.stat)
     version = (str(path), stat.st_mtime, stat.st_size)
-    bank = state.few_shot
-    if isinstance(bank, _Bank) and bank.version == version:
+    bank = state.bank
+    if bank is not None and bank.version == version:
         return bank
-    async with state.few_shot_lock:
-        bank = state.few_shot
-        if isinstance(bank, _Bank) and bank.version == version:
+    async with state.lock:
+        bank = state.bank
+        if bank is not None and bank.version == version:
             return bank
         examples = await asyncio.to_thread(load_examples, path)
         vectors = await embedder.embed([e.input for e in examples])
-        state.few_shot = bank = _Bank(version, examples, vectors)
+        state.bank = bank = _Bank(version, examples, vectors)
         return bank
 
 

@@ -254,9 +254,7 @@ async def _handle(
     exchange: Exchange, target: Deployment, prefix_hash: str, request: dict[str, Any], counted: int, extend: bool
 ) -> str:
     state = prompt_state(exchange)
-    if not isinstance(state.gemini, GeminiHandles):
-        state.gemini = GeminiHandles()
-    handles: GeminiHandles = state.gemini
+    handles = state.part(GeminiHandles)
     now = datetime.now(UTC)
     known = handles.known.get(prefix_hash)
     if known is None or known[1] - _MARGIN <= now:

@@ -48,10 +48,7 @@ class MarkPlan:
 
 
 def _estimator(exchange: Exchange) -> ReuseEstimator:
-    state = prompt_state(exchange)
-    if not isinstance(state.reuse, ReuseEstimator):
-        state.reuse = ReuseEstimator()
-    return state.reuse
+    return prompt_state(exchange).part(ReuseEstimator)
 
 
 def _cost(exchange: Exchange, target: Deployment) -> tuple[float, float] | None:

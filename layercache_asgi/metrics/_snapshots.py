@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import delete, func, select
 
+from ..db._background import Background
 from ..db._tables import MetricSnapshot
 from ._recorder import FIELDS, MetricsRecorder
 
@@ -58,21 +58,17 @@ class SnapshotLoop:
         self._recorder = recorder
         self._last: dict[str, dict[str, float]] = {}
         self._memory: collections.deque[_Row] = collections.deque(maxlen=_MEMORY_ROWS)
-        self._task: asyncio.Task[None] | None = None
+        self._task = Background("layercache-metric-snapshots", self._run)
         self._lock = asyncio.Lock()
         self._purged_at = 0.0
         self.newest: datetime | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="layercache-metric-snapshots")
+        self._task.start()
 
     async def stop(self) -> None:
         """Stop the loop and write what was counted since the last snapshot."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
         await self.take(heartbeat=False)
 
     async def _run(self) -> None:

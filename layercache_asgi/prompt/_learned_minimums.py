@@ -191,10 +191,7 @@ class LearnedMinimums:
 
 
 def learned_minimums(exchange: Exchange) -> LearnedMinimums:
-    state = prompt_state(exchange)
-    if not isinstance(state.minimums, LearnedMinimums):
-        state.minimums = LearnedMinimums()
-    return state.minimums
+    return prompt_state(exchange).part(LearnedMinimums)
 
 
 async def minimum_of(exchange: Exchange, target: Deployment) -> int | None:

@@ -6,13 +6,15 @@ the process; a restart only costs one explanation or one extra breakpoint.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .._lru import LRU
 
 __all__ = ["AppBound", "PromptState", "SessionMark", "prompt_state"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,20 @@ class PromptState:
     chunks: LRU[str, Any] = field(default_factory=lambda: LRU(10_000))
     texts: LRU[str, bytes] = field(default_factory=lambda: LRU(1_000))
     diagnostics_refused: set[str] = field(default_factory=set)  # deployments that refused `diagnostics`
-    gemini: Any = None  # the Gemini CachedContent handles (markers.gemini)
-    reuse: Any = None  # prefix families seen, for the marker decision (prompt._reuse)
-    minimums: Any = None  # minimum prefix sizes learned per model (prompt._learned_minimums)
-    embedder: Any = None  # dynamic_few_shot's own embedder when the semantic cache has none
-    few_shot: Any = None  # the loaded examples and their embeddings
-    few_shot_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Parts owned by modules above this one (Gemini handles, reuse estimator, learned minimums,
+    # few-shot examples), keyed by the class that makes them: see part().
+    _parts: dict[Callable[[], Any], Any] = field(default_factory=dict)
+
+    def part(self, make: Callable[[], T]) -> T:
+        """The app's one ``make()`` (made on first use): ``state.part(GeminiHandles)``.
+
+        Typed by its maker, so this low module need not import the modules that own each part.
+        """
+        try:
+            return self._parts[make]  # type: ignore[no-any-return]
+        except KeyError:
+            made = self._parts[make] = make()
+            return made
 
 
 class _Holder(Protocol):

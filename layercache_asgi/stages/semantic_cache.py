@@ -125,12 +125,11 @@ class _Lookup:
                 return
             flight = flights.join(self.key.flight)  # the leader's client left: lead, or follow who does
         remote = None
-        if exchange.runtime.coord is not None:  # another replica may be asking the same upstream
+        coord = exchange.runtime.coord
+        if coord is not None:  # another replica may be asking the same upstream
             from ..coord._flight import answer_elsewhere
 
-            remote, answer = await answer_elsewhere(
-                exchange.runtime.coord, self.service, self.key, self.settings, deadline
-            )
+            remote, answer = await answer_elsewhere(coord.claims, self.service, self.key, self.settings, deadline)
             if answer is not None:
                 flights.land(flight, Completion.from_dict(answer.response))
                 await self._hit(answer, send)
@@ -140,10 +139,10 @@ class _Lookup:
             stored = await self._miss(scope, receive, send, vector)
         finally:
             flights.land(flight, stored, leader_left=exchange.client_closed)
-            if remote is not None:
+            if remote is not None and coord is not None:
                 from ..coord._flight import landed
 
-                landed(exchange.runtime.coord, self.service, remote, stored is not None)
+                landed(coord.claims, self.service, remote, stored is not None)
 
     async def _hit(self, answer: StoredAnswer, send: Send) -> None:
         exchange = self.exchange

@@ -35,6 +35,7 @@ from ..prompt._prefix_minimums import min_prefix_tokens
 from ..upstream._target import target_of
 
 if TYPE_CHECKING:
+    from ..coord import Coordinator
     from ..coord._claims import ClaimOutcome
 
 __all__ = ["WarmupGate", "WarmupRegistry"]
@@ -78,14 +79,15 @@ class WarmupGate:
         deadline = time.monotonic() + exchange.settings.caching.warmup_wait_seconds
         leading: list[str] = []
         started = _Claim()
+        coord = exchange.runtime.coord
         remote: ClaimOutcome | None = None
         try:
             while True:  # again when the leader's client left: the first follower back takes over
                 wait_for = self._claim(registry, keys, ttl, leading, started)
                 if wait_for is None or not await self._wait(exchange, wait_for, deadline):
                     break
-            if leading and exchange.runtime.coord is not None:  # the other replicas may be writing it
-                remote = await self._across_replicas(exchange, registry, leading, started, deadline, ttl)
+            if leading and coord is not None:  # the other replicas may be writing it
+                remote = await self._across_replicas(exchange, coord, registry, leading, started, deadline, ttl)
             if leading and "warmup" not in exchange.notes:
                 exchange.notes["warmup"] = "leader"
 
@@ -95,8 +97,8 @@ class WarmupGate:
                         until = time.monotonic() + ttl
                         for key in leading:
                             registry.warm.put(key, until)
-                        if remote is not None:
-                            exchange.runtime.coord.claims.started(remote, ttl)
+                        if remote is not None and coord is not None:
+                            coord.claims.started(remote, ttl)
                     self._release(registry, leading, started)
                 await send(message)
 
@@ -104,13 +106,19 @@ class WarmupGate:
         finally:
             if not started.is_set():  # its client left: a follower takes over rather than all of them writing
                 started.abandoned = exchange.client_closed
-            if remote is not None and remote.won and not any(registry.is_warm(k, time.monotonic()) for k in remote.won):
-                exchange.runtime.coord.claims.release(remote)  # failed or left: the other replicas go
+            if (
+                coord is not None
+                and remote is not None
+                and remote.won
+                and not any(registry.is_warm(k, time.monotonic()) for k in remote.won)
+            ):
+                coord.claims.release(remote)  # failed or left: the other replicas go
             self._release(registry, leading, started)
 
     async def _across_replicas(
         self,
         exchange: Exchange,
+        coordinator: Coordinator,
         registry: WarmupRegistry,
         leading: list[str],
         started: _Claim,
@@ -122,7 +130,6 @@ class WarmupGate:
         None when this replica holds none of them: it goes as a reader, and so do the requests
         here that were waiting for it. A database that fails leaves the gate per replica.
         """
-        coordinator = exchange.runtime.coord
         coordinator.applier.registries.add(registry)  # so it hears of prefixes made warm on other replicas
         claims = coordinator.claims
         try:

@@ -187,7 +187,8 @@ def test_unsure_refusals_nobody_settled_are_judged_again() -> None:
     assert judge.trace.needs() == [] and not verdicts
 
 
-def test_a_refusal_near_the_weighing_cut_is_unsure_and_the_verifier_settles_it(
+@pytest.mark.in_process
+async def test_a_refusal_near_the_weighing_cut_is_unsure_and_the_verifier_settles_it(
     make_settings: Callable[..., Settings], fake: FakeProvider, tmp_path: Path
 ) -> None:
     # "speed up" / "make faster": the sentence model weighs the swap about 1.2 times its cut, so
@@ -197,19 +198,22 @@ def test_a_refusal_near_the_weighing_cut_is_unsure_and_the_verifier_settles_it(
     assert guard_unsure(Verdict(False, "content words differ", unsure=True))
     model = tiny_cross_encoder(tmp_path / "m", vetoed="way")
 
-    def ask_as(url: str, key: str, question: str) -> str:  # a tenant per app: both apps share the database
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
-        raw = client.chat.completions.with_raw_response.create(
+    async def ask_as(http: httpx.AsyncClient, key: str, question: str) -> str:
+        # a tenant per app: both apps share the database
+        client = async_openai(http, api_key=key)
+        raw = await client.chat.completions.with_raw_response.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
         )
         return raw.headers.get(HEADER, "")
 
-    with serve(LayerCacheApp(make_settings(caching={"semantic": {"enabled": True}}))) as url:
-        assert ask_as(url, "sk-test-client-key-1", "How do I speed up my phone?") == "miss"
-        assert ask_as(url, "sk-test-client-key-1", "How do I make my phone faster?") == "miss"
-    with serve(verifier_app(make_settings, model_path=str(model), when="unsure")) as url:
-        assert ask_as(url, "sk-test-client-key-2", "How do I speed up my phone?") == "miss"
-        assert ask_as(url, "sk-test-client-key-2", "How do I make my phone faster?") == "hit"
-        assert ask_as(url, "sk-test-client-key-2", "How do I speed up my 2 phones?") == "miss"  # a hard stop: not asked
-        metrics = httpx.get(f"{url}/metrics").text
+    async with in_process(fake, make_settings(caching={"semantic": {"enabled": True}})) as http:
+        assert await ask_as(http, "sk-test-client-key-1", "How do I speed up my phone?") == "miss"
+        assert await ask_as(http, "sk-test-client-key-1", "How do I make my phone faster?") == "miss"
+    verifier = verifier_settings(make_settings, model_path=str(model), when="unsure")
+    async with in_process(fake, verifier) as http:
+        assert await ask_as(http, "sk-test-client-key-2", "How do I speed up my phone?") == "miss"
+        assert await ask_as(http, "sk-test-client-key-2", "How do I make my phone faster?") == "hit"
+        # a hard stop: never put to the verifier
+        assert await ask_as(http, "sk-test-client-key-2", "How do I speed up my 2 phones?") == "miss"
+        metrics = (await http.get("/metrics")).text
     assert sample(metrics, "layercache_semantic_verifier_total", result="accepted") == 1

@@ -1,5 +1,4 @@
 """POST /v1/chat/completions through the official OpenAI SDK: fidelity of requests and answers."""
-# On sockets: one test crosses wires (the LiteLLM path); not converted yet otherwise.
 
 from __future__ import annotations
 
@@ -14,6 +13,8 @@ from layercache_asgi import Settings, Usage
 from layercache_asgi.testing import FakeProvider, in_process
 from layercache_asgi.wire._completion import Completion
 
+pytestmark = pytest.mark.in_process
+
 BYPASS = {"lc_bypass_cache": True}
 
 
@@ -25,8 +26,8 @@ class CachingFake(FakeProvider):
         return Usage(uncached_input=usage.uncached_input - 8, cache_read=8, output=usage.output)
 
 
-def test_plain_answer_and_usage(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
-    response = openai_client.chat.completions.create(
+async def test_plain_answer_and_usage(aopenai: openai.AsyncOpenAI, fake: FakeProvider) -> None:
+    response = await aopenai.chat.completions.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hello there"}]
     )
     assert response.choices[0].message.content == "Echo: hello there"
@@ -36,8 +37,8 @@ def test_plain_answer_and_usage(openai_client: openai.OpenAI, fake: FakeProvider
     assert fake.requests[-1].headers["authorization"] == "Bearer sk-test-client-key-1"
 
 
-def test_every_parameter_reaches_the_provider_and_lc_fields_do_not(
-    openai_client: openai.OpenAI, fake: FakeProvider
+async def test_every_parameter_reaches_the_provider_and_lc_fields_do_not(
+    aopenai: openai.AsyncOpenAI, fake: FakeProvider
 ) -> None:
     params: dict[str, Any] = {
         "stop": ["\n\n", "END"],
@@ -58,7 +59,7 @@ def test_every_parameter_reaches_the_provider_and_lc_fields_do_not(
         "metadata": {"trace": "abc"},
         "store": False,
     }
-    openai_client.chat.completions.create(
+    await aopenai.chat.completions.create(
         model="gpt-4o",
         messages=[{"role": "user", "content": "json please"}],
         extra_body={"lc_cache_ttl": 0, "lc_skip_semantic_cache": True, "lc_bypass_cache": True},
@@ -70,7 +71,7 @@ def test_every_parameter_reaches_the_provider_and_lc_fields_do_not(
     assert not [k for k in sent if k.startswith("lc_")]
 
 
-def test_messages_keep_order_and_every_field(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
+async def test_messages_keep_order_and_every_field(aopenai: openai.AsyncOpenAI, fake: FakeProvider) -> None:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": "You are terse."},
         {"role": "user", "content": "Q1", "name": "alice"},
@@ -94,13 +95,13 @@ def test_messages_keep_order_and_every_field(openai_client: openai.OpenAI, fake:
             ],
         },
     ]
-    openai_client.chat.completions.create(model="gpt-4o", messages=messages, extra_body=BYPASS)  # type: ignore[arg-type]
+    await aopenai.chat.completions.create(model="gpt-4o", messages=messages, extra_body=BYPASS)  # type: ignore[arg-type]
     assert fake.requests[-1].body["messages"] == messages
 
 
-def test_tool_calls_come_back(openai_client: openai.OpenAI) -> None:
+async def test_tool_calls_come_back(aopenai: openai.AsyncOpenAI) -> None:
     tools: Any = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
-    response = openai_client.chat.completions.create(
+    response = await aopenai.chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "weather in Oslo?"}], tools=tools
     )
     call = response.choices[0].message.tool_calls[0]  # type: ignore[index]
@@ -108,32 +109,30 @@ def test_tool_calls_come_back(openai_client: openai.OpenAI) -> None:
     assert json.loads(call.function.arguments) == {"input": "weather in Oslo?"}  # type: ignore[union-attr]
     assert response.choices[0].finish_reason == "tool_calls"
 
-    stream = openai_client.chat.completions.create(
+    stream = await aopenai.chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "weather in Rome?"}], tools=tools, stream=True
     )
-    names = [tc.function.name for c in stream if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    names = [tc.function.name async for c in stream if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
     assert names == ["get_weather"]
 
 
-def test_stream_with_and_without_usage(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
-    chunks = list(
-        openai_client.chat.completions.create(
-            model="gpt-4o",
-            messages=[{"role": "user", "content": "stream me"}],
-            stream=True,
-            stream_options={"include_usage": True},
-        )
+async def test_stream_with_and_without_usage(aopenai: openai.AsyncOpenAI, fake: FakeProvider) -> None:
+    stream = await aopenai.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "stream me"}],
+        stream=True,
+        stream_options={"include_usage": True},
     )
+    chunks = [c async for c in stream]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Echo: stream me"
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
 
-    chunks = list(
-        openai_client.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "stream me"}], stream=True
-        )
+    stream = await aopenai.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "stream me"}], stream=True
     )
+    chunks = [c async for c in stream]
     # The proxy asks the provider for usage (for its accounting) but shows the client
     # only what it asked for.
     assert fake.requests[-1].body["stream_options"] == {"include_usage": True}
@@ -141,7 +140,6 @@ def test_stream_with_and_without_usage(openai_client: openai.OpenAI, fake: FakeP
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Echo: stream me"
 
 
-@pytest.mark.in_process
 async def test_cached_tokens_pass_through(make_settings: Callable[..., Settings]) -> None:
     async with in_process(CachingFake(), make_settings()) as http:
         client = openai.AsyncOpenAI(base_url=http.base_url.join("/v1"), api_key="sk-x", max_retries=0, http_client=http)
@@ -172,15 +170,14 @@ async def test_cached_tokens_pass_through(make_settings: Callable[..., Settings]
         ("openai/meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"),
     ],
 )
-def test_any_model_name_litellm_accepts(
-    openai_client: openai.OpenAI, fake: FakeProvider, model: str, upstream_model: str
+async def test_any_model_name_litellm_accepts(
+    aopenai: openai.AsyncOpenAI, fake: FakeProvider, model: str, upstream_model: str
 ) -> None:
-    response = openai_client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+    response = await aopenai.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
     assert response.choices[0].message.content == "Echo: hi"
     assert fake.requests[-1].body["model"] == upstream_model
 
 
-@pytest.mark.in_process
 async def test_models_list_and_health(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(
         models=[

@@ -169,3 +169,13 @@ def test_a_weighed_paraphrase_is_a_hit_through_the_proxy(cached_proxy: str) -> N
     assert ask("How do I reduce my electricity bill?") == "hit"  # embeds the texts it weighs, looks again
     assert ask("How do I lower my electricity bill quickly?") == "miss"  # a qualifier narrows it
     assert ask("How do I lower my gas bill?") == "miss"
+
+
+def test_decided_verdicts_are_kept_by_digest_not_by_the_questions_text() -> None:
+    guard = Guard(None)
+    long_question = "How do I reset my password? " + "Please explain every step in detail. " * 2000
+    first = guard.check(long_question, "How do I reset my password?")
+    assert guard.check(long_question, "How do I reset my password?") == first
+    assert len(guard._verdicts) == 1
+    (key,) = guard._verdicts._data
+    assert all(len(part) <= 16 for part in key[:2])  # two 16-byte digests, not the texts

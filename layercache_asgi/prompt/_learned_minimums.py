@@ -117,9 +117,32 @@ class LearnedMinimums:
             return None
         if target == current or (direction == "raised") != (target > current):
             return None
+        return self._move(
+            provider,
+            model,
+            table,
+            current,
+            target,
+            direction,
+            marked_tokens=marked_tokens,
+            cache_write=usage.cache_write,
+            cache_read=usage.cache_read,
+        )
+
+    def told(self, provider: str, model: str, table: int, stated: int) -> Learned | None:
+        """The provider stated the model's minimum (Gemini does, refusing a CachedContent too
+        short): take it as it is, not a step. The new value when it moved."""
+        current = self.get(provider, model) or table
+        if stated == current or not 1 <= stated <= 1_000_000:
+            return None
+        return self._move(provider, model, table, current, stated, "stated")
+
+    def _move(
+        self, provider: str, model: str, table: int, current: int, target: int, direction: str, **seen: int
+    ) -> Learned:
         learned = self.values.get((provider, model)) or Learned(provider, model, current, table)
         learned.minimum, learned.updated_at = target, datetime.now(UTC)
-        if direction == "raised":
+        if target > current:
             learned.raised += 1
         else:
             learned.lowered += 1
@@ -132,33 +155,7 @@ class LearnedMinimums:
             minimum=target,
             previous=current,
             table=table,
-            marked_tokens=marked_tokens,
-            cache_write=usage.cache_write,
-            cache_read=usage.cache_read,
-        )
-        return learned
-
-    def told(self, provider: str, model: str, table: int, stated: int) -> Learned | None:
-        """The provider stated the model's minimum (Gemini does, refusing a CachedContent too
-        short): take it as it is, not a step. The new value when it moved."""
-        current = self.get(provider, model) or table
-        if stated == current or not 1 <= stated <= 1_000_000:
-            return None
-        learned = self.values.get((provider, model)) or Learned(provider, model, current, table)
-        learned.minimum, learned.updated_at = stated, datetime.now(UTC)
-        if stated > current:
-            learned.raised += 1
-        else:
-            learned.lowered += 1
-        self.values[(provider, model)] = learned
-        log.info(
-            "prefix_minimum_learned",
-            provider=provider,
-            model=model,
-            direction="stated",
-            minimum=stated,
-            previous=current,
-            table=table,
+            **seen,
         )
         return learned
 

@@ -34,6 +34,7 @@ A false hit serves a wrong answer; a false miss costs one upstream call: when in
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -56,6 +57,12 @@ HYPERNYM_ALLOWANCE = 0.15
 LEARN_ROUNDS = 2
 # A refusal whose weighing is within this multiple of its cut is marked unsure (for the verifier).
 CLOSE_TO_CUT = 1.5
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
 WordSimilarity = Callable[[str, str], "float | None"]
 
@@ -345,7 +352,8 @@ class Guard:
         similar = self._similarity if self.embedder is not None else None
         cut = self.word_cut if word_cut is None else word_cut
         weighing = self.weighing if weighing is None else weighing
-        key = (new, cached, cut, weighing, similar is not None)
+        # Digests, not the texts: a client's question can be large, and 10,000 of them held as keys is not bounded.
+        key = (_digest(new), _digest(cached), cut, weighing, similar is not None)
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = compare_questions(new, cached, similar, cut, weighing)

@@ -179,3 +179,16 @@ def test_decided_verdicts_are_kept_by_digest_not_by_the_questions_text() -> None
     assert len(guard._verdicts) == 1
     (key,) = guard._verdicts._data
     assert all(len(part) <= 16 for part in key[:2])  # two 16-byte digests, not the texts
+
+
+async def test_word_and_text_vectors_are_kept_by_digest() -> None:
+    class Rows:
+        async def embed(self, texts: list[str]) -> list[list[float]]:
+            return [[1.0, float(len(t))] for t in texts]
+
+    guard = Guard(Rows())
+    text = "a question the weighing compares " * 500
+    await guard.learn(["word", text])
+    assert all(len(key) == 16 for key in guard._vectors._data)
+    await guard.learn(["word", text])  # known: nothing embedded again
+    assert len(guard._vectors) == 2

@@ -345,7 +345,7 @@ class Guard:
         self.embedder = embedder
         self.word_cut = word_cut
         self.weighing = weighing
-        self._vectors: LRU[str, Any] = LRU(size)
+        self._vectors: LRU[bytes, Any] = LRU(size)  # by digest: the weighing's texts are whole questions
         self._verdicts: LRU[tuple[Any, ...], Verdict] = LRU(VERDICTS_KEPT)
 
     def check(self, new: str, cached: str, word_cut: float | None = None, weighing: Weighing | None = None) -> Verdict:
@@ -362,11 +362,11 @@ class Guard:
         return verdict
 
     async def learn(self, words: tuple[str, ...] | list[str]) -> None:
-        missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
+        missing = [w for w in dict.fromkeys(words) if _digest(w) not in self._vectors]
         if missing and self.embedder is not None:
             rows = await self.embedder.embed(missing)
             for word, row in zip(missing, rows, strict=True):
-                self._vectors.put(word, row)
+                self._vectors.put(_digest(word), row)
 
     async def judge(
         self, new: str, cached: str, word_cut: float | None = None, weighing: Weighing | None = None
@@ -381,7 +381,7 @@ class Guard:
         return verdict
 
     def _similarity(self, x: str, y: str) -> float | None:
-        vx, vy = self._vectors.get(x), self._vectors.get(y)
+        vx, vy = self._vectors.get(_digest(x)), self._vectors.get(_digest(y))
         if vx is None or vy is None:
             return None
         return float(vx @ vy)

@@ -8,7 +8,9 @@ letters are not initials (2fa, wifi).
 
 from __future__ import annotations
 
-__all__ = ["expand", "initials_match"]
+from ._register import INFORMAL
+
+__all__ = ["expand", "initials_match", "pair_acronyms"]
 
 _TABLE = {
     "pw": "password",
@@ -127,7 +129,7 @@ _TABLE = {
 
 def expand(word: str) -> str | None:
     """The words a lower-case short form stands for, or None."""
-    return _TABLE.get(word)
+    return _TABLE.get(word) or INFORMAL.get(word)
 
 
 def initials_match(acronym: str, words: list[str]) -> int:
@@ -142,3 +144,23 @@ def initials_match(acronym: str, words: list[str]) -> int:
         if not word or word[0] != letter:
             return 0
     return len(letters)
+
+
+def pair_acronyms(
+    words_a: tuple[str, ...], words_b: tuple[str, ...], left_a: list[int], left_b: list[int]
+) -> tuple[list[int], list[int]]:
+    """``left_a`` and ``left_b`` (positions of unpaired words) without an acronym on one side and
+    the words that spell it on the other."""
+    for short_words, long_words, short_left, long_left in (
+        (words_a, words_b, left_a, left_b),
+        (words_b, words_a, left_b, left_a),
+    ):
+        for i in list(short_left):
+            for j in long_left:
+                span = initials_match(short_words[i], [long_words[k] for k in long_left if k >= j])
+                if span:
+                    short_left.remove(i)
+                    for k in [k for k in long_left if k >= j][:span]:
+                        long_left.remove(k)
+                    break
+    return left_a, left_b

@@ -40,10 +40,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._lru import LRU
-from ._abbreviations import initials_match
+from ._abbreviations import pair_acronyms
 from ._collocations import pair_collocations
 from ._lexicon import Lexicon, current_lexicon
-from ._question import Question, parse
+from ._question import Question, parse, words_of
+from ._register import FUTURE_TIME
 from ._relations import OPPOSITES, edits, opposed, stem
 from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past
 from ._weigh import Weighing, weigh
@@ -63,6 +64,8 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+# Verbs that link a subject to what it is or seems: "appear blue" asks what "is blue" does.
+COPULAS = words_of("is are was were be appear appears appeared seem seems seemed")
 VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
 WordSimilarity = Callable[[str, str], "float | None"]
 
@@ -149,15 +152,16 @@ class _Comparison:
             for y in only_b:
                 if self._opposite(x, y):
                     return Verdict(False, f"opposites {x}/{y}")
-        left_a, left_b = self._acronyms(left_a, left_b)
+        left_a, left_b = pair_acronyms(a.words, b.words, left_a, left_b)
         left_a, left_b = pair_collocations(a, b, left_a, left_b, self.lexicon, self._bases, self.pairs)
         left_a, left_b = self._by_meaning(left_a, left_b)
         agents = agent_positions(a, b)
         left_a = [i for i in left_a if i not in agents[0]]
         left_b = [j for j in left_b if j not in agents[1]]
         # A name must be in the other question, if only as a plain word there ("vitamin D" / "vitamn d").
-        left_a = [i for i in left_a if not (a.words[i] in a.names and a.words[i] in b.words)]
-        left_b = [j for j in left_b if not (b.words[j] in b.names and b.words[j] in a.words)]
+        plain_a, plain_b = {w.replace("'", "") for w in a.words}, {w.replace("'", "") for w in b.words}
+        left_a = [i for i in left_a if not (a.words[i] in a.names and a.words[i].replace("'", "") in plain_b)]
+        left_b = [j for j in left_b if not (b.words[j] in b.names and b.words[j].replace("'", "") in plain_a)]
         names = [a.words[i] for i in left_a if a.words[i] in a.names] + [
             b.words[j] for j in left_b if b.words[j] in b.names
         ]
@@ -186,9 +190,19 @@ class _Comparison:
                 and not ASKING_LEAVE.isdisjoint(other.words)
             ):
                 continue  # "Is it safe to..." / "Can I..."
-            if not any(self._close(word, other.words[k]) for k in other.content):
-                return False
+            if any(self._close(word, other.words[k]) for k in other.content):
+                continue
+            if word in FUTURE_TIME and "future" in other.tense:
+                continue  # "Is rain forecast..." / "Will it rain..."
+            if word in COPULAS and not COPULAS.isdisjoint(other.words):
+                continue  # "Why does the sky appear blue?" / "Why is the sky blue?"
+            if not any(self._synonym(word, w) for w in other.words if w not in other.names):
+                return False  # a synonym of a framing word ("express" for "say", "obtain" for "get") is framing
         return True
+
+    def _synonym(self, x: str, y: str) -> bool:
+        bx, by = self._bases(x), self._bases(y)
+        return any(self.lexicon.synonyms(p, q) for p in bx for q in by)
 
     def _weighed(self, left_a: list[int], left_b: list[int]) -> float | None:
         """The sentence model's say on the words left (``_weigh.py``; at most 1 passes), where this
@@ -279,19 +293,6 @@ class _Comparison:
         if self._kin(x, y):
             return None
         return self.cut
-
-    def _acronyms(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
-        for short_side, long_side in ((self.a, self.b), (self.b, self.a)):
-            short_left, long_left = (left_a, left_b) if short_side is self.a else (left_b, left_a)
-            for i in list(short_left):
-                for j in long_left:
-                    span = initials_match(short_side.words[i], [long_side.words[k] for k in long_left if k >= j])
-                    if span:
-                        short_left.remove(i)
-                        for k in [k for k in long_left if k >= j][:span]:
-                            long_left.remove(k)
-                        break
-        return left_a, left_b
 
     def _by_meaning(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
         words_a, words_b = self.a.words, self.b.words

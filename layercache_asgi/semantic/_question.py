@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ._abbreviations import expand
+from ._register import FUTURE_TIME, plain
 
 __all__ = ["NEGATIONS", "RELATIONS", "STOPWORDS", "Question", "parse", "words_of"]
 
@@ -132,35 +133,6 @@ STOPWORDS = words_of(
     "lol lmao omg ok okay um uh hmm oh ah yeah yep guys folks mate sir madam honestly seriously literally "
     "located situated between translate say required require requires vs versus "
 )
-# Courtesies that wrap a question without changing it.
-_POLITE = re.compile(
-    r"\b(?:sorry to (?:trouble|bother) you|thanks?(?: you)?(?: (?:a lot|so much|very much|in advance))?|"
-    r"many thanks|would you happen to know|i(?:'d| would) be (?:grateful|thankful) if you could|"
-    r"i was wondering|quick question|hope you(?:'re| are) (?:well|doing well)|if you don'?t mind|"
-    r"when you (?:get|have) a (?:chance|moment)|any help (?:would be|is) appreciated|"
-    r"would you mind(?: (?:telling|showing|explaining to|letting) me)?|(?:excuse|pardon) me|"
-    r"(?:may|can|could|might) i ask(?: you)?|(?:do|does) (?:you|anyone|anybody|someone|somebody) know|"
-    r"i(?:'d| would)? (?:really )?(?:like|love|want|need) to (?:know|ask|find out)|"
-    r"i(?:'d| would)? (?:really |greatly )?appreciate (?:it )?if you could|"
-    r"good (?:morning|afternoon|evening|day)|on earth|the (?:heck|hell|fuck)|if (?:at all )?possible)\b",
-    re.IGNORECASE,
-)
-# Chat shorthand that would read as a number or a negation: "how 2 ...", "b4", "no. of".
-_SHORTHAND = (
-    (re.compile(r"\b(how|want|need|going|have|got|way|where|what) 2\b", re.IGNORECASE), r"\1 to"),
-    (re.compile(r"\bb4\b", re.IGNORECASE), "before"),
-    (re.compile(r"\bno\.\s*of\b", re.IGNORECASE), "number of"),
-    (re.compile(r"\bwknds?\b", re.IGNORECASE), "weekends"),
-    (re.compile(r"\b4 (me|you|u|my|your)\b", re.IGNORECASE), r"for \1"),
-)
-
-
-def _shorthand(text: str) -> str:
-    for pattern, replacement in _SHORTHAND:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 _BE = words_of("is are am was were be been being")
 _IRREGULAR_PARTICIPLES = words_of(
     "paid held made done given taken written seen known built sold bought told found thought brought caught "
@@ -201,7 +173,7 @@ def parse(text: str) -> Question:
     numbers: Counter[str] = Counter()
     negated = False
     possessors: set[int] = set()
-    for match in _TOKEN.finditer(_shorthand(_POLITE.sub(" ", text))):
+    for match in _TOKEN.finditer(plain(text)):
         raw = match.group()
         if raw[0] in "\"'":
             quoted = " ".join(raw[1:-1].lower().split())
@@ -225,7 +197,7 @@ def parse(text: str) -> Question:
             long_form = expand(lower)
             if long_form is not None:
                 words.extend(long_form.split())
-                negated = negated or lower in NEGATIONS
+                negated = negated or lower in NEGATIONS or not NEGATIONS.isdisjoint(long_form.split())
                 continue
             number = _number(lower)
             if number is not None and lower not in ("one", "ones", "single", "once", "second"):
@@ -286,6 +258,10 @@ _ASKING_PHRASES = {
     ("how", "come"): "why",
     ("what", "reason"): "why",
     ("stand", "for"): "mean",
+    # "What makes the sky blue?" / "What causes hiccups?" ask why; "In which country is X?" asks where.
+    ("what", "makes"): "why",
+    ("what", "causes"): "why",
+    **{(w, place): "where" for w in ("what", "which") for place in ("country", "city", "town", "continent")},
 }
 
 
@@ -331,6 +307,8 @@ def _tense(words: list[str]) -> frozenset[str]:
             found.add("future")
         elif word in _PRESENT:
             found.add("present")
+    if "past" not in found and not FUTURE_TIME.isdisjoint(words):
+        found.add("future")  # "Is rain forecast for tomorrow?" asks what "Will it rain tomorrow?" does
     return frozenset(found)
 
 

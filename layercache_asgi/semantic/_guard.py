@@ -148,10 +148,12 @@ class _Comparison:
         # "*show* hidden files" / "hide files".
         only_a = [w for w in dict.fromkeys(a.words) if not any(self._same_form(w, v) for v in b.words)]
         only_b = [w for w in dict.fromkeys(b.words) if not any(self._same_form(w, v) for v in a.words)]
-        for x in only_a:
-            for y in only_b:
-                if self._opposite(x, y):
-                    return Verdict(False, f"opposites {x}/{y}")
+        # Against every word the other has that this one lacks as written: "*show* hidden files" / "hide files".
+        for x, y in [(x, y) for x in only_a for y in b.words if y not in a.words] + [
+            (x, y) for y in only_b for x in a.words if x not in b.words
+        ]:
+            if self._opposite(x, y):
+                return Verdict(False, f"opposites {x}/{y}")
         left_a, left_b = pair_acronyms(a.words, b.words, left_a, left_b)
         left_a, left_b = pair_collocations(a, b, left_a, left_b, self.lexicon, self._bases, self.pairs)
         left_a, left_b = self._by_meaning(left_a, left_b)

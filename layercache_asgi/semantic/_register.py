@@ -88,6 +88,47 @@ INFORMAL = {
     "ciggie": "cigarette",
 }
 
+# Common phrasal verbs and set phrases WordNet does not list as synonyms of the one-word verb they
+# mean: (forms of the verb: base, -s, past, -ing; the words after it; the same for what it means).
+_RETURN = ("return returns returned returning", "")
+_LOG = ("log logs logged logging", "")
+_CONTACT = ("contact contacts contacted contacting", "")
+_GET = "get gets got getting"
+_PHRASES = (
+    ("send sends sent sending", "back", *_RETURN),
+    ("give gives gave giving", "back", *_RETURN),
+    ("bring brings brought bringing", "back", *_RETURN),
+    ("use uses used using", "instead of", "substitute substitutes substituted substituting", "for"),
+    ("sign signs signed signing", "out", "log logs logged logging", "out"),
+    ("sign signs signed signing", "in", "log logs logged logging", "in"),
+    ("change changes changed changing", "the name of", "rename renames renamed renaming", ""),
+    ("reach reaches reached reaching", "out to", *_CONTACT),
+    (_GET, "in touch with", *_CONTACT),
+    ("call calls called calling", "in sick", "report reports reported reporting", "sick"),
+    *((_GET, f"{whose} money back", _GET, "a refund") for whose in ("my", "your", "the", "our", "their")),
+    ("come comes came coming", "back", *_RETURN),
+    ("go goes went going", "back", *_RETURN),
+    ("pay pays paid paying", "back", "repay repays repaid repaying", ""),
+    ("hand hands handed handing", "in", "submit submits submitted submitting", ""),
+    ("sign signs signed signing", "up for", "register registers registered registering", "for"),
+    ("look looks looked looking", "into", "investigate investigates investigated investigating", ""),
+    ("put puts put putting", "up with", "tolerate tolerates tolerated tolerating", ""),
+    ("print prints printed printing", "out", "print prints printed printing", ""),
+    ("cut cuts cut cutting", "back on", "reduce reduces reduced reducing", ""),
+    ("cut cuts cut cutting", "down on", "reduce reduces reduced reducing", ""),
+)
+
+
+def _phrase_patterns() -> list[tuple[re.Pattern[str], str]]:
+    found = []
+    for verbs, rest, targets, target_rest in _PHRASES:
+        for verb, target in zip(verbs.split(), targets.split(), strict=True):
+            found.append((re.compile(rf"\b{verb} {rest}\b", re.IGNORECASE), f"{target} {target_rest}".strip()))
+    return found
+
+
+_PHRASE_PATTERNS = _phrase_patterns()
+
 # Words that put a question in the future whatever its verb's tense.
 FUTURE_TIME = frozenset(["tomorrow", "tonight", "upcoming", "forecast", "forecasts", "forecasted", "predicted"])
 
@@ -95,6 +136,6 @@ FUTURE_TIME = frozenset(["tomorrow", "tonight", "upcoming", "forecast", "forecas
 def plain(text: str) -> str:
     """``text`` without courtesies, its chat shorthand spelt out."""
     text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", text))
-    for pattern, replacement in _SHORTHAND:
+    for pattern, replacement in (*_SHORTHAND, *_PHRASE_PATTERNS):
         text = pattern.sub(replacement, text)
     return text

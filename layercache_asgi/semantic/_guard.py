@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from .._lru import LRU
 from ._abbreviations import pair_acronyms
+from ._asked import pair_asked, without_implied
 from ._collocations import pair_collocations
 from ._lexicon import Lexicon, current_lexicon
 from ._question import Question, parse, words_of
@@ -157,6 +158,7 @@ class _Comparison:
         left_a, left_b = pair_acronyms(a.words, b.words, left_a, left_b)
         left_a, left_b = pair_collocations(a, b, left_a, left_b, self.lexicon, self._bases, self.pairs)
         left_a, left_b = self._by_meaning(left_a, left_b)
+        left_a, left_b = without_implied(a, b, *pair_asked(a, b, left_a, left_b))
         agents = agent_positions(a, b)
         left_a = [i for i in left_a if i not in agents[0]]
         left_b = [j for j in left_b if j not in agents[1]]

@@ -1,0 +1,75 @@
+"""One request, said as a question in one place and another way in the other.
+
+- A keyword query names with a noun what a question asks with its question word: "boil egg
+  *time*" / "*how long* should I boil an egg", "visa *cost*" / "*how much* is a visa",
+  "*causes* of hay fever" / "*why* do I get hay fever". The noun and the question word's own
+  word ("long", "much") pair; the noun's question must not ask the same way itself.
+- A first-person statement of a problem asks what a question about it asks: "I keep getting
+  cramp when I swim." / "How do I avoid cramp when swimming?". Between such a statement and a
+  question, the words that only say "this keeps happening" or "help me with it" are framing.
+  Both must be about the same things: every other word still pairs, and negation, numbers,
+  names and opposites are checked as for any pair.
+"""
+
+from __future__ import annotations
+
+from ._question import Question, words_of
+
+__all__ = ["pair_asked", "statement", "without_implied"]
+
+# The word after "how" (or a question word) -> nouns that ask the same in a keyword query.
+_ASKED_BY = {
+    "long": words_of("time duration length"),
+    "much": words_of("cost costs price prices fee fees amount"),
+    "many": words_of("count amount"),
+    "old": words_of("age"),
+    "often": words_of("frequency"),
+    "why": words_of("reason reasons cause causes"),
+    "where": words_of("location"),
+    "when": words_of("date time"),
+}
+_FIRST_PERSON = words_of("i im ive id my mine me we our there")
+# Said by a statement of a problem ("I keep...", "always", "too"), or by a question asking for help with it.
+_IMPLIED = words_of(
+    "keep keeps kept always constantly often problem problems issue issues trouble "
+    "fix solve resolve stop avoid prevent relieve handle deal cure treat happen happens happening"
+)
+
+
+def pair_asked(a: Question, b: Question, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
+    """``left_a`` and ``left_b`` without a keyword query's noun and the question word it stands for."""
+    for noun_side, noun_left, other, other_left in ((a, left_a, b, left_b), (b, left_b, a, left_a)):
+        for i in list(noun_left):
+            for k in range(len(other.words)):
+                asked = _question_word(other, k)
+                if asked is None or noun_side.words[i] not in _ASKED_BY[asked]:
+                    continue
+                if any(_question_word(noun_side, n) == asked for n in range(len(noun_side.words))):
+                    continue  # "How long is the time limit?": the noun is what is asked about
+                noun_left.remove(i)
+                if k in other_left:
+                    other_left.remove(k)
+                break
+    return left_a, left_b
+
+
+def _question_word(question: Question, at: int) -> str | None:
+    """The key of ``_ASKED_BY`` the word at ``at`` asks with: "how long" -> "long", "why" -> "why"."""
+    word = question.words[at]
+    if word in ("why", "where", "when"):
+        return word
+    if word in _ASKED_BY and at > 0 and question.words[at - 1] == "how":
+        return word
+    return None
+
+
+def statement(question: Question) -> bool:
+    """A first-person statement ("I keep getting...", "My car pulls...", "There is water...")."""
+    return bool(question.words) and question.words[0] in _FIRST_PERSON
+
+
+def without_implied(a: Question, b: Question, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
+    """Between a statement of a problem and a question, the framing words of either dropped."""
+    if statement(a) == statement(b):
+        return left_a, left_b
+    return [i for i in left_a if a.words[i] not in _IMPLIED], [j for j in left_b if b.words[j] not in _IMPLIED]

@@ -133,6 +133,8 @@ STOPWORDS = words_of(
     "lol lmao omg ok okay um uh hmm oh ah yeah yep guys folks mate sir madam honestly seriously literally "
     "located situated between translate say required require requires vs versus "
 )
+# A number written together with the capitals of an acronym: "2SV" (two-step verification), "4WD".
+_DIGIT_ACRONYM = re.compile(r"(\d)([A-Z]{2,4})")
 _BE = words_of("is are am was were be been being")
 _IRREGULAR_PARTICIPLES = words_of(
     "paid held made done given taken written seen known built sold bought told found thought brought caught "
@@ -198,6 +200,13 @@ def parse(text: str) -> Question:
             if long_form is not None:
                 words.extend(long_form.split())
                 negated = negated or lower in NEGATIONS or not NEGATIONS.isdisjoint(long_form.split())
+                continue
+            acronym = _DIGIT_ACRONYM.fullmatch(piece)
+            if acronym and acronym.group(2).lower() not in _UNITS:  # 2SV, 4WD: a number, then an acronym
+                digit, letters = acronym.group(1), acronym.group(2).lower()
+                numbers[digit] += 1
+                names.add(letters)
+                words += [digit, letters]
                 continue
             number = _number(lower)
             if number is not None and lower not in ("one", "ones", "single", "once", "second"):

@@ -13,6 +13,7 @@ import re
 
 __all__ = ["FUTURE_TIME", "INFORMAL", "plain"]
 
+_ASKING_SO = "(?:silly|stupid|dumb|basic|obvious|naive|newbie|beginner|simple)"
 # Courtesies that wrap a question without changing it. "on earth" only as an intensifier after a
 # question word: "the largest desert on Earth" keeps its Earth.
 _POLITE = re.compile(
@@ -24,7 +25,16 @@ _POLITE = re.compile(
     r"(?:may|can|could|might) i ask(?: you)?|(?:do|does) (?:you|anyone|anybody|someone|somebody) know|"
     r"i(?:'d| would)? (?:really )?(?:like|love|want|need) to (?:know|ask|find out)|"
     r"i(?:'d| would)? (?:really |greatly )?appreciate (?:it )?if you could|"
-    r"good (?:morning|afternoon|evening|day)|the (?:heck|hell|fuck)|if (?:at all )?possible)\b",
+    r"good (?:morning|afternoon|evening|day)|the (?:heck|hell|fuck)|if (?:at all )?possible|"
+    # Excuses for asking: "sorry if this is a silly question", "I hate to bother you", "pardon the interruption".
+    r"(?:sorry|apologies|forgive me) (?:if|for) (?:this is |it'?s )?(?:a |the |such a |asking )?"
+    rf"(?:{_ASKING_SO} )?(?:question|one|obvious|asking)|"
+    rf"(?:this|it) (?:might|may|could) be a (?:{_ASKING_SO} )?question|"
+    r"i hate to (?:bother|trouble|disturb|ask) you|sorry to (?:disturb|interrupt) you|"
+    r"(?:pardon|sorry for|apologies for) the (?:interruption|intrusion|bother)|"
+    r"if it'?s not too much (?:trouble|bother|to ask)|i was hoping (?:you could|someone could|to find out)|"
+    r"(?:do|would) you happen to know|could you do me a favou?r and|"
+    r"i(?:'d| would) be (?:most |very |really |so )?(?:grateful|thankful) for (?:some )?(?:advice|help|guidance|tips) on)\b",
     re.IGNORECASE,
 )
 _INTENSIFIER = re.compile(r"\b(what|where|why|how|who|which) on earth\b", re.IGNORECASE)

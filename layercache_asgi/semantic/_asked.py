@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ._question import Question, words_of
 
-__all__ = ["pair_asked", "statement", "without_implied"]
+__all__ = ["pair_asked", "statement", "without_implied", "without_light_verbs"]
 
 # The word after "how" (or a question word) -> nouns that ask the same in a keyword query.
 _ASKED_BY = {
@@ -28,6 +28,7 @@ _ASKED_BY = {
     "where": words_of("location"),
     "when": words_of("date time"),
 }
+_TAKE = words_of("take takes took taking")
 _FIRST_PERSON = words_of("i im ive id my mine me we our there")
 # Said by a statement of a problem ("I keep...", "always", "too"), or by a question asking for help with it.
 _IMPLIED = words_of(
@@ -47,8 +48,8 @@ def pair_asked(a: Question, b: Question, left_a: list[int], left_b: list[int]) -
                 if any(_question_word(noun_side, n) == asked for n in range(len(noun_side.words))):
                     continue  # "How long is the time limit?": the noun is what is asked about
                 noun_left.remove(i)
-                if k in other_left:
-                    other_left.remove(k)
+                # "How long does it *take*": the verb only carries the question.
+                other_left[:] = [n for n in other_left if n != k and not (asked == "long" and other.words[n] in _TAKE)]
                 break
     return left_a, left_b
 
@@ -63,6 +64,12 @@ def _question_word(question: Question, at: int) -> str | None:
     return None
 
 
+def without_light_verbs(question: Question, left: list[int]) -> list[int]:
+    """``left`` without a "take" that only makes a verb of its noun: "take a screenshot" / "screenshot"."""
+    words = question.words
+    return [i for i in left if not (words[i] in _TAKE and i + 1 < len(words) and words[i + 1] in ("a", "an"))]
+
+
 def statement(question: Question) -> bool:
     """A first-person statement ("I keep getting...", "My car pulls...", "There is water...")."""
     return bool(question.words) and question.words[0] in _FIRST_PERSON
@@ -70,6 +77,7 @@ def statement(question: Question) -> bool:
 
 def without_implied(a: Question, b: Question, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
     """Between a statement of a problem and a question, the framing words of either dropped."""
+    left_a, left_b = without_light_verbs(a, left_a), without_light_verbs(b, left_b)
     if statement(a) == statement(b):
         return left_a, left_b
     return [i for i in left_a if a.words[i] not in _IMPLIED], [j for j in left_b if b.words[j] not in _IMPLIED]

@@ -131,7 +131,8 @@ STOPWORDS = words_of(
     "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
     "greetings cheers regards yo heck hell even wat pls list sorry grateful technique procedure method "
     "lol lmao omg ok okay um uh hmm oh ah yeah yep guys folks mate sir madam honestly seriously literally "
-    "located situated between translate say required require requires vs versus "
+    "located situated between translate say required require requires vs versus idea ideas "
+    "suggestion suggestions recommendation recommendations "
 )
 # A number written together with the capitals of an acronym: "2SV" (two-step verification), "4WD".
 _DIGIT_ACRONYM = re.compile(r"(\d)([A-Z]{2,4})")

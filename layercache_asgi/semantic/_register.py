@@ -34,7 +34,8 @@ _POLITE = re.compile(
     r"(?:pardon|sorry for|apologies for) the (?:interruption|intrusion|bother)|"
     r"if it'?s not too much (?:trouble|bother|to ask)|i was hoping (?:you could|someone could|to find out)|"
     r"(?:do|would) you happen to know|could you do me a favou?r and|"
-    r"i(?:'d| would) be (?:most |very |really |so )?(?:grateful|thankful) for (?:some )?(?:advice|help|guidance|tips) on)\b",
+    r"i(?:'d| would) be (?:most |very |really |so )?(?:grateful|thankful) for "
+    r"(?:some )?(?:advice|help|guidance|tips) on)\b",
     re.IGNORECASE,
 )
 _INTENSIFIER = re.compile(r"\b(what|where|why|how|who|which) on earth\b", re.IGNORECASE)
@@ -45,6 +46,8 @@ _SHORTHAND = (
         r"\1 to",
     ),
     (re.compile(r"\bb4\b", re.IGNORECASE), "before"),
+    # "What's the process for applying..." asks "how to apply".
+    (re.compile(r"\bwhat(?:'s| is) the (?:process|procedure|steps?) (?:for|of|to)\b", re.IGNORECASE), "how to"),
     (re.compile(r"\bno\.\s*of\b", re.IGNORECASE), "number of"),
     (re.compile(r"\bwknds?\b", re.IGNORECASE), "weekends"),
     (re.compile(r"\b4 (me|you|u|my|your)\b", re.IGNORECASE), r"for \1"),

@@ -137,9 +137,15 @@ _BE = words_of("be is are am was were been being get gets got")
 
 
 def past(question: Question, at: int) -> bool:
-    """A verb in -ed that is not a passive participle ("lived", not "is taxed", "be salted")."""
-    word = question.words[at]
-    return word.endswith("ed") and len(word) > 4 and _BE.isdisjoint(question.words[:at])
+    """A verb in -ed that is not a participle ("lived", not "is taxed", "be salted", "can I freeze *cooked* rice")."""
+    word, before = question.words[at], question.words[:at]
+    if not word.endswith("ed") or len(word) <= 4 or not _BE.isdisjoint(before):
+        return False
+    return _MODALS.isdisjoint(before) or not _PAST_AUXILIARIES.isdisjoint(question.words)
+
+
+_MODALS = words_of("can could should would may might must will shall")
+_PAST_AUXILIARIES = words_of("did was were had")
 
 
 def _first(words: tuple[str, ...], keep: set[str]) -> list[str]:

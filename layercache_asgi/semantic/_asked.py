@@ -3,7 +3,7 @@
 - A keyword query names with a noun what a question asks with its question word: "boil egg
   *time*" / "*how long* should I boil an egg", "visa *cost*" / "*how much* is a visa",
   "*causes* of hay fever" / "*why* do I get hay fever". The noun and the question word's own
-  word ("long", "much") pair; the noun's question must not ask the same way itself.
+  word ("long", "much") pair; the noun's side must ask nothing itself ("*what* time" asks when).
 - A first-person statement of a problem asks what a question about it asks: "I keep getting
   cramp when I swim." / "How do I avoid cramp when swimming?". Between such a statement and a
   question, the words that only say "this keeps happening" or "help me with it" are framing.
@@ -14,8 +14,9 @@
 from __future__ import annotations
 
 from ._question import Question, words_of
+from ._register import FUTURE_TIME
 
-__all__ = ["pair_asked", "statement", "without_implied", "without_light_verbs"]
+__all__ = ["pair_asked", "said_otherwise", "statement", "without_implied", "without_light_verbs"]
 
 # The word after "how" (or a question word) -> nouns that ask the same in a keyword query.
 _ASKED_BY = {
@@ -28,6 +29,10 @@ _ASKED_BY = {
     "where": words_of("location"),
     "when": words_of("date time"),
 }
+# Verbs that link a subject to what it is or seems: "appear blue" asks what "is blue" does.
+_COPULAS = words_of("is are was were be appear appears appeared seem seems seemed")
+_COMPARING, _VERSUS = words_of("difference differences compare comparison"), words_of("vs versus")
+_ASKING = words_of("how what which when where why who")
 _TAKE = words_of("take takes took taking")
 _FIRST_PERSON = words_of("i im ive id my mine me we our there")
 # Said by a statement of a problem ("I keep...", "always", "too"), or by a question asking for help with it.
@@ -45,8 +50,8 @@ def pair_asked(a: Question, b: Question, left_a: list[int], left_b: list[int]) -
                 asked = _question_word(other, k)
                 if asked is None or noun_side.words[i] not in _ASKED_BY[asked]:
                     continue
-                if any(_question_word(noun_side, n) == asked for n in range(len(noun_side.words))):
-                    continue  # "How long is the time limit?": the noun is what is asked about
+                if not _ASKING.isdisjoint(noun_side.words):
+                    continue  # a question of its own: "*What* time does it open?" is not "How long is it open?"
                 noun_left.remove(i)
                 # "How long does it *take*": the verb only carries the question.
                 other_left[:] = [n for n in other_left if n != k and not (asked == "long" and other.words[n] in _TAKE)]
@@ -81,3 +86,12 @@ def without_implied(a: Question, b: Question, left_a: list[int], left_b: list[in
     if statement(a) == statement(b):
         return left_a, left_b
     return [i for i in left_a if a.words[i] not in _IMPLIED], [j for j in left_b if b.words[j] not in _IMPLIED]
+
+
+def said_otherwise(word: str, other: Question) -> bool:
+    """A word on one side only that says what the other question says with its own framing words."""
+    if word in _COMPARING and not _VERSUS.isdisjoint(other.words):
+        return True  # "virus vs bacteria" / "the difference between a virus and bacteria"
+    if word in FUTURE_TIME and "future" in other.tense:
+        return True  # "Is rain forecast..." / "Will it rain..."
+    return word in _COPULAS and not _COPULAS.isdisjoint(other.words)  # "appear blue" / "is blue"

@@ -41,11 +41,10 @@ from typing import Any, Protocol
 
 from .._lru import LRU
 from ._abbreviations import pair_acronyms
-from ._asked import pair_asked, without_implied
+from ._asked import pair_asked, said_otherwise, without_implied
 from ._collocations import pair_collocations
 from ._lexicon import Lexicon, current_lexicon
-from ._question import Question, parse, words_of
-from ._register import FUTURE_TIME
+from ._question import Question, parse
 from ._relations import OPPOSITES, edits, opposed, stem
 from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past
 from ._weigh import Weighing, weigh
@@ -65,8 +64,6 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-# Verbs that link a subject to what it is or seems: "appear blue" asks what "is blue" does.
-COPULAS = words_of("is are was were be appear appears appeared seem seems seemed")
 VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
 WordSimilarity = Callable[[str, str], "float | None"]
 
@@ -196,10 +193,8 @@ class _Comparison:
                 continue  # "Is it safe to..." / "Can I..."
             if any(self._close(word, other.words[k]) for k in other.content):
                 continue
-            if word in FUTURE_TIME and "future" in other.tense:
-                continue  # "Is rain forecast..." / "Will it rain..."
-            if word in COPULAS and not COPULAS.isdisjoint(other.words):
-                continue  # "Why does the sky appear blue?" / "Why is the sky blue?"
+            if said_otherwise(word, other):
+                continue
             if not any(self._synonym(word, w) for w in other.words if w not in other.names):
                 return False  # a synonym of a framing word ("express" for "say", "obtain" for "get") is framing
         return True

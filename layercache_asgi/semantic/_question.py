@@ -131,7 +131,7 @@ STOPWORDS = words_of(
     "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
     "greetings cheers regards yo heck hell even wat pls list sorry grateful technique procedure method "
     "lol lmao omg ok okay um uh hmm oh ah yeah yep guys folks mate sir madam honestly seriously literally "
-    "located situated between translate say required require requires vs versus idea ideas "
+    "located situated between translate say required require requires vs versus idea ideas tips tricks hacks "
     "suggestion suggestions recommendation recommendations "
 )
 # A number written together with the capitals of an acronym: "2SV" (two-step verification), "4WD".
@@ -262,6 +262,7 @@ def _participle(following: list[str]) -> bool:
 _ASKING_PHRASES = {
     ("what", "year"): "when",
     ("what", "date"): "when",
+    ("what", "time"): "when",
     ("which", "year"): "when",
     ("what", "place"): "where",
     ("which", "place"): "where",

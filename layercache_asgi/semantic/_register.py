@@ -46,6 +46,8 @@ _SHORTHAND = (
         r"\1 to",
     ),
     (re.compile(r"\bb4\b", re.IGNORECASE), "before"),
+    # "the best time to go to Iceland" is the best time to visit it (a place's name follows; not "go to bed").
+    (re.compile(r"\b(?:go|goes|went|going) to (?=[A-Z])"), "visit "),
     # "What's the process for applying..." asks "how to apply".
     (re.compile(r"\bwhat(?:'s| is) the (?:process|procedure|steps?) (?:for|of|to)\b", re.IGNORECASE), "how to"),
     (re.compile(r"\bno\.\s*of\b", re.IGNORECASE), "number of"),

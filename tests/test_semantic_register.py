@@ -70,6 +70,8 @@ ACCEPTED = [
         "How do I turn on two-step verification for my email?",
     ),
     ("acronym over framing words", "Where is the FAQ page?", "Where is the frequently asked questions page?"),
+    ("report, then a question", "I spilled tea on my keyboard.", "What should I do after spilling tea on my keyboard?"),
+    ("keyword noun after what", "What are the opening hours of the Prado?", "When is the Prado open?"),
     ("symmetric relation", "Does grapefruit interact with statins?", "Does a statin interact with grapefruit?"),
 ]
 
@@ -96,6 +98,7 @@ REFUSED = [
     ("participle, opposite", "Can I freeze uncooked lentils?", "Can I freeze cooked lentils?"),
     ("statement, other place", "I keep getting cramp when I swim.", "How do I avoid getting cramp while cycling?"),
     ("statement, other problem", "I keep getting headaches when I run.", "How do I treat a migraine?"),
+    ("report, then another action", "My train was cancelled.", "How do I cancel my train ticket?"),
     (
         "acronym with a digit, other number",
         "How do I turn on 2SV for my email?",

@@ -3,7 +3,8 @@
 - A keyword query names with a noun what a question asks with its question word: "boil egg
   *time*" / "*how long* should I boil an egg", "visa *cost*" / "*how much* is a visa",
   "*causes* of hay fever" / "*why* do I get hay fever". The noun and the question word's own
-  word ("long", "much") pair; the noun's side must ask nothing itself ("*what* time" asks when).
+  word ("long", "much") pair; the noun's side must not ask with a question word itself ("what time"
+  is read as "when").
 - A first-person statement of a problem asks what a question about it asks: "I keep getting
   cramp when I swim." / "How do I avoid cramp when swimming?". Between such a statement and a
   question, the words that only say "this keeps happening" or "help me with it" are framing.
@@ -16,7 +17,7 @@ from __future__ import annotations
 from ._question import Question, words_of
 from ._register import FUTURE_TIME
 
-__all__ = ["pair_asked", "said_otherwise", "statement", "without_implied", "without_light_verbs"]
+__all__ = ["pair_asked", "reports_problem", "said_otherwise", "statement", "without_implied", "without_light_verbs"]
 
 # The word after "how" (or a question word) -> nouns that ask the same in a keyword query.
 _ASKED_BY = {
@@ -27,12 +28,14 @@ _ASKED_BY = {
     "often": words_of("frequency"),
     "why": words_of("reason reasons cause causes"),
     "where": words_of("location"),
-    "when": words_of("date time"),
+    "when": words_of("date time hours"),
 }
 # Verbs that link a subject to what it is or seems: "appear blue" asks what "is blue" does.
 _COPULAS = words_of("is are was were be appear appears appeared seem seems seemed")
 _COMPARING, _VERSUS = words_of("difference differences compare comparison"), words_of("vs versus")
-_ASKING = words_of("how what which when where why who")
+_ASKING = words_of("how when where why who")  # "what" only frames: "What is the cost of..."
+_HELP = words_of("fix solve resolve stop avoid prevent relieve handle deal cure treat cause causes why")
+_MODAL_ASKING = words_of("should can could might")
 _TAKE = words_of("take takes took taking")
 _FIRST_PERSON = words_of("i im ive id my mine me we our there")
 # Said by a statement of a problem ("I keep...", "always", "too"), or by a question asking for help with it.
@@ -51,7 +54,7 @@ def pair_asked(a: Question, b: Question, left_a: list[int], left_b: list[int]) -
                 if asked is None or noun_side.words[i] not in _ASKED_BY[asked]:
                     continue
                 if not _ASKING.isdisjoint(noun_side.words):
-                    continue  # a question of its own: "*What* time does it open?" is not "How long is it open?"
+                    continue  # a question of its own: "*When* is the time limit?"
                 noun_left.remove(i)
                 # "How long does it *take*": the verb only carries the question.
                 other_left[:] = [n for n in other_left if n != k and not (asked == "long" and other.words[n] in _TAKE)]
@@ -78,6 +81,15 @@ def without_light_verbs(question: Question, left: list[int]) -> list[int]:
 def statement(question: Question) -> bool:
     """A first-person statement ("I keep getting...", "My car pulls...", "There is water...")."""
     return bool(question.words) and question.words[0] in _FIRST_PERSON
+
+
+def reports_problem(a: Question, b: Question) -> bool:
+    """One side tells what happened ("I spilled coffee on my laptop."), the other asks what to do about it
+    ("What should I do after spilling coffee...?", "How do I fix..."): their tenses may differ."""
+    if statement(a) == statement(b):
+        return False
+    words = set(b.words if statement(a) else a.words)
+    return bool(words & _HELP) or ("what" in words and not words.isdisjoint(_MODAL_ASKING))
 
 
 def without_implied(a: Question, b: Question, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from .._lru import LRU
 from ._abbreviations import pair_acronyms
-from ._asked import pair_asked, said_otherwise, without_implied
+from ._asked import pair_asked, reports_problem, said_otherwise, without_implied
 from ._collocations import pair_collocations
 from ._lexicon import Lexicon, current_lexicon
 from ._question import Question, parse
@@ -97,7 +97,7 @@ def compare_questions(
         return Verdict(False, "negation differs")
     if a.asking and b.asking and a.asking != b.asking:
         return Verdict(False, "question word differs")
-    if _tense_differs(a.tense, b.tense):
+    if _tense_differs(a.tense, b.tense) and not reports_problem(a, b):  # "I spilled..." / "What should I do..."
         return Verdict(False, "tense differs")
     return _Comparison(a, b, current_lexicon(), similar, word_cut, weighing).verdict()
 
@@ -134,7 +134,7 @@ class _Comparison:
         for i in list(left_a):
             j = next((j for j in left_b if self._same_form(a.words[i], b.words[j])), None)
             if j is not None:
-                if a.words[i] != b.words[j] and past(a, i) != past(b, j):
+                if a.words[i] != b.words[j] and past(a, i) != past(b, j) and not reports_problem(a, b):
                     return Verdict(False, "tense differs")  # live / lived
                 self.pairs.append((i, j))
                 left_a.remove(i)

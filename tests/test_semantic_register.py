@@ -72,6 +72,7 @@ ACCEPTED = [
     ("acronym over framing words", "Where is the FAQ page?", "Where is the frequently asked questions page?"),
     ("report, then a question", "I spilled tea on my keyboard.", "What should I do after spilling tea on my keyboard?"),
     ("keyword noun after what", "What are the opening hours of the Prado?", "When is the Prado open?"),
+    ("typo of a word ending in -es", "How do I acces my voicemail?", "How do I access my voicemail?"),
     ("symmetric relation", "Does grapefruit interact with statins?", "Does a statin interact with grapefruit?"),
 ]
 
@@ -98,6 +99,8 @@ REFUSED = [
     ("participle, opposite", "Can I freeze uncooked lentils?", "Can I freeze cooked lentils?"),
     ("statement, other place", "I keep getting cramp when I swim.", "How do I avoid getting cramp while cycling?"),
     ("statement, other problem", "I keep getting headaches when I run.", "How do I treat a migraine?"),
+    ("real word for a real word", "How do I adopt a cat?", "How do I adapt a cat?"),
+    ("keyword query, other direction", "York to Leeds train times", "What time are the trains from Leeds to York?"),
     ("report, then another action", "My train was cancelled.", "How do I cancel my train ticket?"),
     (
         "acronym with a digit, other number",

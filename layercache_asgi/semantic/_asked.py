@@ -28,7 +28,7 @@ _ASKED_BY = {
     "often": words_of("frequency"),
     "why": words_of("reason reasons cause causes"),
     "where": words_of("location"),
-    "when": words_of("date time hours"),
+    "when": words_of("date dates time times hours"),
 }
 # Verbs that link a subject to what it is or seems: "appear blue" asks what "is blue" does.
 _COPULAS = words_of("is are was were be appear appears appeared seem seems seemed")

@@ -64,6 +64,7 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+_TAKES_ES = ("s", "x", "z", "ch", "sh", "o")
 VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
 WordSimilarity = Callable[[str, str], "float | None"]
 
@@ -264,7 +265,11 @@ class _Comparison:
         return any(self.lexicon.same_kind(p, q) for p in self._bases(x) for q in self._bases(y))
 
     def _known(self, word: str) -> bool:
-        return any(self.lexicon.known(base) for base in self._bases(word))
+        # An inflection of a real word; "-es" only after the letters that take it: "acces" is no "acc" + "es".
+        lexicon = self.lexicon
+        return lexicon.known(word) or any(
+            lexicon.known(b) and not (word == f"{b}es" and not b.endswith(_TAKES_ES)) for b in self._bases(word)
+        )
 
     def _close(self, x: str, y: str) -> bool:
         """Close in meaning: a lexical relation or, for two ordinary words, the word vectors."""

@@ -73,6 +73,9 @@ ACCEPTED = [
     ("report, then a question", "I spilled tea on my keyboard.", "What should I do after spilling tea on my keyboard?"),
     ("keyword noun after what", "What are the opening hours of the Prado?", "When is the Prado open?"),
     ("typo of a word ending in -es", "How do I acces my voicemail?", "How do I access my voicemail?"),
+    ("plural of a short noun", "What do bees eat?", "What does a bee eat?"),
+    ("what it takes", "What does it take to become a paramedic?", "How do I become a paramedic?"),
+    ("gone", "How can I tell if milk has gone off?", "How can I tell if milk is off?"),
     ("symmetric relation", "Does grapefruit interact with statins?", "Does a statin interact with grapefruit?"),
 ]
 
@@ -101,6 +104,7 @@ REFUSED = [
     ("statement, other problem", "I keep getting headaches when I run.", "How do I treat a migraine?"),
     ("real word for a real word", "How do I adopt a cat?", "How do I adapt a cat?"),
     ("keyword query, other direction", "York to Leeds train times", "What time are the trains from Leeds to York?"),
+    ("plural of a short noun, other animal", "What do bees eat?", "What do wasps eat?"),
     ("report, then another action", "My train was cancelled.", "How do I cancel my train ticket?"),
     (
         "acronym with a digit, other number",

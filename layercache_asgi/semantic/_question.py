@@ -131,7 +131,7 @@ STOPWORDS = words_of(
     "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
     "greetings cheers regards yo heck hell even wat pls list sorry grateful technique procedure method "
     "lol lmao omg ok okay um uh hmm oh ah yeah yep guys folks mate sir madam honestly seriously literally "
-    "located situated between translate say required require requires vs versus idea ideas tips tricks hacks "
+    "located situated between translate say required require requires vs versus idea ideas tips tricks hacks goes gone "
     "suggestion suggestions recommendation recommendations "
 )
 # A number written together with the capitals of an acronym: "2SV" (two-step verification), "4WD".
@@ -301,12 +301,13 @@ def _is_content(word: str) -> bool:
 
 
 def _light_bases(word: str) -> list[str]:
-    # "calculating", "explained", "helps" are framing as much as "calculate", "explain", "help".
+    # "calculating", "explained", "helps" are framing as much as "calculate", "explain", "help"; every
+    # form of "be" is listed, so "bees" is not one.
     found = []
     for suffix, replacement in (("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             found.append(word[: -len(suffix)] + replacement)
-    return found
+    return [base for base in found if base != "be"]
 
 
 def _tense(words: list[str]) -> frozenset[str]:

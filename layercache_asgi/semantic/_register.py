@@ -50,6 +50,7 @@ _SHORTHAND = (
     (re.compile(r"\b(?:go|goes|went|going) to (?=[A-Z])"), "visit "),
     # "What's the process for applying..." asks "how to apply".
     (re.compile(r"\bwhat(?:'s| is) the (?:process|procedure|steps?) (?:for|of|to)\b", re.IGNORECASE), "how to"),
+    (re.compile(r"\bwhat (?:does|would|will) it take to\b", re.IGNORECASE), "how to"),
     (re.compile(r"\bno\.\s*of\b", re.IGNORECASE), "number of"),
     (re.compile(r"\bwknds?\b", re.IGNORECASE), "weekends"),
     (re.compile(r"\b4 (me|you|u|my|your)\b", re.IGNORECASE), r"for \1"),

@@ -172,15 +172,24 @@ _PHRASES = (
 )
 
 
-def _phrase_patterns() -> list[tuple[re.Pattern[str], str]]:
-    found = []
+def _phrase_table() -> dict[str, str]:
+    table = {}
     for verbs, rest, targets, target_rest in _PHRASES:
         for verb, target in zip(verbs.split(), targets.split(), strict=True):
-            found.append((re.compile(rf"\b{verb} {rest}\b", re.IGNORECASE), f"{target} {target_rest}".strip()))
-    return found
+            table[f"{verb} {rest}"] = f"{target} {target_rest}".strip()
+    return table
 
 
-_PHRASE_PATTERNS = _phrase_patterns()
+_PHRASE_TABLE = _phrase_table()
+# One pass over the text for every phrase (longest first, so "sign up for" wins over "sign up").
+_PHRASE = re.compile(
+    r"\b(?:" + "|".join(re.escape(k) for k in sorted(_PHRASE_TABLE, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
+def _one_word(match: re.Match[str]) -> str:
+    return _PHRASE_TABLE[" ".join(match.group().lower().split())]
+
 
 # Words that put a question in the future whatever its verb's tense.
 FUTURE_TIME = frozenset(["tomorrow", "tonight", "upcoming", "forecast", "forecasts", "forecasted", "predicted"])
@@ -189,6 +198,6 @@ FUTURE_TIME = frozenset(["tomorrow", "tonight", "upcoming", "forecast", "forecas
 def plain(text: str) -> str:
     """``text`` without courtesies, its chat shorthand spelt out."""
     text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", text))
-    for pattern, replacement in (*_SHORTHAND, *_PHRASE_PATTERNS):
+    for pattern, replacement in _SHORTHAND:
         text = pattern.sub(replacement, text)
-    return text
+    return _PHRASE.sub(_one_word, text)

@@ -4,6 +4,10 @@ Small embedding models score "Convert 50 GBP to JPY" and "Convert 50 JPY to GBP"
 0.95-0.99, and "enable 2FA" / "disable 2FA" above "enable 2FA" / "turn on 2FA". What tells
 such pairs apart is a handful of words, so the guard compares those, in this order.
 
+Each question is first put into plain words (``_register.py``: courtesies, chat spellings,
+phrasal verbs); ``_asked.py`` pairs what is asked in another form (a keyword query's "time"
+for "how long", a statement of a problem for a question about it).
+
 Hard stops (any one refuses):
 
 - numbers (digits, number words, currency signs) must match as a multiset;

@@ -8,7 +8,9 @@ letters are not initials (2fa, wifi).
 
 from __future__ import annotations
 
-__all__ = ["expand", "initials_match"]
+from ._register import INFORMAL
+
+__all__ = ["expand", "initials_match", "pair_acronyms"]
 
 _TABLE = {
     "pw": "password",
@@ -127,7 +129,7 @@ _TABLE = {
 
 def expand(word: str) -> str | None:
     """The words a lower-case short form stands for, or None."""
-    return _TABLE.get(word)
+    return _TABLE.get(word) or INFORMAL.get(word)
 
 
 def initials_match(acronym: str, words: list[str]) -> int:
@@ -142,3 +144,37 @@ def initials_match(acronym: str, words: list[str]) -> int:
         if not word or word[0] != letter:
             return 0
     return len(letters)
+
+
+# Words an acronym's letters usually skip: "ETA" is estimated time *of* arrival.
+_SKIPPED = frozenset(["of", "and", "the", "for", "a", "an", "to", "in", "on", "&"])
+
+
+def pair_acronyms(
+    words_a: tuple[str, ...], words_b: tuple[str, ...], left_a: list[int], left_b: list[int]
+) -> tuple[list[int], list[int]]:
+    """``left_a`` and ``left_b`` (positions of unpaired words) without an acronym on one side and
+    the words that spell it on the other, framing words too ("2SV" / "two-*step* verification"),
+    as long as one of them is unpaired."""
+    for short_words, long_words, short_left, long_left in (
+        (words_a, words_b, left_a, left_b),
+        (words_b, words_a, left_b, left_a),
+    ):
+        for i in list(short_left):
+            for run in _runs(long_words):
+                span = initials_match(short_words[i], [long_words[k] for k in run])
+                if span and not set(run[:span]).isdisjoint(long_left):
+                    short_left.remove(i)
+                    long_left[:] = [k for k in long_left if k not in run[:span]]
+                    break
+    return left_a, left_b
+
+
+def _runs(words: tuple[str, ...]) -> list[list[int]]:
+    """From each position on, the positions an acronym may spell: all words (TOEFL: Test *Of* English...),
+    then without the small words acronyms usually skip (ETA: estimated time *of* arrival)."""
+    found = []
+    for start in range(len(words)):
+        every = list(range(start, len(words)))
+        found += [every, [k for k in every if words[k] not in _SKIPPED]]
+    return found

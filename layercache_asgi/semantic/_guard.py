@@ -4,6 +4,10 @@ Small embedding models score "Convert 50 GBP to JPY" and "Convert 50 JPY to GBP"
 0.95-0.99, and "enable 2FA" / "disable 2FA" above "enable 2FA" / "turn on 2FA". What tells
 such pairs apart is a handful of words, so the guard compares those, in this order.
 
+Each question is first put into plain words (``_register.py``: courtesies, chat spellings,
+phrasal verbs); ``_asked.py`` pairs what is asked in another form (a keyword query's "time"
+for "how long", a statement of a problem for a question about it).
+
 Hard stops (any one refuses):
 
 - numbers (digits, number words, currency signs) must match as a multiset;
@@ -40,7 +44,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._lru import LRU
-from ._abbreviations import initials_match
+from ._abbreviations import pair_acronyms
+from ._asked import pair_asked, reports_problem, said_otherwise, without_implied
 from ._collocations import pair_collocations
 from ._lexicon import Lexicon, current_lexicon
 from ._question import Question, parse
@@ -63,6 +68,7 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+_TAKES_ES = ("s", "x", "z", "ch", "sh", "o")
 VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
 WordSimilarity = Callable[[str, str], "float | None"]
 
@@ -96,7 +102,7 @@ def compare_questions(
         return Verdict(False, "negation differs")
     if a.asking and b.asking and a.asking != b.asking:
         return Verdict(False, "question word differs")
-    if _tense_differs(a.tense, b.tense):
+    if _tense_differs(a.tense, b.tense) and not reports_problem(a, b):  # "I spilled..." / "What should I do..."
         return Verdict(False, "tense differs")
     return _Comparison(a, b, current_lexicon(), similar, word_cut, weighing).verdict()
 
@@ -133,7 +139,7 @@ class _Comparison:
         for i in list(left_a):
             j = next((j for j in left_b if self._same_form(a.words[i], b.words[j])), None)
             if j is not None:
-                if a.words[i] != b.words[j] and past(a, i) != past(b, j):
+                if a.words[i] != b.words[j] and past(a, i) != past(b, j) and not reports_problem(a, b):
                     return Verdict(False, "tense differs")  # live / lived
                 self.pairs.append((i, j))
                 left_a.remove(i)
@@ -145,19 +151,23 @@ class _Comparison:
         # "*show* hidden files" / "hide files".
         only_a = [w for w in dict.fromkeys(a.words) if not any(self._same_form(w, v) for v in b.words)]
         only_b = [w for w in dict.fromkeys(b.words) if not any(self._same_form(w, v) for v in a.words)]
-        for x in only_a:
-            for y in only_b:
-                if self._opposite(x, y):
-                    return Verdict(False, f"opposites {x}/{y}")
-        left_a, left_b = self._acronyms(left_a, left_b)
+        # Against every word the other has that this one lacks as written: "*show* hidden files" / "hide files".
+        for x, y in [(x, y) for x in only_a for y in b.words if y not in a.words] + [
+            (x, y) for y in only_b for x in a.words if x not in b.words
+        ]:
+            if self._opposite(x, y):
+                return Verdict(False, f"opposites {x}/{y}")
+        left_a, left_b = pair_acronyms(a.words, b.words, left_a, left_b)
         left_a, left_b = pair_collocations(a, b, left_a, left_b, self.lexicon, self._bases, self.pairs)
         left_a, left_b = self._by_meaning(left_a, left_b)
+        left_a, left_b = without_implied(a, b, *pair_asked(a, b, left_a, left_b))
         agents = agent_positions(a, b)
         left_a = [i for i in left_a if i not in agents[0]]
         left_b = [j for j in left_b if j not in agents[1]]
         # A name must be in the other question, if only as a plain word there ("vitamin D" / "vitamn d").
-        left_a = [i for i in left_a if not (a.words[i] in a.names and a.words[i] in b.words)]
-        left_b = [j for j in left_b if not (b.words[j] in b.names and b.words[j] in a.words)]
+        plain_a, plain_b = {w.replace("'", "") for w in a.words}, {w.replace("'", "") for w in b.words}
+        left_a = [i for i in left_a if not (a.words[i] in a.names and a.words[i].replace("'", "") in plain_b)]
+        left_b = [j for j in left_b if not (b.words[j] in b.names and b.words[j].replace("'", "") in plain_a)]
         names = [a.words[i] for i in left_a if a.words[i] in a.names] + [
             b.words[j] for j in left_b if b.words[j] in b.names
         ]
@@ -186,9 +196,17 @@ class _Comparison:
                 and not ASKING_LEAVE.isdisjoint(other.words)
             ):
                 continue  # "Is it safe to..." / "Can I..."
-            if not any(self._close(word, other.words[k]) for k in other.content):
-                return False
+            if any(self._close(word, other.words[k]) for k in other.content):
+                continue
+            if said_otherwise(word, other):
+                continue
+            if not any(self._synonym(word, w) for w in other.words if w not in other.names):
+                return False  # a synonym of a framing word ("express" for "say", "obtain" for "get") is framing
         return True
+
+    def _synonym(self, x: str, y: str) -> bool:
+        bx, by = self._bases(x), self._bases(y)
+        return any(self.lexicon.synonyms(p, q) for p in bx for q in by)
 
     def _weighed(self, left_a: list[int], left_b: list[int]) -> float | None:
         """The sentence model's say on the words left (``_weigh.py``; at most 1 passes), where this
@@ -251,7 +269,11 @@ class _Comparison:
         return any(self.lexicon.same_kind(p, q) for p in self._bases(x) for q in self._bases(y))
 
     def _known(self, word: str) -> bool:
-        return any(self.lexicon.known(base) for base in self._bases(word))
+        # An inflection of a real word; "-es" only after the letters that take it: "acces" is no "acc" + "es".
+        lexicon = self.lexicon
+        return lexicon.known(word) or any(
+            lexicon.known(b) and not (word == f"{b}es" and not b.endswith(_TAKES_ES)) for b in self._bases(word)
+        )
 
     def _close(self, x: str, y: str) -> bool:
         """Close in meaning: a lexical relation or, for two ordinary words, the word vectors."""
@@ -279,19 +301,6 @@ class _Comparison:
         if self._kin(x, y):
             return None
         return self.cut
-
-    def _acronyms(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
-        for short_side, long_side in ((self.a, self.b), (self.b, self.a)):
-            short_left, long_left = (left_a, left_b) if short_side is self.a else (left_b, left_a)
-            for i in list(short_left):
-                for j in long_left:
-                    span = initials_match(short_side.words[i], [long_side.words[k] for k in long_left if k >= j])
-                    if span:
-                        short_left.remove(i)
-                        for k in [k for k in long_left if k >= j][:span]:
-                            long_left.remove(k)
-                        break
-        return left_a, left_b
 
     def _by_meaning(self, left_a: list[int], left_b: list[int]) -> tuple[list[int], list[int]]:
         words_a, words_b = self.a.words, self.b.words

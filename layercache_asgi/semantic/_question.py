@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ._abbreviations import expand
+from ._register import FUTURE_TIME, plain
 
 __all__ = ["NEGATIONS", "RELATIONS", "STOPWORDS", "Question", "parse", "words_of"]
 
@@ -130,37 +131,11 @@ STOPWORDS = words_of(
     "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
     "greetings cheers regards yo heck hell even wat pls list sorry grateful technique procedure method "
     "lol lmao omg ok okay um uh hmm oh ah yeah yep guys folks mate sir madam honestly seriously literally "
-    "located situated between translate say required require requires vs versus "
+    "located situated between translate say required require requires vs versus idea ideas tips tricks hacks goes gone "
+    "suggestion suggestions recommendation recommendations "
 )
-# Courtesies that wrap a question without changing it.
-_POLITE = re.compile(
-    r"\b(?:sorry to (?:trouble|bother) you|thanks?(?: you)?(?: (?:a lot|so much|very much|in advance))?|"
-    r"many thanks|would you happen to know|i(?:'d| would) be (?:grateful|thankful) if you could|"
-    r"i was wondering|quick question|hope you(?:'re| are) (?:well|doing well)|if you don'?t mind|"
-    r"when you (?:get|have) a (?:chance|moment)|any help (?:would be|is) appreciated|"
-    r"would you mind(?: (?:telling|showing|explaining to|letting) me)?|(?:excuse|pardon) me|"
-    r"(?:may|can|could|might) i ask(?: you)?|(?:do|does) (?:you|anyone|anybody|someone|somebody) know|"
-    r"i(?:'d| would)? (?:really )?(?:like|love|want|need) to (?:know|ask|find out)|"
-    r"i(?:'d| would)? (?:really |greatly )?appreciate (?:it )?if you could|"
-    r"good (?:morning|afternoon|evening|day)|on earth|the (?:heck|hell|fuck)|if (?:at all )?possible)\b",
-    re.IGNORECASE,
-)
-# Chat shorthand that would read as a number or a negation: "how 2 ...", "b4", "no. of".
-_SHORTHAND = (
-    (re.compile(r"\b(how|want|need|going|have|got|way|where|what) 2\b", re.IGNORECASE), r"\1 to"),
-    (re.compile(r"\bb4\b", re.IGNORECASE), "before"),
-    (re.compile(r"\bno\.\s*of\b", re.IGNORECASE), "number of"),
-    (re.compile(r"\bwknds?\b", re.IGNORECASE), "weekends"),
-    (re.compile(r"\b4 (me|you|u|my|your)\b", re.IGNORECASE), r"for \1"),
-)
-
-
-def _shorthand(text: str) -> str:
-    for pattern, replacement in _SHORTHAND:
-        text = pattern.sub(replacement, text)
-    return text
-
-
+# A number written together with the capitals of an acronym: "2SV" (two-step verification), "4WD".
+_DIGIT_ACRONYM = re.compile(r"(\d)([A-Z]{2,4})")
 _BE = words_of("is are am was were be been being")
 _IRREGULAR_PARTICIPLES = words_of(
     "paid held made done given taken written seen known built sold bought told found thought brought caught "
@@ -201,7 +176,7 @@ def parse(text: str) -> Question:
     numbers: Counter[str] = Counter()
     negated = False
     possessors: set[int] = set()
-    for match in _TOKEN.finditer(_shorthand(_POLITE.sub(" ", text))):
+    for match in _TOKEN.finditer(plain(text)):
         raw = match.group()
         if raw[0] in "\"'":
             quoted = " ".join(raw[1:-1].lower().split())
@@ -225,7 +200,14 @@ def parse(text: str) -> Question:
             long_form = expand(lower)
             if long_form is not None:
                 words.extend(long_form.split())
-                negated = negated or lower in NEGATIONS
+                negated = negated or lower in NEGATIONS or not NEGATIONS.isdisjoint(long_form.split())
+                continue
+            acronym = _DIGIT_ACRONYM.fullmatch(piece)
+            if acronym and acronym.group(2).lower() not in _UNITS:  # 2SV, 4WD: a number, then an acronym
+                digit, letters = acronym.group(1), acronym.group(2).lower()
+                numbers[digit] += 1
+                names.add(letters)
+                words += [digit, letters]
                 continue
             number = _number(lower)
             if number is not None and lower not in ("one", "ones", "single", "once", "second"):
@@ -280,12 +262,17 @@ def _participle(following: list[str]) -> bool:
 _ASKING_PHRASES = {
     ("what", "year"): "when",
     ("what", "date"): "when",
+    ("what", "time"): "when",
     ("which", "year"): "when",
     ("what", "place"): "where",
     ("which", "place"): "where",
     ("how", "come"): "why",
     ("what", "reason"): "why",
     ("stand", "for"): "mean",
+    # "What makes the sky blue?" / "What causes hiccups?" ask why; "In which country is X?" asks where.
+    ("what", "makes"): "why",
+    ("what", "causes"): "why",
+    **{(w, place): "where" for w in ("what", "which") for place in ("country", "city", "town", "continent")},
 }
 
 
@@ -314,12 +301,13 @@ def _is_content(word: str) -> bool:
 
 
 def _light_bases(word: str) -> list[str]:
-    # "calculating", "explained", "helps" are framing as much as "calculate", "explain", "help".
+    # "calculating", "explained", "helps" are framing as much as "calculate", "explain", "help"; every
+    # form of "be" is listed, so "bees" is not one.
     found = []
     for suffix, replacement in (("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             found.append(word[: -len(suffix)] + replacement)
-    return found
+    return [base for base in found if base != "be"]
 
 
 def _tense(words: list[str]) -> frozenset[str]:
@@ -331,6 +319,8 @@ def _tense(words: list[str]) -> frozenset[str]:
             found.add("future")
         elif word in _PRESENT:
             found.add("present")
+    if "past" not in found and not FUTURE_TIME.isdisjoint(words):
+        found.add("future")  # "Is rain forecast for tomorrow?" asks what "Will it rain tomorrow?" does
     return frozenset(found)
 
 

@@ -30,6 +30,21 @@ OPPOSITES = frozenset(
 )
 
 
+# How often: one period never answers for another ("monthly interest" / "annual interest").
+_PERIODS = (
+    words_of("hourly"),
+    words_of("daily nightly"),
+    words_of("weekly"),
+    words_of("biweekly fortnightly"),
+    words_of("monthly"),
+    words_of("quarterly"),
+    words_of("annual annually yearly"),
+)
+OPPOSITES = OPPOSITES | frozenset(
+    (min(x, y), max(x, y)) for i, p in enumerate(_PERIODS) for q in _PERIODS[i + 1 :] for x in p for y in q
+)
+
+
 def stem(word: str) -> str:
     """A light stemmer for words the lexicon does not know (dockerfiles -> dockerfile)."""
     for suffix in ("ies", "es", "s"):

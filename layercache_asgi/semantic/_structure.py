@@ -18,6 +18,8 @@ def order_swapped(a: Question, b: Question, pairs: list[tuple[int, int]]) -> boo
     shared = set(a.numbers) & set(b.numbers)
     if _first(a.words, shared) != _first(b.words, shared):
         return True
+    if _symmetric(a) and _symmetric(b):
+        return False  # "Does coffee interact with alcohol?" asks what "Does alcohol interact with coffee?" does
     partner = dict(pairs)
     paired_b = set(partner.values())
     if _possession_moved(a, b, partner) or _possession_moved(b, a, {j: i for i, j in pairs}):
@@ -38,6 +40,24 @@ def order_swapped(a: Question, b: Question, pairs: list[tuple[int, int]]) -> boo
         if set(in_a) == set(in_b) and list(dict.fromkeys(in_a)) != list(dict.fromkeys(in_b)):
             return True
     return False
+
+
+# Relations that hold both ways: the order of what they relate does not change the question.
+_SYMMETRIC = words_of(
+    "interact interacts interaction interactions compatible compatibility incompatible mix mixing mixed combine "
+    "combining combined differ differs difference differences distance far similar similarity similarities "
+    "equivalent marry married conflict conflicts relationship compare comparison"
+)
+# Words that give a comparison a direction ("faster than", "more", "better", "prefer").
+_DIRECTED = words_of("than more less most least better worse best worst prefer rather ahead behind")
+
+
+def _symmetric(question: Question) -> bool:
+    """A symmetric relation, with nothing that gives it a direction (no comparative: "-er", "more")."""
+    words = question.words
+    if _SYMMETRIC.isdisjoint(words) or not _DIRECTED.isdisjoint(words):
+        return False
+    return not any(len(w) > 4 and w.endswith(("er", "est")) for w in words)
 
 
 def _roles_swapped(pairs: list[tuple[int, int]]) -> bool:
@@ -117,9 +137,15 @@ _BE = words_of("be is are am was were been being get gets got")
 
 
 def past(question: Question, at: int) -> bool:
-    """A verb in -ed that is not a passive participle ("lived", not "is taxed", "be salted")."""
-    word = question.words[at]
-    return word.endswith("ed") and len(word) > 4 and _BE.isdisjoint(question.words[:at])
+    """A verb in -ed that is not a participle ("lived", not "is taxed", "be salted", "can I freeze *cooked* rice")."""
+    word, before = question.words[at], question.words[:at]
+    if not word.endswith("ed") or len(word) <= 4 or not _BE.isdisjoint(before):
+        return False
+    return _MODALS.isdisjoint(before) or not _PAST_AUXILIARIES.isdisjoint(question.words)
+
+
+_MODALS = words_of("can could should would may might must will shall")
+_PAST_AUXILIARIES = words_of("did was were had")
 
 
 def _first(words: tuple[str, ...], keep: set[str]) -> list[str]:

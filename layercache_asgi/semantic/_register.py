@@ -1,0 +1,203 @@
+"""How people type a question, put back into plain words before the guard compares it.
+
+General chat and informal register, not any one domain's: courtesies that wrap a question
+("sorry to bother you", "thanks in advance"), shorthand that would read as a number or a
+negation ("how 2", "b4"), informal spellings with a standard form ("gotta", "gimme",
+"tmrw", "footy"), and the time words that make a present-tense question ask about the future
+("Is rain forecast for tomorrow?" asks what "Will it rain tomorrow?" asks).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["FUTURE_TIME", "INFORMAL", "plain"]
+
+_ASKING_SO = "(?:silly|stupid|dumb|basic|obvious|naive|newbie|beginner|simple)"
+# Courtesies that wrap a question without changing it. "on earth" only as an intensifier after a
+# question word: "the largest desert on Earth" keeps its Earth.
+_POLITE = re.compile(
+    r"\b(?:sorry to (?:trouble|bother) you|thanks?(?: you)?(?: (?:a lot|so much|very much|in advance))?|"
+    r"many thanks|would you happen to know|i(?:'d| would) be (?:grateful|thankful) if you could|"
+    r"i was wondering|quick question|hope you(?:'re| are) (?:well|doing well)|if you don'?t mind|"
+    r"when you (?:get|have) a (?:chance|moment)|any help (?:would be|is) appreciated|"
+    r"would you mind(?: (?:telling|showing|explaining to|letting) me)?|(?:excuse|pardon) me|"
+    r"(?:may|can|could|might) i ask(?: you)?|(?:do|does) (?:you|anyone|anybody|someone|somebody) know|"
+    r"i(?:'d| would)? (?:really )?(?:like|love|want|need) to (?:know|ask|find out)|"
+    r"i(?:'d| would)? (?:really |greatly )?appreciate (?:it )?if you could|"
+    r"good (?:morning|afternoon|evening|day)|the (?:heck|hell|fuck)|if (?:at all )?possible|"
+    # Excuses for asking: "sorry if this is a silly question", "I hate to bother you", "pardon the interruption".
+    r"(?:sorry|apologies|forgive me) (?:if|for) (?:this is |it'?s )?(?:a |the |such a |asking )?"
+    rf"(?:{_ASKING_SO} )?(?:question|one|obvious|asking)|"
+    rf"(?:this|it) (?:might|may|could) be a (?:{_ASKING_SO} )?question|"
+    r"i hate to (?:bother|trouble|disturb|ask) you|sorry to (?:disturb|interrupt) you|"
+    r"(?:pardon|sorry for|apologies for) the (?:interruption|intrusion|bother)|"
+    r"if it'?s not too much (?:trouble|bother|to ask)|i was hoping (?:you could|someone could|to find out)|"
+    r"(?:do|would) you happen to know|could you do me a favou?r and|"
+    r"i(?:'d| would) be (?:most |very |really |so )?(?:grateful|thankful) for "
+    r"(?:some )?(?:advice|help|guidance|tips) on)\b",
+    re.IGNORECASE,
+)
+_INTENSIFIER = re.compile(r"\b(what|where|why|how|who|which) on earth\b", re.IGNORECASE)
+# Chat shorthand that would read as a number or a negation: "how 2 ...", "how long 2 wait", "b4", "no. of".
+_SHORTHAND = (
+    (
+        re.compile(r"\b(how|long|want|need|going|have|got|way|ways|where|what|try|trying|able|hard|easy) 2\b", re.I),
+        r"\1 to",
+    ),
+    (re.compile(r"\bb4\b", re.IGNORECASE), "before"),
+    # "the best time to go to Iceland" is the best time to visit it (a place's name follows; not "go to bed").
+    (re.compile(r"\b(?:go|goes|went|going) to (?=[A-Z])"), "visit "),
+    # "What's the process for applying..." asks "how to apply".
+    (re.compile(r"\bwhat(?:'s| is) the (?:process|procedure|steps?) (?:for|of|to)\b", re.IGNORECASE), "how to"),
+    (re.compile(r"\bwhat (?:does|would|will) it take to\b", re.IGNORECASE), "how to"),
+    (re.compile(r"\bno\.\s*of\b", re.IGNORECASE), "number of"),
+    (re.compile(r"\bwknds?\b", re.IGNORECASE), "weekends"),
+    (re.compile(r"\b4 (me|you|u|my|your)\b", re.IGNORECASE), r"for \1"),
+    (re.compile(r"\b2(?:moro|morrow|mrw)\b", re.IGNORECASE), "tomorrow"),
+    (re.compile(r"\b2day\b", re.IGNORECASE), "today"),
+    (re.compile(r"\b(some|any|every|no)1\b", re.IGNORECASE), r"\1one"),
+    (re.compile(r"\bl8r\b", re.IGNORECASE), "later"),
+    (re.compile(r"\bw8\b", re.IGNORECASE), "wait"),
+    (re.compile(r"\bgr8\b", re.IGNORECASE), "great"),
+    (re.compile(r"\b4ever\b", re.IGNORECASE), "forever"),
+    (re.compile(r"\bb/c\b", re.IGNORECASE), "because"),
+    (re.compile(r"\b2nite\b", re.IGNORECASE), "tonight"),
+)
+
+# Informal and chat spellings -> their standard words (lower case, one token each).
+INFORMAL = {
+    "gotta": "have to",
+    "outta": "out of",
+    "lotta": "lot of",
+    "lotsa": "lots of",
+    "shoulda": "should have",
+    "coulda": "could have",
+    "woulda": "would have",
+    "aint": "is not",
+    "prolly": "probably",
+    "probs": "probably",
+    "ofc": "of course",
+    "obv": "obviously",
+    "obvs": "obviously",
+    "lmk": "let me know",
+    "irl": "in real life",
+    "diy": "do it yourself",
+    "peeps": "people",
+    "fam": "family",
+    "hubby": "husband",
+    "xmas": "christmas",
+    "newbie": "beginner",
+    "noob": "beginner",
+    "vid": "video",
+    "vids": "videos",
+    "pix": "pictures",
+    "mic": "microphone",
+    "cuppa": "cup of tea",
+    "loo": "toilet",
+    "hafta": "have to",
+    "gimme": "give me",
+    "lemme": "let me",
+    "kinda": "kind of",
+    "sorta": "sort of",
+    "dunno": "do not know",
+    "tho": "though",
+    "thru": "through",
+    "ya": "you",
+    "yall": "you",
+    "wot": "what",
+    "wht": "what",
+    "whr": "where",
+    "thnx": "thanks",
+    "thanx": "thanks",
+    "wut": "what",
+    "bout": "about",
+    "coz": "because",
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "tmw": "tomorrow",
+    "tonite": "tonight",
+    "nite": "night",
+    "rn": "right now",
+    "asap": "as soon as possible",
+    "idk": "i do not know",
+    "tbh": "honestly",
+    "imo": "in my opinion",
+    "fyi": "for your information",
+    "aka": "also known as",
+    "smth": "something",
+    "sth": "something",
+    "ty": "thank you",
+    "wk": "week",
+    "wks": "weeks",
+    "footy": "football",
+    "telly": "television",
+    "brekkie": "breakfast",
+    "vacay": "vacation",
+    "hols": "holidays",
+    "comfy": "comfortable",
+    "bike": "bicycle",
+    "cig": "cigarette",
+    "ciggie": "cigarette",
+}
+
+# Common phrasal verbs and set phrases WordNet does not list as synonyms of the one-word verb they
+# mean: (forms of the verb: base, -s, past, -ing; the words after it; the same for what it means).
+_RETURN = ("return returns returned returning", "")
+_LOG = ("log logs logged logging", "")
+_CONTACT = ("contact contacts contacted contacting", "")
+_GET = "get gets got getting"
+_PHRASES = (
+    ("send sends sent sending", "back", *_RETURN),
+    ("give gives gave giving", "back", *_RETURN),
+    ("bring brings brought bringing", "back", *_RETURN),
+    ("use uses used using", "instead of", "substitute substitutes substituted substituting", "for"),
+    ("sign signs signed signing", "out", "log logs logged logging", "out"),
+    ("sign signs signed signing", "in", "log logs logged logging", "in"),
+    ("change changes changed changing", "the name of", "rename renames renamed renaming", ""),
+    ("reach reaches reached reaching", "out to", *_CONTACT),
+    (_GET, "in touch with", *_CONTACT),
+    ("call calls called calling", "in sick", "report reports reported reporting", "sick"),
+    *((_GET, f"{whose} money back", _GET, "a refund") for whose in ("my", "your", "the", "our", "their")),
+    ("come comes came coming", "back", *_RETURN),
+    ("go goes went going", "back", *_RETURN),
+    ("pay pays paid paying", "back", "repay repays repaid repaying", ""),
+    ("hand hands handed handing", "in", "submit submits submitted submitting", ""),
+    ("sign signs signed signing", "up for", "register registers registered registering", "for"),
+    ("look looks looked looking", "into", "investigate investigates investigated investigating", ""),
+    ("put puts put putting", "up with", "tolerate tolerates tolerated tolerating", ""),
+    ("print prints printed printing", "out", "print prints printed printing", ""),
+    ("cut cuts cut cutting", "back on", "reduce reduces reduced reducing", ""),
+    ("cut cuts cut cutting", "down on", "reduce reduces reduced reducing", ""),
+)
+
+
+def _phrase_table() -> dict[str, str]:
+    table = {}
+    for verbs, rest, targets, target_rest in _PHRASES:
+        for verb, target in zip(verbs.split(), targets.split(), strict=True):
+            table[f"{verb} {rest}"] = f"{target} {target_rest}".strip()
+    return table
+
+
+_PHRASE_TABLE = _phrase_table()
+# One pass over the text for every phrase (longest first, so "sign up for" wins over "sign up").
+_PHRASE = re.compile(
+    r"\b(?:" + "|".join(re.escape(k) for k in sorted(_PHRASE_TABLE, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
+def _one_word(match: re.Match[str]) -> str:
+    return _PHRASE_TABLE[" ".join(match.group().lower().split())]
+
+
+# Words that put a question in the future whatever its verb's tense.
+FUTURE_TIME = frozenset(["tomorrow", "tonight", "upcoming", "forecast", "forecasts", "forecasted", "predicted"])
+
+
+def plain(text: str) -> str:
+    """``text`` without courtesies, its chat shorthand spelt out."""
+    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", text))
+    for pattern, replacement in _SHORTHAND:
+        text = pattern.sub(replacement, text)
+    return _PHRASE.sub(_one_word, text)

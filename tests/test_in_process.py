@@ -141,3 +141,22 @@ async def test_a_host_not_in_the_map_is_unreachable_not_looked_up(
 def test_a_host_router_takes_bare_host_names(apps: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         HostRouter(apps)
+
+
+async def test_an_app_that_fails_mid_answer_drops_the_connection_as_a_served_one_would(no_sockets: None) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["path"] == "/early":
+            raise RuntimeError("before the answer")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"first part ", "more_body": True})
+        raise ConnectionError("gone")
+
+    async with httpx.AsyncClient(transport=HostRouter({"app.test": app}), base_url="http://app.test") as client:
+        assert (await client.get("/early")).status_code == 500
+        async with client.stream("GET", "/late") as r:
+            assert r.status_code == 200
+            read: list[bytes] = []
+            with pytest.raises(httpx.RemoteProtocolError, match="gone"):
+                async for chunk in r.aiter_raw():
+                    read.append(chunk)
+    assert b"".join(read) == b"first part "

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ._asgi import read_body
 from ._fake_gemini import FakeGemini
 from ._fake_provider import FakeProvider, RecordedRequest, count_tokens
-from ._host_router import HostRouter
+from ._transport import HostRouter
 from ._in_process import in_process
 from ._prefix_cache_sim import PrefixCacheSimulator
 from ._server import serve

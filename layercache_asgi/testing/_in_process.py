@@ -20,7 +20,7 @@ import httpx
 from .._app import LayerCacheApp
 from .._config import Settings
 from .._types import ASGIApp
-from ._host_router import HostRouter
+from ._transport import AppTransport, HostRouter
 
 __all__ = ["in_process"]
 
@@ -49,8 +49,8 @@ async def in_process(
     if isinstance(provider, Mapping):
         upstream = HostRouter(provider)
     else:
-        # A fault in the fake becomes a 500, as from a real server, rather than an exception in the proxy.
-        upstream = httpx.ASGITransport(app=provider, raise_app_exceptions=False)
+        # A fault in the fake reaches the proxy as from a served app (a 500, or a dropped stream), not as an exception.
+        upstream = AppTransport(provider)
     app = LayerCacheApp(settings, stages=stages, transport=upstream)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from layercache_asgi import Completion, LayerCacheApp, PrefixCheck, Saved, Settings, Usage, get_exchange
 from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, in_process
 
+from ._metrics import eventually, prometheus_of, requests_of_model, sample, summary_of
 from .conftest import ADMIN, ADMIN_KEY, async_anthropic, async_openai, client_of
 
 pytestmark = pytest.mark.in_process
 
 # claude-sonnet-4-6 in LiteLLM's map: input 3e-6, cache read 3e-7, cache write 3.75e-6 (5m) / 6e-6 (1h).
 SONNET = "claude-sonnet-4-6"
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 class ScriptedUsageFake(FakeProvider):
@@ -33,46 +30,6 @@ class ScriptedUsageFake(FakeProvider):
 
     def usage_for(self, wire: str, body: dict[str, Any], completion: Completion) -> Usage:
         return self.next_usage or super().usage_for(wire, body, completion)
-
-
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
-    """Metrics are recorded as the request finishes, just after the client got its answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-async def summary(proxy: httpx.AsyncClient, **headers: str) -> dict[str, Any]:
-    response = await proxy.get("/v1/cache/metrics", headers=headers or ADMIN)
-    assert response.status_code == 200, response.text
-    doc: dict[str, Any] = response.json()
-    return doc
-
-
-async def requests_of(proxy: httpx.AsyncClient, model: str) -> int:
-    return int((await summary(proxy))["models"].get(model, {}).get("requests", 0))
-
-
-async def prometheus(proxy: httpx.AsyncClient) -> Samples:
-    """Every sample of ``/metrics`` by (name, sorted labels)."""
-    text = (await proxy.get("/metrics")).text
-    out: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return out
-
-
-def sample(samples: Samples, name: str, **labels: str) -> float:
-    """Sum of the samples of ``name`` whose labels include ``labels``."""
-    return sum(
-        v for (n, ls), v in samples.items() if n == name and all(dict(ls).get(k) == want for k, want in labels.items())
-    )
 
 
 def ask_openai(proxy: httpx.AsyncClient, api_key: str = "sk-test-1") -> Callable[..., Awaitable[Any]]:
@@ -96,9 +53,9 @@ async def test_requests_and_tokens_counted_from_what_the_provider_reported(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "streamed"}], stream=True
     )
     assert "".join([c.choices[0].delta.content or "" async for c in stream if c.choices]) == "Echo: streamed"
-    await wait_for(lambda: _equals(requests_of(http, "gpt-4o-mini"), 3))
+    await eventually(lambda: requests_of_model(http, "gpt-4o-mini", 3))
 
-    model = (await summary(http))["models"]["gpt-4o-mini"]
+    model = (await summary_of(http))["models"]["gpt-4o-mini"]
     prompt = sum(a.usage.prompt_tokens for a in answers if a.usage)
     output = sum(a.usage.completion_tokens for a in answers if a.usage)
     assert model["tokens"]["uncached_input"] > prompt  # plus the streamed request's prompt
@@ -106,7 +63,7 @@ async def test_requests_and_tokens_counted_from_what_the_provider_reported(
     assert model["cost_usd"] > 0
     assert model["errors"] == 0
 
-    samples = await prometheus(http)
+    samples = await prometheus_of(http)
     assert sample(samples, "layercache_requests_total", model="gpt-4o-mini", status="200", provider="openai") == 3
     assert (
         sample(samples, "layercache_uncached_prompt_tokens_total", model="gpt-4o-mini")
@@ -119,17 +76,13 @@ async def test_requests_and_tokens_counted_from_what_the_provider_reported(
     assert sample(samples, "layercache_proxy_overhead_seconds_count") == 3
 
 
-async def _equals(count: Awaitable[int], want: int) -> bool:
-    return await count == want
-
-
 async def test_upstream_latency_includes_the_providers_delay(
     aopenai: openai.AsyncOpenAI, http: httpx.AsyncClient, fake: FakeProvider
 ) -> None:
     fake.delay = 0.3
     await aopenai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "slow"}])
-    await wait_for(lambda: _equals(requests_of(http, "gpt-4o"), 1))
-    assert sample(await prometheus(http), "layercache_upstream_latency_seconds_sum", model="gpt-4o") >= 0.3
+    await eventually(lambda: requests_of_model(http, "gpt-4o", 1))
+    assert sample(await prometheus_of(http), "layercache_upstream_latency_seconds_sum", model="gpt-4o") >= 0.3
 
 
 async def test_anthropic_cache_reads_save_and_writes_cost_a_premium(make_settings: Callable[..., Settings]) -> None:
@@ -142,25 +95,25 @@ async def test_anthropic_cache_reads_save_and_writes_cost_a_premium(make_setting
 
         scripted.next_usage = Usage(uncached_input=10, cache_write=1000, output=5)
         await ask("first: writes the prefix")
-        await wait_for(lambda: _equals(requests_of(proxy, SONNET), 1))
-        first = (await summary(proxy))["models"][SONNET]
+        await eventually(lambda: requests_of_model(proxy, SONNET, 1))
+        first = (await summary_of(proxy))["models"][SONNET]
         # 1000 written tokens at 1.25x instead of 1x: a net loss of 1000 * 0.75e-6 USD.
         assert first["saved_usd"]["prefix_cache"] == pytest.approx(-1000 * 0.75e-6)
         assert first["saved_usd"]["net"] < 0
         assert first["tokens"]["cache_write"] == 1000
         assert first["cost_usd"] == pytest.approx(10 * 3e-6 + 1000 * 3.75e-6 + 5 * 15e-6)
-        gauge = sample(await prometheus(proxy), "layercache_cost_saved_usd", model=SONNET, source="prefix_cache")
+        gauge = sample(await prometheus_of(proxy), "layercache_cost_saved_usd", model=SONNET, source="prefix_cache")
         assert gauge == pytest.approx(-1000 * 0.75e-6)
 
         scripted.next_usage = Usage(uncached_input=10, cache_read=1000, output=5)
         await ask("second: reads it")
-        await wait_for(lambda: _equals(requests_of(proxy, SONNET), 2))
-        second = (await summary(proxy))["models"][SONNET]
+        await eventually(lambda: requests_of_model(proxy, SONNET, 2))
+        second = (await summary_of(proxy))["models"][SONNET]
         read_saving = 1000 * (3e-6 - 3e-7)
         assert second["saved_usd"]["prefix_cache"] == pytest.approx(read_saving - 1000 * 0.75e-6)
         assert second["tokens"]["cache_read"] == 1000
         assert second["tokens"]["saved_prefix"] == 1000
-        samples = await prometheus(proxy)
+        samples = await prometheus_of(proxy)
         assert sample(samples, "layercache_cache_read_tokens_total", model=SONNET, provider="anthropic") == 1000
         assert sample(samples, "layercache_cache_write_tokens_total", model=SONNET, provider="anthropic") == 1000
 
@@ -171,8 +124,8 @@ async def test_one_hour_anthropic_cache_writes_cost_double(make_settings: Callab
         client = async_anthropic(proxy, api_key="sk-ant-test-1")
         scripted.next_usage = Usage(uncached_input=0, cache_write=1000, output=0)
         await client.messages.create(model=SONNET, max_tokens=5, messages=[{"role": "user", "content": "x"}])
-        await wait_for(lambda: _equals(requests_of(proxy, SONNET), 1))
-        assert (await summary(proxy))["models"][SONNET]["saved_usd"]["net"] == pytest.approx(-1000 * 3e-6)
+        await eventually(lambda: requests_of_model(proxy, SONNET, 1))
+        assert (await summary_of(proxy))["models"][SONNET]["saved_usd"]["net"] == pytest.approx(-1000 * 3e-6)
 
 
 async def test_openai_cached_tokens_save_without_a_write_premium_and_prices_can_be_overridden(
@@ -191,10 +144,10 @@ async def test_openai_cached_tokens_save_without_a_write_premium_and_prices_can_
         await ask("gpt-4o", "x")
 
         async def both_counted() -> bool:
-            return await requests_of(proxy, "my-model") == 1 and await requests_of(proxy, "gpt-4o") == 1
+            return await requests_of_model(proxy, "my-model", 1) and await requests_of_model(proxy, "gpt-4o", 1)
 
-        await wait_for(both_counted)
-        models = (await summary(proxy))["models"]
+        await eventually(both_counted)
+        models = (await summary_of(proxy))["models"]
         assert models["my-model"]["cost_usd"] == pytest.approx(200e-6 + 2048 * 0.25e-6 + 20e-6)
         assert models["my-model"]["saved_usd"]["prefix_cache"] == pytest.approx(2048 * 0.75e-6)
         # gpt-4o from LiteLLM's map: input 2.5e-6, cached 1.25e-6.
@@ -227,8 +180,8 @@ async def test_prefix_notes_become_cause_counts_without_prompt_text_in_labels(
         ask = ask_openai(proxy)
         for text in ("tools changed", "tools again", "same", "short secret-prompt-words"):
             await ask("gpt-4o-mini", text)
-        await wait_for(lambda: _equals(requests_of(proxy, "gpt-4o-mini"), 4))
-        model = (await summary(proxy))["models"]["gpt-4o-mini"]
+        await eventually(lambda: requests_of_model(proxy, "gpt-4o-mini", 4))
+        model = (await summary_of(proxy))["models"]["gpt-4o-mini"]
         assert model["prefix"]["changed"]["L1"] == 2
         assert model["prefix"]["stable"] == 2
         assert model["prefix"]["below_minimum"] == 1
@@ -263,13 +216,13 @@ async def test_semantic_hits_count_the_whole_call_they_avoided(
     async with in_process(fake, make_settings(), stages=[DEFAULT_STAGES[0], AnswerFromCache]) as proxy:
         answer = await ask_openai(proxy)("gpt-4o", "hi")
         assert answer.choices[0].message.content == "cached"
-        await wait_for(lambda: _equals(requests_of(proxy, "gpt-4o"), 1))
-        model = (await summary(proxy))["models"]["gpt-4o"]
+        await eventually(lambda: requests_of_model(proxy, "gpt-4o", 1))
+        model = (await summary_of(proxy))["models"]["gpt-4o"]
         assert model["semantic"]["hits"] == 1 and model["semantic"]["hit_rate"] == 1.0
         assert model["tokens"]["saved_semantic"] == 500
         assert model["saved_usd"]["semantic_cache"] == pytest.approx(0.0125)
         assert model["cost_usd"] == 0
-        samples = await prometheus(proxy)
+        samples = await prometheus_of(proxy)
         assert sample(samples, "layercache_semantic_cache_total", model="gpt-4o", result="hit") == 1
         assert sample(samples, "layercache_requests_total", model="gpt-4o", provider="cache", cache="hit") == 1
     assert fake.requests == []  # answered by the stage, the provider never called
@@ -284,11 +237,11 @@ async def test_failovers_and_upstream_errors(make_settings: Callable[..., Settin
         fake.fail_next = [500, 500]
         with pytest.raises(openai.InternalServerError):
             await ask("gpt-4o", "y")
-        await wait_for(lambda: _equals(requests_of(proxy, "gpt-4o"), 2))
-        model = (await summary(proxy))["models"]["gpt-4o"]
+        await eventually(lambda: requests_of_model(proxy, "gpt-4o", 2))
+        model = (await summary_of(proxy))["models"]["gpt-4o"]
         assert model["failovers"] == 3  # one for the first request, two for the second
         assert model["upstream_errors"] == 1 and model["errors"] == 1
-        samples = await prometheus(proxy)
+        samples = await prometheus_of(proxy)
         assert sample(samples, "layercache_failovers_total", model="gpt-4o") == 3
         assert sample(samples, "layercache_upstream_errors_total", status="500") == 1
         assert sample(samples, "layercache_requests_total", model="gpt-4o", status="500") == 1
@@ -304,11 +257,11 @@ async def test_two_apps_in_one_process_keep_their_own_registries(
                 await ask("gpt-4o-mini", "x")
 
         async def both_counted() -> bool:
-            return await requests_of(one, "gpt-4o-mini") == 2 and await requests_of(two, "gpt-4o-mini") == 1
+            return await requests_of_model(one, "gpt-4o-mini", 2) and await requests_of_model(two, "gpt-4o-mini", 1)
 
-        await wait_for(both_counted)
-        assert sample(await prometheus(one), "layercache_requests_total") == 2
-        assert sample(await prometheus(two), "layercache_requests_total") == 1
+        await eventually(both_counted)
+        assert sample(await prometheus_of(one), "layercache_requests_total") == 2
+        assert sample(await prometheus_of(two), "layercache_requests_total") == 1
 
 
 async def test_metrics_is_open_to_scrapers_but_the_json_api_needs_the_admin_key(
@@ -328,9 +281,9 @@ async def test_metrics_is_open_to_scrapers_but_the_json_api_needs_the_admin_key(
         assert wrong.status_code == 401
 
         async def counted() -> bool:
-            return (await summary(proxy, authorization=f"Bearer {ADMIN_KEY}"))["totals"]["requests"] == 1
+            return (await summary_of(proxy, authorization=f"Bearer {ADMIN_KEY}"))["totals"]["requests"] == 1
 
-        await wait_for(counted)
+        await eventually(counted)
 
 
 async def _history(proxy: httpx.AsyncClient, query: str = "window=1h&bucket=1m") -> dict[str, Any]:
@@ -342,8 +295,8 @@ def _requests_in(doc: dict[str, Any]) -> int:
     return sum(b["requests"] for b in doc["buckets"])
 
 
-async def _history_requests(proxy: httpx.AsyncClient, query: str = "window=1h&bucket=1m") -> int:
-    return _requests_in(await _history(proxy, query))
+async def _history_counts(proxy: httpx.AsyncClient, want: int, query: str = "window=1h&bucket=1m") -> bool:
+    return _requests_in(await _history(proxy, query)) == want
 
 
 @pytest.mark.postgres
@@ -357,7 +310,7 @@ async def test_history_from_several_snapshots_survives_a_restart_and_merges_repl
         for i in range(3):
             await ask("gpt-4o-mini", f"a{i}")
             # Let a snapshot be taken between requests: history sums deltas of several rows.
-            await wait_for(lambda i=i: _equals(_history_requests(proxy), i + 1))
+            await eventually(lambda i=i: _history_counts(proxy, i + 1))
         first = await _history(proxy)
         assert first["persisted"] is True and first["models"] == ["gpt-4o-mini"]
         assert len(first["buckets"]) == 60
@@ -366,10 +319,10 @@ async def test_history_from_several_snapshots_survives_a_restart_and_merges_repl
 
     # A new app (and a second replica beside it) on the same database sees the old history.
     async with in_process(fake, settings) as again, in_process(fake, settings) as replica:
-        assert await _history_requests(again) == 3
+        assert _requests_in(await _history(again)) == 3
         for proxy in (again, replica):
             await ask_openai(proxy)("gpt-4o", "b")
-        await wait_for(lambda: _equals(_history_requests(again), 5))
+        await eventually(lambda: _history_counts(again, 5))
         merged = await _history(again)
         assert merged["models"] == ["gpt-4o", "gpt-4o-mini"]
         assert len(merged["replicas"]) == 3
@@ -394,11 +347,11 @@ async def test_without_a_database_metrics_keep_working_in_memory(
         await ask_openai(proxy)("gpt-4o-mini", "x")
         assert app.runtime.db is None
         query = "window=10m&bucket=1m"
-        await wait_for(lambda: _equals(_history_requests(proxy, query), 1))
+        await eventually(lambda: _history_counts(proxy, 1, query))
         doc = await _history(proxy, query)
         assert doc["persisted"] is False
         assert (await proxy.get("/v1/cache/metrics/status", headers=ADMIN)).json()["persisted"] is False
-        assert sample(await prometheus(proxy), "layercache_requests_total") == 1
+        assert sample(await prometheus_of(proxy), "layercache_requests_total") == 1
 
 
 async def test_faults_show_as_metrics_as_well_as_log_lines(
@@ -413,7 +366,7 @@ async def test_faults_show_as_metrics_as_well_as_log_lines(
     async with in_process(fake, settings) as proxy:
         answer = await ask_openai(proxy, api_key="sk-faults")("gpt-4o-mini", "hi")
         assert answer.choices[0].message.content == "Echo: hi"
-        samples = await prometheus(proxy)
+        samples = await prometheus_of(proxy)
     assert sample(samples, "layercache_component_up", component="database") == 0
     assert sample(samples, "layercache_component_up", component="semantic_cache") == 0
     assert sample(samples, "layercache_component_up", component="templates") == 1  # in memory without a database
@@ -423,7 +376,7 @@ async def test_faults_show_as_metrics_as_well_as_log_lines(
 
 async def test_healthy_components_are_up(http: httpx.AsyncClient, aopenai: openai.AsyncOpenAI) -> None:
     await aopenai.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
-    samples = await prometheus(http)
+    samples = await prometheus_of(http)
     assert sample(samples, "layercache_component_up", component="database") == 1
     assert ("layercache_component_up", (("component", "semantic_cache"),)) not in samples  # off by choice
     assert sample(samples, "layercache_faults_total") == 0

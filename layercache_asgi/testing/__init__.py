@@ -13,10 +13,10 @@ from __future__ import annotations
 from ._asgi import read_body
 from ._fake_gemini import FakeGemini
 from ._fake_provider import FakeProvider, RecordedRequest, count_tokens
-from ._transport import HostRouter
 from ._in_process import in_process
 from ._prefix_cache_sim import PrefixCacheSimulator
 from ._server import serve
+from ._transport import HostRouter
 
 __all__ = [
     "FakeGemini",

@@ -45,12 +45,8 @@ async def in_process(
     upstream call then reaches the app of its URL's host, and a host not in the map fails as an
     unreachable one would (:class:`HostRouter`).
     """
-    upstream: httpx.AsyncBaseTransport
-    if isinstance(provider, Mapping):
-        upstream = HostRouter(provider)
-    else:
-        # A fault in the fake reaches the proxy as from a served app (a 500, or a dropped stream), not as an exception.
-        upstream = AppTransport(provider)
+    # A fault in a fake reaches the proxy as from a served app (a 500, or a dropped stream), not as an exception.
+    upstream = HostRouter(provider) if isinstance(provider, Mapping) else AppTransport(provider)
     app = LayerCacheApp(settings, stages=stages, transport=upstream)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:

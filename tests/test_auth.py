@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings, get_exchange
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import ADMIN, ADMIN_KEY
 from .test_dashboard import Browser, csrf_of

@@ -16,9 +16,9 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from layercache_asgi import LayerCacheApp, Settings, get_exchange
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import MODEL_DIR
 

@@ -11,8 +11,8 @@ import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi._types import Receive, Scope, Send
 from layercache_asgi.testing import FakeGemini, FakeProvider, read_body, serve
+from layercache_asgi.types import Receive, Scope, Send
 
 SYSTEM = " ".join(f"Rule {i}: stay factual, cite sources and answer briefly." for i in range(160))
 TOOLS: Any = [

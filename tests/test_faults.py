@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi._types import ASGIApp
 from layercache_asgi.metrics._labels import MAX_UNKNOWN
 from layercache_asgi.testing import FakeProvider
+from layercache_asgi.types import ASGIApp
 from tests._metrics import eventually, prometheus_of, sample
 from tests._pg import fresh_postgres_database
 from tests._relay import TcpRelay

@@ -13,9 +13,9 @@ import structlog
 
 from layercache_asgi import LayerCacheApp, Settings, get_exchange
 from layercache_asgi._logging import LogBuffer
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import async_openai, client_of
 

@@ -10,9 +10,9 @@ import openai
 import pytest
 
 from layercache_asgi import Completion, LayerCacheApp, PrefixCheck, Saved, Settings, Usage, get_exchange
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, in_process
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from ._metrics import eventually, prometheus_of, requests_of_model, sample, summary_of
 from .conftest import ADMIN, ADMIN_KEY, async_anthropic, async_openai, client_of

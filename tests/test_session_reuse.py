@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._exchange import Exchange, get_exchange
 from layercache_asgi._lru import LRU
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.explain import block_texts, prints_of
 from layercache_asgi.prompt import _tokens
 from layercache_asgi.prompt._canonical import canonicalize_body
@@ -30,6 +29,7 @@ from layercache_asgi.prompt._layers import Layers, Part, _common_length, digest,
 from layercache_asgi.prompt._state import prompt_state
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, in_process, serve
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import async_anthropic
 

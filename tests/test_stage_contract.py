@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from layercache_asgi import DEFAULT_STAGES, LayerCacheApp, Settings, get_exchange
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.markers.anthropic import count_markers
 from layercache_asgi.stages import (
     ExplainMisses,
@@ -31,6 +30,7 @@ from layercache_asgi.stages import (
     WarmupGate,
 )
 from layercache_asgi.testing import FakeProvider, in_process
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import async_anthropic, client_of
 

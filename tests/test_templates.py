@@ -16,10 +16,10 @@ from starlette.middleware import Middleware
 
 from layercache_asgi import Settings
 from layercache_asgi._exchange import Exchange, get_exchange
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.prompt._layers import strip_markers
 from layercache_asgi.stages import DEFAULT_STAGES, ApplyTemplate, Enhance, Stratify
 from layercache_asgi.testing import FakeProvider, in_process
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import ADMIN, ADMIN_KEY, async_anthropic, async_openai, client_with
 

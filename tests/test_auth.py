@@ -17,8 +17,8 @@ from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, serve
 from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
+from ._dashboard import Browser, csrf_of
 from .conftest import ADMIN, ADMIN_KEY
-from .test_dashboard import Browser, csrf_of
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 CLAUDE = {"model": "claude-sonnet-4-6", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
@@ -312,7 +312,7 @@ SECRETS = ("s3cret-pw-42", "client-secret-0001", "AIzaSy-gemini-secret-77", "gw-
 def test_the_config_page_hides_credentials_inside_urls_and_keeps_them_on_save(
     tmp_path: Any, upstream: str, database_url: str, fake: FakeProvider
 ) -> None:
-    from .test_dashboard import textarea_of
+    from ._dashboard import textarea_of
 
     with_user = upstream.replace("http://", "http://proxyuser:s3cret-pw-42@")
     config = tmp_path / "layercache.yaml"

@@ -154,7 +154,7 @@ def _ask(base: str, question: str, **extra: Any) -> str:
 def test_a_dashboard_logout_through_one_replica_is_honoured_by_the_other(
     make_settings: Callable[..., Settings],
 ) -> None:
-    from tests.test_dashboard import Browser
+    from tests._dashboard import Browser
 
     admin = ADMIN["authorization"].split()[1]
     shared = {"dashboard": {"session_secret": "one-secret-for-every-replica-0123456789"}}

@@ -20,20 +20,13 @@ from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider
 from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
+from ._dashboard import BASE, KEY, Tab, csrf_of, textarea_of
 from .conftest import MODEL_DIR
 
 pytestmark = pytest.mark.in_process
 
-KEY = "admin-key-for-the-dashboard-0123"  # the admin key: it logs in
 CLIENT_KEY = "proxy-key-0123456789"  # a client key: it never does
 PAGES = ("", "models", "cache", "templates", "config", "logs", "prefix")
-BASE = "http://dashboard.test"
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match is not None, "no CSRF token on the page"
-    return match.group(1)
 
 
 def edited(app: LayerCacheApp, **sections: dict[str, Any]) -> str:
@@ -51,21 +44,6 @@ def _yaml_dump(data: Any) -> str:
     import yaml
 
     return yaml.safe_dump(data, sort_keys=False)
-
-
-class Browser(httpx.AsyncClient):
-    """An HTTP client that keeps cookies, like a browser tab on the dashboard, talking to ``app`` in-process."""
-
-    def __init__(self, app: ASGIApp, base: str = BASE, *, address: str = "127.0.0.1") -> None:
-        # address: the address the tab connects from (the app sees it as the ASGI client, as from a socket).
-        transport = httpx.ASGITransport(app=app, client=(address, 50123))
-        super().__init__(base_url=base, follow_redirects=False, timeout=30, transport=transport)
-
-    async def token(self, page: str = "login") -> str:
-        return csrf_of((await self.get(f"/dashboard/{page}")).text)
-
-    async def login(self, key: str = KEY) -> httpx.Response:
-        return await self.post("/dashboard/login", data={"key": key, "csrf_token": await self.token()})
 
 
 @contextlib.asynccontextmanager
@@ -107,8 +85,8 @@ async def keyed(make_settings: Callable[..., Settings], fake: FakeProvider) -> A
         yield Starlette(routes=[Mount("/llm", app)]), app
 
 
-def tab_of(keyed: Keyed, *, address: str = "127.0.0.1") -> Browser:
-    return Browser(keyed[0], f"{BASE}/llm", address=address)
+def tab_of(keyed: Keyed, *, address: str = "127.0.0.1") -> Tab:
+    return Tab(keyed[0], f"{BASE}/llm", address=address)
 
 
 async def test_every_page_needs_a_login_and_links_follow_the_mount_prefix(keyed: Keyed) -> None:
@@ -167,7 +145,7 @@ async def test_the_config_editor_hides_secrets_and_keeps_them_on_save(
     settings = make_settings(proxy={"admin_api_key": KEY}, dashboard={"session_secret": "s3cret-session-value-xyz"})
     app = LayerCacheApp(settings)
     async with running(app):
-        tab = Browser(app)
+        tab = Tab(app)
         await tab.login()
         page = (await tab.get("/dashboard/config")).text
         assert KEY not in page and "s3cret-session" not in page and "admin_api_key:" not in page
@@ -202,7 +180,7 @@ async def test_without_an_admin_key_the_dashboard_is_off(
     monkeypatch.delenv("LAYERCACHE_ADMIN_KEY", raising=False)
     app = LayerCacheApp(make_settings(proxy={"admin_api_key": None, "proxy_api_key": CLIENT_KEY}))
     async with running(app):
-        tab = Browser(app)
+        tab = Tab(app)
         for page in (*PAGES, "login"):
             response = await tab.get(f"/dashboard/{page}")
             assert response.status_code == 403 and response.headers["content-type"].startswith("text/html"), page
@@ -226,11 +204,11 @@ async def test_sessions_are_signed_with_a_per_app_random_secret(make_settings: C
     first = LayerCacheApp(make_settings(proxy={"admin_api_key": KEY}))
     second = LayerCacheApp(make_settings(proxy={"admin_api_key": KEY}))
     async with running(first, second):
-        tab = Browser(first)
+        tab = Tab(first)
         await tab.login()
         cookie = tab.cookies.get("layercache_dashboard")
         assert cookie and (await tab.get("/dashboard/")).status_code == 200
-        stranger = await Browser(second).get("/dashboard/", headers={"cookie": f"layercache_dashboard={cookie}"})
+        stranger = await Tab(second).get("/dashboard/", headers={"cookie": f"layercache_dashboard={cookie}"})
         assert stranger.status_code == 303  # the other app cannot read it: not logged in there
 
 
@@ -252,7 +230,7 @@ async def test_logs_hide_provider_messages_and_prefix_page_shows_layer_and_posit
 async def test_a_disabled_dashboard_is_not_there(make_settings: Callable[..., Settings]) -> None:
     app = LayerCacheApp(make_settings(dashboard={"enabled": False}))
     async with running(app):
-        assert (await Browser(app).get("/dashboard/")).status_code == 404
+        assert (await Tab(app).get("/dashboard/")).status_code == 404
 
 
 # -- failed logins are rate-limited per client address -------------------------------------------
@@ -307,7 +285,7 @@ async def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
     app = LayerCacheApp(settings)
     async with running(app):
         base = "http://dashboard.test:8321"  # a port of its own, as a served app has
-        tab = Browser(app, base)
+        tab = Tab(app, base)
         await tab.login()
         token = await tab.token("config")
         host = base.removeprefix("http://")
@@ -386,7 +364,7 @@ async def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
     config.chmod(0o600)
     app = LayerCacheApp(config, transport=httpx.ASGITransport(app=fake))
     async with running(app):
-        tab = Browser(app)
+        tab = Tab(app)
         await tab.login()
         page = (await tab.get("/dashboard/config")).text
         shown = textarea_of(page)
@@ -412,8 +390,8 @@ async def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
         assert app.runtime.settings.upstream.timeout == 42  # hot-reloaded
         assert textarea_of(saved.text) == shown.replace("timeout: 600", "timeout: 42")
         # The key still guards the management routes, and the file reloads to the same settings.
-        assert (await Browser(app).post("/v1/config/reload")).status_code == 401
-        reload = await Browser(app).post("/v1/config/reload", headers={"authorization": f"Bearer {KEY}"})
+        assert (await Tab(app).post("/v1/config/reload")).status_code == 401
+        reload = await Tab(app).post("/v1/config/reload", headers={"authorization": f"Bearer {KEY}"})
         assert reload.status_code == 200 and reload.json()["changed"] == []
 
         # A save based on an older copy of the file is refused rather than overwriting the newer one.
@@ -447,7 +425,7 @@ async def test_a_config_save_that_empties_the_file_or_drops_sections_is_refused(
     config.write_text(original, encoding="utf-8")
     app = LayerCacheApp(config, transport=httpx.ASGITransport(app=fake))
     async with running(app):
-        tab = Browser(app)
+        tab = Tab(app)
         await tab.login()
         page = (await tab.get("/dashboard/config")).text
         seen = re.search(r'name="file_fingerprint" value="([^"]+)"', page)
@@ -516,14 +494,6 @@ def test_reordering_hidden_client_keys_keeps_each_key_with_its_tenant() -> None:
         ("beta", "sk-key-of-beta"),
         ("alpha", "sk-key-of-alpha"),
     ]
-
-
-def textarea_of(html: str) -> str:
-    import html as html_lib
-
-    match = re.search(r"<textarea[^>]*>\n?(.*?)</textarea>", html, re.S)
-    assert match is not None
-    return html_lib.unescape(match.group(1))
 
 
 def yaml_load(text: str) -> Any:

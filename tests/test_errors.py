@@ -167,7 +167,8 @@ async def test_stream_broken_midway_ends_with_error_event(
                     pass
     # What the SDKs raised on: the stream's last event is an error in the client's own shape.
     path, headers = (OPENAI, {"authorization": "Bearer sk-x"}) if wire == "openai" else (ANTHROPIC, ANTHROPIC_HEADERS)
-    doc = {"model": "gpt-4o" if wire == "openai" else "claude-sonnet-4-6", "max_tokens": 5, "stream": True}
+    doc: dict[str, Any] = {"model": "gpt-4o" if wire == "openai" else "claude-sonnet-4-6", "max_tokens": 5}
+    doc["stream"] = True
     doc["messages"] = [{"role": "user", "content": "a b c"}]
     async with http.stream("POST", path, json=doc, headers=headers, timeout=30) as response:
         assert response.status_code == 200  # the stream had started: the error can only come in-band

@@ -217,6 +217,7 @@ async def test_every_response_is_counted_by_route_and_status_and_each_rejection_
         assert responses("/v1/cache/entries/{entry_id}", "DELETE", 400) == 1
         assert responses("/metrics", "GET", 200) == 1
 
+        assert app.runtime.logs is not None
         lines = [line for line in app.runtime.logs.tail(500) if line.get("event") == "request_rejected"]
         reasons = {(line["route"], line["status"]): line["reason"] for line in lines}
         assert "not valid JSON" in reasons[(CHAT, 400)] or "'model' is required" in reasons[(CHAT, 400)]
@@ -293,8 +294,8 @@ async def test_a_model_name_that_is_not_valid_text_does_not_break_any_metrics_vi
         history = "/v1/cache/metrics/history?window=10m&bucket=1m"
 
         async def history_counts(want: int) -> bool:
-            doc = (await http.get(history, headers=ADMIN)).json()
-            return sum(b["requests"] for b in doc["buckets"]) == want
+            doc: dict[str, Any] = (await http.get(history, headers=ADMIN)).json()
+            return bool(sum(b["requests"] for b in doc["buckets"]) == want)
 
         await eventually(lambda: history_counts(3))
 
@@ -340,7 +341,7 @@ def writes_blocked(database_url: str) -> Iterator[None]:
             conn.execute("ROLLBACK")
             conn.close()
         return
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)

@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
-import openai
 import pytest
 
 from layercache_asgi import Settings
 from layercache_asgi.testing import FakeProvider, HostRouter, in_process
+
+from .conftest import async_openai
 
 pytestmark = pytest.mark.in_process
 
@@ -33,7 +34,7 @@ async def test_fast_path_stream_models_and_count_tokens_reach_the_fake(
 ) -> None:
     fake.models = ["in-process-model"]
     async with in_process(fake, make_settings()) as client:
-        sdk = openai.AsyncOpenAI(base_url=client.base_url.join("/v1"), api_key="sk-client-key-1", http_client=client)
+        sdk = async_openai(client, api_key="sk-client-key-1")
         answer = await sdk.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hello"}])
         assert answer.choices[0].message.content == "Echo: hello"
         assert fake.requests[-1].path.endswith("/v1/chat/completions")

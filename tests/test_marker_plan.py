@@ -93,7 +93,7 @@ async def test_the_second_request_of_a_family_is_marked(
 async def test_a_sessions_second_turn_is_marked(fake: PrefixCacheSimulator, claude: anthropic.AsyncAnthropic) -> None:
     await one_shots(claude, 3)
     system = document(200)
-    turn1 = [{"role": "user", "content": "What happened in section 3?"}]
+    turn1: Any = [{"role": "user", "content": "What happened in section 3?"}]
     first = await claude.messages.with_raw_response.create(model=MODEL, max_tokens=50, system=system, messages=turn1)
     turn2 = [*turn1, {"role": "assistant", "content": "Parcels moved."}, {"role": "user", "content": "And 4?"}]
     second = await claude.messages.with_raw_response.create(model=MODEL, max_tokens=50, system=system, messages=turn2)

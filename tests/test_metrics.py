@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -188,6 +189,7 @@ async def test_prefix_notes_become_cause_counts_without_prompt_text_in_labels(
         text = (await proxy.get("/metrics")).text
         assert 'layercache_prefix_changes_total{cause="L1",model="gpt-4o-mini",source="proxy"} 2.0' in text
         assert "secret-prompt-words" not in text and "sk-test-1" not in text
+        assert app.runtime.metrics is not None
         assert app.runtime.metrics.prefix_details[("gpt-4o-mini", "changed:L1 tools[3]")] == 2
 
 
@@ -281,7 +283,7 @@ async def test_metrics_is_open_to_scrapers_but_the_json_api_needs_the_admin_key(
         assert wrong.status_code == 401
 
         async def counted() -> bool:
-            return (await summary_of(proxy, authorization=f"Bearer {ADMIN_KEY}"))["totals"]["requests"] == 1
+            return bool((await summary_of(proxy, authorization=f"Bearer {ADMIN_KEY}"))["totals"]["requests"] == 1)
 
         await eventually(counted)
 
@@ -310,7 +312,7 @@ async def test_history_from_several_snapshots_survives_a_restart_and_merges_repl
         for i in range(3):
             await ask("gpt-4o-mini", f"a{i}")
             # Let a snapshot be taken between requests: history sums deltas of several rows.
-            await eventually(lambda i=i: _history_counts(proxy, i + 1))
+            await eventually(functools.partial(_history_counts, proxy, i + 1))
         first = await _history(proxy)
         assert first["persisted"] is True and first["models"] == ["gpt-4o-mini"]
         assert len(first["buckets"]) == 60

@@ -7,7 +7,7 @@ id; the proxy's own id travels as ``x-layercache-request-id``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import anthropic
 import httpx
@@ -35,7 +35,7 @@ def fake() -> FakeProvider:
     return FakeProvider(response_headers=PROVIDER_HEADERS)
 
 
-def _relayed(headers: httpx.Headers) -> None:
+def _relayed(headers: Mapping[str, str]) -> None:
     for name, value in ACTED_ON.items():
         assert headers.get(name) == value, name
     assert "x-provider-internal" not in headers

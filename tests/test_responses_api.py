@@ -44,7 +44,7 @@ async def test_json_answer_and_usage(aopenai: openai.AsyncOpenAI, fake: FakeProv
 
 async def test_unversioned_route(http: httpx.AsyncClient, fake: FakeProvider) -> None:
     client = async_openai(http, api_key="sk-x")
-    client.base_url = http.base_url  # no /v1
+    client.base_url = str(http.base_url)  # no /v1
     assert (await client.responses.create(model="gpt-4o", input="hi")).output_text == "Echo: hi"
     assert _responses(fake)[0].path == "/v1/responses"
 

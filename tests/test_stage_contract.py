@@ -66,8 +66,10 @@ async def metric(app: LayerCacheApp, name: str, expected: float) -> float:
     """Metrics are recorded just after the client has its answer: poll until they arrive."""
     deadline = time.monotonic() + 30
     value = 0.0
+    metrics = app.runtime.metrics
+    assert metrics is not None
     while time.monotonic() < deadline:
-        value = app.runtime.metrics.totals.get(MODEL, {}).get(name, 0.0)
+        value = metrics.totals.get(MODEL, {}).get(name, 0.0)
         if value >= expected:
             break
         await asyncio.sleep(0.05)

@@ -122,7 +122,7 @@ class Capture:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = get_exchange(scope)
-        assert exchange is not None
+        assert exchange is not None and exchange.layers is not None
         Capture.seen.append(exchange.layers)
         await self.app(scope, receive, send)
 

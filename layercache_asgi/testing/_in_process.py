@@ -3,7 +3,8 @@
 ``httpx.ASGITransport`` carries both hops: the test's client calls the app, and the app's
 upstream client calls the fake. Each answer is buffered whole (ASGITransport does not stream
 as it goes), so tests of timing between chunks or of a client leaving mid-stream keep serving
-the app with :func:`serve`, as does the LiteLLM path, which opens its own connections.
+the app with :func:`serve`. The LiteLLM path opens its own connections: serve the fake it calls
+with :func:`serve` and name that URL in the settings; the app itself can stay in-process.
 Several fakes (a primary and its fallback) go behind one transport with a host map, see
 :class:`HostRouter`.
 """

@@ -1,7 +1,7 @@
 """Keys and roles: client keys (tenant-bound or not) for the proxy routes, the admin key for management,
 secure defaults, failed authentications limited on every route, trusted proxies, sessions after logout."""
-# In-process (each client with its own source address); on sockets: the forged X-Forwarded-For test, whose subject
-# is uvicorn (it trusts the header from loopback and replaces the peer before the app sees it).
+# On sockets: the forged X-Forwarded-For test, whose subject is uvicorn (it trusts the header from loopback and
+# replaces the peer before the app sees it); the rest in-process, each client with its own source address.
 
 from __future__ import annotations
 

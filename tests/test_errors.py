@@ -1,5 +1,5 @@
 """Bad input gets a 4xx in the client's own error shape; upstream faults keep their meaning."""
-# In-process; two tests reach a real address upstream: a refused connection, and a timeout (ASGITransport has none).
+# On sockets: only upstream, from an in-process app: a refused connection, and a timeout (ASGITransport has none).
 
 from __future__ import annotations
 

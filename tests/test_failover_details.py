@@ -1,5 +1,5 @@
 """Failover details: whose key each deployment gets, Retry-After relayed, markers for the fallback."""
-# In-process (several fakes behind one host map); where the LiteLLM path answers, that fake is served on a socket.
+# On sockets: only the fakes the LiteLLM path calls (it opens its own connections); the app and the rest in-process.
 
 from __future__ import annotations
 

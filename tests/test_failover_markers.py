@@ -1,5 +1,5 @@
 """Failing over to another provider: the body is re-marked for it, and the client's key stays home."""
-# The app runs in-process; a fake that LiteLLM calls (Gemini, a fallback in another wire format) is served on a socket.
+# On sockets: only the fakes LiteLLM calls (Gemini, a fallback in another wire format); the app runs in-process.
 
 from __future__ import annotations
 

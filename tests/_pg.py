@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 
 async def _admin(url: str, sql: str) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     u = make_url(url)
     conn = await asyncpg.connect(host=u.host, port=u.port, user=u.username, password=u.password, database="postgres")

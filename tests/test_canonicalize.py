@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import openai
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +19,8 @@ from layercache_asgi.prompt._canonical import (
     canonicalize_body,
 )
 from layercache_asgi.testing import FakeProvider, in_process
+
+from .conftest import async_openai
 
 
 def dumps(body: dict[str, Any]) -> bytes:
@@ -384,9 +385,7 @@ async def test_noisy_requests_reach_the_provider_as_identical_prefixes(
         for n in ("search", "fetch", "calc")
     ]
     async with in_process(fake, make_settings()) as http:
-        client = openai.AsyncOpenAI(
-            base_url=http.base_url.join("/v1"), api_key="sk-test-key-123456", max_retries=0, http_client=http
-        )
+        client = async_openai(http, api_key="sk-test-key-123456")
         await client.chat.completions.create(
             model="gpt-4o",
             messages=[{"role": "system", "content": "Be useful.  \r\n\r\n"}, {"role": "user", "content": "a"}],
@@ -413,9 +412,7 @@ async def test_noisy_requests_reach_the_provider_as_identical_prefixes(
 @pytest.mark.in_process
 async def test_bypass_leaves_the_request_as_sent(fake: FakeProvider, make_settings: Callable[..., Settings]) -> None:
     async with in_process(fake, make_settings()) as http:
-        client = openai.AsyncOpenAI(
-            base_url=http.base_url.join("/v1"), api_key="sk-test-key-123456", max_retries=0, http_client=http
-        )
+        client = async_openai(http, api_key="sk-test-key-123456")
         await client.chat.completions.create(
             model="gpt-4o",
             messages=[{"role": "system", "content": "Raw.  \r\n"}, {"role": "user", "content": "a"}],

@@ -24,8 +24,8 @@ from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._disconnect import ClientDisconnected, DisconnectWatch
 from layercache_asgi.testing import FakeProvider, serve
 from layercache_asgi.upstream._pool_reaper import reap_orphan_connections
+from tests._metrics import prometheus, sample
 from tests.conftest import unique
-from tests.test_metrics import prometheus, sample
 
 SLOW = 30.0  # the fake's delay: far longer than any wait below
 SOON = 10.0  # the bound on "promptly": well below SLOW

@@ -99,7 +99,9 @@ def test_a_lost_listener_reconnects_and_reloads_what_it_missed(
     with serve(one) as a, serve(two) as b:
         _save(a, "house-rules", "one")
         assert "version one" in _template_in_use(b, fake, "house-rules")  # cached by the second replica now
-        listener = two.runtime.coord.listener
+        coord = two.runtime.coord
+        assert coord is not None
+        listener = coord.listener
         connect = listener._connect
         refused = threading.Event()
 
@@ -109,11 +111,11 @@ def test_a_lost_listener_reconnects_and_reloads_what_it_missed(
 
         listener._connect = refuse
         assert _drop_listeners(database_url) == 2
-        assert _until(5.0, refused.is_set) and not two.runtime.coord.listening
+        assert _until(5.0, refused.is_set) and not coord.listening
         _save(a, "house-rules", "two")  # its notification is lost on the second replica
         time.sleep(0.3)
         listener._connect = connect  # the database is back: it reconnects and reloads in full
-        assert _until(15.0, lambda: two.runtime.coord.listening)
+        assert _until(15.0, lambda: coord.listening)
         assert _until(1.0, lambda: "version two" in _template_in_use(b, fake, "house-rules"))
         _save(a, "house-rules", "three")  # and it hears the others again
         assert _until(1.0, lambda: "version three" in _template_in_use(b, fake, "house-rules"))
@@ -126,6 +128,7 @@ def test_an_answer_being_written_during_an_invalidation_does_not_outlive_it(
     one, two = LayerCacheApp(make_settings(**on)), LayerCacheApp(make_settings(**on))
     question = "What is the speed of sound in dry air?"
     with serve(one) as a, serve(two) as b:
+        assert two.runtime.semantic is not None and two.runtime.semantic.store is not None
         writer = two.runtime.semantic.store._writer
         insert, written = writer._insert, threading.Event()
 
@@ -133,7 +136,7 @@ def test_an_answer_being_written_during_an_invalidation_does_not_outlive_it(
             await asyncio.to_thread(written.wait, 30)
             return await insert(batch)
 
-        writer._insert = held
+        writer._insert = held  # type: ignore[method-assign]  # the test holds the write on purpose
         assert _ask(b, question) == "miss"  # answered, its entry queued behind the held write
         assert _ask(b, question) == "hit"  # served from memory meanwhile
         assert httpx.delete(f"{a}/v1/cache/entries", params={"all": "true"}, headers=ADMIN).status_code == 200
@@ -154,7 +157,7 @@ def _ask(base: str, question: str, **extra: Any) -> str:
 def test_a_dashboard_logout_through_one_replica_is_honoured_by_the_other(
     make_settings: Callable[..., Settings],
 ) -> None:
-    from tests.test_dashboard import Browser
+    from tests._dashboard import Browser
 
     admin = ADMIN["authorization"].split()[1]
     shared = {"dashboard": {"session_secret": "one-secret-for-every-replica-0123456789"}}
@@ -163,6 +166,7 @@ def test_a_dashboard_logout_through_one_replica_is_honoured_by_the_other(
         tab = Browser(a)
         assert tab.login(admin).status_code == 303
         copied = tab.cookies.get("layercache_dashboard")
+        assert copied is not None
 
         def on_the_other() -> int:
             return httpx.get(f"{b}/dashboard/", cookies={"layercache_dashboard": copied}).status_code

@@ -20,8 +20,8 @@ import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.testing import FakeProvider, count_tokens, serve
+from tests._metrics import prometheus, sample
 from tests.test_client_disconnect import HEADERS, SLOW, connect_and_send, eventually
-from tests.test_metrics import prometheus, sample
 
 MODEL = "claude-haiku-4-5"
 MESSAGES: Any = [{"role": "user", "content": "How many tokens are in this question about anvils?"}]

@@ -1,11 +1,11 @@
 """The dashboard over HTTP: mounting, login and its rate limit, sessions, CSRF and origins, the off switch,
 config editing (the file kept as written), logs, prefix page."""
-# On sockets: the login limiter keys on the source address, two apps side by side; not converted yet otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +16,17 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from layercache_asgi import LayerCacheApp, Settings, get_exchange
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
-from layercache_asgi.testing import serve
+from layercache_asgi.testing import FakeProvider
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
+from ._dashboard import BASE, KEY, Tab, csrf_of, textarea_of
 from .conftest import MODEL_DIR
 
-KEY = "admin-key-for-the-dashboard-0123"  # the admin key: it logs in
+pytestmark = pytest.mark.in_process
+
 CLIENT_KEY = "proxy-key-0123456789"  # a client key: it never does
 PAGES = ("", "models", "cache", "templates", "config", "logs", "prefix")
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match is not None, "no CSRF token on the page"
-    return match.group(1)
 
 
 def edited(app: LayerCacheApp, **sections: dict[str, Any]) -> str:
@@ -50,19 +46,14 @@ def _yaml_dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-class Browser(httpx.Client):
-    """An HTTP client that keeps cookies, like a browser tab on the dashboard."""
-
-    def __init__(self, base: str, *, address: str = "127.0.0.1") -> None:
-        # address: the loopback address the tab connects from (the server sees it as the client).
-        transport = httpx.HTTPTransport(local_address=address)
-        super().__init__(base_url=base, follow_redirects=False, timeout=30, transport=transport)
-
-    def token(self, page: str = "login") -> str:
-        return csrf_of(self.get(f"/dashboard/{page}").text)
-
-    def login(self, key: str = KEY) -> httpx.Response:
-        return self.post("/dashboard/login", data={"key": key, "csrf_token": self.token()})
+@contextlib.asynccontextmanager
+async def running(*apps: LayerCacheApp) -> AsyncIterator[None]:
+    """The apps are shut down when the block ends (each starts on its first request, as when mounted)."""
+    try:
+        yield
+    finally:
+        for app in apps:
+            await app.shutdown()
 
 
 class Chatty:
@@ -81,86 +72,95 @@ class Chatty:
         await self.app(scope, receive, send)
 
 
+Keyed = tuple[Starlette, LayerCacheApp]
+
+
 @pytest.fixture
-def keyed(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, LayerCacheApp]]:
-    """An app with an admin key and a client key, mounted under /llm in a host app."""
+async def keyed(make_settings: Callable[..., Settings], fake: FakeProvider) -> AsyncIterator[Keyed]:
+    """An app with an admin key and a client key, mounted under /llm in a host app (reach it at ``BASE/llm``)."""
     # Chatty innermost, so what it sets is recorded (the prompt-engine stages set the same fields).
     settings = make_settings(proxy={"proxy_api_key": CLIENT_KEY, "admin_api_key": KEY})
-    app = LayerCacheApp(settings, stages=[*DEFAULT_STAGES, Chatty])
-    with serve(Starlette(routes=[Mount("/llm", app)])) as url:
-        yield f"{url}/llm", app
+    app = LayerCacheApp(settings, stages=[*DEFAULT_STAGES, Chatty], transport=httpx.ASGITransport(app=fake))
+    async with running(app):
+        yield Starlette(routes=[Mount("/llm", app)]), app
 
 
-def test_every_page_needs_a_login_and_links_follow_the_mount_prefix(keyed: tuple[str, LayerCacheApp]) -> None:
-    base, _ = keyed
-    tab = Browser(base)
+def tab_of(keyed: Keyed, *, address: str = "127.0.0.1") -> Tab:
+    return Tab(keyed[0], f"{BASE}/llm", address=address)
+
+
+async def test_every_page_needs_a_login_and_links_follow_the_mount_prefix(keyed: Keyed) -> None:
+    tab = tab_of(keyed)
     for page in PAGES:
-        response = tab.get(f"/dashboard/{page}")
+        response = await tab.get(f"/dashboard/{page}")
         assert response.status_code == 303 and response.headers["location"] == "/llm/dashboard/login", page
-    assert tab.get("/dashboard/data/history").status_code == 401
-    cookie = Browser(base).get("/dashboard/login").headers["set-cookie"].lower()
+    assert (await tab.get("/dashboard/data/history")).status_code == 401
+    cookie = (await tab_of(keyed).get("/dashboard/login")).headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/llm/dashboard" in cookie
 
-    assert tab.login("wrong-key").status_code == 401
-    assert tab.login(CLIENT_KEY).status_code == 401  # a client key is no admin key
-    assert tab.login().status_code == 303
+    assert (await tab.login("wrong-key")).status_code == 401
+    assert (await tab.login(CLIENT_KEY)).status_code == 401  # a client key is no admin key
+    assert (await tab.login()).status_code == 303
     for page in PAGES:
-        response = tab.get(f"/dashboard/{page}")
+        response = await tab.get(f"/dashboard/{page}")
         assert response.status_code == 200, page
         assert "content-security-policy" in response.headers
         links = re.findall(r'(?:href|src|action)="([^"]+)"', response.text)
         assert links and all(link.startswith("/llm/dashboard") for link in links if link.startswith("/")), links
         assert KEY not in response.text and CLIENT_KEY not in response.text
-    assert tab.get("/dashboard/static/vendor/chart-4.6.1.umd.min.js").status_code == 200
-    cross = tab.get("/dashboard/", headers={"origin": "https://evil.example"})
+    assert (await tab.get("/dashboard/static/vendor/chart-4.6.1.umd.min.js")).status_code == 200
+    cross = await tab.get("/dashboard/", headers={"origin": "https://evil.example"})
     assert not [h for h in cross.headers if h.startswith("access-control-")]  # no CORS, let alone a wildcard
 
 
-def test_state_changing_requests_need_the_sessions_csrf_token(keyed: tuple[str, LayerCacheApp]) -> None:
-    base, app = keyed
-    tab = Browser(base)
-    tab.login()
+async def test_state_changing_requests_need_the_sessions_csrf_token(keyed: Keyed) -> None:
+    _, app = keyed
+    tab = tab_of(keyed)
+    await tab.login()
     before = app.runtime.settings
-    good = tab.token("config")
+    good = await tab.token("config")
     yaml_text = edited(app, upstream={"timeout": 42})
-    assert tab.post("/dashboard/config", data={"yaml": yaml_text}).status_code == 403  # no token
-    assert tab.post("/dashboard/config", data={"yaml": yaml_text, "csrf_token": good + "x"}).status_code == 403
-    other = Browser(base)
-    other.login()
-    stolen = other.token("config")  # a real token, but of another session
-    assert tab.post("/dashboard/config", data={"yaml": yaml_text, "csrf_token": stolen}).status_code == 403
-    cross_site = tab.post(
+    assert (await tab.post("/dashboard/config", data={"yaml": yaml_text})).status_code == 403  # no token
+    wrong = await tab.post("/dashboard/config", data={"yaml": yaml_text, "csrf_token": good + "x"})
+    assert wrong.status_code == 403
+    other = tab_of(keyed)
+    await other.login()
+    stolen = await other.token("config")  # a real token, but of another session
+    assert (await tab.post("/dashboard/config", data={"yaml": yaml_text, "csrf_token": stolen})).status_code == 403
+    cross_site = await tab.post(
         "/dashboard/config", data={"yaml": yaml_text, "csrf_token": good}, headers={"origin": "https://evil.example"}
     )
     assert cross_site.status_code == 403
     # A forged request carries no cookie at all (SameSite=Strict): refused too.
-    forged = httpx.post(f"{base}/dashboard/cache/invalidate", data={"scope": "all", "confirm": "yes"})
+    forged = await tab_of(keyed).post("/dashboard/cache/invalidate", data={"scope": "all", "confirm": "yes"})
     assert forged.status_code in (401, 403)
     assert app.runtime.settings is before
-    assert tab.post("/dashboard/config", data={"yaml": yaml_text, "csrf_token": good}).status_code == 200
+    assert (await tab.post("/dashboard/config", data={"yaml": yaml_text, "csrf_token": good})).status_code == 200
     assert app.runtime.settings.upstream.timeout == 42
 
 
-def test_the_config_editor_hides_secrets_and_keeps_them_on_save(
+async def test_the_config_editor_hides_secrets_and_keeps_them_on_save(
     make_settings: Callable[..., Settings], tmp_path: Any
 ) -> None:
     settings = make_settings(proxy={"admin_api_key": KEY}, dashboard={"session_secret": "s3cret-session-value-xyz"})
     app = LayerCacheApp(settings)
-    with serve(app) as base:
-        tab = Browser(base)
-        tab.login()
-        page = tab.get("/dashboard/config").text
+    async with running(app):
+        tab = Tab(app)
+        await tab.login()
+        page = (await tab.get("/dashboard/config")).text
         assert KEY not in page and "s3cret-session" not in page and "admin_api_key:" not in page
         text = re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.S)
         assert text is not None
         edited = text.group(1).replace("&#39;", "'").replace("&#34;", '"').replace("&amp;", "&")
         edited = edited.replace("timeout: 600.0", "timeout: 33.0")
-        saved = tab.post("/dashboard/config", data={"yaml": edited, "csrf_token": csrf_of(page)})
+        saved = await tab.post("/dashboard/config", data={"yaml": edited, "csrf_token": csrf_of(page)})
         assert saved.status_code == 200 and "Saved and applied" in saved.text
         assert app.runtime.settings.upstream.timeout == 33.0
         admin_key = app.runtime.settings.proxy.admin_api_key
         assert admin_key is not None and admin_key.get_secret_value() == KEY  # kept, not blanked
-        invalid = tab.post("/dashboard/config", data={"yaml": "upstream: {timeout: -1}", "csrf_token": csrf_of(page)})
+        invalid = await tab.post(
+            "/dashboard/config", data={"yaml": "upstream: {timeout: -1}", "csrf_token": csrf_of(page)}
+        )
         assert invalid.status_code == 400 and "upstream.timeout" in invalid.text
         assert app.runtime.settings.upstream.timeout == 33.0
 
@@ -174,83 +174,82 @@ def test_database_passwords_are_masked_in_the_editor() -> None:
     assert settings_from_editor(shown, current).database.url == current.database.url
 
 
-def test_without_an_admin_key_the_dashboard_is_off(
+async def test_without_an_admin_key_the_dashboard_is_off(
     make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("LAYERCACHE_ADMIN_KEY", raising=False)
     app = LayerCacheApp(make_settings(proxy={"admin_api_key": None, "proxy_api_key": CLIENT_KEY}))
-    with serve(app) as base:
-        tab = Browser(base)
+    async with running(app):
+        tab = Tab(app)
         for page in (*PAGES, "login"):
-            response = tab.get(f"/dashboard/{page}")
+            response = await tab.get(f"/dashboard/{page}")
             assert response.status_code == 403 and response.headers["content-type"].startswith("text/html"), page
             assert "proxy.admin_api_key" in response.text and "$LAYERCACHE_ADMIN_KEY" in response.text
             assert "csrf_token" not in response.text and "/dashboard/config" not in response.text  # no way in
-        data = tab.get("/dashboard/data/history")
+        data = await tab.get("/dashboard/data/history")
         assert data.status_code == 403 and "proxy.admin_api_key" in data.json()["error"]
         for key in (CLIENT_KEY, ""):
-            login = tab.post("/dashboard/login", data={"key": key})
+            login = await tab.post("/dashboard/login", data={"key": key})
             assert login.status_code == 403 and "layercache_dashboard" not in login.headers.get("set-cookie", "")
-        saved = tab.post("/dashboard/config", data={"yaml": "upstream: {timeout: 7}"})
+        saved = await tab.post("/dashboard/config", data={"yaml": "upstream: {timeout: 7}"})
         assert saved.status_code == 403 and app.runtime.settings.upstream.timeout != 7
         # The key from the environment turns it on without a restart.
         monkeypatch.setenv("LAYERCACHE_ADMIN_KEY", "admin-from-the-environment")
-        assert tab.login("admin-from-the-environment").status_code == 303
-        assert tab.get("/dashboard/config").status_code == 200
+        assert (await tab.login("admin-from-the-environment")).status_code == 303
+        assert (await tab.get("/dashboard/config")).status_code == 200
 
 
-def test_sessions_are_signed_with_a_per_app_random_secret(make_settings: Callable[..., Settings]) -> None:
+async def test_sessions_are_signed_with_a_per_app_random_secret(make_settings: Callable[..., Settings]) -> None:
     assert Settings().dashboard.session_secret is None
     first = LayerCacheApp(make_settings(proxy={"admin_api_key": KEY}))
     second = LayerCacheApp(make_settings(proxy={"admin_api_key": KEY}))
-    with serve(first) as one, serve(second) as two:
-        tab = Browser(one)
-        tab.login()
+    async with running(first, second):
+        tab = Tab(first)
+        await tab.login()
         cookie = tab.cookies.get("layercache_dashboard")
-        assert cookie and tab.get("/dashboard/").status_code == 200
-        stranger = httpx.get(f"{two}/dashboard/", cookies={"layercache_dashboard": cookie})
+        assert cookie and (await tab.get("/dashboard/")).status_code == 200
+        stranger = await Tab(second).get("/dashboard/", headers={"cookie": f"layercache_dashboard={cookie}"})
         assert stranger.status_code == 303  # the other app cannot read it: not logged in there
 
 
-def test_logs_hide_provider_messages_and_prefix_page_shows_layer_and_position(
-    keyed: tuple[str, LayerCacheApp],
-) -> None:
-    base, _ = keyed
+async def test_logs_hide_provider_messages_and_prefix_page_shows_layer_and_position(keyed: Keyed) -> None:
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "my secret plan"}]}
-    answered = httpx.post(f"{base}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {CLIENT_KEY}"})
+    answered = await tab_of(keyed).post(
+        "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {CLIENT_KEY}"}
+    )
     assert answered.status_code == 200
-    tab = Browser(base)
-    tab.login()
-    logs = tab.get("/dashboard/logs").text
+    tab = tab_of(keyed)
+    await tab.login()
+    logs = (await tab.get("/dashboard/logs")).text
     assert "upstream_failed" in logs and "[message hidden]" in logs and "secret plan" not in logs
     assert answered.headers["x-layercache-request-id"][:12] in logs
-    prefix = tab.get("/dashboard/prefix").text
+    prefix = (await tab.get("/dashboard/prefix")).text
     assert "tools[3]" in prefix and ">L1<" in prefix
 
 
-def test_a_disabled_dashboard_is_not_there(make_settings: Callable[..., Settings]) -> None:
-    with serve(LayerCacheApp(make_settings(dashboard={"enabled": False}))) as base:
-        assert httpx.get(f"{base}/dashboard/").status_code == 404
+async def test_a_disabled_dashboard_is_not_there(make_settings: Callable[..., Settings]) -> None:
+    app = LayerCacheApp(make_settings(dashboard={"enabled": False}))
+    async with running(app):
+        assert (await Tab(app).get("/dashboard/")).status_code == 404
 
 
 # -- failed logins are rate-limited per client address -------------------------------------------
 
 
-def test_failed_logins_are_limited_per_client_address(keyed: tuple[str, LayerCacheApp]) -> None:
-    base, _ = keyed
-    guesser = Browser(base)
+async def test_failed_logins_are_limited_per_client_address(keyed: Keyed) -> None:
+    guesser = tab_of(keyed)
     for attempt in range(10):
-        assert guesser.login(f"guess-{attempt}").status_code == 401
-    refused = guesser.login()  # the right key, but the address is locked out for now
+        assert (await guesser.login(f"guess-{attempt}")).status_code == 401
+    refused = await guesser.login()  # the right key, but the address is locked out for now
     assert refused.status_code == 429
     assert "Too many failed logins from your address" in refused.text
     assert 1 <= int(refused.headers["retry-after"]) <= 60
-    assert guesser.get("/dashboard/").status_code == 303  # not logged in
+    assert (await guesser.get("/dashboard/")).status_code == 303  # not logged in
     # Another address is not affected, and its own success clears nothing for the first.
-    neighbour = Browser(base, address="127.0.0.2")
-    assert neighbour.login().status_code == 303
-    assert neighbour.get("/dashboard/").status_code == 200
-    assert guesser.login().status_code == 429
+    neighbour = tab_of(keyed, address="127.0.0.2")
+    assert (await neighbour.login()).status_code == 303
+    assert (await neighbour.get("/dashboard/")).status_code == 200
+    assert (await guesser.login()).status_code == 429
 
 
 def test_the_login_limiter_forgets_old_failures_and_stays_bounded() -> None:
@@ -277,17 +276,18 @@ def test_the_login_limiter_forgets_old_failures_and_stays_bounded() -> None:
 # -- the Origin check behind reverse proxies -----------------------------------------------------
 
 
-def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
+async def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings(
         proxy={"admin_api_key": KEY}, dashboard={"allowed_origins": ["https://listed.example:8443"]}
     )
     app = LayerCacheApp(settings)
-    with serve(app) as base:
-        tab = Browser(base)
-        tab.login()
-        token = tab.token("config")
+    async with running(app):
+        base = "http://dashboard.test:8321"  # a port of its own, as a served app has
+        tab = Tab(app, base)
+        await tab.login()
+        token = await tab.token("config")
         host = base.removeprefix("http://")
         cases: list[tuple[dict[str, str], bool]] = [
             ({"origin": base}, True),  # no proxy: Origin names Host
@@ -315,7 +315,7 @@ def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
             ({"origin": "null"}, False),
         ]
         for timeout, (headers, accepted) in enumerate(cases, start=100):
-            response = tab.post(
+            response = await tab.post(
                 "/dashboard/config",
                 data={"yaml": edited(app, upstream={"timeout": timeout}), "csrf_token": token},
                 headers=headers,
@@ -324,9 +324,8 @@ def test_posts_are_accepted_from_the_dashboards_own_origin_behind_a_proxy(
             assert (app.runtime.settings.upstream.timeout == timeout) is accepted, headers
         # The token is still required whatever the origin.
         headers = {"origin": "https://listed.example:8443"}
-        assert (
-            tab.post("/dashboard/config", data={"yaml": "upstream: {timeout: 5}"}, headers=headers).status_code == 403
-        )
+        untokened = await tab.post("/dashboard/config", data={"yaml": "upstream: {timeout: 5}"}, headers=headers)
+        assert untokened.status_code == 403
 
 
 def test_allowed_origins_must_be_origins() -> None:
@@ -356,18 +355,18 @@ upstream:
 """
 
 
-def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
-    tmp_path: Path, upstream: str, database_url: str
+async def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
+    tmp_path: Path, upstream: str, database_url: str, fake: FakeProvider
 ) -> None:
     config = tmp_path / "layercache.yaml"
     original = COMMENTED.format(key=KEY, upstream=upstream, database_url=database_url, model=MODEL_DIR)
     config.write_text(original, encoding="utf-8")
     config.chmod(0o600)
-    app = LayerCacheApp(config)
-    with serve(app) as base:
-        tab = Browser(base)
-        tab.login()
-        page = tab.get("/dashboard/config").text
+    app = LayerCacheApp(config, transport=httpx.ASGITransport(app=fake))
+    async with running(app):
+        tab = Tab(app)
+        await tab.login()
+        page = (await tab.get("/dashboard/config")).text
         shown = textarea_of(page)
         assert KEY not in page
         assert shown == original.replace(f"'{KEY}'", '"***hidden***"')  # the file as written, key hidden
@@ -376,67 +375,69 @@ def test_a_config_save_keeps_the_files_comments_and_order_and_applies(
         form = {"csrf_token": csrf_of(page), "file_fingerprint": seen.group(1)}
 
         # A change that does not validate: shown on the page, the file and the settings untouched.
-        invalid = tab.post("/dashboard/config", data={**form, "yaml": shown.replace("timeout: 600", "timeout: -1")})
+        invalid = await tab.post(
+            "/dashboard/config", data={**form, "yaml": shown.replace("timeout: 600", "timeout: -1")}
+        )
         assert invalid.status_code == 400 and "upstream.timeout" in invalid.text
         assert config.read_text() == original and app.runtime.settings.upstream.timeout == 600
 
         # One value changed, sent the way a browser sends a textarea (CRLF line ends).
         edited = shown.replace("timeout: 600", "timeout: 42").replace("\n", "\r\n")
-        saved = tab.post("/dashboard/config", data={**form, "yaml": edited})
+        saved = await tab.post("/dashboard/config", data={**form, "yaml": edited})
         assert saved.status_code == 200 and "Saved and applied" in saved.text
         assert config.read_text() == original.replace("timeout: 600", "timeout: 42")  # comments, order, the key
         assert config.stat().st_mode & 0o777 == 0o600
         assert app.runtime.settings.upstream.timeout == 42  # hot-reloaded
         assert textarea_of(saved.text) == shown.replace("timeout: 600", "timeout: 42")
         # The key still guards the management routes, and the file reloads to the same settings.
-        assert httpx.post(f"{base}/v1/config/reload").status_code == 401
-        reload = httpx.post(f"{base}/v1/config/reload", headers={"authorization": f"Bearer {KEY}"})
+        assert (await Tab(app).post("/v1/config/reload")).status_code == 401
+        reload = await Tab(app).post("/v1/config/reload", headers={"authorization": f"Bearer {KEY}"})
         assert reload.status_code == 200 and reload.json()["changed"] == []
 
         # A save based on an older copy of the file is refused rather than overwriting the newer one.
         config.write_text(config.read_text() + "# edited by hand\n", encoding="utf-8")
-        stale = tab.post("/dashboard/config", data={**form, "yaml": shown})
+        stale = await tab.post("/dashboard/config", data={**form, "yaml": shown})
         assert stale.status_code == 409 and "changed since this page was loaded" in stale.text
         assert config.read_text().endswith("# edited by hand\n")
 
         # Replacing the placeholder sets a new key; the old one stops working.
-        page = tab.get("/dashboard/config").text
+        page = (await tab.get("/dashboard/config")).text
         new_key = "proxy-key-rotated-98765"
         rotated = textarea_of(page).replace('"***hidden***"', new_key)
         seen = re.search(r'name="file_fingerprint" value="([^"]+)"', page)
         assert seen is not None
-        done = tab.post(
+        done = await tab.post(
             "/dashboard/config",
             data={"yaml": rotated, "csrf_token": csrf_of(page), "file_fingerprint": seen.group(1)},
         )
         assert done.status_code == 200 and "Saved and applied" in done.text
-        assert tab.get("/dashboard/config").status_code == 303  # sessions of the old key are logged out
+        assert (await tab.get("/dashboard/config")).status_code == 303  # sessions of the old key are logged out
         assert f"admin_api_key: {new_key}   # rotated monthly" in config.read_text()
         secret = app.runtime.settings.proxy.admin_api_key
         assert secret is not None and secret.get_secret_value() == new_key
 
 
-def test_a_config_save_that_empties_the_file_or_drops_sections_is_refused(
-    tmp_path: Path, upstream: str, database_url: str
+async def test_a_config_save_that_empties_the_file_or_drops_sections_is_refused(
+    tmp_path: Path, upstream: str, database_url: str, fake: FakeProvider
 ) -> None:
     config = tmp_path / "layercache.yaml"
     original = COMMENTED.format(key=KEY, upstream=upstream, database_url=database_url, model=MODEL_DIR)
     config.write_text(original, encoding="utf-8")
-    app = LayerCacheApp(config)
-    with serve(app) as base:
-        tab = Browser(base)
-        tab.login()
-        page = tab.get("/dashboard/config").text
+    app = LayerCacheApp(config, transport=httpx.ASGITransport(app=fake))
+    async with running(app):
+        tab = Tab(app)
+        await tab.login()
+        page = (await tab.get("/dashboard/config")).text
         seen = re.search(r'name="file_fingerprint" value="([^"]+)"', page)
         assert seen is not None
         form = {"csrf_token": csrf_of(page), "file_fingerprint": seen.group(1)}
         before = app.runtime.settings
-        emptied = tab.post("/dashboard/config", data={**form, "yaml": "# cleared\n"})
+        emptied = await tab.post("/dashboard/config", data={**form, "yaml": "# cleared\n"})
         assert emptied.status_code == 400 and "the file is empty" in emptied.text
         shown = textarea_of(page)
         without_providers = shown.replace(f'  openai: {{api_base: "{upstream}/v1"}}   # the fake provider\n', "")
         without_providers = without_providers.replace("providers:\n", "")
-        dropped = tab.post("/dashboard/config", data={**form, "yaml": without_providers})
+        dropped = await tab.post("/dashboard/config", data={**form, "yaml": without_providers})
         assert dropped.status_code == 400 and "sections providers are missing" in dropped.text
         assert config.read_text() == original and app.runtime.settings is before
 
@@ -488,19 +489,11 @@ def test_reordering_hidden_client_keys_keeps_each_key_with_its_tenant() -> None:
     view = yaml_load(editor_yaml(current))
     view["proxy"]["client_keys"].reverse()
     restored = settings_from_editor(_yaml_dump(view), current).proxy.client_keys
-    assert [(k.tenant, k.key.get_secret_value()) for k in restored] == [
+    assert [(k.tenant, k.key and k.key.get_secret_value()) for k in restored] == [
         ("gamma", "sk-key-of-gamma"),
         ("beta", "sk-key-of-beta"),
         ("alpha", "sk-key-of-alpha"),
     ]
-
-
-def textarea_of(html: str) -> str:
-    import html as html_lib
-
-    match = re.search(r"<textarea[^>]*>\n?(.*?)</textarea>", html, re.S)
-    assert match is not None
-    return html_lib.unescape(match.group(1))
 
 
 def yaml_load(text: str) -> Any:
@@ -510,27 +503,26 @@ def yaml_load(text: str) -> Any:
 
 
 @pytest.mark.postgres
-def test_templates_import_takes_pasted_text_and_refuses_files_that_are_not_text(
-    keyed: tuple[str, LayerCacheApp],
-) -> None:
-    base, _ = keyed
-    tab = Browser(base)
-    tab.login()
-    token = tab.token("templates")
-    pasted = tab.post(
+async def test_templates_import_takes_pasted_text_and_refuses_files_that_are_not_text(keyed: Keyed) -> None:
+    tab = tab_of(keyed)
+    await tab.login()
+    token = await tab.token("templates")
+    pasted = await tab.post(
         "/dashboard/templates/import",
         data={"csrf_token": token, "document": '[{"name": "a", "system": "A"}, {"name": "b", "system": "B"}]'},
     )
     assert pasted.status_code == 200 and "Imported: a@1, b@1." in pasted.text
-    again = tab.post("/dashboard/templates/import", data={"csrf_token": token, "document": "{name: a, system: A}"})
+    again = await tab.post(
+        "/dashboard/templates/import", data={"csrf_token": token, "document": "{name: a, system: A}"}
+    )
     assert "Unchanged: a@1 is identical." in again.text
-    binary = tab.post(
+    binary = await tab.post(
         "/dashboard/templates/import",
         data={"csrf_token": token},
         files={"file": ("t.yaml", b"\xff\xfe name: x", "application/yaml")},
     )
     assert "Not imported: t.yaml is not UTF-8 text" in binary.text
-    nothing = tab.post("/dashboard/templates/import", data={"csrf_token": token, "document": "  "})
+    nothing = await tab.post("/dashboard/templates/import", data={"csrf_token": token, "document": "  "})
     assert "Choose a YAML or JSON file, or paste one." in nothing.text
-    listed = httpx.get(f"{base}/v1/prompts/templates", headers={"authorization": f"Bearer {KEY}"}).json()
+    listed = (await tab_of(keyed).get("/v1/prompts/templates", headers={"authorization": f"Bearer {KEY}"})).json()
     assert sorted((t["name"], t["version"]) for t in listed["data"]) == [("a", 1), ("b", 1)]

@@ -113,7 +113,9 @@ def send_changing_prefixes(base: str, fake: FakeProvider) -> None:
     (which only the provider sees): what the prefix page explains."""
     claude = anthropic.Anthropic(base_url=base, api_key=CLIENT_KEY, max_retries=0)
     rules = "You are a coding agent. Follow the repository's conventions. " * 30
-    tools = [{"name": n, "description": f"The {n} tool.", "input_schema": {"type": "object"}} for n in ("bash", "edit")]
+    tools: Any = [
+        {"name": n, "description": f"The {n} tool.", "input_schema": {"type": "object"}} for n in ("bash", "edit")
+    ]
     turns = (
         ("fa690", "The edit tool."),
         ("0aaa9", "The edit tool."),
@@ -129,11 +131,12 @@ def send_changing_prefixes(base: str, fake: FakeProvider) -> None:
             },
             {"type": "text", "text": rules},
         ]
+        described: Any = {**tools[1], "description": description}
         claude.messages.create(
             model="claude-sonnet-4-5",
             max_tokens=20,
             system=system,
-            tools=[tools[0], {**tools[1], "description": description}],
+            tools=[*tools[:1], described],
             messages=[{"role": "user", "content": "Now run the linter." if turn == 3 else "Fix the failing test."}],
         )
 

@@ -31,7 +31,7 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def conversation() -> list[dict[str, Any]]:
+def conversation() -> list[Any]:
     return [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": "First question"},
@@ -47,10 +47,10 @@ def text_parts(content: Any) -> list[str]:
 async def test_chain_of_thought_is_l3_and_the_prefix_bytes_do_not_change(
     fake: FakeProvider, aopenai: openai.AsyncOpenAI
 ) -> None:
-    await aopenai.chat.completions.create(model="gpt-4o", messages=conversation(), tools=TOOLS)  # type: ignore[arg-type]
+    await aopenai.chat.completions.create(model="gpt-4o", messages=conversation(), tools=TOOLS)
     await aopenai.chat.completions.create(
         model="gpt-4o",
-        messages=conversation(),  # type: ignore[arg-type]
+        messages=conversation(),
         tools=TOOLS,
         extra_body={"lc_enhancements": ["chain_of_thought"]},
     )
@@ -86,7 +86,7 @@ async def test_openai_tool_results_turn_gets_a_user_message_after_them(
     fake: FakeProvider, aopenai: openai.AsyncOpenAI
 ) -> None:
     call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
-    messages = [
+    messages: Any = [
         *conversation(),
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": "call_1", "content": "found it"},
@@ -94,7 +94,7 @@ async def test_openai_tool_results_turn_gets_a_user_message_after_them(
     await aopenai.chat.completions.create(
         model="gpt-4o",
         messages=messages,
-        extra_body={"lc_enhancements": ["self_critique"]},  # type: ignore[arg-type]
+        extra_body={"lc_enhancements": ["self_critique"]},
     )
     sent = fake.requests[-1].body["messages"]
     assert sent[-2] == messages[-1]
@@ -146,7 +146,7 @@ async def test_structured_json_sets_response_format_and_keeps_the_clients(
     options = {"schema": schema, "name": "person"}
     await aopenai.chat.completions.create(
         model="gpt-4o",
-        messages=conversation(),  # type: ignore[arg-type]
+        messages=conversation(),
         extra_body={"lc_enhancements": [{"name": "structured_json", "options": options}]},
     )
     body = fake.requests[-1].body
@@ -156,7 +156,7 @@ async def test_structured_json_sets_response_format_and_keeps_the_clients(
     assert '{"properties":{"name":{"type":"string"}},"required":["name"],"type":"object"}' in instruction
     await aopenai.chat.completions.create(
         model="gpt-4o",
-        messages=conversation(),  # type: ignore[arg-type]
+        messages=conversation(),
         response_format={"type": "json_object"},
         extra_body={"lc_enhancements": [{"name": "structured_json", "options": options}]},
     )
@@ -168,11 +168,11 @@ ANSWER_SCHEMA = {"type": "object", "properties": {"reasoning": {"type": "string"
 
 
 async def test_structured_json_follows_the_clients_own_schema(fake: FakeProvider, aopenai: openai.AsyncOpenAI) -> None:
-    clients = {"type": "json_schema", "json_schema": {"name": "value", "schema": VALUE_SCHEMA}}
+    clients: Any = {"type": "json_schema", "json_schema": {"name": "value", "schema": VALUE_SCHEMA}}
     await aopenai.chat.completions.create(
         model="gpt-4o",
-        messages=conversation(),  # type: ignore[arg-type]
-        response_format=clients,  # type: ignore[arg-type]
+        messages=conversation(),
+        response_format=clients,
         extra_body={"lc_enhancements": ["structured_json"]},
     )
     body = fake.requests[-1].body
@@ -184,14 +184,14 @@ async def test_structured_json_follows_the_clients_own_schema(fake: FakeProvider
     with pytest.raises(openai.BadRequestError, match="'schema' differs from the schema of the request's own"):
         await aopenai.chat.completions.create(
             model="gpt-4o",
-            messages=conversation(),  # type: ignore[arg-type]
-            response_format=clients,  # type: ignore[arg-type]
+            messages=conversation(),
+            response_format=clients,
             extra_body={"lc_enhancements": [{"name": "structured_json", "options": {"schema": ANSWER_SCHEMA}}]},
         )
     with pytest.raises(openai.BadRequestError, match="response_format is 'text'"):
         await aopenai.chat.completions.create(
             model="gpt-4o",
-            messages=conversation(),  # type: ignore[arg-type]
+            messages=conversation(),
             response_format={"type": "text"},
             extra_body={"lc_enhancements": ["structured_json"]},
         )
@@ -201,7 +201,7 @@ async def test_structured_json_follows_the_clients_own_schema(fake: FakeProvider
 async def test_structured_json_never_forces_json_over_tools(fake: FakeProvider, aopenai: openai.AsyncOpenAI) -> None:
     await aopenai.chat.completions.create(
         model="gpt-4o",
-        messages=conversation(),  # type: ignore[arg-type]
+        messages=conversation(),
         tools=TOOLS,
         extra_body={"lc_enhancements": ["structured_json"]},
     )
@@ -234,7 +234,7 @@ async def test_structured_json_with_chain_of_thought_is_a_400_naming_both(
     with pytest.raises(openai.BadRequestError, match="'chain_of_thought' and 'structured_json' contradict"):
         await aopenai.chat.completions.create(
             model="gpt-4o",
-            messages=conversation(),  # type: ignore[arg-type]
+            messages=conversation(),
             extra_body={"lc_enhancements": both},
         )
     with pytest.raises(anthropic.BadRequestError, match="'structured_json' and 'chain_of_thought' contradict"):
@@ -255,12 +255,12 @@ async def test_unknown_or_bad_enhancement_is_a_400(http: httpx.AsyncClient, wire
             await client.chat.completions.create(
                 model="gpt-4o",
                 messages=conversation(),
-                extra_body={"lc_enhancements": ["nope"]},  # type: ignore[arg-type]
+                extra_body={"lc_enhancements": ["nope"]},
             )
         with pytest.raises(openai.BadRequestError, match="schema"):
             await client.chat.completions.create(
                 model="gpt-4o",
-                messages=conversation(),  # type: ignore[arg-type]
+                messages=conversation(),
                 extra_body={"lc_enhancements": [{"name": "structured_json", "options": {"schema": "x"}}]},
             )
     else:
@@ -285,7 +285,7 @@ async def test_user_enhancements_through_a_registry(fake: FakeProvider, make_set
         client = async_openai(http)
         await client.chat.completions.create(
             model="gpt-4o",
-            messages=conversation(),  # type: ignore[arg-type]
+            messages=conversation(),
             extra_body={"lc_enhancements": [{"name": "persona", "options": {"role": "poet"}}]},
         )
     body = fake.requests[-1].body
@@ -333,7 +333,7 @@ async def test_dynamic_few_shot_without_examples_is_said_once_and_per_response_n
             for _ in range(2):
                 raw = await client.chat.completions.with_raw_response.create(
                     model="gpt-4o",
-                    messages=conversation(),  # type: ignore[arg-type]
+                    messages=conversation(),
                     extra_body={"lc_enhancements": ["dynamic_few_shot"]},
                 )
                 assert raw.headers["x-layercache-enhancement-skipped"] == "dynamic_few_shot (no examples configured)"
@@ -363,7 +363,7 @@ async def test_unknown_enhancement_options_are_a_400_naming_the_key(
     with pytest.raises(openai.BadRequestError, match=f"has no option '{key}'"):
         await aopenai.chat.completions.create(
             model="gpt-4o",
-            messages=conversation(),  # type: ignore[arg-type]
+            messages=conversation(),
             extra_body={"lc_enhancements": [enhancement]},
         )
     assert fake.requests == []

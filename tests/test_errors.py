@@ -1,5 +1,5 @@
 """Bad input gets a 4xx in the client's own error shape; upstream faults keep their meaning."""
-# On sockets: an unreachable upstream (refused connection) and a stream broken midway; not converted yet otherwise.
+# On sockets: only upstream, from an in-process app: a refused connection, and a timeout (ASGITransport has none).
 
 from __future__ import annotations
 
@@ -13,16 +13,20 @@ import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi.testing import FakeProvider, in_process
+
+from .conftest import async_anthropic, async_openai, client_of, providers_at
+
+pytestmark = pytest.mark.in_process
 
 OPENAI = "/v1/chat/completions"
 ANTHROPIC = "/v1/messages"
 ANTHROPIC_HEADERS = {"x-api-key": "sk-ant-x", "anthropic-version": "2023-06-01"}
 
 
-def _post(url: str, raw: bytes | None = None, doc: Any = None) -> httpx.Response:
+async def _post(http: httpx.AsyncClient, path: str, raw: bytes | None = None, doc: Any = None) -> httpx.Response:
     headers = {"content-type": "application/json", "authorization": "Bearer sk-test"}
-    return httpx.post(url, content=raw, json=doc, headers=headers, timeout=30)
+    return await http.post(path, content=raw, json=doc, headers=headers, timeout=30)
 
 
 def _assert_openai_error(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -56,8 +60,8 @@ def _assert_anthropic_error(response: httpx.Response, status: int) -> dict[str, 
         (None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "lc_nonsense": 1}, "lc_nonsense"),
     ],
 )
-def test_bad_openai_requests(proxy: str, raw: bytes | None, doc: Any, needle: str) -> None:
-    error = _assert_openai_error(_post(proxy + OPENAI, raw, doc), 400)
+async def test_bad_openai_requests(http: httpx.AsyncClient, raw: bytes | None, doc: Any, needle: str) -> None:
+    error = _assert_openai_error(await _post(http, OPENAI, raw, doc), 400)
     assert needle in error["message"]
 
 
@@ -86,83 +90,89 @@ def test_bad_openai_requests(proxy: str, raw: bytes | None, doc: Any, needle: st
         ),
     ],
 )
-def test_bad_anthropic_requests(proxy: str, doc: Any, needle: str) -> None:
-    error = _assert_anthropic_error(_post(proxy + ANTHROPIC, None, doc), 400)
+async def test_bad_anthropic_requests(http: httpx.AsyncClient, doc: Any, needle: str) -> None:
+    error = _assert_anthropic_error(await _post(http, ANTHROPIC, None, doc), 400)
     assert error["type"] == "invalid_request_error"
     assert needle in error["message"]
 
 
-def test_unknown_model_is_404_in_both_formats(proxy: str) -> None:
+async def test_unknown_model_is_404_in_both_formats(http: httpx.AsyncClient) -> None:
     doc = {"model": "no-such-model-anywhere", "messages": [{"role": "user", "content": "x"}]}
-    _assert_openai_error(_post(proxy + OPENAI, None, doc), 404)
-    _assert_anthropic_error(_post(proxy + ANTHROPIC, None, {**doc, "max_tokens": 5}), 404)
+    _assert_openai_error(await _post(http, OPENAI, None, doc), 404)
+    _assert_anthropic_error(await _post(http, ANTHROPIC, None, {**doc, "max_tokens": 5}), 404)
 
 
-def test_sdk_sees_typed_errors(openai_client: openai.OpenAI, anthropic_client: anthropic.Anthropic) -> None:
+async def test_sdk_sees_typed_errors(aopenai: openai.AsyncOpenAI, aanthropic: anthropic.AsyncAnthropic) -> None:
     with pytest.raises(openai.BadRequestError):
-        openai_client.chat.completions.create(model="gpt-4o", messages=[])
+        await aopenai.chat.completions.create(model="gpt-4o", messages=[])
     with pytest.raises(anthropic.NotFoundError):
-        anthropic_client.messages.create(
+        await aanthropic.messages.create(
             model="no-such-model-anywhere", max_tokens=5, messages=[{"role": "user", "content": "x"}]
         )
 
 
-def test_upstream_error_keeps_status_and_message(
-    openai_client: openai.OpenAI, anthropic_client: anthropic.Anthropic, fake: FakeProvider
+async def test_upstream_error_keeps_status_and_message(
+    aopenai: openai.AsyncOpenAI, aanthropic: anthropic.AsyncAnthropic, fake: FakeProvider
 ) -> None:
     fake.fail_next = [429]
     with pytest.raises(openai.RateLimitError) as caught:
-        openai_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+        await aopenai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
     assert "failed with 429" in str(caught.value)
     fake.fail_next = [400]
     with pytest.raises(anthropic.BadRequestError):
-        anthropic_client.messages.create(
+        await aanthropic.messages.create(
             model="claude-sonnet-4-6", max_tokens=5, messages=[{"role": "user", "content": "x"}]
         )
 
 
-def test_upstream_timeout_is_504(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
+async def test_upstream_timeout_is_504(
+    make_settings: Callable[..., Settings], fake: FakeProvider, served_fake: Callable[[Any], str]
+) -> None:
+    # The fake is served: the timeout is the network transport's (the in-process one has none).
     fake.delay = 3.0
-    with serve(LayerCacheApp(make_settings(upstream={"timeout": 0.5}))) as url:
-        response = _post(url + OPENAI, None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
+    settings = make_settings(upstream={"timeout": 0.5}, providers=providers_at(served_fake(fake)))
+    async with client_of(LayerCacheApp(settings)) as http:
+        response = await _post(http, OPENAI, None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
         _assert_openai_error(response, 504)
 
 
-def test_upstream_down_is_502(make_settings: Callable[..., Settings]) -> None:
+async def test_upstream_down_is_502(make_settings: Callable[..., Settings]) -> None:
+    # The app's own network transport, to an address where nothing listens: a refused connection.
     settings = make_settings(providers={"openai": {"api_base": "http://127.0.0.1:9/v1"}})
-    with serve(LayerCacheApp(settings)) as url:
-        response = _post(url + OPENAI, None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
+    async with client_of(LayerCacheApp(settings)) as http:
+        response = await _post(http, OPENAI, None, {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
         error = _assert_openai_error(response, 502)
         assert "unreachable" in error["message"]
 
 
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])
-def test_stream_broken_midway_ends_with_error_event(proxy: str, fake: FakeProvider, wire: str) -> None:
+async def test_stream_broken_midway_ends_with_error_event(
+    http: httpx.AsyncClient, fake: FakeProvider, wire: str
+) -> None:
     fake.break_stream_after = 2
     if wire == "openai":
-        client = openai.OpenAI(base_url=f"{proxy}/v1", api_key="sk-x", max_retries=0)
+        client = async_openai(http, api_key="sk-x")
         with pytest.raises(openai.APIError):
-            for _ in client.chat.completions.create(
+            async for _ in await client.chat.completions.create(
                 model="gpt-4o", messages=[{"role": "user", "content": "a b c"}], stream=True
             ):
                 pass
     else:
-        aclient = anthropic.Anthropic(base_url=proxy, api_key="sk-ant-x", max_retries=0)
-        with (
-            pytest.raises(anthropic.APIError),
-            aclient.messages.stream(
+        aclient = async_anthropic(http, api_key="sk-ant-x")
+        with pytest.raises(anthropic.APIError):
+            async with aclient.messages.stream(
                 model="claude-sonnet-4-6", max_tokens=5, messages=[{"role": "user", "content": "a b c"}]
-            ) as stream,
-        ):
-            for _ in stream:
-                pass
+            ) as stream:
+                async for _ in stream:
+                    pass
     # What the SDKs raised on: the stream's last event is an error in the client's own shape.
     path, headers = (OPENAI, {"authorization": "Bearer sk-x"}) if wire == "openai" else (ANTHROPIC, ANTHROPIC_HEADERS)
-    doc = {"model": "gpt-4o" if wire == "openai" else "claude-sonnet-4-6", "max_tokens": 5, "stream": True}
+    doc: dict[str, Any] = {"model": "gpt-4o" if wire == "openai" else "claude-sonnet-4-6", "max_tokens": 5}
+    doc["stream"] = True
     doc["messages"] = [{"role": "user", "content": "a b c"}]
-    with httpx.stream("POST", proxy + path, json=doc, headers=headers, timeout=30) as response:
+    async with http.stream("POST", path, json=doc, headers=headers, timeout=30) as response:
         assert response.status_code == 200  # the stream had started: the error can only come in-band
-        events = response.read().decode().strip().split("\n\n")
+        events = (await response.aread()).decode().strip().split("\n\n")
     assert len(events) > 1  # what the provider sent before it broke reached the client first
     last = events[-1].splitlines()
     if wire == "anthropic":
@@ -172,7 +182,7 @@ def test_stream_broken_midway_ends_with_error_event(proxy: str, fake: FakeProvid
         assert error["type"] == "error"
     assert error["error"]["type"] == "api_error"
     # The cause is named (the HTTP client's exception for the dropped connection), no traceback.
-    assert error["error"]["message"].startswith("upstream stream interrupted: ")
+    assert error["error"]["message"].startswith("upstream stream interrupted: RemoteProtocolError")
     assert "Traceback" not in error["error"]["message"]
     assert "[DONE]" not in events[-1]
 
@@ -191,14 +201,13 @@ class LeakyFake(FakeProvider):
         await send({"type": "http.response.body", "body": body})
 
 
-def test_provider_keys_never_echoed(make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]) -> None:
+async def test_provider_keys_never_echoed(
+    make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
     secret = "sk-live-SUPERSECRET-0123456789"
-    with (
-        serve(LeakyFake()) as up,
-        serve(LayerCacheApp(make_settings(providers={"openai": {"api_base": f"{up}/v1"}}))) as url,
-    ):
-        response = httpx.post(
-            url + OPENAI,
+    async with in_process(LeakyFake(), make_settings()) as http:
+        response = await http.post(
+            OPENAI,
             json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
             headers={"authorization": f"Bearer {secret}"},
         )
@@ -209,7 +218,7 @@ def test_provider_keys_never_echoed(make_settings: Callable[..., Settings], caps
     assert secret not in out.out + out.err
 
 
-def test_proxy_key_required_when_configured(
+async def test_proxy_key_required_when_configured(
     make_settings: Callable[..., Settings], fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LC_TEST_OPENAI_KEY", "sk-server-side-key")
@@ -217,19 +226,20 @@ def test_proxy_key_required_when_configured(
         proxy={"proxy_api_key": "proxy-secret"}, providers={"openai": {"api_key_env": "LC_TEST_OPENAI_KEY"}}
     )
     doc = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}
-    with serve(LayerCacheApp(settings)) as url:
-        missing = httpx.post(url + OPENAI, json=doc)
+    async with in_process(fake, settings) as http:
+        missing = await http.post(OPENAI, json=doc)
         _assert_openai_error(missing, 401)
-        wrong = httpx.post(url + OPENAI, json=doc, headers={"authorization": "Bearer nope"})
+        wrong = await http.post(OPENAI, json=doc, headers={"authorization": "Bearer nope"})
         _assert_openai_error(wrong, 401)
-        anthropic_wrong = httpx.post(url + ANTHROPIC, json={**doc, "max_tokens": 5}, headers={"x-api-key": "nope"})
+        anthropic_wrong = await http.post(ANTHROPIC, json={**doc, "max_tokens": 5}, headers={"x-api-key": "nope"})
         _assert_anthropic_error(anthropic_wrong, 401)
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="proxy-secret", max_retries=0)
-        assert client.chat.completions.create(**doc).choices[0].message.content == "Echo: x"  # type: ignore[call-overload]
+        client = async_openai(http, api_key="proxy-secret")
+        answer = await client.chat.completions.create(**doc)  # type: ignore[call-overload]
+        assert answer.choices[0].message.content == "Echo: x"
         # The provider got the server's key, never the proxy key.
         assert fake.requests[-1].headers["authorization"] == "Bearer sk-server-side-key"
-        ok = httpx.post(
-            url + ANTHROPIC,
+        ok = await http.post(
+            ANTHROPIC,
             json={**doc, "model": "claude-sonnet-4-6", "max_tokens": 5},
             headers={"x-api-key": "proxy-secret"},
         )

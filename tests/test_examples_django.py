@@ -43,7 +43,7 @@ def asgi_module() -> Iterator[ModuleType]:
 
 def _application(asgi_module: ModuleType, settings: Settings) -> tuple[MountDispatcher, LayerCacheApp]:
     """The example's application, with LAYERCACHE pointing the providers at the fake."""
-    from django.test import override_settings
+    from django.test import override_settings  # type: ignore[import-untyped]
 
     with override_settings(LAYERCACHE=settings.model_dump(mode="json")):
         application: MountDispatcher = asgi_module.build_application()

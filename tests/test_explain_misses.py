@@ -97,7 +97,7 @@ async def test_headers_through_the_proxy(claude: anthropic.AsyncAnthropic) -> No
             model="claude-sonnet-4-5",
             max_tokens=20,
             system="Rules.",
-            tools=tools,  # type: ignore[arg-type]
+            tools=tools,
             messages=[{"role": "user", "content": question}],
         )
         return raw.headers[HEADER].split(";")[0]  # the verdict; details follow

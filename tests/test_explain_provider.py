@@ -187,7 +187,7 @@ async def test_an_endpoint_that_refuses_the_field_is_asked_once_then_never(
 ) -> None:
     fake.diagnostics.supported = False
     answer = await ask(claude)
-    assert (await answer.parse()).content[0].text == "Echo: Q1"  # type: ignore[union-attr]
+    assert (await answer.parse()).content[0].text == "Echo: Q1"
     tried = anthropic_requests(fake)
     assert "diagnostics" in tried[-2].body and "diagnostics" not in tried[-1].body
     await ask(claude, question="Q2")

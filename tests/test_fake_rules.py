@@ -18,7 +18,7 @@ CALL = {"id": "c1", "type": "function", "function": {"name": "read", "arguments"
 TOOLS: list[Any] = [{"type": "function", "function": {"name": "read", "parameters": {"type": "object"}}}]
 A_TOOLS: list[Any] = [{"name": "read", "input_schema": {"type": "object"}}]
 USE = {"type": "tool_use", "id": "toolu_1", "name": "read", "input": {}}
-RESULT = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "log"}
+RESULT: Any = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "log"}
 
 
 def direct(fake: FakeProvider) -> httpx.AsyncClient:

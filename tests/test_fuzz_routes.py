@@ -278,7 +278,9 @@ def test_dashboard_forms_answer_below_500(
     data = {**fields, "csrf_token": served.csrf} if with_session else fields
     with httpx.Client(base_url=served.base, cookies=cookies, timeout=60) as tab:
         if multipart:
-            files = {name: (None, value.encode("utf-8", "replace")) for name, value in data.items()}
+            files: dict[str, tuple[str | None, bytes]] = {
+                name: (None, value.encode("utf-8", "replace")) for name, value in data.items()
+            }
             files["file"] = ("t.yaml", (fields.get("document") or "name: f").encode("utf-8", "replace"))
             response = tab.post(path, files=files)
         else:

@@ -233,14 +233,14 @@ def test_a_minimum_stated_in_a_refusal_is_learned(gemini: FakeGemini, gemini_set
         first = client(url).chat.completions.with_raw_response.create(
             model=MODEL,
             messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": "one"}],
-            tools=TOOLS,  # type: ignore[arg-type]
+            tools=TOOLS,
         )
         assert "x-layercache-prefix-below-minimum" not in first.headers  # by the table it was long enough
         other = SYSTEM + " Also be kind."  # a new prefix of the same size: no second creation is tried
         second = client(url).chat.completions.with_raw_response.create(
             model=MODEL,
             messages=[{"role": "system", "content": other}, {"role": "user", "content": "two"}],
-            tools=TOOLS,  # type: ignore[arg-type]
+            tools=TOOLS,
         )
     creations = [r for r in gemini.requests if r.path.endswith("/cachedContents")]
     assert len(creations) == 1 and gemini.creations == 0

@@ -95,7 +95,8 @@ def test_log_level_prompts_and_semantic_threshold_are_swapped_in(config: ConfigF
     app = LayerCacheApp(config.path)
     with serve(app) as proxy:
         assert chat(proxy).status_code == 200
-        assert app.runtime.logs.level == logging.INFO
+        logs = app.runtime.logs
+        assert logs is not None and logs.level == logging.INFO
         config.write(
             logging={"level": "DEBUG", "log_prompts": True},
             caching={
@@ -109,7 +110,7 @@ def test_log_level_prompts_and_semantic_threshold_are_swapped_in(config: ConfigF
         )
         changed = reload(proxy).json()["changed"]
         assert {"logging.level", "logging.log_prompts", "caching.semantic.similarity_threshold"} <= set(changed)
-        assert app.runtime.logs.level == logging.DEBUG and app.runtime.logs.log_prompts
+        assert logs.level == logging.DEBUG and logs.log_prompts
         assert logging.getLogger("layercache").getEffectiveLevel() == logging.DEBUG
         assert app.runtime.settings.caching.semantic.similarity_threshold == 0.97
         assert app.runtime.settings.caching.semantic.default_ttl == 60

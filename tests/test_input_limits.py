@@ -317,7 +317,7 @@ def test_a_dashboard_form_field_over_a_megabyte_is_refused(make_settings: Callab
             {"data": {"yaml": "x" * (1024 * 1024 + 10)}},
             {"files": {"yaml": (None, "y" * (1024 * 1024 + 10))}},
         ):
-            response = tab.post("/dashboard/config", **form)  # type: ignore[arg-type]
+            response = tab.post("/dashboard/config", **form)
             assert response.status_code == 413
             assert "text/html" in response.headers["content-type"] and "maximum size" in response.text
 

@@ -10,8 +10,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from layercache_asgi._types import Receive, Scope, Send
 from layercache_asgi.integrations import mount_asgi
+from layercache_asgi.types import Receive, Scope, Send
 
 
 class Recorder:

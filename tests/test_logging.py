@@ -13,9 +13,9 @@ import structlog
 
 from layercache_asgi import LayerCacheApp, Settings, get_exchange
 from layercache_asgi._logging import LogBuffer
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import async_openai, client_of
 
@@ -51,7 +51,8 @@ async def ask(http: httpx.AsyncClient, text: str) -> str:
     return raw.headers["x-layercache-request-id"]
 
 
-def lines(buffer: LogBuffer, event: str) -> list[dict[str, Any]]:
+def lines(buffer: LogBuffer | None, event: str) -> list[dict[str, Any]]:
+    assert buffer is not None  # the app's log buffer, there once it started
     return [line for line in buffer.tail(1000) if line.get("event") == event]
 
 
@@ -112,6 +113,7 @@ async def test_ring_buffer_is_bounded_and_per_app(make_settings: Callable[..., S
             await ask(one, f"first app {i:04d}")
         second_id = await ask(two, "second app 9999")
         buffers = first.runtime.logs, second.runtime.logs
+    assert buffers[0] is not None
     assert len(buffers[0].tail(1000)) == 10
     assert all(line.get("request_id") != second_id for line in buffers[0].tail(1000))
     [only] = lines(buffers[1], "stage_saw_request")  # none of the first app's lines

@@ -1,10 +1,10 @@
 """Markers only where reads pay for the write premium: one-shot prefixes go unmarked, families
 that repeat (a second request, a session, a template, requests in flight) are marked."""
-# On sockets: Gemini is the LiteLLM path, and concurrent leaders run in threads; not converted yet otherwise.
+# On sockets: the Gemini tests (Gemini is the LiteLLM path, which opens its own connections); the rest run in-process.
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,9 +15,9 @@ import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.markers.anthropic import count_markers
-from layercache_asgi.testing import FakeGemini, PrefixCacheSimulator, serve
+from layercache_asgi.testing import FakeGemini, PrefixCacheSimulator, in_process, serve
 
-from .conftest import ADMIN
+from .conftest import ADMIN, async_anthropic, client_with
 
 MODEL = "claude-sonnet-4-5"
 CC = {"type": "ephemeral"}
@@ -37,12 +37,14 @@ def fake() -> PrefixCacheSimulator:  # overrides conftest's: the proxy's upstrea
 
 
 @pytest.fixture
-def claude(proxy: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=proxy, api_key="sk-ant-test-key-1", max_retries=0, timeout=30)
+def claude(http: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
+    return async_anthropic(http, api_key="sk-ant-test-key-1", timeout=30)
 
 
-def summarise(client: anthropic.Anthropic, system: str, question: str = "Summarise it.", **extra: Any) -> Any:
-    return client.messages.with_raw_response.create(
+async def summarise(
+    client: anthropic.AsyncAnthropic, system: str, question: str = "Summarise it.", **extra: Any
+) -> Any:
+    return await client.messages.with_raw_response.create(
         model=MODEL, max_tokens=50, system=system, messages=[{"role": "user", "content": question}], **extra
     )
 
@@ -52,12 +54,15 @@ def billed(fake: PrefixCacheSimulator) -> list[tuple[int, int, int]]:
     return [(u.uncached_input, u.cache_write, u.cache_read) for _, u in fake.usages]
 
 
-def one_shots(client: anthropic.Anthropic, count: int, start: int = 0) -> list[Any]:
-    return [summarise(client, document(start + i)) for i in range(count)]
+async def one_shots(client: anthropic.AsyncAnthropic, count: int, start: int = 0) -> list[Any]:
+    return [await summarise(client, document(start + i)) for i in range(count)]
 
 
-def test_one_shot_traffic_costs_what_direct_costs(fake: PrefixCacheSimulator, claude: anthropic.Anthropic) -> None:
-    answers = one_shots(claude, 20)
+@pytest.mark.in_process
+async def test_one_shot_traffic_costs_what_direct_costs(
+    fake: PrefixCacheSimulator, claude: anthropic.AsyncAnthropic
+) -> None:
+    answers = await one_shots(claude, 20)
     # A fresh proxy has no evidence yet: its prior (1 in 4 new prefixes comes back) marks the first.
     assert [a.headers["x-layercache-markers"] for a in answers[1:]] == ["deferred"] * 19
     assert all(count_markers(r.body) == 0 for r in fake.requests[1:])
@@ -68,11 +73,14 @@ def test_one_shot_traffic_costs_what_direct_costs(fake: PrefixCacheSimulator, cl
     assert cost <= 1.02 * (uncached + sum(writes))
 
 
-def test_the_second_request_of_a_family_is_marked(fake: PrefixCacheSimulator, claude: anthropic.Anthropic) -> None:
-    one_shots(claude, 3)
-    first = summarise(claude, document(100), "Summarise it.")
-    second = summarise(claude, document(100), "List the late parcels.")
-    third = summarise(claude, document(100), "Which depot is busiest?")
+@pytest.mark.in_process
+async def test_the_second_request_of_a_family_is_marked(
+    fake: PrefixCacheSimulator, claude: anthropic.AsyncAnthropic
+) -> None:
+    await one_shots(claude, 3)
+    first = await summarise(claude, document(100), "Summarise it.")
+    second = await summarise(claude, document(100), "List the late parcels.")
+    third = await summarise(claude, document(100), "Which depot is busiest?")
     assert first.headers["x-layercache-markers"] == "deferred"
     assert second.headers["x-layercache-markers"] == third.headers["x-layercache-markers"] == "repeats"
     assert count_markers(fake.requests[-3].body) == 0 and count_markers(fake.requests[-2].body) >= 1
@@ -81,25 +89,29 @@ def test_the_second_request_of_a_family_is_marked(fake: PrefixCacheSimulator, cl
     assert w2 > 2000 and w3 == 0 and r3 == w2
 
 
-def test_a_sessions_second_turn_is_marked(fake: PrefixCacheSimulator, claude: anthropic.Anthropic) -> None:
-    one_shots(claude, 3)
+@pytest.mark.in_process
+async def test_a_sessions_second_turn_is_marked(fake: PrefixCacheSimulator, claude: anthropic.AsyncAnthropic) -> None:
+    await one_shots(claude, 3)
     system = document(200)
-    turn1 = [{"role": "user", "content": "What happened in section 3?"}]
-    first = claude.messages.with_raw_response.create(model=MODEL, max_tokens=50, system=system, messages=turn1)
+    turn1: Any = [{"role": "user", "content": "What happened in section 3?"}]
+    first = await claude.messages.with_raw_response.create(model=MODEL, max_tokens=50, system=system, messages=turn1)
     turn2 = [*turn1, {"role": "assistant", "content": "Parcels moved."}, {"role": "user", "content": "And 4?"}]
-    second = claude.messages.with_raw_response.create(model=MODEL, max_tokens=50, system=system, messages=turn2)
+    second = await claude.messages.with_raw_response.create(model=MODEL, max_tokens=50, system=system, messages=turn2)
     assert first.headers["x-layercache-markers"] == "deferred"
     assert second.headers["x-layercache-markers"] == "session"
     body = fake.requests[-1].body
     assert body["messages"][1]["content"][-1]["cache_control"] == CC  # the end of L2: the next turn reads it
 
 
-def test_a_template_request_is_marked(fake: PrefixCacheSimulator, proxy: str, claude: anthropic.Anthropic) -> None:
-    one_shots(claude, 3)
+@pytest.mark.in_process
+async def test_a_template_request_is_marked(
+    fake: PrefixCacheSimulator, http: httpx.AsyncClient, claude: anthropic.AsyncAnthropic
+) -> None:
+    await one_shots(claude, 3)
     template = {"name": "reports", "system": document(300), "context": "Answer in one line."}
-    api = httpx.Client(base_url=f"{proxy}/v1/prompts", headers=ADMIN, timeout=30)
-    assert api.post("/templates", json=template).status_code in (200, 201)
-    answer = claude.messages.with_raw_response.create(
+    api = client_with(http, "/v1/prompts/", headers=ADMIN, timeout=30)
+    assert (await api.post("templates", json=template)).status_code in (200, 201)
+    answer = await claude.messages.with_raw_response.create(
         model=MODEL,
         max_tokens=50,
         messages=[{"role": "user", "content": "Summarise it."}],
@@ -110,30 +122,18 @@ def test_a_template_request_is_marked(fake: PrefixCacheSimulator, proxy: str, cl
     assert billed(fake)[-1][1] > 2000
 
 
-def concurrently(client: anthropic.Anthropic, system: str, n: int) -> list[Any]:
-    answers: list[Any] = []
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        answer = summarise(client, system, f"sub-task {i}")
-        with lock:
-            answers.append(answer)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return answers
+async def concurrently(client: anthropic.AsyncAnthropic, system: str, n: int) -> list[Any]:
+    return list(await asyncio.gather(*(summarise(client, system, f"sub-task {i}") for i in range(n))))
 
 
-def test_concurrent_requests_sharing_a_new_prefix_are_marked(
-    fake: PrefixCacheSimulator, claude: anthropic.Anthropic
+@pytest.mark.in_process
+async def test_concurrent_requests_sharing_a_new_prefix_are_marked(
+    fake: PrefixCacheSimulator, claude: anthropic.AsyncAnthropic
 ) -> None:
-    one_shots(claude, 3)  # the prior now says "new prefixes do not come back": the first one is deferred
+    await one_shots(claude, 3)  # the prior now says "new prefixes do not come back": the first one is deferred
     fake.delay = 0.3
-    answers = concurrently(claude, document(400), 8)
-    usages = [a.parse().usage for a in answers]
+    answers = await concurrently(claude, document(400), 8)
+    usages = [(await a.parse()).usage for a in answers]
     writes = sum(1 for u in usages if u.cache_creation_input_tokens)
     reads = sum(1 for u in usages if u.cache_read_input_tokens)
     decisions = sorted(a.headers["x-layercache-markers"] for a in answers)
@@ -142,12 +142,12 @@ def test_concurrent_requests_sharing_a_new_prefix_are_marked(
     assert decisions.count("deferred") <= 1
 
 
-def test_marking_everything_is_still_available(
+@pytest.mark.in_process
+async def test_marking_everything_is_still_available(
     fake: PrefixCacheSimulator, make_settings: Callable[..., Settings]
 ) -> None:
-    with serve(LayerCacheApp(make_settings(caching={"mark_only_when_reused": False}))) as url:
-        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test-key-1", max_retries=0)
-        answers = one_shots(client, 3)
+    async with in_process(fake, make_settings(caching={"mark_only_when_reused": False})) as http:
+        answers = await one_shots(async_anthropic(http, api_key="sk-ant-test-key-1"), 3)
     assert [a.headers["x-layercache-markers"] for a in answers] == ["always"] * 3
     assert all(w > 2000 for _, w, _ in billed(fake))
 

@@ -196,7 +196,7 @@ async def test_client_prompt_cache_key_wins(fake: FakeProvider, aopenai: openai.
     assert sent(fake)["prompt_cache_key"] == "mine"
 
 
-def grown_tool_session(rounds: int) -> list[dict[str, Any]]:
+def grown_tool_session(rounds: int) -> list[Any]:
     """A conversation whose L2 grew by ``rounds`` tool rounds (3 blocks each) since its first request."""
     messages: list[dict[str, Any]] = [
         {"role": "user", "content": "start"},
@@ -220,11 +220,11 @@ async def test_top_level_cache_control_takes_one_of_the_four_slots(
     first = grown_tool_session(0)
     await claude.messages.create(
         model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=first, extra_body=automatic
-    )  # type: ignore[arg-type]
+    )
     grown = [*first[:-1], *grown_tool_session(8)[3:]]  # 24 more blocks: the lookback breakpoint is wanted too
     await claude.messages.create(
         model="claude-sonnet-4-5", max_tokens=50, system=SYSTEM, tools=A_TOOLS, messages=grown, extra_body=automatic
-    )  # type: ignore[arg-type]
+    )
     body = sent(fake)
     assert body["cache_control"] == {"type": "ephemeral"}
     assert count_markers(body) == 4  # three added beside the automatic one (the fake refuses a fifth)

@@ -19,7 +19,7 @@ import pydantic
 from layercache_asgi import Completion, LayerCacheApp, Settings, Usage
 from layercache_asgi.testing import FakeProvider, serve
 
-from .test_metrics import requests_of, summary, wait_for
+from ._metrics import requests_of, summary, wait_for
 
 MESSAGES: Any = [{"role": "user", "content": "hello"}]
 LITELLM_FIELDS = ("provider_specific_fields", "thinking_blocks", "reasoning_content", "iterations", '"cost"')

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import anthropic
-import openai
 import pytest
 
 from layercache_asgi import Settings
 from layercache_asgi.prompt._prefix_minimums import min_prefix_tokens
 from layercache_asgi.testing import FakeProvider, in_process
+
+from .conftest import async_openai
 
 pytestmark = pytest.mark.in_process
 
@@ -71,9 +72,7 @@ async def test_minimum_depends_on_the_model(aanthropic: anthropic.AsyncAnthropic
 async def test_config_override_through_the_proxy(make_settings: Callable[..., Settings], fake: FakeProvider) -> None:
     settings = make_settings(caching={"min_prefix_tokens": {"gpt-4o": 5, "gpt-4.1": 5000}})
     async with in_process(fake, settings) as http:
-        client = openai.AsyncOpenAI(
-            base_url=http.base_url.join("/v1"), api_key="sk-test-key-123456", max_retries=0, http_client=http
-        )
+        client = async_openai(http, api_key="sk-test-key-123456")
 
         async def headers(model: str, system: str) -> Any:
             messages: Any = [{"role": "system", "content": system}, {"role": "user", "content": "hi"}]

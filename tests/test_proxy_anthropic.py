@@ -1,5 +1,4 @@
 """POST /v1/messages through the official Anthropic SDK: fidelity of requests and answers."""
-# On sockets: one test crosses wires (the LiteLLM path); not converted yet otherwise.
 
 from __future__ import annotations
 
@@ -9,10 +8,14 @@ from typing import Any
 
 import anthropic
 import httpx
+import pytest
 
-from layercache_asgi import LayerCacheApp, Settings, Usage
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi import Settings, Usage
+from layercache_asgi.testing import FakeProvider, in_process
 from layercache_asgi.wire._completion import Completion
+from tests.conftest import async_anthropic
+
+pytestmark = pytest.mark.in_process
 
 MODEL = "claude-sonnet-4-6"
 BYPASS = {"lc_bypass_cache": True}
@@ -24,8 +27,8 @@ class CachingFake(FakeProvider):
         return Usage(uncached_input=3, cache_read=usage.uncached_input - 10, cache_write=7, output=usage.output)
 
 
-def test_plain_message(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
-    message = anthropic_client.messages.create(
+async def test_plain_message(aanthropic: anthropic.AsyncAnthropic, fake: FakeProvider) -> None:
+    message = await aanthropic.messages.create(
         model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "hello"}]
     )
     assert message.content[0].text == "Echo: hello"  # type: ignore[union-attr]
@@ -36,15 +39,15 @@ def test_plain_message(anthropic_client: anthropic.Anthropic, fake: FakeProvider
     assert sent.headers["anthropic-version"]
 
 
-def test_system_blocks_tools_and_cache_control_pass_through(
-    anthropic_client: anthropic.Anthropic, fake: FakeProvider
+async def test_system_blocks_tools_and_cache_control_pass_through(
+    aanthropic: anthropic.AsyncAnthropic, fake: FakeProvider
 ) -> None:
     system: Any = [
         {"type": "text", "text": "You are a careful assistant."},
         {"type": "text", "text": "Rules: be brief.", "cache_control": {"type": "ephemeral"}},
     ]
     tools: Any = [{"name": "search", "description": "web search", "input_schema": {"type": "object"}}]
-    anthropic_client.messages.create(
+    await aanthropic.messages.create(
         model=MODEL,
         max_tokens=64,
         system=system,
@@ -64,13 +67,13 @@ def test_system_blocks_tools_and_cache_control_pass_through(
     assert sent["metadata"] == {"user_id": "u-1"}
     assert "lc_bypass_cache" not in sent
 
-    anthropic_client.messages.create(
+    await aanthropic.messages.create(
         model=MODEL, max_tokens=8, system="plain string system", messages=[{"role": "user", "content": "x"}]
     )
     assert fake.requests[-1].body["system"] == "plain string system"
 
 
-def test_tool_use_and_every_tool_result_survive(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
+async def test_tool_use_and_every_tool_result_survive(aanthropic: anthropic.AsyncAnthropic, fake: FakeProvider) -> None:
     messages: Any = [
         {"role": "user", "content": "look up two things"},
         {
@@ -90,13 +93,13 @@ def test_tool_use_and_every_tool_result_survive(anthropic_client: anthropic.Anth
         },
     ]
     tools: Any = [{"name": "search", "input_schema": {"type": "object"}}]
-    message = anthropic_client.messages.create(
+    message = await aanthropic.messages.create(
         model=MODEL, max_tokens=64, tools=tools, messages=messages, extra_body=BYPASS
     )
     assert fake.requests[-1].body["messages"] == messages
     assert message.content[0].text == "Tool said: A is 1 B is 2"  # type: ignore[union-attr]
 
-    first = anthropic_client.messages.create(
+    first = await aanthropic.messages.create(
         model=MODEL, max_tokens=64, tools=tools, messages=[{"role": "user", "content": "search cats"}]
     )
     assert first.stop_reason == "tool_use"
@@ -104,12 +107,12 @@ def test_tool_use_and_every_tool_result_survive(anthropic_client: anthropic.Anth
     assert block.type == "tool_use" and block.name == "search" and block.input == {"input": "search cats"}
 
 
-def test_stream_event_sequence(proxy: str, anthropic_client: anthropic.Anthropic) -> None:
-    with anthropic_client.messages.stream(
+async def test_stream_event_sequence(http: httpx.AsyncClient, aanthropic: anthropic.AsyncAnthropic) -> None:
+    async with aanthropic.messages.stream(
         model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "stream please"}]
     ) as stream:
-        kinds = [event.type for event in stream]
-        final = stream.get_final_message()
+        kinds = [event.type async for event in stream]
+        final = await stream.get_final_message()
     assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
     assert "content_block_delta" in kinds
     assert final.content[0].text == "Echo: stream please"  # type: ignore[union-attr]
@@ -117,20 +120,20 @@ def test_stream_event_sequence(proxy: str, anthropic_client: anthropic.Anthropic
 
     # The raw wire: named SSE events, as Claude Code expects.
     body = {"model": MODEL, "max_tokens": 16, "stream": True, "messages": [{"role": "user", "content": "raw"}]}
-    with httpx.stream("POST", f"{proxy}/v1/messages", json=body, headers={"x-api-key": "sk-ant-x"}) as response:
-        text = response.read().decode()
+    async with http.stream("POST", "/v1/messages", json=body, headers={"x-api-key": "sk-ant-x"}) as response:
+        text = (await response.aread()).decode()
     assert response.headers["content-type"].startswith("text/event-stream")
     assert text.startswith("event: message_start\n")
     assert "event: message_stop" in text
 
 
-def test_stream_reports_the_whole_usage_at_the_end(proxy: str) -> None:
+async def test_stream_reports_the_whole_usage_at_the_end(http: httpx.AsyncClient) -> None:
     # Anthropic's message_delta carries the cumulative usage, input and cache counts included, and
     # LangChain's ChatAnthropic reads them only there: the stream the proxy renders (for the fake
     # provider and for cache hits) must do the same.
     body = {"model": MODEL, "max_tokens": 16, "stream": True, "messages": [{"role": "user", "content": "count me"}]}
-    with httpx.stream("POST", f"{proxy}/v1/messages", json=body, headers={"x-api-key": "sk-ant-x"}) as response:
-        lines = response.read().decode().splitlines()
+    async with http.stream("POST", "/v1/messages", json=body, headers={"x-api-key": "sk-ant-x"}) as response:
+        lines = (await response.aread()).decode().splitlines()
     events = [json.loads(line.removeprefix("data:")) for line in lines if line.startswith("data:")]
     start = next(e for e in events if e["type"] == "message_start")["message"]["usage"]
     end = next(e for e in events if e["type"] == "message_delta")["usage"]
@@ -138,26 +141,25 @@ def test_stream_reports_the_whole_usage_at_the_end(proxy: str) -> None:
     assert end["output_tokens"] > 0
 
 
-def test_cache_usage_fields_intact(make_settings: Callable[..., Settings]) -> None:
-    fake = CachingFake()
-    with serve(fake) as up, serve(LayerCacheApp(make_settings(providers={"anthropic": {"api_base": up}}))) as url:
-        client = anthropic.Anthropic(base_url=url, api_key="sk-ant-x", max_retries=0)
-        message = client.messages.create(
+async def test_cache_usage_fields_intact(make_settings: Callable[..., Settings]) -> None:
+    async with in_process(CachingFake(), make_settings()) as http:
+        client = async_anthropic(http, api_key="sk-ant-x")
+        message = await client.messages.create(
             model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "a longer question here"}]
         )
         assert message.usage.cache_creation_input_tokens == 7
         assert message.usage.cache_read_input_tokens and message.usage.cache_read_input_tokens > 0
         assert message.usage.input_tokens == 3
-        with client.messages.stream(
+        async with client.messages.stream(
             model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "a longer question here"}]
         ) as stream:
-            final = stream.get_final_message()
+            final = await stream.get_final_message()
         assert final.usage.cache_creation_input_tokens == 7
         assert final.usage.input_tokens == 3
 
 
-def test_beta_headers_and_lc_extensions(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
-    anthropic_client.messages.create(
+async def test_beta_headers_and_lc_extensions(aanthropic: anthropic.AsyncAnthropic, fake: FakeProvider) -> None:
+    await aanthropic.messages.create(
         model=MODEL,
         max_tokens=16,
         messages=[{"role": "user", "content": "hi"}],
@@ -170,17 +172,17 @@ def test_beta_headers_and_lc_extensions(anthropic_client: anthropic.Anthropic, f
     assert not [k for k in sent.body if k.startswith("lc_")]
 
 
-def test_count_tokens(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
+async def test_count_tokens(aanthropic: anthropic.AsyncAnthropic, fake: FakeProvider) -> None:
     messages: Any = [{"role": "user", "content": "how many tokens is this?"}]
-    counted = anthropic_client.messages.count_tokens(model=MODEL, messages=messages)
+    counted = await aanthropic.messages.count_tokens(model=MODEL, messages=messages)
     assert counted.input_tokens > 0
     assert fake.requests[-1].path == "/v1/messages/count_tokens"
     # Not an Anthropic model: counted locally with LiteLLM's tokenizer.
-    local = anthropic_client.messages.count_tokens(model="openai/gpt-4o", messages=messages)
+    local = await aanthropic.messages.count_tokens(model="openai/gpt-4o", messages=messages)
     assert 5 <= local.input_tokens <= 20
 
 
-def test_numbers_keep_their_spelling_upstream(proxy: str, fake: FakeProvider) -> None:
+async def test_numbers_keep_their_spelling_upstream(http: httpx.AsyncClient, fake: FakeProvider) -> None:
     # json.loads would turn 1e3 into 1000.0 and 0.10 into 0.1: the provider must see what the client sent.
     raw = (
         b'{"model":"claude-sonnet-4-6","max_tokens":64,"lc_bypass_cache":true,'
@@ -190,8 +192,8 @@ def test_numbers_keep_their_spelling_upstream(proxy: str, fake: FakeProvider) ->
         b'"id":"toolu_1","name":"pay","input":{"amount":0.10,"fee":2.50E-1,"ref":"1e3"}}]},'
         b'{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"ok"}]}]}'
     )
-    response = httpx.post(
-        proxy + "/v1/messages",
+    response = await http.post(
+        "/v1/messages",
         content=raw,
         headers={"x-api-key": "sk-ant-test", "content-type": "application/json", "anthropic-version": "2023-06-01"},
     )
@@ -201,9 +203,9 @@ def test_numbers_keep_their_spelling_upstream(proxy: str, fake: FakeProvider) ->
     assert b'"input":{"amount":0.10,"fee":2.50E-1,"ref":"1e3"}' in sent
 
 
-def test_nan_is_a_client_error(proxy: str) -> None:
-    response = httpx.post(
-        proxy + "/v1/messages",
+async def test_nan_is_a_client_error(http: httpx.AsyncClient) -> None:
+    response = await http.post(
+        "/v1/messages",
         content=b'{"model":"claude-sonnet-4-6","max_tokens":NaN,"messages":[{"role":"user","content":"x"}]}',
         headers={"x-api-key": "sk-ant-test", "content-type": "application/json"},
     )
@@ -211,7 +213,7 @@ def test_nan_is_a_client_error(proxy: str) -> None:
     assert response.json()["type"] == "error" and "NaN" in response.json()["error"]["message"]
 
 
-def test_a_claude_code_shaped_session(anthropic_client: anthropic.Anthropic, fake: FakeProvider) -> None:
+async def test_a_claude_code_shaped_session(aanthropic: anthropic.AsyncAnthropic, fake: FakeProvider) -> None:
     # What Claude Code sends: the beta endpoint (?beta=true), beta headers, system blocks with its own
     # cache_control, many tools, metadata, thinking, and a history with thinking, tool_use and tool_result.
     tools: Any = [
@@ -243,7 +245,7 @@ def test_a_claude_code_shaped_session(anthropic_client: anthropic.Anthropic, fak
             ],
         },
     ]
-    with anthropic_client.beta.messages.stream(
+    async with aanthropic.beta.messages.stream(
         model=MODEL,
         max_tokens=2048,
         system=system,
@@ -253,7 +255,7 @@ def test_a_claude_code_shaped_session(anthropic_client: anthropic.Anthropic, fak
         thinking={"type": "enabled", "budget_tokens": 1024},
         betas=["interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14"],
     ) as stream:
-        final = stream.get_final_message()
+        final = await stream.get_final_message()
     assert final.content[0].text == "Tool said: from setuptools import setup now summarise it"  # type: ignore[union-attr]
     sent = fake.requests[-1]
     assert sent.path == "/v1/messages"

@@ -13,6 +13,8 @@ from layercache_asgi import Settings, Usage
 from layercache_asgi.testing import FakeProvider, in_process
 from layercache_asgi.wire._completion import Completion
 
+from .conftest import async_openai
+
 pytestmark = pytest.mark.in_process
 
 BYPASS = {"lc_bypass_cache": True}
@@ -112,7 +114,8 @@ async def test_tool_calls_come_back(aopenai: openai.AsyncOpenAI) -> None:
     stream = await aopenai.chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "weather in Rome?"}], tools=tools, stream=True
     )
-    names = [tc.function.name async for c in stream if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    calls = [tc async for c in stream if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    names = [tc.function.name for tc in calls if tc.function is not None]
     assert names == ["get_weather"]
 
 
@@ -142,7 +145,7 @@ async def test_stream_with_and_without_usage(aopenai: openai.AsyncOpenAI, fake: 
 
 async def test_cached_tokens_pass_through(make_settings: Callable[..., Settings]) -> None:
     async with in_process(CachingFake(), make_settings()) as http:
-        client = openai.AsyncOpenAI(base_url=http.base_url.join("/v1"), api_key="sk-x", max_retries=0, http_client=http)
+        client = async_openai(http, api_key="sk-x")
         response = await client.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "cache me please"}]
         )
@@ -187,7 +190,7 @@ async def test_models_list_and_health(make_settings: Callable[..., Settings]) ->
         fallbacks={"smart": ["cheap"]},
     )
     async with in_process(FakeProvider(), settings) as http:
-        client = openai.AsyncOpenAI(base_url=http.base_url.join("/v1"), api_key="sk-x", max_retries=0, http_client=http)
+        client = async_openai(http, api_key="sk-x")
         assert [m.id async for m in client.models.list()][:2] == ["smart", "cheap"]
         health = (await http.get("/health")).json()
         assert health["status"] == "healthy"

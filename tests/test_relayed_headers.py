@@ -3,23 +3,20 @@
 Clients back off on ``retry-after`` and the rate-limit headers and quote the provider's request
 id; the proxy's own id travels as ``x-layercache-request-id``.
 """
-# On sockets: its LiteLLM-path tests relay headers LiteLLM fetched itself; not converted yet otherwise.
+# On sockets: the two LiteLLM-path tests (LiteLLM opens its own connections to the provider); the rest run in-process.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
 
 import anthropic
 import httpx
 import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider, serve
+from layercache_asgi import Settings
+from layercache_asgi.testing import FakeProvider, in_process
 from layercache_asgi.upstream._headers import relay_headers
-
-from .conftest import providers_at
 
 PROVIDER_HEADERS = {
     "x-request-id": "req_upstream_1",
@@ -38,55 +35,59 @@ def fake() -> FakeProvider:
     return FakeProvider(response_headers=PROVIDER_HEADERS)
 
 
-def _relayed(headers: httpx.Headers) -> None:
+def _relayed(headers: Mapping[str, str]) -> None:
     for name, value in ACTED_ON.items():
         assert headers.get(name) == value, name
     assert "x-provider-internal" not in headers
     assert headers["x-layercache-request-id"] not in ACTED_ON.values()
 
 
-def test_openai_json_and_stream(openai_client: openai.OpenAI) -> None:
-    raw = openai_client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+@pytest.mark.in_process
+async def test_openai_json_and_stream(aopenai: openai.AsyncOpenAI) -> None:
+    raw = await aopenai.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
     assert raw.parse().choices[0].message.content == "Echo: hello"
     _relayed(raw.headers)
-    with openai_client.chat.completions.with_streaming_response.create(
+    async with aopenai.chat.completions.with_streaming_response.create(
         model="gpt-4o-mini",
         messages=MESSAGES,  # type: ignore[arg-type]
         stream=True,
     ) as streamed:
         _relayed(streamed.headers)
-        assert "Echo: hello" in "".join(streamed.iter_text())
+        assert "Echo: hello" in "".join([text async for text in streamed.iter_text()])
 
 
-def test_anthropic_json_and_stream(anthropic_client: anthropic.Anthropic) -> None:
-    raw = anthropic_client.messages.with_raw_response.create(
+@pytest.mark.in_process
+async def test_anthropic_json_and_stream(aanthropic: anthropic.AsyncAnthropic) -> None:
+    raw = await aanthropic.messages.with_raw_response.create(
         model="claude-haiku-4-5",
         max_tokens=20,
         messages=MESSAGES,  # type: ignore[arg-type]
     )
-    assert raw.parse().content[0].type == "text"
+    assert (await raw.parse()).content[0].type == "text"
     _relayed(raw.headers)
-    with anthropic_client.messages.with_streaming_response.create(
+    async with aanthropic.messages.with_streaming_response.create(
         model="claude-haiku-4-5",
         max_tokens=20,
         messages=MESSAGES,  # type: ignore[arg-type]
         stream=True,
     ) as streamed:
         _relayed(streamed.headers)
-        assert "Echo: hello" in "".join(streamed.iter_text())
+        assert "Echo: hello" in "".join([text async for text in streamed.iter_text()])
 
 
-def test_responses_json(openai_client: openai.OpenAI) -> None:
-    raw = openai_client.responses.with_raw_response.create(model="gpt-4o-mini", input="hello")
+@pytest.mark.in_process
+async def test_responses_json(aopenai: openai.AsyncOpenAI) -> None:
+    raw = await aopenai.responses.with_raw_response.create(model="gpt-4o-mini", input="hello")
     assert raw.parse().output_text == "Echo: hello"
     _relayed(raw.headers)
 
 
-def test_errors_carry_them_too(fake: FakeProvider, openai_client: openai.OpenAI) -> None:
+@pytest.mark.in_process
+async def test_errors_carry_them_too(fake: FakeProvider, aopenai: openai.AsyncOpenAI) -> None:
     fake.fail_next = [429]
     fake.error_headers = {"retry-after": "3", "retry-after-ms": "2500"}
     with pytest.raises(openai.RateLimitError) as caught:
-        openai_client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+        await aopenai.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
     headers = caught.value.response.headers
     _relayed(headers)
     assert headers["retry-after"] == "3" and headers["retry-after-ms"] == "2500"
@@ -107,10 +108,11 @@ def test_litellm_path_relays_the_providers_headers(openai_client: openai.OpenAI)
     assert "x-provider-internal" not in raw.headers
 
 
-def test_the_clients_own_request_id_is_the_proxys(proxy: str) -> None:
+@pytest.mark.in_process
+async def test_the_clients_own_request_id_is_the_proxys(http: httpx.AsyncClient) -> None:
     body = {"model": "gpt-4o-mini", "messages": MESSAGES}
-    r = httpx.post(
-        f"{proxy}/v1/chat/completions", json=body, headers={"authorization": "Bearer sk-x", "x-request-id": "mine-42"}
+    r = await http.post(
+        "/v1/chat/completions", json=body, headers={"authorization": "Bearer sk-x", "x-request-id": "mine-42"}
     )
     assert r.status_code == 200
     assert r.headers["x-layercache-request-id"] == "mine-42"
@@ -151,17 +153,15 @@ def test_litellm_responses_bridge_relays_them_on_streams(openai_client: openai.O
         assert "response.completed" in "".join(streamed.iter_text())
 
 
-def test_a_providers_cookie_never_goes_out_with_a_later_call(
-    served_fake: Callable[[Any], str], make_settings: Callable[..., Settings]
-) -> None:
+@pytest.mark.in_process
+async def test_a_providers_cookie_never_goes_out_with_a_later_call(make_settings: Callable[..., Settings]) -> None:
     # One upstream client serves every tenant: a cookie one answer set (a load balancer's affinity,
     # say) would otherwise go out with the next tenant's call.
     setting = FakeProvider(response_headers={"set-cookie": "affinity=tenant-a; Path=/"})
-    settings = make_settings(providers=providers_at(served_fake(setting), "openai"))
     body = {"model": "gpt-4o-mini", "messages": MESSAGES}
-    with serve(LayerCacheApp(settings)) as proxy:
+    async with in_process(setting, make_settings()) as proxy:
         for key in ("sk-tenant-a", "sk-tenant-b"):
-            r = httpx.post(f"{proxy}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"})
+            r = await proxy.post("/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"})
             assert r.status_code == 200
             assert "set-cookie" not in r.headers
     assert len(setting.requests) == 2

@@ -247,6 +247,7 @@ def _fan_out(base: str, system: str, n: int) -> list[Any]:
     lock = threading.Lock()
 
     def one(i: int) -> None:
+        raw: Any
         try:
             raw = client.messages.with_raw_response.create(
                 model="claude-sonnet-4-5",

@@ -1,5 +1,4 @@
 """The OpenAI Responses API (``POST /v1/responses``) through the proxy, with the official SDK."""
-# On sockets: failover across two served fakes and an upstream stream that breaks; not converted yet otherwise.
 
 from __future__ import annotations
 
@@ -11,8 +10,11 @@ import httpx
 import openai
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
-from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, serve
+from layercache_asgi import Settings
+from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, in_process
+from tests.conftest import async_openai
+
+pytestmark = pytest.mark.in_process
 
 TOOLS: list[Any] = [
     {
@@ -29,8 +31,8 @@ def _responses(fake: FakeProvider) -> list[Any]:
     return [r for r in fake.requests if r.path.endswith("/responses")]
 
 
-def test_json_answer_and_usage(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
-    response = openai_client.responses.create(model="gpt-4o", input="hello there", instructions="Be brief.")
+async def test_json_answer_and_usage(aopenai: openai.AsyncOpenAI, fake: FakeProvider) -> None:
+    response = await aopenai.responses.create(model="gpt-4o", input="hello there", instructions="Be brief.")
     assert response.output_text == "Echo: hello there"
     assert response.status == "completed"
     assert response.usage is not None and response.usage.input_tokens > 0 and response.usage.output_tokens > 0
@@ -40,30 +42,31 @@ def test_json_answer_and_usage(openai_client: openai.OpenAI, fake: FakeProvider)
     assert sent.headers["authorization"] == "Bearer sk-test-client-key-1"
 
 
-def test_unversioned_route(proxy: str, fake: FakeProvider) -> None:
-    client = openai.OpenAI(base_url=proxy, api_key="sk-x", max_retries=0)
-    assert client.responses.create(model="gpt-4o", input="hi").output_text == "Echo: hi"
+async def test_unversioned_route(http: httpx.AsyncClient, fake: FakeProvider) -> None:
+    client = async_openai(http, api_key="sk-x")
+    client.base_url = str(http.base_url)  # no /v1
+    assert (await client.responses.create(model="gpt-4o", input="hi")).output_text == "Echo: hi"
     assert _responses(fake)[0].path == "/v1/responses"
 
 
-def test_stream_events_and_final_response(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
-    with openai_client.responses.stream(model="gpt-4o", input=[{"role": "user", "content": "stream me"}]) as stream:
-        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
-        final = stream.get_final_response()
+async def test_stream_events_and_final_response(aopenai: openai.AsyncOpenAI, fake: FakeProvider) -> None:
+    async with aopenai.responses.stream(model="gpt-4o", input=[{"role": "user", "content": "stream me"}]) as stream:
+        deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
+        final = await stream.get_final_response()
     assert "".join(deltas) == "Echo: stream me"
     assert final.output_text == "Echo: stream me"
     assert final.usage is not None and final.usage.input_tokens > 0
     assert _responses(fake)[0].body["stream"] is True
 
 
-def test_create_stream_true(openai_client: openai.OpenAI) -> None:
-    events = list(openai_client.responses.create(model="gpt-4o", input="hey", stream=True))
+async def test_create_stream_true(aopenai: openai.AsyncOpenAI) -> None:
+    events = [e async for e in await aopenai.responses.create(model="gpt-4o", input="hey", stream=True)]
     assert events[0].type == "response.created" and events[-1].type == "response.completed"
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert events[-1].response.output_text == "Echo: hey"
 
 
-def test_input_items_reach_the_provider_unchanged(proxy: str, fake: FakeProvider) -> None:
+async def test_input_items_reach_the_provider_unchanged(http: httpx.AsyncClient, fake: FakeProvider) -> None:
     body = {
         "model": "gpt-4o",
         "input": [
@@ -76,7 +79,7 @@ def test_input_items_reach_the_provider_unchanged(proxy: str, fake: FakeProvider
         "prompt_cache_key": "my-own-key",
         "temperature": 0.2,
     }
-    r = httpx.post(f"{proxy}/v1/responses", json=body, headers={"authorization": "Bearer sk-x"})
+    r = await http.post("/v1/responses", json=body, headers={"authorization": "Bearer sk-x"})
     assert r.status_code == 200, r.text
     [sent] = _responses(fake)
     assert sent.body["input"] == body["input"]
@@ -85,11 +88,11 @@ def test_input_items_reach_the_provider_unchanged(proxy: str, fake: FakeProvider
     assert sent.body["temperature"] == 0.2
 
 
-def test_function_call_round_trip(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
-    first = openai_client.responses.create(model="gpt-4o", input="weather in Paris?", tools=TOOLS)
+async def test_function_call_round_trip(aopenai: openai.AsyncOpenAI, fake: FakeProvider) -> None:
+    first = await aopenai.responses.create(model="gpt-4o", input="weather in Paris?", tools=TOOLS)
     [call] = [item for item in first.output if item.type == "function_call"]
     assert call.name == "get_weather"
-    second = openai_client.responses.create(
+    second = await aopenai.responses.create(
         model="gpt-4o",
         tools=TOOLS,
         input=[
@@ -112,66 +115,66 @@ def test_function_call_round_trip(openai_client: openai.OpenAI, fake: FakeProvid
         ({"model": "gpt-4o", "input": [{"role": "user", "content": 3}]}, "input[0].content"),
     ],
 )
-def test_bad_requests_answer_openai_errors(proxy: str, body: dict[str, Any], param: str) -> None:
-    r = httpx.post(f"{proxy}/v1/responses", json=body, headers={"authorization": "Bearer sk-x"})
+async def test_bad_requests_answer_openai_errors(http: httpx.AsyncClient, body: dict[str, Any], param: str) -> None:
+    r = await http.post("/v1/responses", json=body, headers={"authorization": "Bearer sk-x"})
     assert r.status_code == 400
     error = r.json()["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == param
 
 
-def test_upstream_stream_break_ends_with_an_error_event(make_settings: Callable[..., Settings]) -> None:
+async def test_upstream_stream_break_ends_with_an_error_event(make_settings: Callable[..., Settings]) -> None:
     fake = FakeProvider(break_stream_after=3)
-    with serve(fake) as up, serve(LayerCacheApp(make_settings(providers={"openai": {"api_base": f"{up}/v1"}}))) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
-        events = list(client.responses.create(model="gpt-4o", input="hi", stream=True))
+    async with in_process(fake, make_settings()) as http:
+        client = async_openai(http, api_key="sk-x")
+        events = [e async for e in await client.responses.create(model="gpt-4o", input="hi", stream=True)]
+    assert events[0].type == "response.created"  # the stream had started when the provider dropped it
     assert events[-1].type == "error"
 
 
-def test_failover(make_settings: Callable[..., Settings]) -> None:
+async def test_failover(make_settings: Callable[..., Settings]) -> None:
     first, second = FakeProvider(name="first", fail_next=[503]), FakeProvider(name="second")
-    with serve(first) as a, serve(second) as b:
-        settings = make_settings(
-            models=[
-                {"name": "primary", "model": "openai/gpt-4o", "api_base": f"{a}/v1"},
-                {"name": "backup", "model": "openai/gpt-4o-mini", "api_base": f"{b}/v1"},
-            ],
-            fallbacks={"primary": ["backup"]},
-        )
-        with serve(LayerCacheApp(settings)) as url:
-            client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
-            with client.responses.stream(model="primary", input="hi") as stream:
-                final = stream.get_final_response()
+    settings = make_settings(
+        models=[
+            {"name": "primary", "model": "openai/gpt-4o", "api_base": "http://first.test/v1"},
+            {"name": "backup", "model": "openai/gpt-4o-mini", "api_base": "http://second.test/v1"},
+        ],
+        fallbacks={"primary": ["backup"]},
+    )
+    async with in_process({"first.test": first, "second.test": second}, settings) as http:
+        client = async_openai(http, api_key="sk-x")
+        async with client.responses.stream(model="primary", input="hi") as stream:
+            final = await stream.get_final_response()
     assert final.output_text == "Echo: hi"
     assert len(first.requests) == 1 and second.requests[0].body["model"] == "gpt-4o-mini"
 
 
-def test_cached_tokens_reported(make_settings: Callable[..., Settings]) -> None:
+async def test_cached_tokens_reported(make_settings: Callable[..., Settings]) -> None:
     sim = PrefixCacheSimulator()
     long_instructions = "You are a careful assistant. " * 400
-    with serve(sim) as up, serve(LayerCacheApp(make_settings(providers={"openai": {"api_base": f"{up}/v1"}}))) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-x", max_retries=0)
-        client.responses.create(model="gpt-4o", instructions=long_instructions, input="one")
-        second = client.responses.create(model="gpt-4o", instructions=long_instructions, input="two")
+    async with in_process(sim, make_settings()) as http:
+        client = async_openai(http, api_key="sk-x")
+        await client.responses.create(model="gpt-4o", instructions=long_instructions, input="one")
+        second = await client.responses.create(model="gpt-4o", instructions=long_instructions, input="two")
     assert second.usage is not None
     assert second.usage.input_tokens_details.cached_tokens >= 1024
 
 
-def test_prompt_cache_key_added_per_prefix(openai_client: openai.OpenAI, fake: FakeProvider) -> None:
-    openai_client.responses.create(model="gpt-4o", instructions="Be brief.", input="one")
-    openai_client.responses.create(model="gpt-4o", instructions="Be brief.", input="two")
-    openai_client.responses.create(model="gpt-4o", instructions="Be verbose.", input="one")
+async def test_prompt_cache_key_added_per_prefix(aopenai: openai.AsyncOpenAI, fake: FakeProvider) -> None:
+    await aopenai.responses.create(model="gpt-4o", instructions="Be brief.", input="one")
+    await aopenai.responses.create(model="gpt-4o", instructions="Be brief.", input="two")
+    await aopenai.responses.create(model="gpt-4o", instructions="Be verbose.", input="one")
     keys = [r.body.get("prompt_cache_key") for r in _responses(fake)]
     assert all(isinstance(k, str) and k.startswith("lc-") for k in keys)
     assert keys[0] == keys[1] != keys[2]
 
 
-def test_instructions_are_canonical_input_items_are_not(proxy: str, fake: FakeProvider) -> None:
+async def test_instructions_are_canonical_input_items_are_not(http: httpx.AsyncClient, fake: FakeProvider) -> None:
     body = {
         "model": "gpt-4o",
         "instructions": "Be brief.  \r\nAlways.\n\n",
         "input": [{"role": "user", "content": [{"type": "input_text", "text": "keep  \r\n trailing  "}]}],
     }
-    r = httpx.post(f"{proxy}/v1/responses", json=body, headers={"authorization": "Bearer sk-x"})
+    r = await http.post("/v1/responses", json=body, headers={"authorization": "Bearer sk-x"})
     assert r.status_code == 200, r.text
     [sent] = _responses(fake)
     assert sent.body["instructions"] == "Be brief.\nAlways."
@@ -275,13 +278,13 @@ CODEX_HISTORY: list[Any] = [
 ]
 
 
-def test_codex_request_is_accepted_and_forwarded(proxy: str, fake: FakeProvider) -> None:
+async def test_codex_request_is_accepted_and_forwarded(http: httpx.AsyncClient, fake: FakeProvider) -> None:
     body = codex_body(CODEX_HISTORY)
     headers = {"authorization": "Bearer sk-codex", "accept": "text/event-stream", "originator": "codex_cli_rs"}
-    with httpx.stream("POST", f"{proxy}/v1/responses", json=body, headers=headers, timeout=30) as r:
-        assert r.status_code == 200, r.read()
+    async with http.stream("POST", "/v1/responses", json=body, headers=headers, timeout=30) as r:
+        assert r.status_code == 200, await r.aread()
         assert r.headers["content-type"].startswith("text/event-stream")
-        text = b"".join(r.iter_raw()).decode()
+        text = b"".join([chunk async for chunk in r.aiter_raw()]).decode()
     assert "event: response.completed" in text and '"type":"function_call"' in text
     [sent] = _responses(fake)
     for field in ("input", "include", "store", "prompt_cache_key", "client_metadata", "reasoning", "text"):

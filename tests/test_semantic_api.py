@@ -180,6 +180,7 @@ async def test_a_database_refusing_writes_is_logged_and_the_proxy_keeps_serving(
     app = LayerCacheApp(make_settings(**ON), transport=httpx.ASGITransport(app=fake))
 
     def failures() -> int:
+        assert app.runtime.logs is not None
         return sum(1 for line in app.runtime.logs.tail(1000) if line.get("event") == "semantic_store_failed")
 
     async with client_of(app) as http:

@@ -24,7 +24,7 @@ HEADER = "x-layercache-cache"
 ON = {"caching": {"semantic": {"enabled": True}}}
 # Requests with tools stay out of the cache unless opted in (tests/test_semantic_agent_traffic.py).
 WITH_TOOLS = {"caching": {"semantic": {"enabled": True, "include_tools": True}}}
-TOOLS = [
+TOOLS: Any = [
     {
         "type": "function",
         "function": {
@@ -157,13 +157,13 @@ async def test_openai_tool_calls_are_preserved_in_json_and_stream_hits(
 
 async def test_anthropic_hits_in_json_and_stream(cached_proxy: httpx.AsyncClient, fake: FakeProvider) -> None:
     client = ant(cached_proxy)
-    question = [{"role": "user", "content": "Summarize the plot of Hamlet in one sentence."}]
+    question: Any = [{"role": "user", "content": "Summarize the plot of Hamlet in one sentence."}]
     raw = await client.messages.with_raw_response.create(model="claude-sonnet-4-5", max_tokens=100, messages=question)
     assert raw.headers[HEADER] == "miss"
     again = await client.messages.with_raw_response.create(model="claude-sonnet-4-5", max_tokens=100, messages=question)
     message = await again.parse()
     assert again.headers[HEADER] == "hit"
-    assert message.content[0].text == "Echo: Summarize the plot of Hamlet in one sentence."
+    assert message.content[0].text == "Echo: Summarize the plot of Hamlet in one sentence."  # type: ignore[union-attr]
     assert message.stop_reason == "end_turn" and message.usage.input_tokens == 0
     async with client.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=question) as stream:
         text = "".join([t async for t in stream.text_stream])
@@ -175,8 +175,8 @@ async def test_anthropic_hits_in_json_and_stream(cached_proxy: httpx.AsyncClient
 
 async def test_anthropic_tool_use_is_preserved(tools_proxy: httpx.AsyncClient, fake: FakeProvider) -> None:
     client = ant(tools_proxy)
-    tools = [{"name": "lookup", "description": "Look up", "input_schema": {"type": "object", "properties": {}}}]
-    messages = [{"role": "user", "content": "Look up the order status for order A-17"}]
+    tools: Any = [{"name": "lookup", "description": "Look up", "input_schema": {"type": "object", "properties": {}}}]
+    messages: Any = [{"role": "user", "content": "Look up the order status for order A-17"}]
     first = await client.messages.create(model="claude-sonnet-4-5", max_tokens=50, tools=tools, messages=messages)
     raw = await client.messages.with_raw_response.create(
         model="claude-sonnet-4-5", max_tokens=50, tools=tools, messages=messages
@@ -232,7 +232,7 @@ async def test_enhancements_and_history_are_part_of_the_key(
     assert (await ask(client, "What does HTTP 418 mean?"))[0] == "miss"
     header, _ = await ask(client, "What does HTTP 418 mean?", extra_body={"lc_enhancements": ["chain_of_thought"]})
     assert header == "miss"
-    history = [
+    history: Any = [
         {"role": "user", "content": "We are talking about the HTTP spec."},
         {"role": "assistant", "content": "Sure."},
         {"role": "user", "content": "What does HTTP 418 mean?"},
@@ -314,7 +314,7 @@ async def test_only_whole_successful_answers_are_stored(cached_proxy: httpx.Asyn
 
 async def test_non_question_turns_bypass_the_cache(tools_proxy: httpx.AsyncClient) -> None:
     client = oai(tools_proxy)  # with tools opted in, a tool result is still not a question
-    messages = [
+    messages: Any = [
         {"role": "user", "content": "What's the weather in Oslo?"},
         {
             "role": "assistant",

@@ -112,7 +112,7 @@ async def ask(http: httpx.AsyncClient, question: str) -> str:
     raw = await client.chat.completions.with_raw_response.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
     )
-    assert raw.parse().choices[0].message.content.startswith("Echo: ")
+    assert (raw.parse().choices[0].message.content or "").startswith("Echo: ")
     return raw.headers.get(HEADER, "")
 
 

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi._exchange import Exchange, get_exchange
 from layercache_asgi._lru import LRU
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.explain import block_texts, prints_of
 from layercache_asgi.prompt import _tokens
 from layercache_asgi.prompt._canonical import canonicalize_body
@@ -30,6 +29,7 @@ from layercache_asgi.prompt._layers import Layers, Part, _common_length, digest,
 from layercache_asgi.prompt._state import prompt_state
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, PrefixCacheSimulator, in_process, serve
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import async_anthropic
 
@@ -74,10 +74,16 @@ def turn(n: int) -> list[dict[str, Any]]:
     ]
 
 
+def layers(exchange: Exchange) -> Layers:
+    """The layers Stratify set on a captured exchange."""
+    assert exchange.layers is not None
+    return exchange.layers
+
+
 def seen_prints(exchange: Exchange) -> Any:
     """What the explainer remembered of this request (an entry in its family's history)."""
     families = prompt_state(exchange).families
-    entries = [s for history in families._data.values() for s in history if s.layers.parts == exchange.layers.parts]
+    entries = [s for history in families._data.values() for s in history if s.layers.parts == layers(exchange).parts]
     assert len(entries) == 1
     return entries[0]
 
@@ -104,11 +110,11 @@ async def test_the_explainer_reuses_the_prints_it_shares_and_they_equal_a_fresh_
         canonicalize_body("anthropic", body)  # what the stages read (tool keys sorted)
         assert entry.blocks == prints_of(block_texts("anthropic", body))  # the same as reading all of it
     # Turn 2 took turn 1's prints for every part they share: the very same objects, not read again.
-    shared = Capture.seen[1].layers.shared(Capture.seen[0].layers)
-    assert shared == len(Capture.seen[0].layers.parts)  # turn 2 extends turn 1
+    shared = layers(Capture.seen[1]).shared(layers(Capture.seen[0]))
+    assert shared == len(layers(Capture.seen[0]).parts)  # turn 2 extends turn 1
     assert all(a is b for a, b in zip(remembered[1].prints[:shared], remembered[0].prints, strict=False))
     # The edited part has a new digest, so it was read again; the parts before it were still reused.
-    edited = [p.path for p in Capture.seen[3].layers.parts].index("messages[2]")
+    edited = [p.path for p in layers(Capture.seen[3]).parts].index("messages[2]")
     assert remembered[3].prints[edited] != remembered[2].prints[edited]
     assert remembered[3].prints[edited - 1] is remembered[2].prints[edited - 1]
     assert Capture.seen[3].response_headers[HEADER].startswith("changed:L2 messages[2]; block=messages[2].content[0]")
@@ -153,9 +159,8 @@ def test_shared_parts_stop_at_the_first_changed_path_or_content() -> None:
 async def test_a_prefix_count_is_remembered_by_content_and_a_changed_part_is_counted_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    body = {"system": "You are terse. " * 50, "messages": [{"role": "user", "content": "Q1 " * 30}]}
-    layers = stratify("anthropic", body)
-    first = await _tokens.count_prefix("gpt-4o", layers, body, 2)
+    body: Any = {"system": "You are terse. " * 50, "messages": [{"role": "user", "content": "Q1 " * 30}]}
+    first = await _tokens.count_prefix("gpt-4o", stratify("anthropic", body), body, 2)
     assert first > 0
 
     def no_tokenizer(model: str, texts: list[str]) -> list[int]:

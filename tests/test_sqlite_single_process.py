@@ -147,7 +147,7 @@ def test_an_app_alone_on_its_file_reads_nothing_back_per_miss_and_sees_a_second_
             timeout=60,
         )
         assert r.status_code == 200, r.text
-        return r.headers.get("x-layercache-cache", "")
+        return str(r.headers.get("x-layercache-cache", ""))
 
     one = LayerCacheApp(settings)
     with serve(one) as a:

@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from layercache_asgi import DEFAULT_STAGES, LayerCacheApp, Settings, get_exchange
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.markers.anthropic import count_markers
 from layercache_asgi.stages import (
     ExplainMisses,
@@ -31,6 +30,7 @@ from layercache_asgi.stages import (
     WarmupGate,
 )
 from layercache_asgi.testing import FakeProvider, in_process
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import async_anthropic, client_of
 
@@ -66,8 +66,10 @@ async def metric(app: LayerCacheApp, name: str, expected: float) -> float:
     """Metrics are recorded just after the client has its answer: poll until they arrive."""
     deadline = time.monotonic() + 30
     value = 0.0
+    metrics = app.runtime.metrics
+    assert metrics is not None
     while time.monotonic() < deadline:
-        value = app.runtime.metrics.totals.get(MODEL, {}).get(name, 0.0)
+        value = metrics.totals.get(MODEL, {}).get(name, 0.0)
         if value >= expected:
             break
         await asyncio.sleep(0.05)

@@ -11,10 +11,10 @@ import pytest
 
 from layercache_asgi import Settings
 from layercache_asgi._exchange import get_exchange
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.prompt._layers import Layers, stratify, turn_groups
 from layercache_asgi.stages import DEFAULT_STAGES
 from layercache_asgi.testing import FakeProvider, in_process
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import async_anthropic, async_openai
 
@@ -122,7 +122,7 @@ class Capture:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = get_exchange(scope)
-        assert exchange is not None
+        assert exchange is not None and exchange.layers is not None
         Capture.seen.append(exchange.layers)
         await self.app(scope, receive, send)
 

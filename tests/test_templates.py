@@ -16,10 +16,10 @@ from starlette.middleware import Middleware
 
 from layercache_asgi import Settings
 from layercache_asgi._exchange import Exchange, get_exchange
-from layercache_asgi._types import ASGIApp, Receive, Scope, Send
 from layercache_asgi.prompt._layers import strip_markers
 from layercache_asgi.stages import DEFAULT_STAGES, ApplyTemplate, Enhance, Stratify
 from layercache_asgi.testing import FakeProvider, in_process
+from layercache_asgi.types import ASGIApp, Receive, Scope, Send
 
 from .conftest import ADMIN, ADMIN_KEY, async_anthropic, async_openai, client_with
 
@@ -181,6 +181,7 @@ async def test_template_content_is_layered_and_default_enhancements_added(
             },
         )
     (exchange,) = seen
+    assert exchange.layers is not None
     # [template system, template context, client's 0 (hinted L1), assistant, newest user]
     assert exchange.layers.message_layers == (0, 1, 1, 2, 4)
     assert exchange.notes["template"] == "support@1"
@@ -207,6 +208,7 @@ async def test_anthropic_template_context_is_l1_inside_the_cached_prefix(
             extra_body={"lc_template": "support"},
         )
     (exchange,) = seen
+    assert exchange.layers is not None
     system = {p.path: p.layer for p in exchange.layers.parts if p.path.startswith("system")}
     # [template system, the client's system, template context]: the context is L1, and it stays
     # so after Enhance re-stratified the body for the template's default enhancements.

@@ -164,7 +164,7 @@ async def test_anthropic_agent_loop_keeps_thinking_calls_and_task(
     thinking = {"type": "thinking", "thinking": "I should read the log.", "signature": "sig"}
     uses = [{"type": "tool_use", "id": f"toolu_{i}", "name": "lookup", "input": {"part": i}} for i in (1, 2)]
     results = [{"type": "tool_result", "tool_use_id": f"toolu_{i}", "content": LOG[: len(LOG) // 2]} for i in (1, 2)]
-    messages: list[dict[str, Any]] = [
+    messages: Any = [
         *EARLIER,
         {"role": "user", "content": TASK},
         {"role": "assistant", "content": [thinking, *uses]},
@@ -176,7 +176,7 @@ async def test_anthropic_agent_loop_keeps_thinking_calls_and_task(
             model="claude-sonnet-4-6",
             max_tokens=20,
             system=SYSTEM,
-            messages=messages,  # type: ignore[arg-type]
+            messages=messages,
             thinking={"type": "enabled", "budget_tokens": 1024},
             tools=[{"name": "lookup", "input_schema": {"type": "object"}}],
         )
@@ -244,7 +244,7 @@ async def send_agent_turn(http: httpx.AsyncClient, wire: str, messages: list[dic
         return await async_openai(http).chat.completions.with_raw_response.create(
             model="gpt-4o",
             messages=[{"role": "system", "content": SYSTEM}, *messages],  # type: ignore[list-item]
-            tools=TOOLS,  # type: ignore[arg-type]
+            tools=TOOLS,
         )
     return await async_anthropic(http).messages.with_raw_response.create(
         model="claude-sonnet-4-6",

@@ -12,18 +12,9 @@ import uuid
 from typing import Any
 
 from ..wire._completion import Completion, ToolCall
+from ..wire._content import content_text
 
 __all__ = ["responses_answer", "responses_prompt"]
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") in ("input_text", "text")
-        )
-    return ""
 
 
 def responses_prompt(body: dict[str, Any]) -> list[Any]:
@@ -41,7 +32,7 @@ def responses_answer(body: dict[str, Any]) -> Completion:
     model = str(body.get("model", ""))
     if last.get("type") == "function_call_output":
         return Completion(model=model, text=f"Tool said: {last.get('output', '')}")
-    text = _text(last.get("content"))
+    text = content_text(last.get("content"), " ")
     functions = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
     if functions and last.get("role") == "user":
         call = ToolCall(

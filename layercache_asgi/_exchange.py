@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._request import ChatRequest
-from ._types import Outcome, PrefixCheck, Saved, Scope
+from ._types import MarkPlan, Outcome, PrefixCheck, Saved, Scope
 from .wire._json import dumps
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .semantic._judge import LookupTrace
     from .upstream._providers import Deployment
 
-__all__ = ["SCOPE_KEY", "Exchange", "Outcome", "PrefixCheck", "Saved", "get_exchange"]
+__all__ = ["SCOPE_KEY", "Exchange", "MarkPlan", "Outcome", "PrefixCheck", "Saved", "get_exchange"]
 
 SCOPE_KEY = "layercache"
 
@@ -44,6 +44,9 @@ class Exchange:
     layers: Layers | None = None  # set by Stratify
     layer_hints: dict[int, int] = field(default_factory=dict)  # message index -> layer (ApplyTemplate)
     system_layer_hints: dict[int, int] = field(default_factory=dict)  # system block -> layer (ApplyTemplate)
+    template: str | None = None  # "name@version" of the template applied (ApplyTemplate)
+    enhancements: list[str] = field(default_factory=list)  # names of the enhancements added at L3 (Enhance)
+    marker_plan: MarkPlan | None = None  # which layers proxy markers may end (InjectCacheMarkers)
     prefix: PrefixCheck | None = None  # None until checked (PrefixThreshold)
     prefix_change: str | None = None  # stable | new | L0 | L1 | L2 (ExplainMisses)
     prefix_change_detail: str | None = None  # e.g. "changed:L1 tools[3]" (ExplainMisses)

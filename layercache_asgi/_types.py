@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from .wire._completion import Completion, Usage
 
-__all__ = ["ASGIApp", "Message", "Outcome", "PrefixCheck", "Receive", "Saved", "Scope", "Send", "Wire"]
+__all__ = ["ASGIApp", "MarkPlan", "Message", "Outcome", "PrefixCheck", "Receive", "Saved", "Scope", "Send", "Wire"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -56,3 +56,16 @@ class Saved:
 
     usage: Usage
     cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class MarkPlan:
+    """Which layers a request's proxy markers may end (:func:`markers.plan.plan_markers` decides)."""
+
+    through: int  # the deepest layer whose end may carry a proxy marker; -1: none
+    reason: str  # session | template | in-flight | repeats | prior | trial | deferred | always
+    families: tuple[str, ...] = ()  # registered as in flight until the answer is done
+
+    @property
+    def deferred(self) -> bool:
+        return self.through < 0

@@ -21,6 +21,7 @@ import pytest
 
 from layercache_asgi import DEFAULT_STAGES, LayerCacheApp, Settings, get_exchange
 from layercache_asgi.markers.anthropic import count_markers
+from layercache_asgi.markers.plan import MarkPlan
 from layercache_asgi.stages import (
     ExplainMisses,
     InjectCacheMarkers,
@@ -48,9 +49,12 @@ HISTORY: list[Any] = [
 
 
 class Probe:
-    """Innermost user stage: keeps what the warm-up gate decided for each request."""
+    """Innermost user stage: keeps what the warm-up gate decided for each request, and the typed
+    hand-offs between stages (the marker plan, the enhancements added)."""
 
     seen: ClassVar[list[str | None]] = []
+    plans: ClassVar[list[MarkPlan | None]] = []
+    enhancements: ClassVar[list[list[str]]] = []
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,6 +63,8 @@ class Probe:
         exchange = get_exchange(scope)
         if exchange is not None:
             Probe.seen.append(exchange.notes.get("warmup"))
+            Probe.plans.append(exchange.marker_plan)
+            Probe.enhancements.append(list(exchange.enhancements))
         await self.app(scope, receive, send)
 
 
@@ -81,7 +87,7 @@ async def test_each_stage_can_be_dropped(
     removed: type, make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
     stages = [s for s in DEFAULT_STAGES if s is not removed]
-    Probe.seen = []
+    Probe.seen, Probe.plans, Probe.enhancements = [], [], []
     app = LayerCacheApp(make_settings(), stages=[*stages, Probe], transport=httpx.ASGITransport(app=fake))
     async with client_of(app) as http:
         claude = async_anthropic(http, api_key="sk-ant-test-key-1")
@@ -112,6 +118,9 @@ async def test_each_stage_can_be_dropped(
         if removed is not ExplainMisses:
             assert long.headers["x-layercache-prefix"] == "new"
             assert short.headers["x-layercache-prefix"].startswith("changed:L0")
+
+        # The plan InjectCacheMarkers made is handed on typed (the warm-up gate reads it), and only by it.
+        assert all((plan is not None) == (removed is not InjectCacheMarkers) for plan in Probe.plans)
 
         # The warm-up gate leads a cacheable prefix and stays off below the minimum.
         if removed is not WarmupGate:
@@ -208,3 +217,24 @@ async def test_a_stage_reading_receive_gets_the_body_the_earlier_stages_rewrote(
     assert "lc_enhancements" not in body  # the proxy's own fields are gone, as upstream
     assert body["messages"] == fake.requests[-1].body["messages"]  # what the provider got, not what the client sent
     assert len(json.dumps(body["messages"])) > len(json.dumps("Why is the sky blue?")) + 40  # the L3 addition
+
+
+@pytest.mark.parametrize("with_enhance", [True, False])
+async def test_the_enhancements_added_are_handed_on_typed(
+    with_enhance: bool, make_settings: Callable[..., Settings], fake: FakeProvider
+) -> None:
+    stages = [s for s in DEFAULT_STAGES if with_enhance or s.__name__ != "Enhance"]
+    Probe.seen, Probe.plans, Probe.enhancements = [], [], []
+    app = LayerCacheApp(make_settings(), stages=[*stages, Probe], transport=httpx.ASGITransport(app=fake))
+    async with client_of(app) as http:
+        claude = async_anthropic(http, api_key="sk-ant-test-key-1")
+        await claude.messages.create(
+            model=MODEL,
+            max_tokens=20,
+            system=LONG_SYSTEM,
+            messages=HISTORY,
+            extra_body={"lc_enhancements": ["chain_of_thought"]},
+        )
+    assert Probe.enhancements == [["chain_of_thought"] if with_enhance else []]
+    sent = json.dumps(fake.requests[-1].body)
+    assert ("step by step" in sent.lower()) == with_enhance

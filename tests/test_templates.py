@@ -184,7 +184,7 @@ async def test_template_content_is_layered_and_default_enhancements_added(
     assert exchange.layers is not None
     # [template system, template context, client's 0 (hinted L1), assistant, newest user]
     assert exchange.layers.message_layers == (0, 1, 1, 2, 4)
-    assert exchange.notes["template"] == "support@1"
+    assert exchange.template == "support@1"
     enhancements = [(e.name, e.options) for e in exchange.request.ext.lc_enhancements]
     assert enhancements == [
         ("chain_of_thought", {}),

@@ -148,7 +148,7 @@ def _automatic_wasted(exchange: Exchange, layers: Layers) -> bool:
     """A top-level ``cache_control`` breakpoints the last block: the newest turn, which here
     carries the proxy's enhancements (L3) that later requests never repeat. That write is never
     read; the proxy's layer markers cache every reusable prefix for less."""
-    enhanced = bool(exchange.notes.get("enhancements")) or any(p.layer == 3 for p in layers.parts)
+    enhanced = bool(exchange.enhancements) or any(p.layer == 3 for p in layers.parts)
     return exchange.request.body.get("cache_control") is not None and enhanced
 
 

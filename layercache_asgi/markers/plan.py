@@ -19,9 +19,9 @@ OpenAI has no write premium (a ``prompt_cache_key`` costs nothing): always marke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._types import MarkPlan
 from ..prompt._layers import Layers, digest
 from ..prompt._reuse import ANTHROPIC_PREMIUM, ReuseEstimator, gemini_premium, pays
 from ..prompt._state import prompt_state
@@ -31,20 +31,7 @@ if TYPE_CHECKING:
     from .._exchange import Exchange
     from ..upstream._providers import Deployment
 
-__all__ = ["MARKER_PLAN", "MarkPlan", "leave", "plan_markers"]
-
-MARKER_PLAN = "marker_plan"  # the exchange note holding the plan
-
-
-@dataclass(frozen=True)
-class MarkPlan:
-    through: int  # the deepest layer whose end may carry a proxy marker; -1: none
-    reason: str  # session | template | in-flight | repeats | prior | trial | deferred | always
-    families: tuple[str, ...] = ()  # registered as in flight until the answer is done
-
-    @property
-    def deferred(self) -> bool:
-        return self.through < 0
+__all__ = ["MarkPlan", "leave", "plan_markers"]
 
 
 def _estimator(exchange: Exchange) -> ReuseEstimator:
@@ -74,7 +61,7 @@ def plan_markers(exchange: Exchange, layers: Layers, target: Deployment) -> Mark
     plan = MarkPlan(-1, "deferred")
     if layers.boundary(2) > layers.boundary(1):
         plan = MarkPlan(2, "session")
-    elif exchange.notes.get("template"):
+    elif exchange.template:
         plan = MarkPlan(1, "template")
     else:
         for layer, key in keys:

@@ -50,6 +50,6 @@ class ApplyTemplate:
         hints, system_hints = apply_template(exchange.request, template)
         exchange.layer_hints.update(hints)
         exchange.system_layer_hints = dict(system_hints)
-        exchange.notes["template"] = template.reference
+        exchange.template = template.reference
         exchange.response_headers["x-layercache-template"] = template.reference
         await self.app(scope, receive, send)

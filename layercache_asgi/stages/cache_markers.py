@@ -28,7 +28,7 @@ from .._types import ASGIApp, Receive, Scope, Send
 from ..markers.anthropic import apply_anthropic
 from ..markers.gemini import apply_gemini
 from ..markers.openai import apply_openai
-from ..markers.plan import MARKER_PLAN, MarkPlan, leave, plan_markers
+from ..markers.plan import MarkPlan, leave, plan_markers
 from ..markers.responses import apply_anthropic_responses
 from ..prompt._facts import layers_of, prefix_check, prefix_check_of, prefix_tokens
 from ..prompt._layers import Layers
@@ -57,7 +57,7 @@ class InjectCacheMarkers:
         plan = plan_markers(exchange, layers_of(exchange), chain[0]) if chain else None
         try:
             if chain and plan is not None:
-                exchange.notes[MARKER_PLAN] = plan
+                exchange.marker_plan = plan
                 exchange.response_headers["x-layercache-markers"] = plan.reason
                 await self._mark(exchange, layers_of(exchange), chain)
             await self.app(scope, receive, send)
@@ -108,7 +108,7 @@ async def _mark_for(exchange: Exchange, layers: Layers, target: Deployment, *, f
 
 
 async def _apply(exchange: Exchange, layers: Layers, target: Deployment, first: bool) -> None:
-    plan: MarkPlan = exchange.notes.get(MARKER_PLAN) or MarkPlan(2, "always")
+    plan = exchange.marker_plan or MarkPlan(2, "always")
     if target.provider == "anthropic":
         if await _too_short(exchange, layers, target, first):
             return

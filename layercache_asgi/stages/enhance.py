@@ -139,7 +139,7 @@ class Enhance:
             exchange.response_headers["x-layercache-enhancement-skipped"] = ", ".join(skipped)
         if texts:
             exchange.layers = place_l3(exchange, layers, texts)
-        exchange.notes["enhancements"] = [spec.name for spec, _ in functions]
+        exchange.enhancements = [spec.name for spec, _ in functions]
 
 
 def enhancement_registry(stages: Sequence[Any]) -> EnhancementRegistry:

@@ -3,7 +3,7 @@
 The outermost stage: it sees semantic hits, upstream answers and errors alike. It
 stops its timer when the first response byte leaves (so the overhead histogram is
 time-to-first-byte minus the provider's latency), lets the request finish, and then
-records from ``exchange.outcome`` and ``exchange.notes``. Recording never breaks a
+records from the exchange's typed fields (``outcome``, ``prefix``, ``saved``...). Recording never breaks a
 request: a failure there is logged and dropped.
 """
 

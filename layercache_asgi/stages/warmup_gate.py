@@ -28,7 +28,6 @@ import structlog
 from .._exchange import Exchange, get_exchange
 from .._lru import LRU
 from .._types import ASGIApp, Message, Receive, Scope, Send
-from ..markers.plan import MARKER_PLAN, MarkPlan
 from ..prompt._facts import layers_of, prefix_check_of
 from ..prompt._layers import digest
 from ..prompt._prefix_minimums import min_prefix_tokens
@@ -184,8 +183,8 @@ class WarmupGate:
         wait = exchange.settings.caching.warmup_wait_seconds
         if not ext.lc_warmup or ext.lc_bypass_cache or wait <= 0:
             return []
-        plan = exchange.notes.get(MARKER_PLAN)
-        if isinstance(plan, MarkPlan) and plan.deferred:
+        plan = exchange.marker_plan
+        if plan is not None and plan.deferred:
             return []
         layers = layers_of(exchange)
         if layers.boundary(1) == 0 or (await prefix_check_of(exchange)).below:

@@ -34,14 +34,21 @@ Pair = tuple[str, str]
 
 def noun_at(question: Question, at: int, lexicon: Lexicon) -> bool:
     """The word at ``at`` names a thing WordNet files as a noun: it follows a determiner, a
-    possessive or the auxiliary opening a question, or it has no verb sense (salmon, refrigerator)."""
-    word = question.words[at]
-    if word not in lexicon.kinds and not any(base in lexicon.kinds for base in lexicon.bases(word)):
-        return False  # not a noun (or verb) WordNet classifies
+    possessive or the auxiliary opening a question ("my router", "a will", "Is milk ...?"),
+    or it has no verb sense (salmon, refrigerator)."""
+    word, bases = question.words[at], lexicon.bases(question.words[at])
+    if not any(base in lexicon.kinds for base in bases) or _superlative(word, bases):
+        return False  # not a noun (or verb) WordNet classifies; "the highest"
     before = question.words[at - 1] if at > 0 else ""
-    if before in DETERMINERS or at - 1 in question.possessors or (at == 1 and before in _AUXILIARIES):
-        return True  # "my router", "a will", "Is milk ...?": a noun here
-    return not any(base in lexicon.up for base in lexicon.bases(word))
+    if before in DETERMINERS or at - 1 in question.possessors:
+        return True
+    if at == 1 and before in _AUXILIARIES and not word.endswith("ing"):
+        return True  # "Is milk ...?", not "Would purchasing ...?"
+    return not _verb(word, lexicon)
+
+
+def _superlative(word: str, bases: tuple[str, ...]) -> bool:
+    return word.endswith("est") and any(word in (b + "est", b + "st", b + b[-1:] + "est") for b in bases[1:])
 
 
 def nouns_apart(a: Question, b: Question, i: int, j: int, lexicon: Lexicon) -> bool:
@@ -62,9 +69,20 @@ def near(x: str, y: str) -> bool:
     return edits(x, y, limit) <= limit
 
 
-def confusable(x: str, y: str, known: Callable[[str], bool]) -> bool:
-    """Two real words a typo apart (affect / effect, desert / dessert): two words, not a typo."""
-    return near(x, y) and known(x) and known(y)
+def confusable(x: str, y: str, known: Callable[[str], bool], lexicon: Lexicon) -> bool:
+    """Two real words a typo apart (affect / effect, desert / dessert): two words, not a typo.
+
+    Not a verb and its noun spelt alike but for the ending (lose / loss, advise / advice), nor
+    two long compounds of one head (telephone / cellphone)."""
+    if not (near(x, y) and known(x) and known(y)):
+        return False
+    if x[:-2] == y[:-2] and _verb(x, lexicon) != _verb(y, lexicon):
+        return False
+    return not (min(len(x), len(y)) >= 8 and x[-5:] == y[-5:])
+
+
+def _verb(word: str, lexicon: Lexicon) -> bool:
+    return any(base in lexicon.up for base in lexicon.bases(word))
 
 
 def aspect_differs(a: Question, b: Question) -> bool:

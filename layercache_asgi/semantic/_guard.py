@@ -174,7 +174,7 @@ class _Comparison:
         ]
         if names:
             return Verdict(False, "names differ")
-        if any(confusable(a.words[i], b.words[j], self._known) for i in left_a for j in left_b):
+        if any(confusable(a.words[i], b.words[j], self._known, self.lexicon) for i in left_a for j in left_b):
             return Verdict(False, "two words a typo apart")  # affect / effect
         if (left_a and left_b) or not self._framing(left_a, left_b):
             reason = "content words differ" if left_a and left_b else "content word added"
@@ -296,7 +296,7 @@ class _Comparison:
     def _cut_for(self, x: str, y: str) -> float | None:
         """The cosine two words need: lower for a word and its hypernym (drink / consume), none for
         two words of one kind (Sweden / Norway) that no table links."""
-        if confusable(x, y, self._known):
+        if confusable(x, y, self._known, self.lexicon):
             return None  # affect / effect: two words, not a typo
         bx, by = self._bases(x), self._bases(y)
         if any(self.lexicon.hypernym(p, q) for p in bx for q in by):

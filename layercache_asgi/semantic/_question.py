@@ -112,7 +112,7 @@ _PAST = words_of("was were did had")
 _PRESENT = words_of("is are am does do has have")
 _FUTURE = words_of("will gonna ll shall")
 # Words after which the next word is a noun (or starts a noun phrase): "a will", "the can".
-DETERMINERS = words_of("a an the my your his her our their its this that these those each every another")
+DETERMINERS = words_of("a an the my your his her our their its each every another")  # "this" may stand alone
 _MODAL_NOUNS = words_of("will can must might")
 NEGATIONS = words_of(
     "not no never none nobody nothing neither nor without cannot cant dont doesnt didnt isnt arent wasnt "

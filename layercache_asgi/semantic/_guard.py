@@ -4,15 +4,15 @@ Small embedding models score "Convert 50 GBP to JPY" and "Convert 50 JPY to GBP"
 0.95-0.99, and "enable 2FA" / "disable 2FA" above "enable 2FA" / "turn on 2FA". What tells
 such pairs apart is a handful of words, so the guard compares those, in this order.
 
-Each question is first put into plain words (``_register.py``: courtesies, chat spellings,
-phrasal verbs); ``_asked.py`` pairs what is asked in another form (a keyword query's "time"
-for "how long", a statement of a problem for a question about it).
+Each question is first put into plain words (``_register.py``); ``_asked.py`` pairs what is
+asked in another form (a keyword query's "time" for "how long", a problem stated / asked about).
 
 Hard stops (any one refuses):
 
 - numbers (digits, number words, currency signs) must match as a multiset;
 - negation (not, never, without, n't, ...) in both or in neither;
 - the question words that change what is asked (who / when / where / why) and tense;
+- an aspect added to "What is X?" (what it is used for, how it works: ``_apart.py``);
 - opposites: WordNet antonyms (buy/sell, increase/reduce) and opposing affixes
   (legal/illegal, enable/disable, upload/download);
 - names (capitalised words, acronyms, quoted text, days and months) must each have their
@@ -22,16 +22,16 @@ Hard stops (any one refuses):
   sister's car") or, in a full sentence, who does what to whom ("a will overrides a trust").
 
 Then the other content words must pair up, one for one, by meaning, not surface: the same
-base form (created / creating, mice / mouse), a WordNet synonym or a verb and its action
-noun (purchase / buy, install / installation), an adjective and its attribute (heavy / weight),
-a WordNet collocation (switch off / turn off, ``_collocations.py``), a short form (pw /
-password) or acronym, a typo of a longer word, or, for pairs no table knows, word vectors
-from the cache's own embedding model at or above the model's word cut; never two words of
-one WordNet kind (Sweden / Norway, boil / fry). A word left over on one side may stay if it
-is close in meaning to a word of the other side ("descale" / "remove limescale"), a
-passive's agent, or a misspelt framing word. What is still left is weighed by the sentence
-model (``_weigh.py``, for models with measured cuts): a swap that moves the question far
-less than deleting the words would, or framing words that barely move it, pass.
+base form (mice / mouse), a WordNet synonym, a verb and its action noun (install /
+installation), an adjective and its attribute (heavy / weight), a WordNet collocation (switch
+off / turn off), a short form (pw / password) or acronym, a typo of a longer word, or word
+vectors from the cache's own embedding model at or above its word cut; never two words of one
+WordNet kind (Sweden / Norway), two nouns WordNet knows apart (router / modem, loan /
+mortgage) or two real words a typo apart (affect / effect: a hard stop; ``_apart.py``). A word
+left on one side may stay if close in meaning to one of the other ("descale" / "remove
+limescale"), a passive's agent, or a misspelt framing word. The rest is weighed by the
+sentence model (``_weigh.py``): a swap that moves the question far less than deleting the
+words would, or framing words that barely move it, pass.
 
 A false hit serves a wrong answer; a false miss costs one upstream call: when in doubt, refuse.
 """
@@ -45,11 +45,12 @@ from typing import Any, Protocol
 
 from .._lru import LRU
 from ._abbreviations import pair_acronyms
+from ._apart import aspect_differs, confusable, near, noun_pairs, nouns_apart
 from ._asked import pair_asked, reports_problem, said_otherwise, without_implied
 from ._collocations import pair_collocations
 from ._lexicon import Lexicon, current_lexicon
 from ._question import Question, parse
-from ._relations import OPPOSITES, edits, opposed, stem
+from ._relations import OPPOSITES, opposed, stem
 from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past
 from ._weigh import Weighing, weigh
 
@@ -62,15 +63,13 @@ HYPERNYM_ALLOWANCE = 0.15
 LEARN_ROUNDS = 2
 # A refusal whose weighing is within this multiple of its cut is marked unsure (for the verifier).
 CLOSE_TO_CUT = 1.5
+_TAKES_ES = ("s", "x", "z", "ch", "sh", "o")
+VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
+WordSimilarity = Callable[[str, str], "float | None"]
 
 
 def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-_TAKES_ES = ("s", "x", "z", "ch", "sh", "o")
-VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
-WordSimilarity = Callable[[str, str], "float | None"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +103,8 @@ def compare_questions(
         return Verdict(False, "question word differs")
     if _tense_differs(a.tense, b.tense) and not reports_problem(a, b):  # "I spilled..." / "What should I do..."
         return Verdict(False, "tense differs")
+    if aspect_differs(a, b):  # "What is X?" / "What is X used for?"
+        return Verdict(False, "aspect differs")
     return _Comparison(a, b, current_lexicon(), similar, word_cut, weighing).verdict()
 
 
@@ -173,6 +174,8 @@ class _Comparison:
         ]
         if names:
             return Verdict(False, "names differ")
+        if any(confusable(a.words[i], b.words[j], self._known, self.lexicon) for i in left_a for j in left_b):
+            return Verdict(False, "two words a typo apart")  # affect / effect
         if (left_a and left_b) or not self._framing(left_a, left_b):
             reason = "content words differ" if left_a and left_b else "content word added"
             weighed = self._weighed(left_a, left_b)
@@ -213,7 +216,9 @@ class _Comparison:
         model has cuts; None when it cannot say (yet)."""
         if self.weighing is None or self.similar is None:
             return None
-        return weigh(self.a, self.b, left_a, left_b, self.similar, self.weighing, self._kin, self.needs)
+        nouns = noun_pairs(self.a, self.b, left_a, left_b, self.lexicon)  # as strict as two of one kind
+        kin = lambda x, y: (x, y) in nouns or self._kin(x, y)  # noqa: E731
+        return weigh(self.a, self.b, left_a, left_b, self.similar, self.weighing, kin, self.needs)
 
     def _unsure_or(self, refusal: Verdict) -> Verdict:
         if self.needs:
@@ -257,12 +262,8 @@ class _Comparison:
         return all(letter in rest for letter in short[1:])
 
     def _typo(self, x: str, y: str) -> bool:
-        shorter = min(len(x), len(y))
-        if shorter < 4 or abs(len(x) - len(y)) > 2:
-            return False
-        if self.lexicon.empty or (self._known(x) and self._known(y)):
-            return False  # two real words (affect/effect, austria/australia) are a substitution
-        return edits(x, y, 1 if shorter < 8 else 2) <= (1 if shorter < 8 else 2)
+        # Two real words (affect/effect, austria/australia) are a substitution.
+        return near(x, y) and not self.lexicon.empty and not (self._known(x) and self._known(y))
 
     def _kin(self, x: str, y: str) -> bool:
         """Of one kind and not synonyms (Sweden / Norway, boil / fry): vectors must not pair them."""
@@ -295,6 +296,8 @@ class _Comparison:
     def _cut_for(self, x: str, y: str) -> float | None:
         """The cosine two words need: lower for a word and its hypernym (drink / consume), none for
         two words of one kind (Sweden / Norway) that no table links."""
+        if confusable(x, y, self._known, self.lexicon):
+            return None  # affect / effect: two words, not a typo
         bx, by = self._bases(x), self._bases(y)
         if any(self.lexicon.hypernym(p, q) for p in bx for q in by):
             return self.cut - HYPERNYM_ALLOWANCE
@@ -316,7 +319,8 @@ class _Comparison:
         for i in left_a:
             for j in left_b:
                 x, y = words_a[i], words_b[j]
-                cut = None if x in self.a.names or y in self.b.names else self._cut_for(x, y)
+                apart = x in self.a.names or y in self.b.names or nouns_apart(self.a, self.b, i, j, self.lexicon)
+                cut = None if apart else self._cut_for(x, y)
                 if cut is None:
                     continue
                 cosine = self.similar(x, y)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from ._abbreviations import expand
 from ._register import FUTURE_TIME, plain
 
-__all__ = ["NEGATIONS", "RELATIONS", "STOPWORDS", "Question", "parse", "words_of"]
+__all__ = ["DETERMINERS", "NEGATIONS", "RELATIONS", "STOPWORDS", "Question", "parse", "words_of"]
 
 
 def _list(text: str) -> list[str]:
@@ -111,6 +111,9 @@ ASKING = words_of("who whom whose when where why")
 _PAST = words_of("was were did had")
 _PRESENT = words_of("is are am does do has have")
 _FUTURE = words_of("will gonna ll shall")
+# Words after which the next word is a noun (or starts a noun phrase): "a will", "the can".
+DETERMINERS = words_of("a an the my your his her our their its each every another")  # "this" may stand alone
+_MODAL_NOUNS = words_of("will can must might")
 NEGATIONS = words_of(
     "not no never none nobody nothing neither nor without cannot cant dont doesnt didnt isnt arent wasnt "
     "werent wont wouldnt shouldnt couldnt hasnt havent hadnt mustnt w/o"
@@ -247,8 +250,9 @@ def parse(text: str) -> Question:
     if any((a, b) in _ASKING_PHRASES for a, b in itertools.pairwise(words)):
         words, possessors = _asking_phrases(words, possessors)
     asking = frozenset("who" if w == "whom" else w for w in words if w in ASKING)
-    tense = _tense(words)
-    content = tuple(i for i, w in enumerate(words) if w in names or _is_content(w))
+    nouns = {i for i, w in enumerate(words) if w in _MODAL_NOUNS and i and words[i - 1] in DETERMINERS}
+    tense = _tense([w for i, w in enumerate(words) if i not in nouns])
+    content = tuple(i for i, w in enumerate(words) if w in names or i in nouns or _is_content(w))
     passive = any(w in _BE and _participle(words[i + 1 : i + 7]) for i, w in enumerate(words))
     question = Question(tuple(words), +numbers, frozenset(names), negated, asking, tense, content)
     return dataclasses.replace(question, possessors=frozenset(possessors), passive=passive)

@@ -12,11 +12,11 @@ import httpx
 import openai
 import pytest
 
-from layercache_asgi import Settings
+from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.testing import FakeProvider, in_process
 from layercache_asgi.wire._completion import Completion
 
-from .conftest import async_anthropic, async_openai
+from .conftest import async_anthropic, async_openai, client_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.in_process]
 
@@ -362,9 +362,13 @@ async def test_database_down_turns_the_cache_off_and_the_proxy_still_serves(
 async def test_replicas_sharing_a_database_serve_each_others_entries(
     semantic_settings: Settings, fake: FakeProvider
 ) -> None:
-    async with in_process(fake, semantic_settings) as one, in_process(fake, semantic_settings) as two:
+    first = LayerCacheApp(semantic_settings, transport=httpx.ASGITransport(app=fake))
+    async with client_of(first) as one, in_process(fake, semantic_settings) as two:
         assert (await ask(oai(two), "What is a monad?"))[0] == "miss"  # replica two loads its (empty) bucket
         assert (await ask(oai(one), "What is a closure in JavaScript?"))[0] == "miss"
+        # Replica one writes its entry behind the answer; replica two can read it once it is written.
+        assert first.runtime.semantic is not None
+        await first.runtime.semantic.flush()
         assert (await ask(oai(two), "What is a closure in JavaScript?"))[0] == "hit"
     assert len(fake.requests) == 2
 

@@ -63,8 +63,12 @@ class DisconnectWatch:
         watcher, self._watcher = self._watcher, None
         if watcher is not None and not watcher.done():
             # Still listening, so it has cancelled nothing: reap it so no task outlives the request.
+            # Its wake-up is queued ahead of ours, so one pass of the loop usually ends it (half
+            # the cost of ``asyncio.wait``); a ``receive`` that awaits more on cancel gets waited for.
             watcher.cancel()
-            await asyncio.wait((watcher,))
+            await asyncio.sleep(0)
+            if not watcher.done():
+                await asyncio.wait((watcher,))
         if not self._cancelled or self._task is None:
             return
         if exc_type is not asyncio.CancelledError:

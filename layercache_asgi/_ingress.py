@@ -6,8 +6,8 @@ without the key costs no memory, whatever it declares or sends.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from collections.abc import Callable
 
 import structlog
@@ -15,6 +15,7 @@ import structlog
 from ._disconnect import ClientDisconnected, DisconnectWatch
 from ._errors import ProxyError, send_error
 from ._exchange import SCOPE_KEY, Exchange
+from ._logging import APP_KEY
 from ._request import parse_request
 from ._runtime import Runtime
 from ._types import ASGIApp, Message, Receive, Scope, Send, Wire
@@ -28,9 +29,9 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 def request_id_from(headers: dict[str, str]) -> str:
     """The client's ``x-request-id`` when it is a short plain token (it goes into every log line and
-    back in a header), else a fresh one."""
+    back in a header), else a fresh one (128 random bits in hex, as ``uuid4().hex`` without its object)."""
     given = headers.get("x-request-id", "")
-    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    return given if _REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
 
 
 log = structlog.get_logger("layercache.ingress")
@@ -80,7 +81,13 @@ class ProxyEndpoint:
                 client_headers=headers,
             )
             scope[SCOPE_KEY] = exchange
-            with structlog.contextvars.bound_contextvars(request_id=request_id):
+            # One bind per request: the id, and the app whose log buffer gets the lines logged meanwhile.
+            context = (
+                {"request_id": request_id}
+                if runtime.logs is None
+                else {"request_id": request_id, APP_KEY: runtime.logs.app_id}
+            )
+            with structlog.contextvars.bound_contextvars(**context):
                 # A client that leaves cancels the stages: nothing waits or calls upstream for it.
                 async with DisconnectWatch(receive, exchange.mark_client_closed) as watch:
                     # A stage that reads the body gets it as the stages before it left it (serialised only then).

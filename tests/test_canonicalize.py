@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,21 @@ def test_instruction_text_keeps_indentation_inner_blank_lines_lone_cr_and_all_bl
     assert canonical_text("\n\n    indented first line") == "    indented first line"
     assert canonical_text("a\rb") == "a\rb"
     assert canonical_text(" \r\n ") == " \r\n "  # emptied, it would be an invalid block
+
+
+def _rule_1_by_regex(text: str) -> str:
+    """Rule 1 as first written (a regex per step): the definition the faster canonical_text must keep."""
+    normalised = re.sub(r"[ \t]+$", "", text.replace("\r\n", "\n"), flags=re.MULTILINE)
+    return re.sub(r"\A(?:[ \t]*\n)+", "", normalised).rstrip() or text
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(st.sampled_from([" ", "\t", "\n", "\r\n", "\r", " \n", "a", "é", "\u00a0", "\x0b", "\u2028"]), max_size=16)
+)
+def test_instruction_text_matches_the_regex_definition_of_rule_1(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert canonical_text(text) == _rule_1_by_regex(text)
 
 
 def test_strings_that_look_like_json_are_never_reserialised() -> None:

@@ -68,10 +68,13 @@ class _Seen:
 def closest(current: Layers, history: Sequence[Layers]) -> int:
     """Index of the request in ``history`` sharing the longest L0-L2 prefix with ``current`` (newest wins ties)."""
     best, best_common = len(history) - 1, -1
+    whole = current.boundary(2)
     for i in range(len(history) - 1, -1, -1):
         common = current.shared(history[i], through=2)
         if common > best_common:
             best, best_common = i, common
+            if common >= whole:
+                break  # shares all of it: no older request can share more (most requests stop here)
     return best
 
 

@@ -15,7 +15,6 @@ import structlog
 
 from .._errors import ProxyError
 from .._exchange import get_exchange
-from .._logging import APP_KEY
 from .._types import ASGIApp, Message, Receive, Scope, Send
 from ..metrics._prices import load_cost_map
 from ..metrics._recorder import MetricsRecorder, Sample
@@ -44,11 +43,8 @@ class RecordMetrics:
             await send(message)
 
         status = 500
-        logs = exchange.runtime.logs
         try:
-            # Lines logged while serving this request go to this app's log buffer.
-            with structlog.contextvars.bound_contextvars(**{APP_KEY: logs.app_id} if logs is not None else {}):
-                await self.app(scope, receive, timed_send)
+            await self.app(scope, receive, timed_send)
             status = exchange.outcome.status or 200
         except ProxyError as exc:
             status = exc.status

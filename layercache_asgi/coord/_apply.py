@@ -12,6 +12,8 @@
   and requests waiting for it go.
 - ``authfail``: a failed authentication elsewhere counts in this replica's limiter too.
 - ``revoke``: a dashboard session logged out elsewhere (by digest) is refused here too.
+- ``family``: prefix families (digests) another replica saw first: their next request here is a
+  repeat for the marker plan, not a new family.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from ..prompt._reuse import ReuseEstimator
 from ._claims import Claims
 from ._flight import FLIGHT_PREFIX
 
@@ -73,6 +76,11 @@ class Applier:
             self.runtime.auth.limiter.record(message["a"])
         elif kind == "revoke" and isinstance(message.get("s"), str) and isinstance(message.get("e"), int):
             self.runtime.auth.sessions.record(message["s"], message["e"])
+        elif kind == "family" and isinstance(message.get("f"), list):
+            estimator = self.runtime.prompt_state.part(ReuseEstimator)
+            for family in message["f"][:_FAMILIES_PER_MESSAGE]:
+                if isinstance(family, str) and len(family) == 64:
+                    estimator.seen_elsewhere(family)
 
     async def resync(self) -> None:
         """Notifications may have been missed (the listener reconnected): reload what they would have said."""
@@ -193,7 +201,8 @@ class Applier:
 
 _FILTER_FIELDS = ("entry_id", "model", "tenant", "search")
 # Done by the replica that announced them; a claim's signal may also wake a request of its own replica.
-_APPLIED_AT_ORIGIN = frozenset({"invalidate", "config", "authfail", "revoke"})
+_APPLIED_AT_ORIGIN = frozenset({"invalidate", "config", "authfail", "revoke", "family"})
+_FAMILIES_PER_MESSAGE = 100  # what one announcement holds at most (``_coordinator``)
 
 
 async def _logged(work: Awaitable[None]) -> None:

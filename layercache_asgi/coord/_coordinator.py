@@ -2,7 +2,9 @@
 
 It listens (``_notify.Listener``), applies what it hears (``_apply.Applier``), takes claims
 (``_claims.Claims``, used by the warm-up gate), and announces this replica's own changes that
-no trigger sees: an operator's invalidation, a config reload, a failed authentication.
+no trigger sees: an operator's invalidation, a config reload, a failed authentication, the
+prefix families it saw first (digests only, batched: the marker plan of the other replicas then
+counts their next request of it as a repeat).
 Announcing never blocks a request: it runs in the background and a failure is a log line.
 """
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from ..db._background import Background
+from ..prompt._reuse import ReuseEstimator
 from ._apply import Applier
 from ._claims import Claims
 from ._notify import Listener, connect_kwargs, publish
@@ -36,6 +39,10 @@ _LISTEN_WAIT_SECONDS = 5.0
 # Announcements queued beyond this many are dropped (a flood of failed logins, a database that hangs).
 _MAX_PENDING = 200
 _SWEEP_SECONDS = 300.0
+# New prefix families are announced together: at most this long after the first, this many a message
+# (64-character digests: a message stays under NOTIFY's 8000 bytes).
+_FAMILY_BATCH_SECONDS = 0.05
+_FAMILIES_PER_MESSAGE = 100
 
 
 class Coordinator:
@@ -48,6 +55,8 @@ class Coordinator:
         self.listener = Listener(self._connect, self.applier, self.applier.resync)
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper = Background("layercache-coord-sweep", self._sweep)
+        self._families: list[str] = []  # seen first here, not announced yet
+        self._estimator = runtime.prompt_state.part(ReuseEstimator)
 
     async def _connect(self) -> Any:
         import asyncpg  # type: ignore[import-untyped]
@@ -65,6 +74,7 @@ class Coordinator:
         self.runtime.on_reload(self._config_reloaded)
         self.runtime.auth.limiter.on_failure = self.auth_failed
         self.runtime.auth.sessions.on_revoke = self.session_revoked
+        self._estimator.on_new = self.family_seen
 
     async def _sweep(self) -> None:
         """Delete claims long expired (every replica does; they are only ever read by key)."""
@@ -100,6 +110,17 @@ class Coordinator:
         """A dashboard logout here: the session (by digest, never its id) is refused on every replica."""
         self._announce({"k": "revoke", "s": key, "e": expires})
 
+    def family_seen(self, family: str) -> None:
+        """A prefix family this replica saw first (a digest of tenant, model and prefix: no content)."""
+        if not self._families:
+            asyncio.get_running_loop().call_later(_FAMILY_BATCH_SECONDS, self._announce_families)
+        self._families.append(family)
+
+    def _announce_families(self) -> None:
+        families, self._families = self._families, []
+        for start in range(0, len(families), _FAMILIES_PER_MESSAGE):
+            self._announce({"k": "family", "f": families[start : start + _FAMILIES_PER_MESSAGE]})
+
     def _announce(self, message: dict[str, Any]) -> None:
         if len(self._tasks) >= _MAX_PENDING:
             log.warning("coord_announcement_dropped", kind=message["k"])
@@ -119,6 +140,8 @@ class Coordinator:
             self.runtime.auth.limiter.on_failure = None
         if self.runtime.auth.sessions.on_revoke == self.session_revoked:
             self.runtime.auth.sessions.on_revoke = None
+        if self._estimator.on_new == self.family_seen:
+            self._estimator.on_new = None
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2.0)
         await self._sweeper.stop()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .._auth import AuthGuard
     from .._config import Settings
     from .._lru import LRU
+    from ..prompt._state import PromptState
     from ..semantic._service import SemanticCacheService
     from ..templates._registry import TemplateRegistry
 
@@ -29,6 +30,10 @@ class CoordHost(DatabaseHost, Protocol):
     def semantic(self) -> SemanticCacheService | None: ...
     @property
     def templates(self) -> TemplateRegistry | None: ...
+    @property
+    def prompt_state(self) -> PromptState:
+        """Prefix families: a family new here is announced, one seen first elsewhere is recorded."""
+
     @property
     def config_path(self) -> Path | None:
         """The YAML file the settings come from: what another replica's save or reload changed."""

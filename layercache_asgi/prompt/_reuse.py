@@ -16,12 +16,16 @@ prefix digest) and marks when ``0.9 * reads >= premium``:
 
 Sessions (history present) and templates are marked whatever the estimate: both exist to
 be read again. Bounded, in the process; a restart only costs one deferred marker per family.
+Replicas on one PostgreSQL tell each other of families new to them (``on_new`` and
+:meth:`ReuseEstimator.seen_elsewhere`, through the coordinator), so a family that reaches
+several replicas is deferred once in the cluster, not once per replica.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .._lru import LRU
@@ -67,6 +71,8 @@ class ReuseEstimator:
         self.new: dict[str, int] = {}
         self.reused: dict[str, int] = {}
         self.clock = time.monotonic  # replaceable in tests
+        # Called with each family this replica sees first (the coordinator tells the other replicas).
+        self.on_new: Callable[[str], None] | None = None
 
     def expected_reads(self, family: str, tenant: str, ttl: float) -> float:
         """Reads to come of an entry written now for ``family`` (before this request is counted)."""
@@ -89,6 +95,8 @@ class ReuseEstimator:
         if stats is None:
             self.new[tenant] = self.new.get(tenant, 0) + 1
             self.families.put(family, FamilyStats(last_seen=now, in_flight=1))
+            if self.on_new is not None:
+                self.on_new(family)
             return
         gap = now - stats.last_seen
         if stats.requests == 1 and gap < ttl:
@@ -97,6 +105,12 @@ class ReuseEstimator:
         stats.last_seen, stats.requests = now, stats.requests + 1
         stats.in_flight += 1
         self.families.put(family, stats)
+
+    def seen_elsewhere(self, family: str) -> None:
+        """Another replica just saw ``family`` first: its next request here is a repeat, not a new family
+        (the provider's prefix cache is one for all replicas). A family known here stays as it is."""
+        if self.families.get(family) is None:
+            self.families.put(family, FamilyStats(last_seen=self.clock()))
 
     def leave(self, family: str) -> None:
         stats = self.families.get(family)

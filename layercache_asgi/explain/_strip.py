@@ -14,15 +14,18 @@ from typing import Any
 
 __all__ = ["EventFilter", "remove_member"]
 
-_SPACE = b" \t\r\n"
-_END = b",}] \t\r\n"
 _NOT_FOUND = object()
 
 
+# One C match each for what a walk over an object's members steps across.
+_SPACES = re.compile(rb"[ \t\r\n]*")
+_KEY = re.compile(rb'"((?:[^"\\]++|\\.)*+)"[ \t\r\n]*:[ \t\r\n]*', re.DOTALL)  # a key, its colon, the spaces after
+_AFTER = re.compile(rb"[ \t\r\n]*(,[ \t\r\n]*)?")  # after a value: spaces, and a comma with its spaces
+_SCALAR = re.compile(rb"[^,}\] \t\r\n]*")  # a number, true, false or null
+
+
 def _skip(text: bytes, i: int) -> int:
-    while i < len(text) and text[i] in _SPACE:
-        i += 1
-    return i
+    return _SPACES.match(text, i).end()  # type: ignore[union-attr]  # matches the empty string too
 
 
 _STRUCTURE = re.compile(rb'["{}\[\]]')  # what a walk over a nested value must look at
@@ -60,9 +63,7 @@ def _value_end(text: bytes, i: int) -> int:
                     return i + 1
             i += 1
         raise ValueError("unterminated value")
-    while i < len(text) and text[i] not in _END:
-        i += 1
-    return i
+    return _SCALAR.match(text, i).end()  # type: ignore[union-attr]  # matches the empty string too
 
 
 def _members(text: bytes, i: int) -> Iterator[tuple[int, str, int, int, int]]:
@@ -71,15 +72,17 @@ def _members(text: bytes, i: int) -> Iterator[tuple[int, str, int, int, int]]:
         return
     i = _skip(text, i + 1)
     while i < len(text) and text[i] == 0x22:
-        key_end = _string_end(text, i)
-        key = json.loads(text[i:key_end])
-        colon = _skip(text, key_end)
-        if text[colon] != 0x3A:
-            raise ValueError("expected ':'")
-        start = _skip(text, colon + 1)
+        head = _KEY.match(text, i)
+        if head is None:
+            raise ValueError("expected a key and ':'")
+        raw = head.group(1)
+        key = json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode()  # no escape: the bytes are the key
+        start = head.end()
         end = _value_end(text, start)
-        after = _skip(text, end)
-        following = _skip(text, after + 1) if after < len(text) and text[after] == 0x2C else after
+        tail = _AFTER.match(text, end)
+        assert tail is not None  # matches the empty string too
+        following = tail.end()
+        after = tail.start(1) if tail.lastindex else following
         yield i, key, start, end, following
         if following == after:
             return

@@ -113,6 +113,7 @@ class MetricsRecorder:
         self.prefix_details: Tally[tuple[str, str]] = Tally()
         self._model_label = ModelLabels(is_listed)
         self.child = Children()  # ``self.child(metric, *labels)``: a collector's child, looked up once
+        self._usage: dict[tuple[str, str], tuple[Any, ...]] = {}
         self.model_providers: dict[str, set[str]] = {}  # for the dashboard's per-provider table
         self.snapshots: SnapshotHistory | None = None  # set once the database starter has run
         r = self.registry
@@ -217,10 +218,14 @@ class MetricsRecorder:
     def fault(self, component: str, event: str) -> None:
         self.child(self.faults, component[:40], event[:80]).inc()
 
-    def _add(self, model: str, **amounts: float) -> None:
+    def _row(self, model: str) -> dict[str, float]:
         row = self.totals.get(model)
         if row is None:
             row = self.totals[model] = dict.fromkeys(FIELDS, 0.0)
+        return row
+
+    def _add(self, model: str, **amounts: float) -> None:
+        row = self._row(model)
         for name, amount in amounts.items():
             row[name] += amount
 
@@ -234,7 +239,9 @@ class MetricsRecorder:
         self.child(self.requests, ex.route, model, provider, str(sample.status), cache).inc()
         if outcome.provider:
             self.model_providers.setdefault(model, set()).add(provider)
-        self._add(model, requests=1, errors=float(sample.status >= 400))
+        row = self._row(model)
+        row["requests"] += 1
+        row["errors"] += float(sample.status >= 400)
         if cache in ("hit", "miss", "bypass"):
             self.child(self.semantic, model, cache).inc()
             self._add(model, **{_RESULT_FIELD[cache]: 1})
@@ -249,7 +256,8 @@ class MetricsRecorder:
             self._add(model, upstream_errors=1)
         if outcome.upstream_seconds > 0:
             self.child(self.upstream_latency, model, provider).observe(outcome.upstream_seconds)
-            self._add(model, upstream_seconds=outcome.upstream_seconds, upstream_calls=1)
+            row["upstream_seconds"] += outcome.upstream_seconds
+            row["upstream_calls"] += 1
         if sample.overhead_seconds is not None:
             self.child(self.overhead, ex.route).observe(max(0.0, sample.overhead_seconds))
         self._record_prefix(model, ex)
@@ -279,23 +287,37 @@ class MetricsRecorder:
         cost = call_cost(usage, price) + created * price.cache_write
         saved = prefix_savings(usage, price) - created * price.cache_write
         written = usage.cache_write + created
-        self.child(self.cache_read, model, provider).inc(usage.cache_read)
-        self.child(self.cache_write, model, provider).inc(written)
-        self.child(self.uncached, model, provider).inc(usage.uncached_input)
-        self.child(self.completion, model, provider).inc(usage.output)
-        self.child(self.tokens_saved, model, "prefix_cache").inc(usage.cache_read)
-        self.child(self.cost, model, provider).inc(cost)
-        self.child(self.saved, model, "prefix_cache").inc(saved)
-        self._add(
-            model,
-            uncached_input_tokens=usage.uncached_input,
-            cache_read_tokens=usage.cache_read,
-            cache_write_tokens=written,
-            output_tokens=usage.output,
-            tokens_saved_prefix=usage.cache_read,
-            cost_usd=cost,
-            saved_prefix_usd=saved,
-        )
+        read, write, uncached, completion, tokens_saved, cost_usd, saved_usd = self._usage_children(model, provider)
+        read.inc(usage.cache_read)
+        write.inc(written)
+        uncached.inc(usage.uncached_input)
+        completion.inc(usage.output)
+        tokens_saved.inc(usage.cache_read)
+        cost_usd.inc(cost)
+        saved_usd.inc(saved)
+        row = self._row(model)
+        row["uncached_input_tokens"] += usage.uncached_input
+        row["cache_read_tokens"] += usage.cache_read
+        row["cache_write_tokens"] += written
+        row["output_tokens"] += usage.output
+        row["tokens_saved_prefix"] += usage.cache_read
+        row["cost_usd"] += cost
+        row["saved_prefix_usd"] += saved
+
+    def _usage_children(self, model: str, provider: str) -> tuple[Any, ...]:
+        """The seven children every answered call counts into, looked up as one (bounded as the labels are)."""
+        children = self._usage.get((model, provider))
+        if children is None:
+            children = self._usage[model, provider] = (
+                self.child(self.cache_read, model, provider),
+                self.child(self.cache_write, model, provider),
+                self.child(self.uncached, model, provider),
+                self.child(self.completion, model, provider),
+                self.child(self.tokens_saved, model, "prefix_cache"),
+                self.child(self.cost, model, provider),
+                self.child(self.saved, model, "prefix_cache"),
+            )
+        return children
 
     def _record_semantic_hit(self, ex: Measured, model: str) -> None:
         # The semantic cache notes what the original call cost; a hit avoided all of it.

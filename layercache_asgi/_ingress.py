@@ -87,12 +87,17 @@ class ProxyEndpoint:
                 if runtime.logs is None
                 else {"request_id": request_id, APP_KEY: runtime.logs.app_id}
             )
-            with structlog.contextvars.bound_contextvars(**context):
+            # Reset by token afterwards: what ``bound_contextvars`` does, without the copy of the whole
+            # context it takes to find the values to restore.
+            tokens = structlog.contextvars.bind_contextvars(**context)
+            try:
                 # A client that leaves cancels the stages: nothing waits or calls upstream for it.
                 async with DisconnectWatch(receive, exchange.mark_client_closed) as watch:
                     # A stage that reads the body gets it as the stages before it left it (serialised only then).
                     body = exchange.current_body
                     await self._stack()(scope, watch.replay(body), watch.wrap(tracked_send))
+            finally:
+                structlog.contextvars.reset_contextvars(**tokens)
         except ClientDisconnected:
             log.info("client_closed", request_id=request_id, status=499, response_started=started)
         except ProxyError as exc:

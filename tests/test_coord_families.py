@@ -63,7 +63,7 @@ async def test_a_family_new_to_one_replica_is_a_repeat_on_the_other(
         await _ask(second, "Warm-up family of replica two. " * 300)
         f = len(_estimator(two).families)
         assert f > 0
-        # Replica one starts after that family was announced, on a family of its own, which two hears of.
+        # Replica one starts, on a family of its own, which two hears of.
         await _ask(first, "Warm-up family of replica one. " * 300)
         assert one.runtime.coord is not None and two.runtime.coord is not None
         assert await _until(lambda: len(_estimator(two).families) == 2 * f)
@@ -79,7 +79,8 @@ async def test_a_family_new_to_one_replica_is_a_repeat_on_the_other(
         assert "cache_control" in json.dumps(fake.requests[-1].body)
         await asyncio.sleep(0.3)  # nothing new on two: nothing announced back to one
         assert len(_estimator(two).families) == 3 * f
-        assert len(_estimator(one).families) == 2 * f  # its own two (two's first came before it listened)
+        # Replica one: its own two families, and two's first if it was listening when that was announced.
+        assert len(_estimator(one).families) in (2 * f, 3 * f)
 
 
 async def test_without_a_coordinator_each_replica_defers_on_its_own(

@@ -16,7 +16,7 @@ import pytest
 from layercache_asgi import Settings
 from layercache_asgi.semantic import compare_questions
 from layercache_asgi.semantic._embedder import Embedder
-from layercache_asgi.semantic._guard import Guard
+from layercache_asgi.semantic._guard import MAX_COMPARED_CHARS, Guard
 from layercache_asgi.semantic._lexicon import load_lexicon
 from layercache_asgi.semantic._thresholds import MODEL_THRESHOLDS, resolve_thresholds, thresholds_for
 from layercache_asgi.testing import FakeProvider, in_process
@@ -176,3 +176,16 @@ def test_importing_the_package_reads_no_lexicon() -> None:
         "assert _lexicon._loading is not None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
+def test_questions_past_what_the_model_reads_are_compared_only_as_exact_repeats() -> None:
+    # Word-by-word comparison grows with the product of the lengths (on the event loop), and the
+    # embedding saw only their heads: two long texts alike at the start are refused, not compared.
+    head = "Summarise this report on the quarterly sales of our stores. " * 60
+    assert len(head) > MAX_COMPARED_CHARS
+    refused = compare_questions(head + "Focus on Europe.", head + "Focus on Asia.")
+    assert not refused.same and refused.reason == "too long to compare"
+    assert compare_questions(head + "Focus on Europe.", head + "Focus on Europe.").same
+    # Up to the bound, the usual rules decide.
+    short = "Summarise this report on the quarterly sales of our stores. "
+    assert compare_questions(short + "Focus on Europe.", short + "Focus on Asia.").reason == "names differ"

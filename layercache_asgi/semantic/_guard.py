@@ -65,6 +65,11 @@ LEARN_ROUNDS = 2
 CLOSE_TO_CUT = 1.5
 _TAKES_ES = ("s", "x", "z", "ch", "sh", "o")
 VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
+# Longer questions are compared only as exact repeats. The embedding models read about this much
+# (MiniLM 256 word pieces, bge-small 512), so beyond it a high cosine says nothing of the rest,
+# and comparing word by word grows with the product of the two lengths, on the event loop: two
+# 50 KB questions took 3 s.
+MAX_COMPARED_CHARS = 2_000
 WordSimilarity = Callable[[str, str], "float | None"]
 
 
@@ -92,6 +97,10 @@ def compare_questions(
     ``similar`` gives the cosine of two single words, or None when not known yet; without
     it (or with None) only the lexical rules can pair words.
     """
+    if new == cached:
+        return Verdict(True)
+    if len(new) > MAX_COMPARED_CHARS or len(cached) > MAX_COMPARED_CHARS:
+        return Verdict(False, "too long to compare")
     a, b = parse(new), parse(cached)
     if a.words == b.words:  # the same words in the same order (a repeat, or only case and punctuation differ)
         return Verdict(True)

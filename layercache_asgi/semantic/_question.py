@@ -30,7 +30,6 @@ def words_of(text: str) -> frozenset[str]:
 _TOKEN = re.compile(
     r"\"[^\"]{1,80}\"|'[^'\s][^']{0,78}[^'\s]'|\d[\d,]*(?:\.\d+)?[a-zA-Z%]*|[A-Za-z][A-Za-z'\-/]*|[$€£¥%→]"
 )
-_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 
 _NUMBER_WORDS = {
     w: str(i)
@@ -173,20 +172,32 @@ class Question:
 
 
 @lru_cache(maxsize=8192)
+def _sentence_starts(text: str, at: int) -> bool:
+    """A sentence starts at ``at``: nothing before it but spaces, or a sentence mark (.!?:;) or a line
+    break before the spaces. Looks back from ``at`` only (each token of a long text must not rescan it)."""
+    k = at - 1
+    while k >= 0 and text[k].isspace():
+        if text[k] == "\n":
+            return True
+        k -= 1
+    return k < 0 or text[k] in ".!?:;"
+
+
 def parse(text: str) -> Question:
     words: list[str] = []
     names: set[str] = set()
     numbers: Counter[str] = Counter()
     negated = False
     possessors: set[int] = set()
-    for match in _TOKEN.finditer(plain(text)):
+    text = plain(text)
+    for match in _TOKEN.finditer(text):
         raw = match.group()
         if raw[0] in "\"'":
             quoted = " ".join(raw[1:-1].lower().split())
             names.add(quoted)
             words.append(quoted)
             continue
-        at_start = match.start() == 0 or bool(_SENTENCE_END.search(text[: match.start()]))
+        at_start = _sentence_starts(text, match.start())
         for piece in _split_word(raw):
             lower = piece.lower()
             if lower == "→":

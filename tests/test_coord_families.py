@@ -43,6 +43,19 @@ async def _until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
     return True
 
 
+def _replicas(settings: Settings, fake: FakeProvider) -> tuple[LayerCacheApp, LayerCacheApp]:
+    """Two apps on one database: two replicas, each with its own coordinator once started."""
+    return (
+        LayerCacheApp(settings, transport=httpx.ASGITransport(app=fake)),
+        LayerCacheApp(settings, transport=httpx.ASGITransport(app=fake)),
+    )
+
+
+def _warm_up(replica: str) -> str:
+    """A system prompt of a family of the replica's own, above the model's minimum."""
+    return f"Warm-up family of replica {replica}. " * 300
+
+
 async def _ask(http: httpx.AsyncClient, system: str) -> str:
     claude = async_anthropic(http, api_key="sk-ant-replica-test")
     raw = await claude.messages.with_raw_response.create(
@@ -54,17 +67,15 @@ async def _ask(http: httpx.AsyncClient, system: str) -> str:
 async def test_a_family_new_to_one_replica_is_a_repeat_on_the_other(
     make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
-    settings = make_settings()
-    one = LayerCacheApp(settings, transport=httpx.ASGITransport(app=fake))
-    two = LayerCacheApp(settings, transport=httpx.ASGITransport(app=fake))
+    one, two = _replicas(make_settings(), fake)
     async with client_of(one) as first, client_of(two) as second:
         # Replica two starts (a fresh replica marks its first new family: "prior"); f: families a request
         # counts in (one per cacheable layer boundary).
-        await _ask(second, "Warm-up family of replica two. " * 300)
+        await _ask(second, _warm_up("two"))
         f = len(_estimator(two).families)
         assert f > 0
         # Replica one starts, on a family of its own, which two hears of.
-        await _ask(first, "Warm-up family of replica one. " * 300)
+        await _ask(first, _warm_up("one"))
         assert one.runtime.coord is not None and two.runtime.coord is not None
         assert await _until(lambda: len(_estimator(two).families) == 2 * f)
 
@@ -87,12 +98,10 @@ async def test_without_a_coordinator_each_replica_defers_on_its_own(
     make_settings: Callable[..., Settings], fake: FakeProvider
 ) -> None:
     # The control: the same two requests on two apps that do not hear each other.
-    settings = make_settings()
-    one = LayerCacheApp(settings, transport=httpx.ASGITransport(app=fake))
-    two = LayerCacheApp(settings, transport=httpx.ASGITransport(app=fake))
+    one, two = _replicas(make_settings(), fake)
     async with client_of(one) as first, client_of(two) as second:
-        await _ask(first, "Warm-up family of replica one. " * 300)
-        await _ask(second, "Warm-up family of replica two. " * 300)
+        await _ask(first, _warm_up("one"))
+        await _ask(second, _warm_up("two"))
         assert one.runtime.coord is not None and two.runtime.coord is not None
         _estimator(one).on_new = None  # replica one no longer announces
         assert await _ask(first, RULES) == "deferred"

@@ -56,6 +56,7 @@ class Coordinator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper = Background("layercache-coord-sweep", self._sweep)
         self._families: list[str] = []  # seen first here, not announced yet
+        self._families_due: asyncio.TimerHandle | None = None
         self._estimator = runtime.prompt_state.part(ReuseEstimator)
 
     async def _connect(self) -> Any:
@@ -112,12 +113,12 @@ class Coordinator:
 
     def family_seen(self, family: str) -> None:
         """A prefix family this replica saw first (a digest of tenant, model and prefix: no content)."""
-        if not self._families:
-            asyncio.get_running_loop().call_later(_FAMILY_BATCH_SECONDS, self._announce_families)
+        if self._families_due is None:
+            self._families_due = asyncio.get_running_loop().call_later(_FAMILY_BATCH_SECONDS, self._announce_families)
         self._families.append(family)
 
     def _announce_families(self) -> None:
-        families, self._families = self._families, []
+        families, self._families, self._families_due = self._families, [], None
         for start in range(0, len(families), _FAMILIES_PER_MESSAGE):
             self._announce({"k": "family", "f": families[start : start + _FAMILIES_PER_MESSAGE]})
 
@@ -142,6 +143,8 @@ class Coordinator:
             self.runtime.auth.sessions.on_revoke = None
         if self._estimator.on_new == self.family_seen:
             self._estimator.on_new = None
+        if self._families_due is not None:
+            self._families_due.cancel()  # closing: the other replicas learn these from their own traffic
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2.0)
         await self._sweeper.stop()

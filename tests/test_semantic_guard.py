@@ -189,3 +189,11 @@ def test_questions_past_what_the_model_reads_are_compared_only_as_exact_repeats(
     # Up to the bound, the usual rules decide.
     short = "Summarise this report on the quarterly sales of our stores. "
     assert compare_questions(short + "Focus on Europe.", short + "Focus on Asia.").reason == "names differ"
+
+
+def test_a_question_is_parsed_once_whatever_it_is_compared_with() -> None:
+    # Every lookup compares the new question with up to 8 stored ones: each is parsed once, not per pair.
+    from layercache_asgi.semantic._question import parse
+
+    text = "How do I descale a kettle without vinegar?"
+    assert parse(text) is parse(text)

@@ -171,7 +171,6 @@ class Question:
     passive: bool = False  # a form of "be" before a participle: "is calculated", "was held"
 
 
-@lru_cache(maxsize=8192)
 def _sentence_starts(text: str, at: int) -> bool:
     """A sentence starts at ``at``: nothing before it but spaces, or a sentence mark (.!?:;) or a line
     break before the spaces. Looks back from ``at`` only (each token of a long text must not rescan it)."""
@@ -183,6 +182,8 @@ def _sentence_starts(text: str, at: int) -> bool:
     return k < 0 or text[k] in ".!?:;"
 
 
+# By text: the guard asks again about the texts it holds (callers pass at most MAX_COMPARED_CHARS).
+@lru_cache(maxsize=8192)
 def parse(text: str) -> Question:
     words: list[str] = []
     names: set[str] = set()

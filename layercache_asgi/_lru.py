@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-__all__ = ["LRU"]
+__all__ = ["LRU", "text_key"]
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+def text_key(text: str) -> bytes:
+    """A 16-byte key for a text a client sent: an LRU keyed by it holds no client text."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class LRU(Generic[K, V]):

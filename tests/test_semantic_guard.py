@@ -16,8 +16,9 @@ import pytest
 from layercache_asgi import Settings
 from layercache_asgi.semantic import compare_questions
 from layercache_asgi.semantic._embedder import Embedder
-from layercache_asgi.semantic._guard import MAX_COMPARED_CHARS, Guard
+from layercache_asgi.semantic._guard import Guard
 from layercache_asgi.semantic._lexicon import load_lexicon
+from layercache_asgi.semantic._question import MAX_COMPARED_CHARS
 from layercache_asgi.semantic._thresholds import MODEL_THRESHOLDS, resolve_thresholds, thresholds_for
 from layercache_asgi.testing import FakeProvider, in_process
 from tests.conftest import MODEL_DIR, async_openai

@@ -4,8 +4,8 @@ Small embedding models score "Convert 50 GBP to JPY" and "Convert 50 JPY to GBP"
 0.95-0.99, and "enable 2FA" / "disable 2FA" above "enable 2FA" / "turn on 2FA". What tells
 such pairs apart is a handful of words, so the guard compares those, in this order.
 
-Each question is first put into plain words (``_register.py``); ``_asked.py`` pairs what is
-asked in another form (a keyword query's "time" for "how long", a problem stated / asked about).
+Questions are put into plain words first (``_register.py``); ``_asked.py`` pairs what is asked
+in another form ("time" / "how long"); over ``MAX_COMPARED_CHARS`` only an exact repeat passes.
 
 Hard stops (any one refuses):
 
@@ -38,18 +38,17 @@ A false hit serves a wrong answer; a false miss costs one upstream call: when in
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .._lru import LRU
+from .._lru import LRU, text_key
 from ._abbreviations import pair_acronyms
 from ._apart import aspect_differs, confusable, near, noun_pairs, nouns_apart
 from ._asked import pair_asked, reports_problem, said_otherwise, without_implied
 from ._collocations import pair_collocations
 from ._lexicon import Lexicon, current_lexicon
-from ._question import Question, parse
+from ._question import MAX_COMPARED_CHARS, Question, parse
 from ._relations import OPPOSITES, opposed, stem
 from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past
 from ._weigh import Weighing, weigh
@@ -65,16 +64,7 @@ LEARN_ROUNDS = 2
 CLOSE_TO_CUT = 1.5
 _TAKES_ES = ("s", "x", "z", "ch", "sh", "o")
 VERDICTS_KEPT = 10_000  # pairs a guard remembers its decided verdict for (a paraphrase asked again)
-# Longer questions are compared only as exact repeats. The embedding models read about this much
-# (MiniLM 256 word pieces, bge-small 512), so beyond it a high cosine says nothing of the rest,
-# and comparing word by word grows with the product of the two lengths, on the event loop: two
-# 50 KB questions took 3 s.
-MAX_COMPARED_CHARS = 2_000
 WordSimilarity = Callable[[str, str], "float | None"]
-
-
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 @dataclass(frozen=True)
@@ -375,7 +365,7 @@ class Guard:
         cut = self.word_cut if word_cut is None else word_cut
         weighing = self.weighing if weighing is None else weighing
         # Digests, not the texts: a client's question can be large, and 10,000 of them held as keys is not bounded.
-        key = (_digest(new), _digest(cached), cut, weighing, similar is not None)
+        key = (text_key(new), text_key(cached), cut, weighing, similar is not None)
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = compare_questions(new, cached, similar, cut, weighing)
@@ -384,11 +374,11 @@ class Guard:
         return verdict
 
     async def learn(self, words: tuple[str, ...] | list[str]) -> None:
-        missing = [w for w in dict.fromkeys(words) if _digest(w) not in self._vectors]
+        missing = [w for w in dict.fromkeys(words) if text_key(w) not in self._vectors]
         if missing and self.embedder is not None:
             rows = await self.embedder.embed(missing)
             for word, row in zip(missing, rows, strict=True):
-                self._vectors.put(_digest(word), row)
+                self._vectors.put(text_key(word), row)
 
     async def judge(
         self, new: str, cached: str, word_cut: float | None = None, weighing: Weighing | None = None
@@ -403,7 +393,7 @@ class Guard:
         return verdict
 
     def _similarity(self, x: str, y: str) -> float | None:
-        vx, vy = self._vectors.get(_digest(x)), self._vectors.get(_digest(y))
+        vx, vy = self._vectors.get(text_key(x)), self._vectors.get(text_key(y))
         if vx is None or vy is None:
             return None
         return float(vx @ vy)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from ._abbreviations import expand
 from ._register import FUTURE_TIME, plain
 
-__all__ = ["DETERMINERS", "NEGATIONS", "RELATIONS", "STOPWORDS", "Question", "parse", "words_of"]
+__all__ = ["DETERMINERS", "MAX_COMPARED_CHARS", "NEGATIONS", "RELATIONS", "STOPWORDS", "Question", "parse", "words_of"]
 
 
 def _list(text: str) -> list[str]:
@@ -180,6 +180,13 @@ def _sentence_starts(text: str, at: int) -> bool:
             return True
         k -= 1
     return k < 0 or text[k] in ".!?:;"
+
+
+# Longer questions are compared only as exact repeats. The embedding models read about this much
+# (MiniLM 256 word pieces, bge-small 512), so beyond it a high cosine says nothing of the rest,
+# and comparing word by word grows with the product of the two lengths, on the event loop: two
+# 50 KB questions took 3 s.
+MAX_COMPARED_CHARS = 2_000
 
 
 # By text: the guard asks again about the texts it holds (callers pass at most MAX_COMPARED_CHARS).

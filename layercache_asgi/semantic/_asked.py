@@ -25,13 +25,14 @@ _ASKED_BY = {
     "much": words_of("cost costs price prices fee fees amount"),
     "many": words_of("count amount"),
     "old": words_of("age"),
-    "often": words_of("frequency"),
+    "often": words_of("frequency schedule"),
     "why": words_of("reason reasons cause causes"),
     "where": words_of("location"),
     "when": words_of("date dates time times hours"),
 }
 # Verbs that link a subject to what it is or seems: "appear blue" asks what "is blue" does.
 _COPULAS = words_of("is are was were be appear appears appeared seem seems seemed")
+_WORTH = words_of("worth worthwhile")
 _COMPARING, _VERSUS = words_of("difference differences compare comparison"), words_of("vs versus")
 _ASKING = words_of("how when where why who")  # "what" only frames: "What is the cost of..."
 _HELP = words_of("fix solve resolve stop avoid prevent relieve handle deal cure treat cause causes why")
@@ -106,4 +107,6 @@ def said_otherwise(word: str, other: Question) -> bool:
         return True  # "virus vs bacteria" / "the difference between a virus and bacteria"
     if word in FUTURE_TIME and "future" in other.tense:
         return True  # "Is rain forecast..." / "Will it rain..."
+    if word in _WORTH and "should" in other.words:
+        return True  # "Is it worth getting X?" / "Should I get X?"
     return word in _COPULAS and not _COPULAS.isdisjoint(other.words)  # "appear blue" / "is blue"

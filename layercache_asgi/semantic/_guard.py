@@ -47,10 +47,11 @@ from ._abbreviations import pair_acronyms
 from ._apart import aspect_differs, confusable, near, noun_pairs, nouns_apart
 from ._asked import pair_asked, reports_problem, said_otherwise, without_implied
 from ._collocations import pair_collocations
+from ._degree import LESSER, by_opposite
 from ._lexicon import Lexicon, current_lexicon
 from ._question import MAX_COMPARED_CHARS, Question, parse
 from ._relations import OPPOSITES, opposed, stem
-from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past
+from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past, tense_differs
 from ._weigh import Weighing, weigh
 
 __all__ = ["DEFAULT_WORD_CUT", "Guard", "Verdict", "WordSimilarity", "compare_questions"]
@@ -92,6 +93,8 @@ def compare_questions(
     if len(new) > MAX_COMPARED_CHARS or len(cached) > MAX_COMPARED_CHARS:
         return Verdict(False, "too long to compare")
     a, b = parse(new), parse(cached)
+    if not LESSER.keys().isdisjoint(a.words + b.words):  # "least expensive" / "cheapest"
+        a, b = by_opposite(new, a, b, current_lexicon()), by_opposite(cached, b, a, current_lexicon())
     if a.words == b.words:  # the same words in the same order (a repeat, or only case and punctuation differ)
         return Verdict(True)
     if a.numbers != b.numbers:
@@ -100,18 +103,11 @@ def compare_questions(
         return Verdict(False, "negation differs")
     if a.asking and b.asking and a.asking != b.asking:
         return Verdict(False, "question word differs")
-    if _tense_differs(a.tense, b.tense) and not reports_problem(a, b):  # "I spilled..." / "What should I do..."
+    if tense_differs(a.tense, b.tense) and not reports_problem(a, b):  # "I spilled..." / "What should I do..."
         return Verdict(False, "tense differs")
     if aspect_differs(a, b):  # "What is X?" / "What is X used for?"
         return Verdict(False, "aspect differs")
     return _Comparison(a, b, current_lexicon(), similar, word_cut, weighing).verdict()
-
-
-def _tense_differs(x: frozenset[str], y: frozenset[str]) -> bool:
-    if ("future" in x) != ("future" in y):
-        return True
-    past_x, past_y = "past" in x, "past" in y
-    return (past_x and not past_y and "present" in y) or (past_y and not past_x and "present" in x)
 
 
 class _Comparison:

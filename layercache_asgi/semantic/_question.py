@@ -73,7 +73,7 @@ _UNITS = {
     **{w: "min" for w in words_of("min mins minute minutes")},
     **{w: "h" for w in words_of("h hr hrs hour hours")},
     **{w: "d" for w in words_of("day days")},
-    **{w: "wk" for w in words_of("week weeks")},
+    **{w: "wk" for w in words_of("wk wks week weeks")},
     **{w: "mo" for w in words_of("month months")},
     **{w: "y" for w in words_of("yr yrs year years")},
     **{w: "percent" for w in words_of("percent per-cent")},
@@ -127,7 +127,7 @@ STOPWORDS = words_of(
     "ve y please kindly hi hello hey thanks thank let lets im ive id youre whats hows "
     "tell show give explain describe know find get go want need wanna gonna way ways step steps guide "
     "instructions help quick simple simply exactly actually really basically possible "
-    "best good anyone someone somebody something anything thing things one ones use using work question "
+    "best good anyone someone somebody something anything thing things one ones use using question "
     "questions answer mean means meaning info information detail details example examples overview summary "
     "summarize summarise briefly number calculate compute many much proper properly correct correctly "
     "right any some anybody via within top hope well advance kind appreciate wondering wonder curious dear "
@@ -219,6 +219,11 @@ def parse(text: str) -> Question:
                 else:
                     words.append(lower)
                 continue
+            if words and _bare_number(words[-1]) and lower in _UNITS:  # 10 km -> 10km; before short forms: 10 wk
+                numbers[words[-1]] -= 1
+                words[-1] += _UNITS[lower]
+                numbers[words[-1]] += 1
+                continue
             long_form = expand(lower)
             if long_form is not None:
                 words.extend(long_form.split())
@@ -237,11 +242,6 @@ def parse(text: str) -> Question:
                     number += _UNITS_BEFORE[words.pop()]
                 numbers[number] += 1
                 words.append(number)
-                continue
-            if words and _bare_number(words[-1]) and lower in _UNITS:  # 10 km -> 10km
-                numbers[words[-1]] -= 1
-                words[-1] += _UNITS[lower]
-                numbers[words[-1]] += 1
                 continue
             if words and _bare_number(words[-1]) and lower in ("degree", "degrees", "deg"):
                 continue  # "200 degrees Celsius" / "200°C"

@@ -38,6 +38,7 @@ _POLITE = re.compile(
     r"(?:some )?(?:advice|help|guidance|tips) on)\b",
     re.IGNORECASE,
 )
+_UNWISE = "(?:dumb|stupid|silly|foolish|unwise)"
 _INTENSIFIER = re.compile(r"\b(what|where|why|how|who|which) on earth\b", re.IGNORECASE)
 # Chat shorthand that would read as a number or a negation: "how 2 ...", "how long 2 wait", "b4", "no. of".
 _SHORTHAND = (
@@ -63,6 +64,14 @@ _SHORTHAND = (
     (re.compile(r"\b4ever\b", re.IGNORECASE), "forever"),
     (re.compile(r"\bb/c\b", re.IGNORECASE), "because"),
     (re.compile(r"\b2nite\b", re.IGNORECASE), "tonight"),
+    # Idioms with a one-word standard form: "loud all the time" complains of what "always loud" does.
+    (re.compile(r"\b(?:all the time|constantly|every single time)\b", re.IGNORECASE), "always"),
+    (re.compile(r"\b(?:most recent|newest)\b", re.IGNORECASE), "latest"),
+    # "Is it a good idea to X?" asks "Should I X?"; "is it dumb / a bad idea to" asks one thing.
+    (re.compile(r"\bis it (?:a )?good idea to\b", re.IGNORECASE), "should i"),
+    (re.compile(rf"\bis it (?:a bad idea|a mistake|{_UNWISE}) to\b", re.IGNORECASE), "is it unwise to"),
+    # "keep avocados from browning" is "stop them browning"; "go brown" is "turn brown".
+    (re.compile(r"\bkeep(s|ing)? ((?:\w+ ){1,3})from (?=\w+ing\b)", re.IGNORECASE), r"stop\1 \2from "),
 )
 
 # Informal and chat spellings -> their standard words (lower case, one token each).
@@ -105,6 +114,14 @@ INFORMAL = {
     "thru": "through",
     "ya": "you",
     "yall": "you",
+    # Modals with their vowels dropped, as texted.
+    "shd": "should",
+    "shld": "should",
+    "shud": "should",
+    "wud": "would",
+    "wld": "would",
+    "cud": "could",
+    "cld": "could",
     "wot": "what",
     "wht": "what",
     "whr": "where",
@@ -119,7 +136,7 @@ INFORMAL = {
     "tonite": "tonight",
     "nite": "night",
     "rn": "right now",
-    "asap": "as soon as possible",
+    "asap": "quickly",  # in a question it asks for a fast way
     "idk": "i do not know",
     "tbh": "honestly",
     "imo": "in my opinion",

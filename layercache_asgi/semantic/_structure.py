@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._question import RELATIONS, Question, words_of
 
-__all__ = ["ASKING_LEAVE", "MODAL_ADJECTIVES", "agent_positions", "order_swapped", "past"]
+__all__ = ["ASKING_LEAVE", "MODAL_ADJECTIVES", "agent_positions", "order_swapped", "past", "tense_differs"]
 
 
 def order_swapped(a: Question, b: Question, pairs: list[tuple[int, int]]) -> bool:
@@ -150,3 +150,11 @@ _PAST_AUXILIARIES = words_of("did was were had")
 
 def _first(words: tuple[str, ...], keep: set[str]) -> list[str]:
     return list(dict.fromkeys(w for w in words if w in keep))
+
+
+def tense_differs(x: frozenset[str], y: frozenset[str]) -> bool:
+    """One of two tense sets asks about another time: future against not, past against present only."""
+    if ("future" in x) != ("future" in y):
+        return True
+    past_x, past_y = "past" in x, "past" in y
+    return (past_x and not past_y and "present" in y) or (past_y and not past_x and "present" in x)

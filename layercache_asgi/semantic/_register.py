@@ -39,6 +39,8 @@ _POLITE = re.compile(
     re.IGNORECASE,
 )
 _UNWISE = "(?:dumb|stupid|silly|foolish|unwise)"
+# One word (an adjective, after an intensifier) that ends the sentence: "comes out (too) dense."
+_LAST_WORD = r"(?:(?:too|so|really|very|quite|always) )?[a-z]+\s*(?:[.?!,]|$)"
 _INTENSIFIER = re.compile(r"\b(what|where|why|how|who|which) on earth\b", re.IGNORECASE)
 # Chat shorthand that would read as a number or a negation: "how 2 ...", "how long 2 wait", "b4", "no. of".
 _SHORTHAND = (
@@ -70,7 +72,13 @@ _SHORTHAND = (
     # "Is it a good idea to X?" asks "Should I X?"; "is it dumb / a bad idea to" asks one thing.
     (re.compile(r"\bis it (?:a )?good idea to\b", re.IGNORECASE), "should i"),
     (re.compile(rf"\bis it (?:a bad idea|a mistake|{_UNWISE}) to\b", re.IGNORECASE), "is it unwise to"),
-    # "keep avocados from browning" is "stop them browning"; "go brown" is "turn brown".
+    # "the most effective way to learn" asks for "the best way".
+    (re.compile(r"\b(?:most effective|optimal|ideal)\s+(?=(?:way|method|approach)s?\b)", re.IGNORECASE), "best "),
+    # "My bread comes out dense." says it is dense: come / turn / end out or up before a last adjective.
+    (re.compile(rf"\b(?:come|turn|end) (?:out|up) (?={_LAST_WORD})", re.IGNORECASE), "be "),  # "does it come out..."
+    (re.compile(rf"\b(?:comes|turns|ends) (?:out|up) (?={_LAST_WORD})", re.IGNORECASE), "is "),
+    (re.compile(rf"\b(?:came|turned|ended) (?:out|up) (?={_LAST_WORD})", re.IGNORECASE), "was "),
+    # "keep avocados from browning" is "stop them browning".
     (re.compile(r"\bkeep(s|ing)? ((?:\w+ ){1,3})from (?=\w+ing\b)", re.IGNORECASE), r"stop\1 \2from "),
 )
 
@@ -184,6 +192,7 @@ _PHRASES = (
     ("look looks looked looking", "into", "investigate investigates investigated investigating", ""),
     ("put puts put putting", "up with", "tolerate tolerates tolerated tolerating", ""),
     ("print prints printed printing", "out", "print prints printed printing", ""),
+    ("cash cashes cashed cashing", "out", "withdraw withdraws withdrew withdrawing", ""),
     ("cut cuts cut cutting", "back on", "reduce reduces reduced reducing", ""),
     ("cut cuts cut cutting", "down on", "reduce reduces reduced reducing", ""),
 )

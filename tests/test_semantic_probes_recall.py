@@ -1,0 +1,107 @@
+"""Paraphrases of the kinds the guard missed most, and near-misses of the same surface shapes.
+
+The pairs are in ``tests/data/semantic_probes_recall.jsonl``, written for these tests in one go
+per domain (14 domains) before any was scored, none from the labelled sets: synonym, register,
+combined, keyword query, abbreviation, implicature and question form, with near-misses
+(antonym, similar entity, different aspect, scope) built on the same questions. They are judged
+as the proxy judges them (``b`` asked, ``a`` cached), with the measured model (word vectors and
+weighing on). Not every paraphrase passes: the floor says how many, so a rule that loses some
+shows here, and every near-miss must be refused in both directions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from layercache_asgi.semantic._embedder import Embedder
+from layercache_asgi.semantic._guard import Guard
+from layercache_asgi.semantic._lexicon import load_lexicon
+from layercache_asgi.semantic._thresholds import thresholds_for
+from tests.conftest import MODEL_DIR
+
+PROBES = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "semantic_probes_recall.jsonl").read_text("utf-8").splitlines()
+    if line.strip()
+]
+NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"]]
+PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
+# Paraphrases accepted (guard alone): 88 of 108 here; 69 (0.64) before the rules these probes found.
+RECALL_FLOOR = 0.78
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lexicon_loaded() -> None:
+    load_lexicon()
+
+
+@pytest.fixture
+async def guard() -> AsyncIterator[Guard]:
+    embedder = Embedder(model_path=str(MODEL_DIR))
+    row = thresholds_for("", str(MODEL_DIR))
+    yield Guard(embedder, word_cut=row.word_cut, weighing=row.weighing)
+    await embedder.close()
+
+
+def test_the_probe_set_covers_the_weak_kinds_in_many_domains() -> None:
+    kinds = {kind for kind, *_ in PARAPHRASES}
+    weak = {"synonym", "register", "combined", "keyword_query", "abbreviation", "implicature", "question_form"}
+    assert weak <= kinds
+    assert len(PROBES) >= 120
+    assert len(NEAR_MISSES) >= 40
+    assert len({p["domain"] for p in PROBES}) >= 10
+
+
+async def test_near_misses_are_refused(guard: Guard) -> None:
+    passed = [
+        (kind, a, b) for kind, a, b in NEAR_MISSES if (await guard.judge(b, a)).same or (await guard.judge(a, b)).same
+    ]
+    assert passed == []
+
+
+async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
+    accepted = [(kind, a, b) for kind, a, b in PARAPHRASES if (await guard.judge(b, a)).same]
+    assert len(accepted) / len(PARAPHRASES) >= RECALL_FLOOR
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked"),
+    [
+        # A lesser degree said through the opposite word.
+        ("Which is the cheapest airline to fly to Lisbon?", "Which is the least expensive airline to fly to Lisbon?"),
+        ("Which laptop is cheaper, the Dell or the Lenovo?", "Which laptop is less expensive, the Dell or the Lenovo?"),
+        # Idioms with a one-word standard form.
+        ("My phone restarts all the time.", "Why does my phone keep restarting?"),
+        ("How do I undo my last git commit?", "How do I undo the most recent commit in git?"),
+        ("What is the most effective way to learn a language?", "What is the best way to learn a language?"),
+        ("My bread always comes out dense.", "Why is my bread dense?"),
+        ("how do i keep squirrels from digging up my bulbs", "How do I stop squirrels digging up my bulbs?"),
+        # Asking whether to: "worth", "a good idea", "dumb".
+        ("is it worth buying a refurbished iphone", "Should I buy a refurbished iPhone?"),
+        ("is it a good idea to refinance my mortgage now", "Should I refinance my mortgage now?"),
+        ("is it dumb to cash out my 401k early", "Is it a bad idea to withdraw my 401k early?"),
+        # Texted spellings and a unit's short form after a number.
+        ("how many hrs shd a teenager sleep", "How many hours should a teenager sleep?"),
+        ("how much shd i feed a 10 wk old kitten", "How much should I feed a 10-week-old kitten?"),
+        ("sourdough starter feeding schedule", "How often should I feed a sourdough starter?"),
+    ],
+)
+async def test_general_rephrasings_are_accepted(guard: Guard, cached: str, asked: str) -> None:
+    assert (await guard.judge(asked, cached)).same
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked"),
+    [
+        ("Which is the least expensive phone plan?", "Which is the most expensive phone plan?"),
+        ("Do I need a visa to visit Japan?", "Do I need a visa to work in Japan?"),  # "work" is a content word
+        ("How much should a 6 wk old baby eat?", "How much should a 6 month old baby eat?"),
+        ("Is it a good idea to buy a house now?", "Is it a bad idea to buy a house now?"),
+    ],
+)
+async def test_their_near_misses_are_refused(guard: Guard, cached: str, asked: str) -> None:
+    assert not (await guard.judge(asked, cached)).same

@@ -135,7 +135,7 @@ class _Comparison:
         for i in list(left_a):
             j = next((j for j in left_b if self._same_form(a.words[i], b.words[j])), None)
             if j is not None:
-                if a.words[i] != b.words[j] and past(a, i) != past(b, j) and not reports_problem(a, b):
+                if a.words[i] != b.words[j] and past(a, i, b) != past(b, j, a) and not reports_problem(a, b):
                     return Verdict(False, "tense differs")  # live / lived
                 self.pairs.append((i, j))
                 left_a.remove(i)
@@ -199,12 +199,12 @@ class _Comparison:
             if said_otherwise(word, other):
                 continue
             if not any(self._synonym(word, w) for w in other.words if w not in other.names):
-                return False  # a synonym of a framing word ("express" for "say", "obtain" for "get") is framing
+                return False  # a framing word's synonym or action noun is framing: "obtain" / "get", "calculation"
         return True
 
     def _synonym(self, x: str, y: str) -> bool:
         bx, by = self._bases(x), self._bases(y)
-        return any(self.lexicon.synonyms(p, q) for p in bx for q in by)
+        return any(self.lexicon.synonyms(p, q) or self.lexicon.derived(p, q) for p in bx for q in by)
 
     def _weighed(self, left_a: list[int], left_b: list[int]) -> float | None:
         """The sentence model's say on the words left (``_weigh.py``; at most 1 passes), where this

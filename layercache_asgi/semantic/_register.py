@@ -72,6 +72,17 @@ _SHORTHAND = (
     # "Is it a good idea to X?" asks "Should I X?"; "is it dumb / a bad idea to" asks one thing.
     (re.compile(r"\bis it (?:a )?good idea to\b", re.IGNORECASE), "should i"),
     (re.compile(rf"\bis it (?:a bad idea|a mistake|{_UNWISE}) to\b", re.IGNORECASE), "is it unwise to"),
+    # "whats up with my eye twitching" asks why; "I can't figure out how to X" asks how to X (no negation).
+    (re.compile(r"\bwhat(?:'?s| is) up with\b", re.IGNORECASE), "why"),
+    (
+        re.compile(
+            r"\b(?:i )?(?:can'?t|cannot|can not|don'?t know|do not know|dunno|idk)(?: (?:figure|work) out)? how to\b",
+            re.IGNORECASE,
+        ),
+        "how to",
+    ),
+    # "non refundable" is the one word "non-refundable" (an opposite of "refundable").
+    (re.compile(r"\bnon (?=[a-z]{4})", re.IGNORECASE), "non-"),
     # "the most effective way to learn" asks for "the best way".
     (re.compile(r"\b(?:most effective|optimal|ideal)\s+(?=(?:way|method|approach)s?\b)", re.IGNORECASE), "best "),
     # "My bread comes out dense." says it is dense: come / turn / end out or up before a last adjective.

@@ -136,9 +136,15 @@ def _objects(question: Question) -> dict[str, list[int]]:
 _BE = words_of("be is are am was were been being get gets got")
 
 
-def past(question: Question, at: int) -> bool:
-    """A verb in -ed that is not a participle ("lived", not "is taxed", "be salted", "can I freeze *cooked* rice")."""
+def past(question: Question, at: int, other: Question | None = None) -> bool:
+    """A verb in -ed that is not a participle ("lived", not "is taxed", "be salted", "can I freeze *cooked* rice"),
+    or a bare verb after "did" where ``other`` has its -ed form ("did my score drop" / "my score dropped")."""
     word, before = question.words[at], question.words[:at]
+    if other is not None and "did" in before and _BE.isdisjoint(before) and not word.endswith("ed"):
+        return any(
+            w.endswith("ed") and w.startswith(word[:-1]) and len(w) <= len(word) + 3 and past(other, k)
+            for k, w in enumerate(other.words)
+        )
     if not word.endswith("ed") or len(word) <= 4 or not _BE.isdisjoint(before):
         return False
     return _MODALS.isdisjoint(before) or not _PAST_AUXILIARIES.isdisjoint(question.words)

@@ -30,8 +30,8 @@ PROBES = [
 ]
 NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"]]
 PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
-# Paraphrases accepted (guard alone): 88 of 108 here; 69 (0.64) before the rules these probes found.
-RECALL_FLOOR = 0.78
+# Paraphrases accepted (guard alone): 118 of 140 here; 92 (0.66) before the rules these probes found.
+RECALL_FLOOR = 0.80
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -88,6 +88,12 @@ async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
         ("how many hrs shd a teenager sleep", "How many hours should a teenager sleep?"),
         ("how much shd i feed a 10 wk old kitten", "How much should I feed a 10-week-old kitten?"),
         ("sourdough starter feeding schedule", "How often should I feed a sourdough starter?"),
+        # Informal framings of "why" and "how to"; a bare verb after "did" is past.
+        ("whats up with my eye twitching", "Why is my eye twitching?"),
+        ("can't figure out how to stop snoring", "How do I stop snoring?"),
+        ("how come my credit score dropped", "Why did my credit score drop?"),
+        ("is there a way to get a refund on a non refundable flight", "Can I get a refund on a non-refundable flight?"),
+        ("ielts band score calculation", "How is the IELTS band score calculated?"),
     ],
 )
 async def test_general_rephrasings_are_accepted(guard: Guard, cached: str, asked: str) -> None:
@@ -101,6 +107,9 @@ async def test_general_rephrasings_are_accepted(guard: Guard, cached: str, asked
         ("Do I need a visa to visit Japan?", "Do I need a visa to work in Japan?"),  # "work" is a content word
         ("How much should a 6 wk old baby eat?", "How much should a 6 month old baby eat?"),
         ("Is it a good idea to buy a house now?", "Is it a bad idea to buy a house now?"),
+        ("how come my credit score dropped", "how come my credit score went up"),
+        ("Why did my credit score drop?", "Why does my credit score drop?"),
+        ("Can I get a refund on a non refundable flight?", "Can I get a refund on a refundable flight?"),
     ],
 )
 async def test_their_near_misses_are_refused(guard: Guard, cached: str, asked: str) -> None:

@@ -66,6 +66,16 @@ _SHORTHAND = (
     (re.compile(r"\b4ever\b", re.IGNORECASE), "forever"),
     (re.compile(r"\bb/c\b", re.IGNORECASE), "because"),
     (re.compile(r"\b2nite\b", re.IGNORECASE), "tonight"),
+)
+# Idioms said in plain words. Each holds a word of _IDIOM_WORDS, whose one search skips them all
+# for most questions (parsing a new question stays as cheap as before).
+_IDIOM_WORDS = re.compile(
+    r"\b(?:all the time|constantly|every single time|most recent|newest|is it|up with|non|can'?t|cannot|can not|"
+    r"don'?t|do not|dunno|idk|most effective|optimal|ideal|keep|keeps|keeping|"
+    r"(?:come|comes|came|turn|turns|turned|end|ends|ended) (?:out|up))\b",
+    re.IGNORECASE,
+)
+_IDIOMS = (
     # Idioms with a one-word standard form: "loud all the time" complains of what "always loud" does.
     (re.compile(r"\b(?:all the time|constantly|every single time)\b", re.IGNORECASE), "always"),
     (re.compile(r"\b(?:most recent|newest)\b", re.IGNORECASE), "latest"),
@@ -92,6 +102,9 @@ _SHORTHAND = (
     # "keep avocados from browning" is "stop them browning".
     (re.compile(r"\bkeep(s|ing)? ((?:\w+ ){1,3})from (?=\w+ing\b)", re.IGNORECASE), r"stop\1 \2from "),
 )
+
+# What each shorthand above holds (a digit, "go", "what", "no.", "wknd", "b/c"): most questions hold none.
+_SHORTHAND_SIGNS = re.compile(r"\d|\bno\.|\b(?:go|goes|went|going|what|wknds?|b/c)\b", re.IGNORECASE)
 
 # Informal and chat spellings -> their standard words (lower case, one token each).
 INFORMAL = {
@@ -235,6 +248,9 @@ FUTURE_TIME = frozenset(["tomorrow", "tonight", "upcoming", "forecast", "forecas
 def plain(text: str) -> str:
     """``text`` without courtesies, its chat shorthand spelt out."""
     text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", text))
-    for pattern, replacement in _SHORTHAND:
+    for pattern, replacement in _SHORTHAND if _SHORTHAND_SIGNS.search(text) else ():
         text = pattern.sub(replacement, text)
+    if _IDIOM_WORDS.search(text):
+        for pattern, replacement in _IDIOMS:
+            text = pattern.sub(replacement, text)
     return _PHRASE.sub(_one_word, text)

@@ -20,6 +20,7 @@ import pytest
 from layercache_asgi.semantic._embedder import Embedder
 from layercache_asgi.semantic._guard import Guard
 from layercache_asgi.semantic._lexicon import load_lexicon
+from layercache_asgi.semantic._question import parse
 from layercache_asgi.semantic._thresholds import thresholds_for
 from tests.conftest import MODEL_DIR
 
@@ -114,3 +115,29 @@ async def test_general_rephrasings_are_accepted(guard: Guard, cached: str, asked
 )
 async def test_their_near_misses_are_refused(guard: Guard, cached: str, asked: str) -> None:
     assert not (await guard.judge(asked, cached)).same
+
+
+@pytest.mark.parametrize(
+    ("texted", "plain"),
+    [
+        ("how often 2 bathe a cat", "how often to bathe a cat"),
+        ("sub 4 buttermilk in pancakes?", "sub for buttermilk in pancakes"),
+        ("how long does it take 4 a bank transfer", "how long does it take for a bank transfer"),
+        ("is it ok 2 go swimming", "is it ok to go swimming"),
+    ],
+)
+def test_texted_2_and_4_read_as_to_and_for(texted: str, plain: str) -> None:
+    assert parse(texted).words == parse(plain).words
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Is milk good 4 days after opening?", "4d"),
+        ("Is it ok 2 hours after eating?", "2h"),
+        ("Is chocolate bad 4 dogs?", "4"),  # "for dogs" or four dogs: a count unless nothing else could be meant
+        ("How do I feed 2 cats?", "2"),
+    ],
+)
+def test_a_count_stays_a_number(text: str, number: str) -> None:
+    assert number in parse(text).numbers

@@ -38,6 +38,14 @@ _POLITE = re.compile(
     r"(?:some )?(?:advice|help|guidance|tips) on)\b",
     re.IGNORECASE,
 )
+_DETERMINER = r"(?:a|an|the|this|that|these|those|my|your|ur|his|her|its|our|their|me|you|u|him|them|us)\b"
+_TAKES_TO = "ok|okay|safe|time|often|allowed|supposed|normal|legal|possible|fine|wise|tryna|trying|able|how|ways?"
+_TAKES_FOR = (
+    "bad|good|safe|ok|okay|healthy|toxic|dangerous|poisonous|harmful|suitable|ready|enough|sub|substitute|"
+    "replacement|alternative|time|study|studying|prepare|prep|tips|ideas|recipe|visa|need|apply|pay"
+)
+# Nouns that a number counts: after them "2" / "4" stays a number ("safe 4 days", "ok 2 hours later").
+_COUNTED = r"(?:\w+s|people|times|more|less|or|and|x|am|pm|percent|%)\b"
 _UNWISE = "(?:dumb|stupid|silly|foolish|unwise)"
 # One word (an adjective, after an intensifier) that ends the sentence: "comes out (too) dense."
 _LAST_WORD = r"(?:(?:too|so|really|very|quite|always) )?[a-z]+\s*(?:[.?!,]|$)"
@@ -48,6 +56,13 @@ _SHORTHAND = (
         re.compile(r"\b(how|long|want|need|going|have|got|way|ways|where|what|try|trying|able|hard|easy) 2\b", re.I),
         r"\1 to",
     ),
+    # "2" / "4" before a determiner or pronoun is "to" / "for": no count stands there ("2 the airport", "4 a refund").
+    (re.compile(rf"(?<=[a-z] )2 (?={_DETERMINER})", re.IGNORECASE), "to "),
+    (re.compile(rf"(?<=[a-z] )4 (?={_DETERMINER})", re.IGNORECASE), "for "),
+    # ... and after a word that asks "to" or "for", unless a count's noun follows: "ok 2 go", "bad 4 dogs",
+    # not "good 4 days".
+    (re.compile(rf"\b({_TAKES_TO}) 2 (?!{_COUNTED})", re.IGNORECASE), r"\1 to "),
+    (re.compile(rf"\b({_TAKES_FOR}) 4 (?!{_COUNTED})", re.IGNORECASE), r"\1 for "),
     (re.compile(r"\bb4\b", re.IGNORECASE), "before"),
     # "the best time to go to Iceland" is the best time to visit it (a place's name follows; not "go to bed").
     (re.compile(r"\b(?:go|goes|went|going) to (?=[A-Z])"), "visit "),
@@ -166,6 +181,7 @@ INFORMAL = {
     "tmr": "tomorrow",
     "tmw": "tomorrow",
     "tonite": "tonight",
+    "tryna": "trying to",
     "nite": "night",
     "rn": "right now",
     "asap": "quickly",  # in a question it asks for a fast way

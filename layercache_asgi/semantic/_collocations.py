@@ -3,7 +3,8 @@
 "switch off" / "turn off", "get out" / "exit", "last name" / "surname": the lexicon holds
 such collocations joined by ``_`` (``scripts/build_lexicon.py``); a run of words around an
 unpaired content word, its first or last word inflected back to a base form, is looked up
-as one.
+as one. A compound written as one word is its two words written apart: "workout" / "work out",
+"login" / "log in", "setup" / "set up".
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from ._lexicon import Lexicon
 from ._question import Question
 
-__all__ = ["pair_collocations"]
+__all__ = ["pair_collocations", "pair_compounds"]
 
 Bases = Callable[[str], frozenset[str]]
 
@@ -70,3 +71,21 @@ def _spans(
             if known:
                 found.append((span, known))
     return found
+
+
+def pair_compounds(
+    a: Question, b: Question, left_a: list[int], left_b: list[int], pairs: list[tuple[int, int]]
+) -> tuple[list[int], list[int]]:
+    """``left_a`` and ``left_b`` without a word of one that two neighbouring words of the other spell."""
+    for one, left_one, two, left_two, flip in ((a, left_a, b, left_b, False), (b, left_b, a, left_a, True)):
+        for i in list(left_one):
+            word = one.words[i]
+            for k in range(len(two.words) - 1):
+                if not (k in left_two or k + 1 in left_two):
+                    continue
+                if two.words[k] + two.words[k + 1] in (word, word.removesuffix("s")):
+                    left_one.remove(i)
+                    left_two[:] = [n for n in left_two if n not in (k, k + 1)]
+                    pairs.append((k, i) if flip else (i, k))
+                    break
+    return left_a, left_b

@@ -46,7 +46,7 @@ from .._lru import LRU, text_key
 from ._abbreviations import pair_acronyms
 from ._apart import aspect_differs, confusable, near, noun_pairs, nouns_apart
 from ._asked import pair_asked, reports_problem, said_otherwise, without_implied
-from ._collocations import pair_collocations
+from ._collocations import pair_collocations, pair_compounds
 from ._degree import LESSER, by_opposite
 from ._lexicon import Lexicon, current_lexicon
 from ._question import MAX_COMPARED_CHARS, Question, parse
@@ -155,6 +155,7 @@ class _Comparison:
                 return Verdict(False, f"opposites {x}/{y}")
         left_a, left_b = pair_acronyms(a.words, b.words, left_a, left_b)
         left_a, left_b = pair_collocations(a, b, left_a, left_b, self.lexicon, self._bases, self.pairs)
+        left_a, left_b = pair_compounds(a, b, left_a, left_b, self.pairs)  # "workout" / "work out"
         left_a, left_b = self._by_meaning(left_a, left_b)
         left_a, left_b = without_implied(a, b, *pair_asked(a, b, left_a, left_b))
         agents = agent_positions(a, b)

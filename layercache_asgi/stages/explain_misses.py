@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 
 from .._exchange import Exchange, get_exchange
+from .._logging import logs_at
 from .._lru import LRU
 from .._types import ASGIApp, Receive, Scope, Send
 from ..explain import (
@@ -135,7 +136,7 @@ class ExplainMisses:
         answered = outcome.completion.id if outcome.completion is not None else ""
         if diagnosis is not None and diagnosis.sent and outcome.provider == "anthropic" and answered.startswith("msg_"):
             seen.message_id = answered  # Anthropic keeps this request's fingerprint under it
-        if diagnosis is not None and diagnosis.agrees is False:
+        if diagnosis is not None and diagnosis.agrees is False and logs_at("layercache.prefix"):
             log.info(
                 "prefix_verdicts_differ",
                 model=exchange.request.model,
@@ -161,7 +162,7 @@ class ExplainMisses:
             exchange.prefix_where = _where(layers, seen, reference.blocks, request.body, index, state)
         self._ask_provider(exchange, reference, index, blocks)
         exchange.response_headers["x-layercache-prefix"] = prefix_header(exchange)
-        if cause not in ("stable", "new"):
+        if cause not in ("stable", "new") and logs_at("layercache.prefix"):
             where = exchange.prefix_where.describe() if exchange.prefix_where else detail.partition(" ")[2]
             log.info("prefix_changed", model=request.model, layer=cause, where=where)
         _remember_blocks(state, layers, seen, request.body, keep_text=exchange.settings.logging.log_prompts)

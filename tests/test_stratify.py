@@ -171,3 +171,19 @@ async def test_out_of_range_hint_is_a_400_in_the_client_format(capture: httpx.As
             extra_body={"lc_layer_hints": {"7": 1}},
         )
     assert "lc_layer_hints" in str(info.value)
+
+
+def test_prefix_digests_are_kept_per_layers_and_a_changed_part_gets_its_own() -> None:
+    from layercache_asgi.prompt._layers import digest
+
+    def body(system: str) -> dict[str, Any]:
+        return {"system": system, "tools": TOOLS, "messages": [{"role": "user", "content": "hi"}]}
+
+    layers = stratify("anthropic", body("Be brief."))
+    first = layers.prefix_digest(1)
+    assert layers.prefix_digest(1) == first == digest([p.digest for p in layers.parts[: layers.boundary(1)]])
+    changed = stratify("anthropic", body("Be thorough."))
+    assert changed.prefix_digest(1) != first
+    assert changed.prefix_digest(1) == digest([p.digest for p in changed.parts[: changed.boundary(1)]])
+    assert layers.without_values().prefix_digest(0) == layers.prefix_digest(0)
+

@@ -147,8 +147,16 @@ class Layers:
         return self.head_digest(self.boundary(layer))
 
     def head_digest(self, end: int) -> str:
-        """Digest of the first ``end`` parts."""
-        return digest([p.digest for p in self.parts[:end]])
+        """Digest of the first ``end`` parts (kept: several stages ask for the same prefixes, and the
+        parts of a Layers never change)."""
+        found = self._heads.get(end)
+        if found is None:
+            found = self._heads[end] = digest([p.digest for p in self.parts[:end]])
+        return found
+
+    @cached_property
+    def _heads(self) -> dict[int, str]:
+        return {}
 
     def shared(self, other: Layers, through: int | None = None) -> int:
         """How many leading parts (path and content) this request shares with ``other``; with

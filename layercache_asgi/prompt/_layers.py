@@ -20,6 +20,7 @@ assistant, their outputs the tool (:func:`layercache_asgi.wire.item_role`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -40,6 +41,7 @@ __all__ = [
     "digest",
     "has_markers",
     "is_tool_result",
+    "key_digest",
     "minified",
     "part_blocks",
     "part_value",
@@ -89,6 +91,14 @@ def digest(*values: Any) -> str:
         h.update(minified(value))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def key_digest(*values: str | int | None) -> str:
+    """:func:`digest` of a few short values (tenant, model, layer, a prefix digest): the keys of families
+    and sessions, asked several times a request and again next request. Kept by the values themselves,
+    so a changed one never gets a stale digest."""
+    return digest(*values)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from ..explain import (
     prints_of,
 )
 from ..prompt._facts import layers_of
-from ..prompt._layers import Layers, digest
+from ..prompt._layers import Layers, key_digest
 from ..prompt._state import PromptState, prompt_state
 
 __all__ = ["ExplainMisses", "explain", "prefix_header"]
@@ -147,7 +147,7 @@ class ExplainMisses:
     def _explain(self, exchange: Exchange, layers: Layers) -> _Seen:
         state = prompt_state(exchange)
         request = exchange.request
-        key = digest(exchange.tenant, request.wire, request.model)
+        key = key_digest(exchange.tenant, request.wire, request.model)
         history: list[_Seen] = state.families.get(key) or []
         if not exchange.settings.logging.log_prompts and len(state.texts):
             state.texts = LRU(state.texts.size)  # log_prompts was turned off: forget the texts kept under it

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.prompt._layers import digest
 from layercache_asgi.testing import FakeProvider, read_body
 from layercache_asgi.testing._fake_diagnostics import FakeCacheDiagnostics
 
@@ -20,15 +21,45 @@ class _QuietFake(FakeProvider):
 
 
 class _NoFingerprints(FakeCacheDiagnostics):
-    """Answers the proxy's cache-diagnosis request with "nothing to report" instead of
-    fingerprinting the whole prompt in Python (~14 ms at 600 KB): that cost is the fake's, and
-    only requests through the proxy ask for it, so it would be charged to the proxy."""
+    """Answers the proxy's cache-diagnosis request as the real API would for the bench's bodies, without
+    fingerprinting the whole prompt in Python (~14 ms at 600 KB): that cost is the fake's, and only
+    requests through the proxy ask for it, so it would be charged to the proxy.
+
+    Within one body size the bench varies nothing but the last user message (same model, tools and
+    system, a unique question: ``overhead.with_question``), so of the earlier request only its number
+    of tools and its last message are kept and compared, in the real API's order: ``tools_changed``
+    (a sweep moving between the chat-sized body and the agent ones, which differ in tools and system
+    alike), ``messages_changed`` (what the real API says of every other bench request, and what the
+    proxy sees), else ``null``. Other changes would go unseen; the bench makes none."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # answer id -> (tools, messages, digest of the last message)
+        self.last: dict[str, tuple[int, int, str]] = {}
 
     def diagnose(self, body: dict[str, Any], count: Any) -> tuple[bool, Any]:
-        return isinstance(body.get("diagnostics"), dict), None
+        asked = body.get("diagnostics")
+        if not isinstance(asked, dict):
+            return False, None
+        previous = asked.get("previous_message_id")
+        if previous is None:
+            return True, None
+        old = self.last.get(str(previous))
+        if old is None:
+            return True, {"cache_miss_reason": {"type": "previous_message_not_found"}}
+        tools, n, last = old
+        messages = body.get("messages") or []
+        if len(body.get("tools") or []) != tools:
+            return True, {"cache_miss_reason": {"type": "tools_changed"}}
+        if n and (len(messages) < n or digest(messages[n - 1]) != last):
+            return True, {"cache_miss_reason": {"type": "messages_changed"}}
+        return True, None
 
     def remember(self, message_id: str, body: dict[str, Any], count: Any) -> None:
-        return None
+        messages = body.get("messages") or []
+        self.last[message_id] = (len(body.get("tools") or []), len(messages), digest(messages[-1]) if messages else "")
+        if len(self.last) > 1000:  # a benchmark sends thousands: keep memory flat
+            del self.last[next(iter(self.last))]
 
 
 # Not strict either: the fake's checks of breakpoints and tool pairing walk every block of a

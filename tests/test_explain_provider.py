@@ -250,3 +250,28 @@ async def test_pending_and_forgotten_diagnoses_are_shown_but_never_flagged(
     shown = details((await ask(claude, system=SYSTEM + " v3")).headers[HEADER])
     assert (shown["provider"], "disagree" in shown) == ("previous_message_not_found", False)
     assert shown["block"] == "system" and int(shown["byte"]) == len(SYSTEM) // 64 * 64  # the appended words' chunk
+
+
+@pytest.mark.parametrize("level", ["WARNING", "INFO"])
+async def test_info_lines_are_not_built_at_a_level_that_drops_them(
+    fake: FakeProvider, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch, level: str
+) -> None:
+    from layercache_asgi.stages import explain_misses
+
+    built: list[str] = []
+
+    class Spy:  # stands in for the stage's logger: records what the stage asks it to log
+        def info(self, event: str, **fields: Any) -> None:
+            built.append(event)
+
+    monkeypatch.setattr(explain_misses, "log", Spy())
+    async with in_process(fake, make_settings(logging={"level": level})) as http:
+        claude = async_anthropic(http, api_key="sk-ant-test-key-1")
+        await ask(claude)
+        # The proxy sees the system change; the provider is made to name the tools instead.
+        monkeypatch.setattr(
+            fake.diagnostics, "diagnose", lambda body, count: (True, {"cache_miss_reason": {"type": "tools_changed"}})
+        )
+        shown = details((await ask(claude, system=SYSTEM + " v2")).headers[HEADER])
+    assert (shown["verdict"], shown["provider"], shown["disagree"]) == ("changed:L0 system", "tools_changed", "yes")
+    assert built == ([] if level == "WARNING" else ["prefix_changed", "prefix_verdicts_differ"])

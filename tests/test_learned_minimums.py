@@ -112,3 +112,13 @@ def test_moves_are_by_steps_and_bounded() -> None:
     assert learned.get("anthropic", "m") == 512  # the lower bound
     assert learned.observe("anthropic", "m", 1024, 600, Usage(cache_write=600)) is None  # it wrote: as expected
     assert (probe_floor(2048), probe_floor(1024), probe_floor(512)) == (1024, 512, 512)
+
+
+def test_a_configured_minimum_wins_after_the_table_was_asked() -> None:
+    from layercache_asgi.prompt._prefix_minimums import min_prefix_tokens
+
+    assert min_prefix_tokens("anthropic", "claude-sonnet-4-5") == 1024  # the table's answer, now kept
+    assert min_prefix_tokens("anthropic", "claude-sonnet-4-5", {"claude-sonnet-4-5": 2048}) == 2048
+    assert min_prefix_tokens("anthropic", "claude-sonnet-4-5", {"claude-sonnet": 3000}) == 3000
+    assert min_prefix_tokens("anthropic", "claude-sonnet-4-5", {}) == 1024
+    assert min_prefix_tokens("openai", "gpt-4o") == 1024 and min_prefix_tokens("mistral", "x") is None

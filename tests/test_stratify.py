@@ -171,3 +171,26 @@ async def test_out_of_range_hint_is_a_400_in_the_client_format(capture: httpx.As
             extra_body={"lc_layer_hints": {"7": 1}},
         )
     assert "lc_layer_hints" in str(info.value)
+
+
+def test_prefix_digests_are_kept_per_layers_and_a_changed_part_gets_its_own() -> None:
+    from layercache_asgi.prompt._layers import digest
+
+    def body(system: str) -> dict[str, Any]:
+        return {"system": system, "tools": TOOLS, "messages": [{"role": "user", "content": "hi"}]}
+
+    layers = stratify("anthropic", body("Be brief."))
+    first = layers.prefix_digest(1)
+    assert layers.prefix_digest(1) == first == digest([p.digest for p in layers.parts[: layers.boundary(1)]])
+    changed = stratify("anthropic", body("Be thorough."))
+    assert changed.prefix_digest(1) != first
+    assert changed.prefix_digest(1) == digest([p.digest for p in changed.parts[: changed.boundary(1)]])
+    assert layers.without_values().prefix_digest(0) == layers.prefix_digest(0)
+
+
+def test_kept_key_digests_are_the_digests_of_their_values() -> None:
+    from layercache_asgi.prompt._layers import digest, key_digest
+
+    for values in (("t1", "claude", 1, "abc"), ("t2", "claude", 1, "abc"), ("t1", "claude", 0, "abc"), (None, "m", 1)):
+        assert key_digest(*values) == key_digest(*values) == digest(*values)
+    assert key_digest("t", 1) != key_digest("t", True)  # equal as keys of a dict, not as JSON

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
+
 __all__ = ["EventFilter", "remove_member"]
 
 _NOT_FOUND = object()
@@ -94,6 +96,53 @@ def remove_member(text: bytes, path: tuple[str, ...]) -> tuple[bytes, Any]:
 
     The value is ``_NOT_FOUND`` (test with :func:`found`) and ``text`` unchanged when there is no
     such member or ``text`` is not a JSON object."""
+    if len(path) == 1 and len(text) <= _FAST_LIMIT:
+        done = _remove_top_level(text, path[0])
+        if done is not None:
+            return done
+    return _remove_walking(text, path)
+
+
+_FAST_LIMIT = 1 << 16  # bytes: a longer answer is walked (parsing it whole twice would cost more than the walk)
+_COLON = re.compile(rb"[ \t\r\n]*:[ \t\r\n]*")
+
+
+def _remove_top_level(text: bytes, name: str) -> tuple[bytes, Any] | None:
+    """The common case, in C: the first occurrence of the key's plain spelling is cut out with its value,
+    and kept only if the answer parsed again is the answer without that top-level member (so an
+    occurrence in a string or a nested object, or a key spelled with escapes, is never taken).
+    None: not decided here, the walk decides."""
+    needle = json.dumps(name).encode()
+    at = text.find(needle)
+    if at < 0:  # absent, unless spelled with escapes: a parse tells
+        try:
+            doc = orjson.loads(text)
+        except ValueError:
+            return None
+        return (text, _NOT_FOUND) if isinstance(doc, dict) and name not in doc else None
+    colon = _COLON.match(text, at + len(needle))
+    if colon is None:
+        return None
+    try:
+        end = _value_end(text, colon.end())
+        value = orjson.loads(text[colon.end() : end])
+        tail = _AFTER.match(text, end)
+        assert tail is not None  # matches the empty string too
+        if tail.lastindex:  # a member follows: take this one and its comma
+            out = text[:at] + text[tail.end() :]
+        else:
+            before = text[:at].rstrip(b" \t\r\n")
+            # The last member: take the comma before it (else the only one).
+            out = before[:-1].rstrip(b" \t\r\n") + text[end:] if before.endswith(b",") else text[:at] + text[end:]
+        doc, rest = orjson.loads(text), orjson.loads(out)  # several times json's speed; what it refuses is walked
+    except (ValueError, IndexError):
+        return None
+    if not isinstance(doc, dict) or name not in doc or doc.pop(name) != value or rest != doc:
+        return None
+    return out, value
+
+
+def _remove_walking(text: bytes, path: tuple[str, ...]) -> tuple[bytes, Any]:
     try:
         i = _skip(text, 0)
         for depth, name in enumerate(path):

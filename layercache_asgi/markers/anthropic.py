@@ -32,7 +32,7 @@ from typing import Any
 
 from .._exchange import Exchange
 from .._types import Wire
-from ..prompt._layers import Layers, digest, has_markers, part_value
+from ..prompt._layers import Layers, has_markers, key_digest, part_value
 from ..prompt._state import PromptState, SessionMark
 
 __all__ = ["LOOKBACK_BLOCKS", "MAX_BREAKPOINTS", "apply_anthropic", "count_markers"]
@@ -129,14 +129,14 @@ def _mark(body: dict[str, Any], wire: Wire, path: str, cc: dict[str, str]) -> bo
 def _session_key(exchange: Exchange, layers: Layers) -> str:
     start = layers.boundary(1)
     first = layers.parts[start].digest if start < len(layers.parts) else ""
-    return digest(exchange.tenant, exchange.request.model, layers.prefix_digest(1), first)
+    return key_digest(exchange.tenant, exchange.request.model, layers.prefix_digest(1), first)
 
 
 def _candidates(layers: Layers, ends: list[int], mark: SessionMark | None) -> list[int]:
     last = [layers.boundary(k) - 1 for k in (2, 1)]
     extra: list[int] = []
     if mark is not None and 0 <= mark.part_index < last[0]:
-        same = digest([p.digest for p in layers.parts[: mark.part_index + 1]]) == mark.prefix_digest
+        same = layers.head_digest(mark.part_index + 1) == mark.prefix_digest
         if same and ends[last[0]] - mark.block_end > LOOKBACK_BLOCKS:
             extra.append(mark.part_index)
     tools = [i for i, p in enumerate(layers.parts[: layers.boundary(1)]) if p.path.startswith("tools[")]
@@ -189,6 +189,6 @@ def apply_anthropic(exchange: Exchange, layers: Layers, state: PromptState, thro
             marked.append(path)
     end = layers.boundary(2) - 1
     if end >= layers.boundary(1) and (through >= 2 or end <= free_until):
-        prefix = digest([p.digest for p in layers.parts[: end + 1]])
+        prefix = layers.head_digest(end + 1)
         state.sessions.put(key, SessionMark(end, prefix, ends[end]))
     return marked

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from .._lru import LRU
-from ..prompt._layers import Layers, digest
+from ..prompt._layers import Layers, key_digest
 from ..prompt._learned_minimums import minimum_of
 from ..prompt._state import prompt_state
 from ..wire._content import content_text
@@ -336,7 +336,7 @@ async def apply_gemini(
     request = cache_request(body, layers, target.upstream_model, ttl)
     if request is None:
         return None
-    prefix_hash = digest(exchange.tenant, target.model, layers.prefix_digest(1))
+    prefix_hash = key_digest(exchange.tenant, target.model, layers.prefix_digest(1))
     try:
         name = await _handle(exchange, target, prefix_hash, request, prefix_tokens, extend=not trial)
     except Exception as exc:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from .._exchange import Exchange
-from ..prompt._layers import Layers, digest
+from ..prompt._layers import Layers, key_digest
 
 if TYPE_CHECKING:
     from ..upstream._providers import Deployment
@@ -88,7 +88,7 @@ def apply_openai(exchange: Exchange, layers: Layers, target: Deployment | None =
     if target is not None:
         _retain(exchange, target)
     strip_cache_control(body)
-    key = "lc-" + digest(exchange.tenant, layers.prefix_digest(1))[:40]
+    key = "lc-" + key_digest(exchange.tenant, layers.prefix_digest(1))[:40]
     # Chat completions and the Responses API both take it; a client's own key (Codex sends one) is kept.
     # An Anthropic-wire request has no such field: the key travels on the exchange to the LiteLLM call.
     if exchange.request.wire not in ("openai", "responses"):

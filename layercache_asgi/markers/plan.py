@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._types import MarkPlan
-from ..prompt._layers import Layers, digest
+from ..prompt._layers import Layers, key_digest
 from ..prompt._reuse import ANTHROPIC_PREMIUM, ReuseEstimator, gemini_premium, pays
 from ..prompt._state import prompt_state
 from ._gemini_ttl import TRIAL_SECONDS as TRIAL
@@ -57,7 +57,7 @@ def plan_markers(exchange: Exchange, layers: Layers, target: Deployment) -> Mark
         return MarkPlan(2, "always")
     premium, ttl = cost
     estimator, tenant = _estimator(exchange), exchange.tenant
-    keys = [(k, digest(tenant, target.model, k, layers.prefix_digest(k))) for k in (1, 0) if layers.boundary(k) > 0]
+    keys = [(k, key_digest(tenant, target.model, k, layers.prefix_digest(k))) for k in (1, 0) if layers.boundary(k) > 0]
     plan = MarkPlan(-1, "deferred")
     if layers.boundary(2) > layers.boundary(1):
         plan = MarkPlan(2, "session")

@@ -20,6 +20,7 @@ assistant, their outputs the tool (:func:`layercache_asgi.wire.item_role`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -40,6 +41,7 @@ __all__ = [
     "digest",
     "has_markers",
     "is_tool_result",
+    "key_digest",
     "minified",
     "part_blocks",
     "part_value",
@@ -89,6 +91,14 @@ def digest(*values: Any) -> str:
         h.update(minified(value))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def key_digest(*values: str | int | None) -> str:
+    """:func:`digest` of a few short values (tenant, model, layer, a prefix digest): the keys of families
+    and sessions, asked several times a request and again next request. Kept by the values themselves,
+    so a changed one never gets a stale digest."""
+    return digest(*values)
 
 
 @dataclass(frozen=True)
@@ -147,8 +157,16 @@ class Layers:
         return self.head_digest(self.boundary(layer))
 
     def head_digest(self, end: int) -> str:
-        """Digest of the first ``end`` parts."""
-        return digest([p.digest for p in self.parts[:end]])
+        """Digest of the first ``end`` parts (kept: several stages ask for the same prefixes, and the
+        parts of a Layers never change)."""
+        found = self._heads.get(end)
+        if found is None:
+            found = self._heads[end] = digest([p.digest for p in self.parts[:end]])
+        return found
+
+    @cached_property
+    def _heads(self) -> dict[int, str]:
+        return {}
 
     def shared(self, other: Layers, through: int | None = None) -> int:
         """How many leading parts (path and content) this request shares with ``other``; with

@@ -194,11 +194,11 @@ def learned_minimums(exchange: Exchange) -> LearnedMinimums:
 async def minimum_of(exchange: Exchange, target: Deployment) -> int | None:
     """The minimum for ``target``: a configured entry, else the learned value, else the table."""
     table = min_prefix_tokens(target.provider, target.upstream_model)
-    configured = min_prefix_tokens(
-        target.provider,
-        target.upstream_model,
-        exchange.settings.caching.min_prefix_tokens,
-        alias=exchange.request.model,
+    overrides = exchange.settings.caching.min_prefix_tokens
+    configured = (
+        min_prefix_tokens(target.provider, target.upstream_model, overrides, alias=exchange.request.model)
+        if overrides
+        else table
     )
     if table is None or configured != table:
         return configured

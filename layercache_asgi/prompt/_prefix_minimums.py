@@ -7,6 +7,7 @@ be a model id, a ``provider/model`` string, or a route name.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 __all__ = ["DEFAULT_MINIMUMS", "min_prefix_tokens"]
@@ -53,12 +54,18 @@ def min_prefix_tokens(
     provider: str, model: str, overrides: Mapping[str, int] | None = None, *, alias: str | None = None
 ) -> int | None:
     """The minimum cacheable prefix in tokens, or None when the provider has no prefix cache we know."""
-    overrides = overrides or {}
+    if not overrides:
+        return _from_table(provider, model)
     for key in (alias, f"{provider}/{model}", model):
         if key and key in overrides:
             return overrides[key]
     found = _longest_prefix({k: v for k, v in overrides.items() if "/" not in k}, model)
     if found is not None:
         return found
+    return _from_table(provider, model)
+
+
+@functools.lru_cache(maxsize=256)  # asked several times a request, of a few models; the table never changes
+def _from_table(provider: str, model: str) -> int | None:
     table = DEFAULT_MINIMUMS.get(provider)
     return _longest_prefix(table, model) if table is not None else None

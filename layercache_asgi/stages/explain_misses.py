@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 
 from .._exchange import Exchange, get_exchange
+from .._logging import logs_at
 from .._lru import LRU
 from .._types import ASGIApp, Receive, Scope, Send
 from ..explain import (
@@ -41,7 +42,7 @@ from ..explain import (
     prints_of,
 )
 from ..prompt._facts import layers_of
-from ..prompt._layers import Layers, digest
+from ..prompt._layers import Layers, key_digest
 from ..prompt._state import PromptState, prompt_state
 
 __all__ = ["ExplainMisses", "explain", "prefix_header"]
@@ -135,7 +136,7 @@ class ExplainMisses:
         answered = outcome.completion.id if outcome.completion is not None else ""
         if diagnosis is not None and diagnosis.sent and outcome.provider == "anthropic" and answered.startswith("msg_"):
             seen.message_id = answered  # Anthropic keeps this request's fingerprint under it
-        if diagnosis is not None and diagnosis.agrees is False:
+        if diagnosis is not None and diagnosis.agrees is False and logs_at("layercache.prefix"):
             log.info(
                 "prefix_verdicts_differ",
                 model=exchange.request.model,
@@ -146,7 +147,7 @@ class ExplainMisses:
     def _explain(self, exchange: Exchange, layers: Layers) -> _Seen:
         state = prompt_state(exchange)
         request = exchange.request
-        key = digest(exchange.tenant, request.wire, request.model)
+        key = key_digest(exchange.tenant, request.wire, request.model)
         history: list[_Seen] = state.families.get(key) or []
         if not exchange.settings.logging.log_prompts and len(state.texts):
             state.texts = LRU(state.texts.size)  # log_prompts was turned off: forget the texts kept under it
@@ -161,7 +162,7 @@ class ExplainMisses:
             exchange.prefix_where = _where(layers, seen, reference.blocks, request.body, index, state)
         self._ask_provider(exchange, reference, index, blocks)
         exchange.response_headers["x-layercache-prefix"] = prefix_header(exchange)
-        if cause not in ("stable", "new"):
+        if cause not in ("stable", "new") and logs_at("layercache.prefix"):
             where = exchange.prefix_where.describe() if exchange.prefix_where else detail.partition(" ")[2]
             log.info("prefix_changed", model=request.model, layer=cause, where=where)
         _remember_blocks(state, layers, seen, request.body, keep_text=exchange.settings.logging.log_prompts)

@@ -29,7 +29,7 @@ from .._exchange import Exchange, get_exchange
 from .._lru import LRU
 from .._types import ASGIApp, Message, Receive, Scope, Send
 from ..prompt._facts import layers_of, prefix_check_of
-from ..prompt._layers import digest
+from ..prompt._layers import key_digest
 from ..prompt._prefix_minimums import min_prefix_tokens
 from ..upstream._target import target_of
 
@@ -193,7 +193,7 @@ class WarmupGate:
         if target is None or min_prefix_tokens(target.provider, target.upstream_model) is None:
             return []
         levels = (2, 1) if layers.boundary(2) > layers.boundary(1) else (1,)
-        return [digest(exchange.tenant, target.model, layers.prefix_digest(k)) for k in levels]
+        return [key_digest(exchange.tenant, target.model, layers.prefix_digest(k)) for k in levels]
 
     async def _wait(self, exchange: Exchange, leader: _Claim, deadline: float) -> bool:
         """Wait for the leader's response to start; True when its client left first (claim again)."""

@@ -10,6 +10,7 @@ in the client's wire format, or raise :class:`UpstreamError`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -84,6 +85,11 @@ async def _fast(deployment: Deployment, exchange: Exchange, key: str | None) -> 
         return await _fast_once(deployment, exchange, key)
 
 
+@functools.lru_cache(maxsize=16)  # one per configured pair, not one per request (httpx never changes it)
+def _timeout(total: float, connect: float) -> httpx.Timeout:
+    return httpx.Timeout(total, connect=connect)
+
+
 async def _fast_once(deployment: Deployment, exchange: Exchange, key: str | None) -> UpstreamResponse:
     client: httpx.AsyncClient = exchange.runtime.http
     request = exchange.request
@@ -99,8 +105,8 @@ async def _fast_once(deployment: Deployment, exchange: Exchange, key: str | None
     url, headers = _fast_request(deployment, exchange, key)
     attach_diagnostics(exchange, deployment, body, headers)
     content = dumps(body, exact=request.exact_numbers)
-    # Per request, from the settings snapshot: a hot reload changes it without a new client.
-    timeout = httpx.Timeout(exchange.settings.upstream.timeout, connect=exchange.settings.upstream.connect_timeout)
+    # From the request's settings snapshot: a hot reload changes it without a new client.
+    timeout = _timeout(exchange.settings.upstream.timeout, exchange.settings.upstream.connect_timeout)
     try:
         if not request.stream:
             response = await client.post(url, content=content, headers=headers, timeout=timeout)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Bucket", "BucketKey", "Candidate", "VectorIndex"]
+__all__ = ["Bucket", "BucketKey", "Candidate", "Rows", "VectorIndex"]
 
 BucketKey = tuple[str, str]  # (tenant, exact key)
 Vector = np.ndarray[Any, np.dtype[np.float32]]
@@ -95,22 +95,15 @@ class Bucket:
     def scan(self, vector: Vector, threshold: float, now: float, limit: int) -> tuple[list[Candidate], float | None]:
         """:meth:`search`, and the similarity of the nearest live row whatever the threshold
         (None when there is none): what tuning the threshold needs to see."""
-        if self.size == 0:
-            return [], None
-        rows = self.vectors[: self.size]
-        # numpy's BLAS wakes its worker threads for a matrix product, and they spin for a while
-        # afterwards on the cores the event loop and the embedder need: far costlier than the
-        # product itself. einsum's own loops stay on this thread; big buckets (searched off the
-        # loop) still get the BLAS product.
-        sims = np.einsum("ij,j->i", rows, vector) if self.size <= _EINSUM_ROWS else rows @ vector
-        sims[self.expires[: self.size] <= now] = -2.0
-        best = float(sims.max())
-        above = np.flatnonzero(sims >= threshold)
-        if above.size > limit:
-            above = above[np.argpartition(-sims[above], limit - 1)[:limit]]
-        ranked = above[np.argsort(-sims[above], kind="stable")]
-        candidates = [Candidate(int(self.ids[i]), float(sims[i]), self.queries[i]) for i in ranked]
-        return candidates, best if best > -2.0 else None
+        return self.rows().scan(vector, threshold, now, limit)
+
+    def rows(self) -> Rows:
+        """The rows as they are now, to scan on another thread while the loop adds, removes
+        and compacts: growing and compacting replace the arrays and the list, adding writes past
+        ``size``, so these views keep what was read; a row removed meanwhile may still be
+        found, and its answer's fetch drops it."""
+        n = self.size
+        return Rows(self.ids[:n], self.vectors[:n], self.expires[:n], self.queries, n)
 
     def drop_expired(self, now: float) -> None:
         stale = np.flatnonzero((self.expires[: self.size] <= now) & (self.expires[: self.size] != 0))
@@ -135,6 +128,35 @@ class Bucket:
         self.positions = {int(entry_id): i for i, entry_id in enumerate(self.ids)}
         if self.size == 0:
             self.__post_init__()
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """What one scan reads of a bucket (see :meth:`Bucket.rows`)."""
+
+    ids: np.ndarray[Any, np.dtype[np.int64]]
+    vectors: Vector
+    expires: np.ndarray[Any, np.dtype[np.float64]]
+    queries: list[str]
+    size: int
+
+    def scan(self, vector: Vector, threshold: float, now: float, limit: int) -> tuple[list[Candidate], float | None]:
+        if self.size == 0:
+            return [], None
+        # numpy's BLAS wakes its worker threads for a matrix product, and they spin for a while
+        # afterwards on the cores the event loop and the embedder need: far costlier than the
+        # product itself. einsum's own loops stay on this thread; big buckets (searched off the
+        # loop) still get the BLAS product.
+        rows = self.vectors
+        sims = np.einsum("ij,j->i", rows, vector) if self.size <= _EINSUM_ROWS else rows @ vector
+        sims[self.expires <= now] = -2.0
+        best = float(sims.max())
+        above = np.flatnonzero(sims >= threshold)
+        if above.size > limit:
+            above = above[np.argpartition(-sims[above], limit - 1)[:limit]]
+        ranked = above[np.argsort(-sims[above], kind="stable")]
+        candidates = [Candidate(int(self.ids[i]), float(sims[i]), self.queries[i]) for i in ranked]
+        return candidates, best if best > -2.0 else None
 
 
 class VectorIndex:

@@ -128,7 +128,8 @@ class SemanticStore:
         """Stored inputs of ``bucket`` at or above ``threshold``, most similar first."""
         now = time.time()
         if bucket.size > _OFF_LOOP_ROWS:
-            found, nearest = await asyncio.to_thread(bucket.scan, vector, threshold, now, limit)
+            # The rows are read here, on the loop: the thread must not see a bucket the loop is changing.
+            found, nearest = await asyncio.to_thread(bucket.rows().scan, vector, threshold, now, limit)
         else:
             found, nearest = bucket.scan(vector, threshold, now, limit)
         if saw is not None:

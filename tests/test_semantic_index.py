@@ -1,0 +1,77 @@
+"""A bucket scanned on a worker thread while the event loop changes it (big buckets are
+searched off the loop): the scan reads the rows as they were when it was handed off."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from layercache_asgi.semantic._index import Bucket
+
+DIM = 16
+FAR_FUTURE = 4e9
+
+
+def unit(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def filled(n: int) -> Bucket:
+    bucket = Bucket(DIM)
+    for i in range(n):
+        bucket.add(i + 1, unit(i), f"question {i}", FAR_FUTURE)
+    return bucket
+
+
+def test_rows_keep_what_was_read_while_the_bucket_grows_and_compacts() -> None:
+    bucket = filled(100)
+    probe = unit(7)
+    rows = bucket.rows()
+    before, _ = rows.scan(probe, 0.0, 0.0, 8)
+    for i in range(100, 300):  # past the capacity: the arrays are replaced
+        bucket.add(i + 1, unit(i), f"question {i}", FAR_FUTURE)
+    for entry_id in range(1, 200):  # more than half removed: compacted into new arrays
+        bucket.remove(entry_id)
+    assert bucket.size < 300  # it did compact
+    after, _ = rows.scan(probe, 0.0, 0.0, 8)
+    assert [(c.entry_id, c.query) for c in after] == [(c.entry_id, c.query) for c in before]
+    assert after[0].entry_id == 8 and after[0].query == "question 7"
+    # The bucket itself now answers from what it holds.
+    assert all(c.entry_id >= 200 for c in bucket.search(probe, 0.0, 0.0, 8))
+
+
+def test_a_scan_on_another_thread_never_sees_the_bucket_half_changed() -> None:
+    # What the store does for a bucket over 4,096 rows; the loop keeps adding and removing
+    # meanwhile. Reading the bucket's size and arrays from the thread raised IndexError
+    # ("boolean index did not match") under load.
+    bucket = filled(4_000)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def scanner() -> None:
+        probe = unit(1)
+        while not stop.is_set():
+            try:
+                found, nearest = bucket.rows().scan(probe, 0.5, 0.0, 8)
+                assert nearest is not None and all(c.query.startswith("question") for c in found)
+            except BaseException as exc:  # any failure is the finding
+                errors.append(exc)
+                return
+
+    thread = threading.Thread(target=scanner)
+    thread.start()
+    try:
+        next_id = 4_001
+        for round_ in range(60):
+            for _ in range(150):
+                bucket.add(next_id, unit(next_id), f"question {next_id}", FAR_FUTURE)
+                next_id += 1
+            for entry_id in range(round_ * 120 + 1, round_ * 120 + 121):
+                bucket.remove(entry_id)
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    assert bucket.size == bucket.live + bucket.removed

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from layercache_asgi.semantic import _register
+from layercache_asgi.semantic._guard import Guard, compare_questions
+from layercache_asgi.semantic._lexicon import load_lexicon
 from layercache_asgi.semantic._register import plain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,3 +85,20 @@ def test_plain_spells_out_shorthand() -> None:
     assert plain("any1 know a gr8 place 4 me 2day?") == "anyone know a great place for me today?"
     # Outside ASCII the rules still run, all of them: IGNORECASE matches the Kelvin sign as a k.
     assert re.search("weekends", plain("W\u212aND plans"))
+
+
+def test_the_guard_judges_each_new_question_as_itself() -> None:
+    """The guard keeps the last new question's digest: the next new question never reuses it."""
+    load_lexicon()
+    guard = Guard(None)
+    pairs = [
+        ("Convert 50 GBP to JPY", "convert 50 gbp to jpy", True),
+        ("Convert 50 JPY to GBP", "convert 50 gbp to jpy", False),
+        ("How do I enable 2FA?", "How do I disable 2FA?", False),
+        ("How do I enable 2FA?", "how do I enable 2FA", True),
+        ("Convert 50 GBP to JPY", "convert 50 gbp to jpy", True),
+    ]
+    for _ in range(2):  # the second time the verdicts come from the guard's memo
+        for new, cached, same in pairs:
+            assert guard.check(new, cached).same is same, (new, cached)
+            assert compare_questions(new, cached).same is same

@@ -95,21 +95,24 @@ class Bucket:
     def scan(self, vector: Vector, threshold: float, now: float, limit: int) -> tuple[list[Candidate], float | None]:
         """:meth:`search`, and the similarity of the nearest live row whatever the threshold
         (None when there is none): what tuning the threshold needs to see."""
-        if self.size == 0:
+        # One snapshot: a big bucket is scanned off the event loop while the loop adds rows (a
+        # growth swaps the arrays) or compacts them; reading ``self`` twice mixed two states.
+        size, ids, vectors, expires, queries = self.size, self.ids, self.vectors, self.expires, self.queries
+        if size == 0:
             return [], None
-        rows = self.vectors[: self.size]
+        rows = vectors[:size]
         # numpy's BLAS wakes its worker threads for a matrix product, and they spin for a while
         # afterwards on the cores the event loop and the embedder need: far costlier than the
         # product itself. einsum's own loops stay on this thread; big buckets (searched off the
         # loop) still get the BLAS product.
-        sims = np.einsum("ij,j->i", rows, vector) if self.size <= _EINSUM_ROWS else rows @ vector
-        sims[self.expires[: self.size] <= now] = -2.0
+        sims = np.einsum("ij,j->i", rows, vector) if size <= _EINSUM_ROWS else rows @ vector
+        sims[expires[:size] <= now] = -2.0
         best = float(sims.max())
         above = np.flatnonzero(sims >= threshold)
         if above.size > limit:
             above = above[np.argpartition(-sims[above], limit - 1)[:limit]]
         ranked = above[np.argsort(-sims[above], kind="stable")]
-        candidates = [Candidate(int(self.ids[i]), float(sims[i]), self.queries[i]) for i in ranked]
+        candidates = [Candidate(int(ids[i]), float(sims[i]), queries[i]) for i in ranked]
         return candidates, best if best > -2.0 else None
 
     def drop_expired(self, now: float) -> None:

@@ -3,11 +3,12 @@ searched off the loop): the scan reads the rows as they were when it was handed 
 
 from __future__ import annotations
 
+import queue
 import threading
 
 import numpy as np
 
-from layercache_asgi.semantic._index import Bucket
+from layercache_asgi.semantic._index import Bucket, Rows
 
 DIM = 16
 FAR_FUTURE = 4e9
@@ -43,22 +44,22 @@ def test_rows_keep_what_was_read_while_the_bucket_grows_and_compacts() -> None:
 
 
 def test_a_scan_on_another_thread_never_sees_the_bucket_half_changed() -> None:
-    # What the store does for a bucket over 4,096 rows; the loop keeps adding and removing
-    # meanwhile. Reading the bucket's size and arrays from the thread raised IndexError
-    # ("boolean index did not match") under load.
+    # What the store does for a bucket over 4,096 rows: the rows are read on the loop (here the
+    # main thread), scanned on a worker thread while the loop keeps adding and removing. Reading
+    # the bucket's size and arrays from the worker raised IndexError ("boolean index did not
+    # match") under load.
     bucket = filled(4_000)
     errors: list[BaseException] = []
-    stop = threading.Event()
+    handed: queue.Queue[Rows | None] = queue.Queue()
 
     def scanner() -> None:
         probe = unit(1)
-        while not stop.is_set():
+        while (rows := handed.get()) is not None:
             try:
-                found, nearest = bucket.rows().scan(probe, 0.5, 0.0, 8)
+                found, nearest = rows.scan(probe, 0.5, 0.0, 8)
                 assert nearest is not None and all(c.query.startswith("question") for c in found)
             except BaseException as exc:  # any failure is the finding
                 errors.append(exc)
-                return
 
     thread = threading.Thread(target=scanner)
     thread.start()
@@ -66,12 +67,13 @@ def test_a_scan_on_another_thread_never_sees_the_bucket_half_changed() -> None:
         next_id = 4_001
         for round_ in range(60):
             for _ in range(150):
+                handed.put(bucket.rows())
                 bucket.add(next_id, unit(next_id), f"question {next_id}", FAR_FUTURE)
                 next_id += 1
             for entry_id in range(round_ * 120 + 1, round_ * 120 + 121):
                 bucket.remove(entry_id)
     finally:
-        stop.set()
+        handed.put(None)
         thread.join()
     assert errors == []
     assert bucket.size == bucket.live + bucket.removed

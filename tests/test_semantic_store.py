@@ -192,3 +192,24 @@ async def test_size_cap_is_kept_by_the_writer(db: Database) -> None:
         count = (await session.execute(select(func.count(SemanticEntry.id)))).scalar_one()
     assert count == 5
     await store.close()
+
+
+def test_a_scan_off_the_loop_sees_one_state_of_the_bucket() -> None:
+    """A big bucket is scanned in a worker thread while the event loop adds rows to it. Here the
+    add lands mid-scan, deterministically: when the product reads the query's vector."""
+    bucket = Bucket(dim=4)
+    unit = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)
+    for entry_id in range(1, 17):  # full: the next add grows (swaps) the arrays
+        bucket.add(entry_id, unit, f"question {entry_id}", expires=2e9)
+
+    class AddsMidScan:
+        def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+            if bucket.size == 16:
+                bucket.add(99, unit, "added meanwhile", expires=2e9)
+            return unit
+
+    found, nearest = bucket.scan(AddsMidScan(), 0.5, now=1e9, limit=20)  # type: ignore[arg-type]
+    assert [c.entry_id for c in found] == list(range(1, 17))  # the rows there when the scan began
+    assert nearest == pytest.approx(1.0)
+    assert bucket.size == 17
+    assert [c.entry_id for c in bucket.search(unit, 0.5, now=1e9, limit=20)] == [*range(1, 17), 99]

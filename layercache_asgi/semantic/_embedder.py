@@ -188,10 +188,10 @@ class Embedder:
         return model
 
     def _embed_sync(self, texts: list[str]) -> Rows:
-        rows = np.asarray(list(self._model.embed(texts, batch_size=MAX_BATCH)), dtype=np.float32)
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        normalised: np.ndarray[Any, np.dtype[np.float32]] = (rows / np.maximum(norms, 1e-12)).astype(np.float32)
-        return normalised
+        rows: Rows = np.asarray(list(self._model.embed(texts, batch_size=MAX_BATCH)), dtype=np.float32)
+        # In place: ``rows`` is a fresh array, float32 already (no divide-then-astype copies).
+        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), np.float32(1e-12))
+        return rows
 
 
 def _local_model_name(text_embedding: Any, model_name: str, folder: Path) -> str:

@@ -356,13 +356,16 @@ class Guard:
         self.weighing = weighing
         self._vectors: LRU[bytes, Any] = LRU(size)  # by digest: the weighing's texts are whole questions
         self._verdicts: LRU[tuple[Any, ...], Verdict] = LRU(VERDICTS_KEPT)
+        self._new: tuple[str | None, bytes] = (None, b"")  # the last new question and its digest
 
     def check(self, new: str, cached: str, word_cut: float | None = None, weighing: Weighing | None = None) -> Verdict:
         similar = self._similarity if self.embedder is not None else None
         cut = self.word_cut if word_cut is None else word_cut
         weighing = self.weighing if weighing is None else weighing
         # Digests, not the texts: a client's question can be large, and 10,000 of them held as keys is not bounded.
-        key = (text_key(new), text_key(cached), cut, weighing, similar is not None)
+        if self._new[0] != new:  # a lookup checks one new question against each candidate: digest it once
+            self._new = (new, text_key(new))
+        key = (self._new[1], text_key(cached), cut, weighing, similar is not None)
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = compare_questions(new, cached, similar, cut, weighing)

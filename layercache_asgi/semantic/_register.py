@@ -51,36 +51,38 @@ _UNWISE = "(?:dumb|stupid|silly|foolish|unwise)"
 _LAST_WORD = r"(?:(?:too|so|really|very|quite|always) )?[a-z]+\s*(?:[.?!,]|$)"
 _INTENSIFIER = re.compile(r"\b(what|where|why|how|who|which) on earth\b", re.IGNORECASE)
 # Chat shorthand that would read as a number or a negation: "how 2 ...", "how long 2 wait", "b4", "no. of".
+# Each rule: (hint, pattern, replacement); the hint, in lower case, is in every text the pattern matches.
 _SHORTHAND = (
     (
+        " 2",
         re.compile(r"\b(how|long|want|need|going|have|got|way|ways|where|what|try|trying|able|hard|easy) 2\b", re.I),
         r"\1 to",
     ),
     # "2" / "4" before a determiner or pronoun is "to" / "for": no count stands there ("2 the airport", "4 a refund").
-    (re.compile(rf"(?<=[a-z] )2 (?={_DETERMINER})", re.IGNORECASE), "to "),
-    (re.compile(rf"(?<=[a-z] )4 (?={_DETERMINER})", re.IGNORECASE), "for "),
+    (" 2 ", re.compile(rf"(?<=[a-z] )2 (?={_DETERMINER})", re.IGNORECASE), "to "),
+    (" 4 ", re.compile(rf"(?<=[a-z] )4 (?={_DETERMINER})", re.IGNORECASE), "for "),
     # ... and after a word that asks "to" or "for", unless a count's noun follows: "ok 2 go", "bad 4 dogs",
     # not "good 4 days".
-    (re.compile(rf"\b({_TAKES_TO}) 2 (?!{_COUNTED})", re.IGNORECASE), r"\1 to "),
-    (re.compile(rf"\b({_TAKES_FOR}) 4 (?!{_COUNTED})", re.IGNORECASE), r"\1 for "),
-    (re.compile(r"\bb4\b", re.IGNORECASE), "before"),
+    (" 2 ", re.compile(rf"\b({_TAKES_TO}) 2 (?!{_COUNTED})", re.IGNORECASE), r"\1 to "),
+    (" 4 ", re.compile(rf"\b({_TAKES_FOR}) 4 (?!{_COUNTED})", re.IGNORECASE), r"\1 for "),
+    ("b4", re.compile(r"\bb4\b", re.IGNORECASE), "before"),
     # "the best time to go to Iceland" is the best time to visit it (a place's name follows; not "go to bed").
-    (re.compile(r"\b(?:go|goes|went|going) to (?=[A-Z])"), "visit "),
+    (" to ", re.compile(r"\b(?:go|goes|went|going) to (?=[A-Z])"), "visit "),
     # "What's the process for applying..." asks "how to apply".
-    (re.compile(r"\bwhat(?:'s| is) the (?:process|procedure|steps?) (?:for|of|to)\b", re.IGNORECASE), "how to"),
-    (re.compile(r"\bwhat (?:does|would|will) it take to\b", re.IGNORECASE), "how to"),
-    (re.compile(r"\bno\.\s*of\b", re.IGNORECASE), "number of"),
-    (re.compile(r"\bwknds?\b", re.IGNORECASE), "weekends"),
-    (re.compile(r"\b4 (me|you|u|my|your)\b", re.IGNORECASE), r"for \1"),
-    (re.compile(r"\b2(?:moro|morrow|mrw)\b", re.IGNORECASE), "tomorrow"),
-    (re.compile(r"\b2day\b", re.IGNORECASE), "today"),
-    (re.compile(r"\b(some|any|every|no)1\b", re.IGNORECASE), r"\1one"),
-    (re.compile(r"\bl8r\b", re.IGNORECASE), "later"),
-    (re.compile(r"\bw8\b", re.IGNORECASE), "wait"),
-    (re.compile(r"\bgr8\b", re.IGNORECASE), "great"),
-    (re.compile(r"\b4ever\b", re.IGNORECASE), "forever"),
-    (re.compile(r"\bb/c\b", re.IGNORECASE), "because"),
-    (re.compile(r"\b2nite\b", re.IGNORECASE), "tonight"),
+    ("what", re.compile(r"\bwhat(?:'s| is) the (?:process|procedure|steps?) (?:for|of|to)\b", re.IGNORECASE), "how to"),
+    ("what", re.compile(r"\bwhat (?:does|would|will) it take to\b", re.IGNORECASE), "how to"),
+    ("no.", re.compile(r"\bno\.\s*of\b", re.IGNORECASE), "number of"),
+    ("wknd", re.compile(r"\bwknds?\b", re.IGNORECASE), "weekends"),
+    ("4 ", re.compile(r"\b4 (me|you|u|my|your)\b", re.IGNORECASE), r"for \1"),
+    ("2m", re.compile(r"\b2(?:moro|morrow|mrw)\b", re.IGNORECASE), "tomorrow"),
+    ("2day", re.compile(r"\b2day\b", re.IGNORECASE), "today"),
+    ("1", re.compile(r"\b(some|any|every|no)1\b", re.IGNORECASE), r"\1one"),
+    ("l8r", re.compile(r"\bl8r\b", re.IGNORECASE), "later"),
+    ("w8", re.compile(r"\bw8\b", re.IGNORECASE), "wait"),
+    ("gr8", re.compile(r"\bgr8\b", re.IGNORECASE), "great"),
+    ("4ever", re.compile(r"\b4ever\b", re.IGNORECASE), "forever"),
+    ("b/c", re.compile(r"\bb/c\b", re.IGNORECASE), "because"),
+    ("2nite", re.compile(r"\b2nite\b", re.IGNORECASE), "tonight"),
 )
 # Idioms said in plain words. Each holds a word of _IDIOM_WORDS, whose one search skips them all
 # for most questions (parsing a new question stays as cheap as before).
@@ -261,11 +263,25 @@ def _one_word(match: re.Match[str]) -> str:
 FUTURE_TIME = frozenset(["tomorrow", "tonight", "upcoming", "forecast", "forecasts", "forecasted", "predicted"])
 
 
+def _spell_out(text: str) -> str:
+    """The shorthand rules in order. A rule whose hint is not in the (ASCII) text cannot match
+    it: a substring test skips its regex scan (a digit or "what" woke them all, 20 scans)."""
+    ascii_text = text.isascii()  # outside ASCII, IGNORECASE can match what str.lower() does not give
+    lowered = text.lower()
+    for hint, pattern, replacement in _SHORTHAND:
+        if ascii_text and hint not in lowered:
+            continue
+        text, replaced = pattern.subn(replacement, text)
+        if replaced:
+            lowered = text.lower()
+    return text
+
+
 def plain(text: str) -> str:
     """``text`` without courtesies, its chat shorthand spelt out."""
     text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", text))
-    for pattern, replacement in _SHORTHAND if _SHORTHAND_SIGNS.search(text) else ():
-        text = pattern.sub(replacement, text)
+    if _SHORTHAND_SIGNS.search(text):
+        text = _spell_out(text)
     if _IDIOM_WORDS.search(text):
         for pattern, replacement in _IDIOMS:
             text = pattern.sub(replacement, text)

@@ -1,0 +1,104 @@
+"""The semantic path's shortcuts decide exactly what the long way decides.
+
+Each shortcut here (a substring test before a regex scan, a memo) is checked against the
+long way on every question of the labelled sets and the probes, and on texts written to
+hit the shortcut's edges (case, non-ASCII letters, a rule whose output wakes the next).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from layercache_asgi.semantic import _register
+from layercache_asgi.semantic._guard import Guard, compare_questions
+from layercache_asgi.semantic._lexicon import load_lexicon
+from layercache_asgi.semantic._register import plain
+
+ROOT = Path(__file__).resolve().parent.parent
+EDGES = [
+    "How 2 get 2 the airport B4 noon?",
+    "HOW LONG 2 WAIT 4 A REFUND",
+    "is it ok 2 go l8r or w8 till 2moro",
+    "see u 2MRW",
+    "c u 2morrow",
+    "What's the process for renewing a passport?",
+    "WHAT DOES IT TAKE TO become a pilot",
+    "No.   of people in NYC",
+    "best time to go to Iceland, or goes to Norway",
+    "Going to bed: when?",
+    "any1 know a gr8 place 4 me 2day? b/c wknds r busy",
+    "sub 4 buttermilk; good 4 days; safe 4 dogs; 4ever; 2nite",
+    "what is 48 plus 48",
+    "question measured-48: what is 48 plus 48?",
+    "How 2 convert 50 \u212aelvin (Kelvin sign) to C",  # non-ASCII: the long way
+    "W\u212aND plans and \u017fome1 else",
+    "Ünïcödé what is the process of 2 the end",
+    "",
+]
+
+
+def _questions() -> list[str]:
+    texts = list(EDGES)
+    for path in [*sorted((ROOT / "tests/data").glob("*.jsonl")), *sorted((ROOT / "bench/data").rglob("*.jsonl"))]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else {}
+            texts += [row[k] for k in ("a", "b") if isinstance(row.get(k), str)]
+    return texts
+
+
+QUESTIONS = _questions()
+
+
+def _all_rules(text: str) -> str:
+    """The shorthand rules as they ran before the hints: every pattern, in order."""
+    for _hint, pattern, replacement in _register._SHORTHAND:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def test_the_sets_were_read() -> None:
+    assert len(QUESTIONS) > 2000
+
+
+def test_every_hint_is_in_every_ascii_text_its_rule_matches() -> None:
+    for text in QUESTIONS:
+        for hint, pattern, _replacement in _register._SHORTHAND:
+            for variant in (text, text.upper(), text.lower()):
+                if variant.isascii() and pattern.search(variant):
+                    assert hint in variant.lower(), (hint, pattern.pattern, variant)
+
+
+@pytest.mark.parametrize("case", [str, str.upper, str.lower])
+def test_spelling_out_with_hints_is_the_long_way(case: object) -> None:
+    assert callable(case)
+    for text in QUESTIONS:
+        variant = case(text)
+        assert _register._spell_out(variant) == _all_rules(variant), variant
+
+
+def test_plain_spells_out_shorthand() -> None:
+    assert plain("How 2 get 2 the airport B4 noon?") == "How to get to the airport before noon?"
+    assert plain("any1 know a gr8 place 4 me 2day?") == "anyone know a great place for me today?"
+    # Outside ASCII the rules still run, all of them: IGNORECASE matches the Kelvin sign as a k.
+    assert re.search("weekends", plain("W\u212aND plans"))
+
+
+def test_the_guard_judges_each_new_question_as_itself() -> None:
+    """The guard keeps the last new question's digest: the next new question never reuses it."""
+    load_lexicon()
+    guard = Guard(None)
+    pairs = [
+        ("Convert 50 GBP to JPY", "convert 50 gbp to jpy", True),
+        ("Convert 50 JPY to GBP", "convert 50 gbp to jpy", False),
+        ("How do I enable 2FA?", "How do I disable 2FA?", False),
+        ("How do I enable 2FA?", "how do I enable 2FA", True),
+        ("Convert 50 GBP to JPY", "convert 50 gbp to jpy", True),
+    ]
+    for _ in range(2):  # the second time the verdicts come from the guard's memo
+        for new, cached, same in pairs:
+            assert guard.check(new, cached).same is same, (new, cached)
+            assert compare_questions(new, cached).same is same

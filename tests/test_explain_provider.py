@@ -6,6 +6,7 @@ not ask for it (JSON and streams), against the fake provider's diagnostics."""
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ import anthropic
 import httpx
 import pytest
 
-from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi import LayerCacheApp, Settings, _logging
 from layercache_asgi.explain import BETA, Diagnosis
 from layercache_asgi.testing import FakeProvider, in_process, serve
 
@@ -265,6 +266,9 @@ async def test_info_lines_are_not_built_at_a_level_that_drops_them(
             built.append(event)
 
     monkeypatch.setattr(explain_misses, "log", Spy())
+    # The process's level is the lowest of its live apps' levels: an app another test left alive at
+    # INFO would keep the lines wanted, so this app is the only one here.
+    monkeypatch.setattr(_logging, "_live", weakref.WeakValueDictionary())
     async with in_process(fake, make_settings(logging={"level": level})) as http:
         claude = async_anthropic(http, api_key="sk-ant-test-key-1")
         await ask(claude)

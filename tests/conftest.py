@@ -20,6 +20,10 @@ import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
+from layercache_asgi.semantic._embedder import Embedder
+from layercache_asgi.semantic._guard import Guard
+from layercache_asgi.semantic._lexicon import load_lexicon
+from layercache_asgi.semantic._thresholds import thresholds_for
 from layercache_asgi.testing import FakeProvider, in_process, serve
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -180,3 +184,18 @@ def aanthropic(http: httpx.AsyncClient) -> anthropic.AsyncAnthropic:
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> None:
+    """The guard's word table, read now: the guard reads it in the background otherwise."""
+    load_lexicon()
+
+
+@pytest.fixture
+async def guard(lexicon: None) -> AsyncIterator[Guard]:
+    """The guard as the proxy builds it for the test model: its measured word cut and weighing cuts."""
+    embedder = Embedder(model_path=str(MODEL_DIR))
+    row = thresholds_for("", str(MODEL_DIR))
+    yield Guard(embedder, word_cut=row.word_cut, weighing=row.weighing)
+    await embedder.close()

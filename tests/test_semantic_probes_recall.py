@@ -12,17 +12,12 @@ shows here, and every near-miss must be refused in both directions.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from layercache_asgi.semantic._embedder import Embedder
 from layercache_asgi.semantic._guard import Guard
-from layercache_asgi.semantic._lexicon import load_lexicon
 from layercache_asgi.semantic._question import parse
-from layercache_asgi.semantic._thresholds import thresholds_for
-from tests.conftest import MODEL_DIR
 
 PROBES = [
     json.loads(line)
@@ -35,17 +30,8 @@ PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
 RECALL_FLOOR = 0.78
 
 
-@pytest.fixture(scope="module", autouse=True)
-def lexicon_loaded() -> None:
-    load_lexicon()
-
-
-@pytest.fixture
-async def guard() -> AsyncIterator[Guard]:
-    embedder = Embedder(model_path=str(MODEL_DIR))
-    row = thresholds_for("", str(MODEL_DIR))
-    yield Guard(embedder, word_cut=row.word_cut, weighing=row.weighing)
-    await embedder.close()
+# The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.
+pytestmark = pytest.mark.usefixtures("lexicon")
 
 
 def test_the_probe_set_covers_the_weak_kinds_in_many_domains() -> None:

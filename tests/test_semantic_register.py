@@ -8,31 +8,18 @@ same shape and stays refused.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 
 from layercache_asgi import Settings
-from layercache_asgi.semantic._embedder import Embedder
 from layercache_asgi.semantic._guard import Guard
-from layercache_asgi.semantic._lexicon import load_lexicon
 from layercache_asgi.semantic._question import parse
-from layercache_asgi.semantic._thresholds import thresholds_for
 from layercache_asgi.testing import FakeProvider, in_process
-from tests.conftest import MODEL_DIR, async_openai
+from tests.conftest import async_openai
 
-
-@pytest.fixture(scope="module", autouse=True)
-def lexicon_loaded() -> None:
-    load_lexicon()
-
-
-@pytest.fixture
-async def guard() -> AsyncIterator[Guard]:
-    embedder = Embedder(model_path=str(MODEL_DIR))
-    row = thresholds_for("", str(MODEL_DIR))
-    yield Guard(embedder, word_cut=row.word_cut, weighing=row.weighing)
-    await embedder.close()
+# The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.
+pytestmark = pytest.mark.usefixtures("lexicon")
 
 
 ACCEPTED = [

@@ -7,34 +7,22 @@ fail without the mechanism they describe.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import openai
 import pytest
 
 from layercache_asgi import LayerCacheApp, Settings
 from layercache_asgi.semantic import compare_questions
-from layercache_asgi.semantic._embedder import Embedder
 from layercache_asgi.semantic._guard import Guard
-from layercache_asgi.semantic._lexicon import load_lexicon
 from layercache_asgi.semantic._question import parse
 from layercache_asgi.semantic._thresholds import resolve_weighing, thresholds_for
 from layercache_asgi.semantic._weigh import Weighing
 from layercache_asgi.testing import serve
 from tests.conftest import MODEL_DIR
 
-
-@pytest.fixture(scope="module", autouse=True)
-def lexicon_loaded() -> None:
-    load_lexicon()
-
-
-@pytest.fixture
-async def guard() -> AsyncIterator[Guard]:
-    embedder = Embedder(model_path=str(MODEL_DIR))
-    row = thresholds_for("", str(MODEL_DIR))
-    yield Guard(embedder, word_cut=row.word_cut, weighing=row.weighing)
-    await embedder.close()
+# The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.
+pytestmark = pytest.mark.usefixtures("lexicon")
 
 
 def test_the_measured_model_has_weighing_cuts_and_unmeasured_models_have_none() -> None:

@@ -1,36 +1,34 @@
 """The near-miss guard: cosine similarity says two questions are close; this says they ask the same.
 
-Small embedding models score "Convert 50 GBP to JPY" and "Convert 50 JPY to GBP" at
-0.95-0.99, and "enable 2FA" / "disable 2FA" above "enable 2FA" / "turn on 2FA". What tells
-such pairs apart is a handful of words, so the guard compares those, in this order.
+Small embedding models score "Convert 50 GBP to JPY" / "Convert 50 JPY to GBP" at 0.95-0.99, "enable 2FA" / "disable
+2FA" above "enable 2FA" / "turn on 2FA". A few words tell such pairs apart: the guard compares those, in order.
 
-Questions are put into plain words first (``_register.py``); ``_asked.py`` pairs what is asked
-in another form ("time" / "how long"); over ``MAX_COMPARED_CHARS`` only an exact repeat passes.
+Questions are put into plain words first (``_register.py``); ``_asked.py`` pairs what is asked in another form
+("time" / "how long"); over ``MAX_COMPARED_CHARS`` only an exact repeat passes.
 
 Hard stops (any one refuses):
 
 - numbers (digits, number words, currency signs) must match as a multiset;
 - negation (not, never, without, n't, ...) in both or in neither;
 - the question words that change what is asked (who / when / where / why) and tense;
-- an aspect added to "What is X?" (what it is used for, how it works: ``_apart.py``);
-- opposites: WordNet antonyms (buy/sell, increase/reduce) and opposing affixes
-  (legal/illegal, enable/disable, upload/download);
-- names (capitalised words, acronyms, quoted text, days and months) must each have their
-  counterpart: the same name, a typo of it or its acronym (NYC / New York City);
-- relations (``_structure.py``): what a marker (to, from, than, vs, in...) points at must
-  not change, so "100 USD to EUR" never answers "100 EUR to USD"; nor who owns what ("my
-  sister's car") or, in a full sentence, who does what to whom ("a will overrides a trust").
+- an aspect added to "What is X?" (what it is used for, how it works, how to get it: ``_apart.py``);
+- the modal of a yes/no question ("Must I" / "Can I" / "Should I") and a phase verb ("stop" / "keep" doing):
+  ``_modality.py``;
+- opposites: WordNet antonyms (buy/sell, increase/reduce) and opposing affixes (legal/illegal, enable/disable);
+- names (capitalised words, acronyms, quoted text, days and months) must each have their counterpart: the same
+  name, a typo of it or its acronym (NYC / New York City);
+- relations (``_structure.py``): what a marker (to, from, than, vs, in...) points at must not change, so "100 USD
+  to EUR" never answers "100 EUR to USD"; nor who owns what ("my sister's car") or, in a full sentence, who does
+  what to whom ("a will overrides a trust").
 
-Then the other content words must pair up, one for one, by meaning, not surface: the same
-base form (mice / mouse), a WordNet synonym, a verb and its action noun (install /
-installation), an adjective and its attribute (heavy / weight), a WordNet collocation (switch
-off / turn off), a short form (pw / password) or acronym, a typo of a longer word, or word
-vectors from the cache's own embedding model at or above its word cut; never two words of one
-WordNet kind (Sweden / Norway), two nouns WordNet knows apart (router / modem, loan /
-mortgage) or two real words a typo apart (affect / effect: a hard stop; ``_apart.py``). A word
-left on one side may stay if close in meaning to one of the other ("descale" / "remove
-limescale"), a passive's agent, or a misspelt framing word. The rest is weighed by the
-sentence model (``_weigh.py``): a swap that moves the question far less than deleting the
+Then the other content words must pair up, one for one, by meaning, not surface: the same base form (mice /
+mouse), a WordNet synonym, a verb and its action noun (install / installation), an adjective and its attribute
+(heavy / weight), a WordNet collocation (switch off / turn off), a short form (pw / password) or acronym, a typo of
+a longer word, or word vectors from the cache's own embedding model at or above its word cut; never two words of
+one WordNet kind (Sweden / Norway), two nouns WordNet knows apart (router / modem, loan / mortgage) or two real
+words a typo apart (affect / effect: a hard stop; ``_apart.py``). A word left on one side may stay if close in
+meaning to one of the other ("descale" / "remove limescale"), a passive's agent, or a misspelt framing word. The
+rest is weighed by the sentence model (``_weigh.py``): a swap that moves the question far less than deleting the
 words would, or framing words that barely move it, pass.
 
 A false hit serves a wrong answer; a false miss costs one upstream call: when in doubt, refuse.
@@ -49,6 +47,7 @@ from ._asked import pair_asked, reports_problem, said_otherwise, without_implied
 from ._collocations import pair_collocations, pair_compounds
 from ._degree import LESSER, by_opposite
 from ._lexicon import Lexicon, current_lexicon
+from ._modality import asked_otherwise
 from ._question import MAX_COMPARED_CHARS, Question, parse
 from ._relations import OPPOSITES, opposed, stem
 from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past, tense_differs
@@ -107,6 +106,8 @@ def compare_questions(
         return Verdict(False, "tense differs")
     if aspect_differs(a, b):  # "What is X?" / "What is X used for?"
         return Verdict(False, "aspect differs")
+    if (otherwise := asked_otherwise(a, b)) is not None:  # "Must I" / "Can I"; "stop" / "keep" paying
+        return Verdict(False, otherwise)
     return _Comparison(a, b, current_lexicon(), similar, word_cut, weighing).verdict()
 
 

@@ -1,0 +1,72 @@
+"""What a question asks of its verb, beyond the verb: must / may / should, and stop / keep / start doing.
+
+"Must I book a seat?" asks about a duty, "Can I book a seat?" about leave, "Should I book a
+seat?" for advice: the answers differ, yet every word but the modal is shared and the
+sentence model puts them at 0.94. The modal frames a question that asks how ("How can I /
+should I / do I reset it?" ask one thing), so only a yes/no question, one that opens with
+its auxiliary, is judged by it; "Is it OK / safe to ...?" takes no side (it stands for
+either "Can I" or "Should I").
+
+Likewise "stop paying" / "keep paying" / "start paying": a phase verb before a verb in -ing
+says which part of the doing is asked about ("stop biting" and "prevent biting" stay
+paraphrases: the rule needs the -ing verb).
+"""
+
+from __future__ import annotations
+
+from ._question import DETERMINERS, Question, words_of
+
+__all__ = ["asked_otherwise"]
+
+# What a yes/no question asks of its verb; words in no class ("ok", "safe", "fine") take no side.
+_MODALITY = {
+    **{w: "duty" for w in words_of("must need needs required require requires necessary mandatory compulsory")},
+    **{w: "duty" for w in words_of("obliged obligated obligatory")},
+    **{w: "leave" for w in words_of("can could may allowed permitted legal legally possible able")},
+    **{w: "advice" for w in words_of("should ought advisable recommended worth wise")},
+}
+# "have to", "has to", "got to": a duty said with a light verb.
+_DUTY_VERBS = words_of("have has had got")
+_OPENERS = words_of("is are am was were do does did can could may might must should shall will would have has")
+# "Can you / could you tell me ...": a request, not the question's own modal.
+_REQUEST = words_of("can could would will")
+_PHASES = {
+    **{w: "end" for w in words_of("stop stops stopped stopping quit quits quitting cease ceases ceased ceasing")},
+    **{w: "go on" for w in words_of("keep keeps kept keeping continue continues continued continuing")},
+    **{w: "begin" for w in words_of("start starts started starting begin begins began begun beginning")},
+}
+
+
+def asked_otherwise(a: Question, b: Question) -> str | None:
+    """Why two questions that share their words ask otherwise, or None: a modal, a phase."""
+    x, y = _modality(a), _modality(b)
+    if x and y and x != y:
+        return "modality differs"
+    x, y = _phase(a), _phase(b)
+    if x and y and x != y:
+        return "phase differs"
+    return None
+
+
+def _modality(question: Question) -> str | None:
+    words = question.words
+    if not words or words[0] not in _OPENERS:
+        return None  # not a yes/no question: the modal of "How can I ...?" only frames it
+    start = 2 if words[0] in _REQUEST and words[1:2] == ("you",) else 0
+    for at in range(start, len(words)):
+        word = words[at]
+        if word == "to" and at and words[at - 1] in _DUTY_VERBS:
+            return "duty"
+        found = _MODALITY.get(word)
+        if found is not None and not (at and words[at - 1] in DETERMINERS):  # "a can of beans"
+            return found
+    return None
+
+
+def _phase(question: Question) -> str | None:
+    words = question.words
+    for at, word in enumerate(words[:-1]):
+        following = words[at + 1]
+        if word in _PHASES and following.endswith("ing") and len(following) > 4:
+            return _PHASES[word]
+    return None

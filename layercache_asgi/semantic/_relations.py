@@ -40,8 +40,18 @@ _PERIODS = (
     words_of("quarterly"),
     words_of("annual annually yearly"),
 )
+# Which way a comparison points: any word of one side against any of the other ("greater than" / "less than").
+_MAGNITUDES = (
+    words_of("more greater higher larger bigger"),
+    words_of("less fewer lower smaller"),
+)
 OPPOSITES = OPPOSITES | frozenset(
-    (min(x, y), max(x, y)) for i, p in enumerate(_PERIODS) for q in _PERIODS[i + 1 :] for x in p for y in q
+    (min(x, y), max(x, y))
+    for groups in (_PERIODS, _MAGNITUDES)
+    for i, p in enumerate(groups)
+    for q in groups[i + 1 :]
+    for x in p
+    for y in q
 )
 
 

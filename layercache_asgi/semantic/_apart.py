@@ -10,8 +10,9 @@ mortgage / loan 0.73, vehicle / truck 0.75) and put two real words one letter ap
   neither, and the sentence model weighs their swap as strictly as two words of one kind;
 - two real words one typo apart (affect / effect, lose / loose) are two words, never a typo,
   and left unpaired they refuse;
-- a question that adds what a thing is *used for* or how it *works* asks another aspect of
-  it than "What is X?" (these framing words are otherwise dropped as light).
+- a question that adds what a thing is *used for* or how it *works*, or asks how to do something
+  with it ("How do I *get* bokeh?"), asks another aspect of it than "What is X?" (these framing
+  words are otherwise dropped as light).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ __all__ = ["aspect_differs", "confusable", "near", "noun_at", "noun_pairs", "nou
 # Light words that, added to a question about a thing, ask about one aspect of it.
 _ASPECTS = (words_of("use uses used using usage"), words_of("work works worked working"))
 _DEFINE = words_of("define explain describe")
+_DOING = {(w,) for w in words_of("do can could should would")}
+_DOERS = {(w,) for w in words_of("i you we one")}
+# "How would you define X?", "How do I explain what X means?" still ask what X is.
+_DEFINING = _DEFINE | words_of("defined definition mean means meaning")
 _IS = words_of("is are s")
 _AUXILIARIES = words_of("is are was were does do did can could should would")
 Pair = tuple[str, str]
@@ -86,12 +91,32 @@ def _verb(word: str, lexicon: Lexicon) -> bool:
 
 
 def aspect_differs(a: Question, b: Question) -> bool:
-    """One question asks what a thing is used for or how it works, the other only what it is."""
+    """One question asks what a thing is used for, how it works or how to do something with it ("How
+    do I get bokeh?"), the other only what it is."""
+    for x, y in ((a, b), (b, a)):
+        if _how_to(x) and _DEFINING.isdisjoint(x.words) and _bare_definition(y):
+            return True
     for aspect in _ASPECTS:
         in_a, in_b = not aspect.isdisjoint(a.words), not aspect.isdisjoint(b.words)
         if in_a != in_b and _defining(b if in_a else a):
             return True
     return False
+
+
+def _how_to(question: Question) -> bool:
+    """ "How do I / can you / to ...": asks how to do something."""
+    words = question.words
+    return words[:1] == ("how",) and (words[1:2] == ("to",) or (words[1:2] in _DOING and words[2:3] in _DOERS))
+
+
+def _bare_definition(question: Question) -> bool:
+    """ "What is (a) X?" and nothing else: no "way", "of", "between" that asks something more of X."""
+    words, content = question.words, set(question.content)
+    return (
+        bool(content)
+        and words[0] in ("what", "whats")
+        and all(w in _IS or w in DETERMINERS or at in content for at, w in enumerate(words[1:], 1))
+    )
 
 
 def _defining(question: Question) -> bool:

@@ -259,8 +259,8 @@ class _Comparison:
         return all(letter in rest for letter in short[1:])
 
     def _typo(self, x: str, y: str) -> bool:
-        # Two real words (affect/effect, austria/australia) are a substitution.
-        return near(x, y) and not self.lexicon.empty and not (self._known(x) and self._known(y))
+        # Two real words (affect/effect) are a substitution; a typo keeps the first letter (VLOOKUP / HLOOKUP: two).
+        return near(x, y) and x[0] == y[0] and not self.lexicon.empty and not (self._known(x) and self._known(y))
 
     def _kin(self, x: str, y: str) -> bool:
         """Of one kind and not synonyms (Sweden / Norway, boil / fry): vectors must not pair them."""

@@ -12,7 +12,8 @@ mortgage / loan 0.73, vehicle / truck 0.75) and put two real words one letter ap
   and left unpaired they refuse;
 - a question that adds what a thing is *used for* or how it *works*, or asks how to do something
   with it ("How do I *get* bokeh?"), asks another aspect of it than "What is X?" (these framing
-  words are otherwise dropped as light).
+  words are otherwise dropped as light); "What is a *radioactive* isotope?" asks about a narrower
+  term than "What is an isotope?".
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable
 
 from ._lexicon import Lexicon
 from ._question import DETERMINERS, Question, words_of
-from ._relations import edits
+from ._relations import edits, stem
 
 __all__ = ["aspect_differs", "confusable", "near", "noun_at", "noun_pairs", "nouns_apart"]
 
@@ -96,6 +97,10 @@ def aspect_differs(a: Question, b: Question) -> bool:
     for x, y in ((a, b), (b, a)):
         if _how_to(x) and _DEFINING.isdisjoint(x.words) and _bare_definition(y):
             return True
+    if _bare_definition(a) and _bare_definition(b):
+        # "What is X?" asks about its words as one term: one more is a narrower term ("a radioactive isotope").
+        terms_a, terms_b = ({stem(q.words[i]) for i in q.content} for q in (a, b))
+        return terms_a < terms_b or terms_b < terms_a
     for aspect in _ASPECTS:
         in_a, in_b = not aspect.isdisjoint(a.words), not aspect.isdisjoint(b.words)
         if in_a != in_b and _defining(b if in_a else a):

@@ -24,7 +24,7 @@ def order_swapped(a: Question, b: Question, pairs: list[tuple[int, int]]) -> boo
     paired_b = set(partner.values())
     if _possession_moved(a, b, partner) or _possession_moved(b, a, {j: i for i, j in pairs}):
         return True
-    if _sentence(a) and _sentence(b) and _roles_swapped(pairs):
+    if _sentence(a) and _sentence(b) and (_roles_swapped(pairs) or _subject_swapped(a, b, partner)):
         return True
     objects_a, objects_b = _objects(a), _objects(b)
     for marker in objects_a.keys() & objects_b.keys():
@@ -69,6 +69,37 @@ def _roles_swapped(pairs: list[tuple[int, int]]) -> bool:
     return False
 
 
+def _subject_swapped(a: Question, b: Question, partner: dict[int, int]) -> bool:
+    """One question's doer is a person ("Can *I* cancel my policy with my insurer?"), the other's a thing
+    it names after the verb ("Can *my insurer* cancel my policy?"): the same act, done by another."""
+    subject_a, subject_b = _subject(a), _subject(b)
+    if subject_a is None or subject_b is None or a.words[0] != b.words[0]:
+        return False
+    for (noun_q, noun, person_q, person), to_person in (
+        ((a, subject_a, b, subject_b), partner),
+        ((b, subject_b, a, subject_a), {j: i for i, j in partner.items()}),
+    ):
+        verb = noun + 1
+        if person_q.words[person] not in _DOERS or noun not in noun_q.content or noun not in to_person:
+            continue
+        # The same verb: two paired by meaning may be converses ("Can my dog eat it?" / "Can I feed my dog it?").
+        same_verb = to_person.get(verb) == person + 1 and noun_q.words[verb] == person_q.words[person + 1]
+        if same_verb and to_person[noun] > person + 1:
+            return True
+    return False
+
+
+def _subject(question: Question) -> int | None:
+    """Where the subject of a yes/no question stands: after its opening auxiliary and any determiner."""
+    words = question.words
+    if not words or words[0] not in _AUXILIARIES:
+        return None
+    at = 1
+    while at < len(words) and words[at] in _DETERMINERS:
+        at += 1
+    return at if at + 1 < len(words) else None
+
+
 def _sentence(question: Question) -> bool:
     """A full active sentence (an auxiliary, no passive): word order there carries who does what."""
     return not question.passive and not _AUXILIARIES.isdisjoint(question.words)
@@ -94,6 +125,7 @@ MODAL_ADJECTIVES = words_of("safe legal ok okay possible allowed fine acceptable
 ASKING_LEAVE = words_of("can could may correct right proper")
 _AUXILIARIES = words_of("do does did can could will would should")
 _DETERMINERS = words_of("a an the my your our their his her its this that these those")
+_DOERS = words_of("i we you")
 
 
 def agent_positions(a: Question, b: Question) -> tuple[set[int], set[int]]:

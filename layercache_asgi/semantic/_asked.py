@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from ._modality import said_as_modal
 from ._question import Question, words_of
 from ._register import FUTURE_TIME
 
@@ -107,6 +108,6 @@ def said_otherwise(word: str, other: Question) -> bool:
         return True  # "virus vs bacteria" / "the difference between a virus and bacteria"
     if word in FUTURE_TIME and "future" in other.tense:
         return True  # "Is rain forecast..." / "Will it rain..."
-    if word in _WORTH and "should" in other.words:
-        return True  # "Is it worth getting X?" / "Should I get X?"
+    if (word in _WORTH and "should" in other.words) or said_as_modal(word, other):
+        return True  # "Is it worth getting X?" / "Should I get X?"; "Is it necessary to" / "Do I need to"
     return word in _COPULAS and not _COPULAS.isdisjoint(other.words)  # "appear blue" / "is blue"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ._question import DETERMINERS, Question, words_of
 
-__all__ = ["asked_otherwise"]
+__all__ = ["asked_otherwise", "said_as_modal"]
 
 # What a yes/no question asks of its verb; words in no class ("ok", "safe", "fine") take no side.
 _MODALITY = {
@@ -46,6 +46,13 @@ def asked_otherwise(a: Question, b: Question) -> str | None:
     if x and y and x != y:
         return "phase differs"
     return None
+
+
+def said_as_modal(word: str, other: Question) -> bool:
+    """A word that says the modal the other yes/no question asks with its own: "Is it *necessary* to ..." /
+    "Do I need to ...", "Is it *compulsory* to ..." / "Must I ...": framing, as "Is it safe to" is for "Can I"."""
+    found = _MODALITY.get(word)
+    return found is not None and found == _modality(other)
 
 
 def _modality(question: Question) -> str | None:

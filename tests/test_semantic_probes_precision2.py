@@ -60,6 +60,7 @@ async def test_paraphrases_of_the_same_shapes_are_accepted(guard: Guard) -> None
     [
         ("Must I book a seat on the Eurostar?", "Can I book a seat on the Eurostar?", "modality differs"),
         ("Do I have to microchip my dog?", "Should I microchip my dog?", "modality differs"),
+        ("What must I bring on a plane?", "What can I bring on a plane?", "modality differs"),  # a duty is no leave
         ("What happens if I keep paying my premiums?", "What happens if I stop paying my premiums?", "phase differs"),
         ("How do I get bokeh?", "What is bokeh?", "aspect differs"),
         ("What is a radioactive isotope?", "What is an isotope?", "aspect differs"),
@@ -75,6 +76,7 @@ async def test_the_refusal_says_why(guard: Guard, asked: str, cached: str, reaso
     ("asked", "cached"),
     [
         ("How should I reheat leftover pizza?", "How can I reheat leftover pizza?"),  # the modal only frames "how"
+        ("What should I do if my flight is cancelled?", "What can I do if my flight is cancelled?"),
         ("Is it necessary to wear sunscreen in winter?", "Do I need to wear sunscreen in winter?"),
         ("Is it possible to open a bank account online?", "Can I open a bank account online?"),
         ("How can I stop my puppy from biting?", "How can I prevent my puppy from biting?"),  # no -ing verb after

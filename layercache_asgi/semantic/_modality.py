@@ -2,10 +2,11 @@
 
 "Must I book a seat?" asks about a duty, "Can I book a seat?" about leave, "Should I book a
 seat?" for advice: the answers differ, yet every word but the modal is shared and the
-sentence model puts them at 0.94. The modal frames a question that asks how ("How can I /
-should I / do I reset it?" ask one thing), so only a yes/no question, one that opens with
-its auxiliary, is judged by it; "Is it OK / safe to ...?" takes no side (it stands for
-either "Can I" or "Should I").
+sentence model puts them at 0.94. A yes/no question (one that opens with its auxiliary) asks
+about its modal, so any two differ there. Elsewhere a modal mostly frames the question ("How
+can I / should I / do I reset it?", "What can I / should I do?" ask one thing), but a duty is
+never leave: "What must I bring on a plane?" is not "What can I bring on a plane?". "Is it OK
+/ safe to ...?" takes no side (it stands for either "Can I" or "Should I").
 
 Likewise "stop paying" / "keep paying" / "start paying": a phase verb before a verb in -ing
 says which part of the doing is asked about ("stop biting" and "prevent biting" stay
@@ -40,7 +41,7 @@ _PHASES = {
 def asked_otherwise(a: Question, b: Question) -> str | None:
     """Why two questions that share their words ask otherwise, or None: a modal, a phase."""
     x, y = _modality(a), _modality(b)
-    if x and y and x != y:
+    if x and y and x != y and ((_yes_no(a) and _yes_no(b)) or {x, y} == {"duty", "leave"}):
         return "modality differs"
     x, y = _phase(a), _phase(b)
     if x and y and x != y:
@@ -49,17 +50,19 @@ def asked_otherwise(a: Question, b: Question) -> str | None:
 
 
 def said_as_modal(word: str, other: Question) -> bool:
-    """A word that says the modal the other yes/no question asks with its own: "Is it *necessary* to ..." /
+    """A word that says the modal the other question asks with its own: "Is it *necessary* to ..." /
     "Do I need to ...", "Is it *compulsory* to ..." / "Must I ...": framing, as "Is it safe to" is for "Can I"."""
     found = _MODALITY.get(word)
     return found is not None and found == _modality(other)
 
 
+def _yes_no(question: Question) -> bool:
+    return question.words[:1] != () and question.words[0] in _OPENERS
+
+
 def _modality(question: Question) -> str | None:
     words = question.words
-    if not words or words[0] not in _OPENERS:
-        return None  # not a yes/no question: the modal of "How can I ...?" only frames it
-    start = 2 if words[0] in _REQUEST and words[1:2] == ("you",) else 0
+    start = 2 if words[:1] != () and words[0] in _REQUEST and words[1:2] == ("you",) else 0
     for at in range(start, len(words)):
         word = words[at]
         if word == "to" and at and words[at - 1] in _DUTY_VERBS:

@@ -277,9 +277,9 @@ class _Comparison:
         """Close in meaning: a lexical relation or, for two ordinary words, the word vectors."""
         if self._same_form(x, y) or self._lexical(x, y):
             return True
-        if x in self.a.names or x in self.b.names or y in self.a.names or y in self.b.names:
-            return False
-        if self.similar is None:
+        if self._opposite(x, y):
+            return False  # opposites sit close in word vectors: "a manual or automatic X" is no "automatic X"
+        if self.similar is None or not {x, y}.isdisjoint(self.a.names | self.b.names):
             return False
         cut = self._cut_for(x, y)
         if cut is None:

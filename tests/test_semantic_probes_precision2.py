@@ -4,7 +4,8 @@ The pairs are in ``tests/data/semantic_probes_precision2.jsonl``, written for th
 the labelled sets) before anything scored them: ten domains first (gardening, pets, parenting, music,
 photography, public transport, insurance, chemistry homework, spreadsheets, tenancy), then, after the
 guard's fixes for what the first round let through, five more to see whether the fixes hold (cycling,
-skincare, banking, hiking, board games). Near-miss kinds: a similar entity, general vs specific, roles
+skincare, banking, hiking, board games), then six more, mostly changed qualifiers (beekeeping, knitting,
+real estate, aviation, 3D printing, weddings). Near-miss kinds: a similar entity, general vs specific, roles
 swapped, a changed time, quantity or qualifier, negation said otherwise ("stop" / "keep" doing),
 comparatives, another aspect, another audience, and the modal of a yes/no question ("Must I" / "Can I").
 They are judged as the proxy judges them, with the measured model, in both directions.
@@ -26,8 +27,8 @@ PROBES = [
 ]
 NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"]]
 PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
-# Paraphrases accepted both ways when the guard's fixes for this set landed (81 of 89): a floor, not a goal.
-PARAPHRASES_ACCEPTED = 81
+# Paraphrases accepted both ways when the guard's fixes for this set landed (89 of 101): a floor, not a goal.
+PARAPHRASES_ACCEPTED = 89
 
 pytestmark = pytest.mark.usefixtures("lexicon")
 

@@ -25,7 +25,8 @@ OPPOSITES = frozenset(
         "celsius/fahrenheit kg/lb kilograms/pounds miles/kilometers miles/kilometres km/miles day/night "
         "show/hide hidden/visible visible/invisible public/private lock/unlock "
         "last/next previous/next yesterday/tomorrow past/future old/new current/previous "
-        "summer/winter spring/autumn spring/fall morning/evening weekday/weekend import/export"
+        "summer/winter spring/autumn spring/fall morning/evening weekday/weekend import/export "
+        "stay/leave stay/go remain/leave"
     )
 )
 

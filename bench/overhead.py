@@ -261,6 +261,9 @@ def sweep(urls: dict[str, str], sizes: tuple[int, ...], scale: float) -> list[Ro
 # -- throughput -------------------------------------------------------------------------------
 
 
+_WARM = 30  # warm-up requests before each throughput round
+
+
 def _chat_body(tag: str, i: int) -> dict[str, object]:
     """A miss every time: a shared system prompt, a unique question."""
     return {
@@ -272,10 +275,12 @@ def _chat_body(tag: str, i: int) -> dict[str, object]:
     }
 
 
-async def _load(url: str, total: int, concurrency: int, tag: str) -> tuple[float, list[float], int]:
+async def _load(url: str, total: int, concurrency: int, tag: str, first: int = 0) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     errors = 0
-    counter = iter(range(total))
+    # Numbers from ``first`` on: a round's questions must not repeat an earlier round's with only the tag
+    # changed (the guard would weigh each such near-duplicate pair, embedding more texts: another workload).
+    counter = iter(range(first + _WARM, first + _WARM + total))
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
 
@@ -290,7 +295,7 @@ async def _load(url: str, total: int, concurrency: int, tag: str) -> tuple[float
 
         # Warm up with the measured request shape: connections, lazy start-up and one-time
         # loads (LiteLLM's tokenizer loads on the first prefix count) stay out of the timing.
-        for i in range(30):
+        for i in range(first, first + _WARM):
             await client.post("/v1/chat/completions", json=_chat_body(f"warm {tag}", i), headers=_OPENAI_AUTH)
         await asyncio.sleep(1)
         started = time.perf_counter()
@@ -313,12 +318,12 @@ def throughput(
         for name in rps:
             pid = int(urls.get(f"{name} pid", 0))
             used = _cpu_seconds(pid) if pid else 0.0
-            rate, _lat, errors = asyncio.run(_load(urls[name], total, concurrency, f"{name}{r}"))
+            rate, _lat, errors = asyncio.run(_load(urls[name], total, concurrency, f"{name}{r}", r * (total + _WARM)))
             if errors:
                 raise RuntimeError(f"{name}: {errors} errors")
             rps[name].append(rate)
             if cpu is not None and pid:
-                cpu.setdefault(name, []).append((_cpu_seconds(pid) - used) * 1000 / (total + 30))
+                cpu.setdefault(name, []).append((_cpu_seconds(pid) - used) * 1000 / (total + _WARM))
     return rps
 
 

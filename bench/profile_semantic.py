@@ -9,6 +9,15 @@ sockets and a shared machine.
     python bench/profile_semantic.py [--requests N] [--concurrency C] [--cprofile FILE]
 
 Under py-spy (all threads): ``py-spy record --threads --format raw -o /tmp/s.txt -- python bench/profile_semantic.py``.
+
+Instructions on the event loop's thread, independent of the machine's load (the embedder's batches
+depend on timing, so count the loop's thread alone)::
+
+    PYTHONMALLOC=malloc valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes \
+        --callgrind-out-file=/tmp/cgs.%p "$(python -c 'import sys; print(sys.executable)')" \
+        bench/profile_semantic.py --callgrind --requests 300 --warmup 100
+
+then divide the ``totals:`` line of ``/tmp/cgs.<pid>-01`` (thread 1, the loop) by the number of requests.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -79,6 +89,10 @@ async def _call(app: Any, raw: bytes) -> str:
     return result[0] if result else ""
 
 
+def _callgrind(state: str) -> None:
+    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True, capture_output=True)
+
+
 def _thread_cpu() -> dict[str, float]:
     """CPU seconds per thread name (Linux: /proc/self/task)."""
     names = {t.native_id: t.name for t in threading.enumerate()}
@@ -100,14 +114,15 @@ async def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cprofile", metavar="FILE", help="write a cProfile of the event loop's thread")
+    parser.add_argument("--callgrind", action="store_true", help="toggle callgrind's counting around the measured run")
     args = parser.parse_args()
 
     transport = httpx.ASGITransport(app=_apps.upstream)
     layercache = _apps.layercache()
     layercache._transport = transport
 
-    async def run(tag: str, total: int) -> Counter[str]:
-        counter = iter(range(total))
+    async def run(tag: str, total: int, first: int = 0) -> Counter[str]:
+        counter = iter(range(first, first + total))  # numbers unique across runs, not only the tag
         seen: Counter[str] = Counter()
 
         async def worker() -> None:
@@ -126,9 +141,13 @@ async def main() -> None:
 
         profile = cProfile.Profile()
         profile.enable()
+    if args.callgrind:
+        _callgrind("on")
     before, cpu0, wall0 = _thread_cpu(), time.process_time(), time.perf_counter()
-    seen = await run("measured", args.requests)
+    seen = await run("measured", args.requests, args.warmup)
     cpu, wall, after = time.process_time() - cpu0, time.perf_counter() - wall0, _thread_cpu()
+    if args.callgrind:
+        _callgrind("off")
     if profile is not None:
         profile.disable()
         profile.dump_stats(args.cprofile)

@@ -77,3 +77,22 @@ def test_a_scan_on_another_thread_never_sees_the_bucket_half_changed() -> None:
         thread.join()
     assert errors == []
     assert bucket.size == bucket.live + bucket.removed
+
+
+def test_a_scan_returns_the_best_live_rows_above_the_threshold_most_similar_first() -> None:
+    """Against a brute-force reference: expired rows never come back, ties keep row order, and the
+    nearest similarity is the best live row's whatever the threshold."""
+    bucket = filled(300)
+    for entry_id in range(1, 300, 7):
+        bucket.expires[bucket.positions[entry_id]] = 10.0  # expired at now=100
+    bucket.add(1000, unit(42), "a twin of question 42", FAR_FUTURE)  # a tie with row 43
+    for seed, threshold, limit in [(42, 0.0, 8), (5, 0.3, 3), (9, -1.0, 1), (11, 0.99, 8), (42, 0.0, 400)]:
+        probe = unit(seed)
+        found, nearest = bucket.scan(probe, threshold, 100.0, limit)
+        live = [(float(bucket.vectors[i] @ probe), i) for i in range(bucket.size) if bucket.expires[i] > 100.0]
+        ranked = sorted(live, key=lambda s_i: (-s_i[0], s_i[1]))
+        expected = [int(bucket.ids[i]) for s, i in ranked if s >= threshold][:limit]
+        assert [c.entry_id for c in found] == expected
+        assert nearest is not None and abs(nearest - ranked[0][0]) < 1e-5
+        for c in found:
+            assert abs(c.similarity - float(bucket.vectors[bucket.positions[c.entry_id]] @ probe)) < 1e-5

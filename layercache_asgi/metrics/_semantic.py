@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -46,7 +47,11 @@ def reason_code(verdict: Any) -> str:
     words of its reason ("opposites enable/disable" -> "opposites"), so words of the prompt
     that a reason quotes never become a label."""
     code = getattr(verdict, "code", None)
-    text = code if isinstance(code, str) and code else str(getattr(verdict, "reason", "") or "")
+    return _code_of(code if isinstance(code, str) and code else str(getattr(verdict, "reason", "") or ""))
+
+
+@lru_cache(maxsize=512)  # a lookup refuses up to 8 candidates, mostly for the same few reasons
+def _code_of(text: str) -> str:
     words: list[str] = []
     for word in text.lower().replace("_", " ").split():
         if not word.isascii() or not word.isalpha():
@@ -99,7 +104,7 @@ class SemanticMetrics:
             ["result"],
             registry=r,
         )
-        self.refusals: deque[Refusal] = deque(maxlen=_RING)
+        self.refusals: deque[tuple[float, str, str, float, str, str, str, str]] = deque(maxlen=_RING)
         self._codes: set[str] = set()
         self._child = Children()
 
@@ -122,34 +127,36 @@ class SemanticMetrics:
             self._child(self.nearest, model).observe(min(1.0, max(0.0, trace.nearest)))
         with_text = ex.settings.logging.log_prompts
         now = time.time()
+        refused: dict[str, int] = {}
         for judged in trace.judged.values():
             code = ""
             if judged.guard_refused:
                 code = self.code_label(reason_code(judged.verdict))
-                self._child(self.guard_refusals, code).inc()
+                refused[code] = refused.get(code, 0) + 1
             if judged.verifier:
                 result = judged.verifier
                 if result == "ok":
                     result = "accepted" if judged.accepted else "rejected"
                 self._child(self.verifier, result).inc()
-            if judged.accepted:
-                continue
-            self.refusals.append(
-                Refusal(
-                    at=now,
-                    tenant=ex.tenant[:12],
-                    model=model,
-                    similarity=round(judged.similarity, 4),
-                    code=code or "verifier",
-                    reason=_reason_text(judged, with_text),
-                    query=trace.query if with_text else "",
-                    stored_query=judged.stored_query if with_text else "",
+            if not judged.accepted:  # kept as a tuple; the dashboard's few reads build the Refusal
+                self.refusals.append(
+                    (
+                        now,
+                        ex.tenant[:12],
+                        model,
+                        round(judged.similarity, 4),
+                        code or "verifier",
+                        _reason_text(judged, with_text),
+                        trace.query if with_text else "",
+                        judged.stored_query if with_text else "",
+                    )
                 )
-            )
+        for code, count in refused.items():  # one increment a reason, not one a candidate
+            self._child(self.guard_refusals, code).inc(count)
 
     def recent(self) -> list[Refusal]:
         """Refusals, newest first."""
-        return list(reversed(self.refusals))
+        return [Refusal(*fields) for fields in reversed(self.refusals)]
 
 
 class SemanticMeasured(Protocol):

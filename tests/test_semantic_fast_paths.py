@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from layercache_asgi.semantic import _register
+from layercache_asgi.semantic import _question, _register
 from layercache_asgi.semantic._guard import Guard, compare_questions
 from layercache_asgi.semantic._lexicon import load_lexicon
+from layercache_asgi.semantic._question import parse
 from layercache_asgi.semantic._register import plain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,3 +103,32 @@ def test_the_guard_judges_each_new_question_as_itself() -> None:
         for new, cached, same in pairs:
             assert guard.check(new, cached).same is same, (new, cached)
             assert compare_questions(new, cached).same is same
+
+
+def _is_name_long_way(word: str, at_sentence_start: bool) -> bool:
+    """How a name was told before the per-word memo (one function of the word and its place)."""
+    if any(ch.isdigit() for ch in word):
+        return True
+    letters = word.replace("-", "").replace("'", "")
+    if letters.lower() in ("ok", "id"):
+        return False
+    if len(letters) >= 2 and letters.isupper():
+        return True
+    if any(ch.isupper() for ch in word[1:]):
+        return True
+    return word[0].isupper() and not at_sentence_start and word.lower() not in _question._FUNCTION_WORDS
+
+
+def test_names_told_by_the_memoised_word_shape_are_the_long_ways() -> None:
+    tokens = {piece for text in QUESTIONS for raw in _question._TOKEN.findall(text) for piece in _question._pieces(raw)}
+    tokens |= {"Go", "May", "OK", "Id", "iPhone", "NASA", "X2", "\u01c5x", "A" * 60, "b" * 60 + "C"}  # > the memo's 40
+    assert len(tokens) > 1000
+    for word in sorted(t for t in tokens if t):
+        for at_start in (True, False):
+            assert _question._is_name(word, at_start) is _is_name_long_way(word, at_start), (word, at_start)
+
+
+def test_a_long_token_is_parsed_without_the_memo() -> None:
+    long_name = "Zz" + "q" * 60  # capitalised, over the memo's length: still a name mid-sentence
+    assert long_name.lower() in parse(f"is {long_name} up?").names
+    assert len("9" * 50) > _question._MEMO_CHARS and parse(f"what is {'9' * 50} plus 1").numbers["9" * 50] == 1

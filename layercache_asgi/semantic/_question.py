@@ -6,14 +6,24 @@ every lookup that finds them).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from ._abbreviations import expand
+from ._numbers import (
+    CURRENCY_OF,
+    NATIONAL_CURRENCY,
+    SYMBOLS,
+    UNITS,
+    UNITS_BEFORE,
+    bare_number,
+    number_of,
+)
 from ._register import FUTURE_TIME, plain
 
 __all__ = ["DETERMINERS", "MAX_COMPARED_CHARS", "NEGATIONS", "RELATIONS", "STOPWORDS", "Question", "parse", "words_of"]
@@ -31,75 +41,6 @@ _TOKEN = re.compile(
     r"\"[^\"]{1,80}\"|'[^'\s][^']{0,78}[^'\s]'|\d[\d,]*(?:\.\d+)?[a-zA-Z%]*|[A-Za-z][A-Za-z'\-/]*|[$€£¥%→]"
 )
 
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        _list(
-            "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-            "sixteen seventeen eighteen nineteen twenty"
-        )
-    )
-}
-_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70"})
-_NUMBER_WORDS.update({"eighty": "80", "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1e6"})
-_NUMBER_WORDS.update({"billion": "1e9", "dozen": "12", "twice": "2", "once": "1", "single": "1"})
-_ORDINALS = {
-    w: str(i + 1)
-    for i, w in enumerate(
-        ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
-    )
-}
-# Units and currency signs written as symbols count with the number they qualify.
-_SYMBOLS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy", "%": "percent"}
-_UNITS_BEFORE = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy"}
-# A unit after a number is part of it: "10 km" and "10 m" are different numbers. Spellings of
-# one unit share a symbol; currencies are there so "100 USD to EUR" keeps its amount's unit.
-_UNITS = {
-    **{w: "km" for w in words_of("km kms kilometer kilometers kilometre kilometres")},
-    **{w: "m" for w in words_of("m meter meters metre metres")},
-    **{w: "cm" for w in words_of("cm centimeter centimeters centimetre centimetres")},
-    **{w: "mm" for w in words_of("mm millimeter millimeters millimetre millimetres")},
-    **{w: "mi" for w in words_of("mi mile miles")},
-    **{w: "kg" for w in words_of("kg kgs kilo kilos kilogram kilograms")},
-    **{w: "g" for w in words_of("g gram grams")},
-    **{w: "lb" for w in words_of("lb lbs pound pounds")},
-    **{w: "oz" for w in words_of("oz ounce ounces")},
-    **{w: "l" for w in words_of("l liter liters litre litres")},
-    **{w: "ml" for w in words_of("ml milliliter milliliters millilitre millilitres")},
-    **{w: "gb" for w in words_of("gb gigabyte gigabytes")},
-    **{w: "mb" for w in words_of("mb megabyte megabytes")},
-    **{w: "tb" for w in words_of("tb terabyte terabytes")},
-    **{w: "s" for w in words_of("sec secs seconds")},
-    **{w: "min" for w in words_of("min mins minute minutes")},
-    **{w: "h" for w in words_of("h hr hrs hour hours")},
-    **{w: "d" for w in words_of("day days")},
-    **{w: "wk" for w in words_of("wk wks week weeks")},
-    **{w: "mo" for w in words_of("month months")},
-    **{w: "y" for w in words_of("yr yrs year years")},
-    **{w: "percent" for w in words_of("percent per-cent")},
-    **{w: "c" for w in words_of("c celsius")},
-    **{w: "f" for w in words_of("f fahrenheit")},
-}
-_CURRENCY_OF = {
-    **{w: "usd" for w in words_of("usd dollar dollars buck bucks")},
-    **{w: "eur" for w in words_of("eur euro euros")},
-    **{w: "jpy" for w in words_of("jpy yen")},
-    **{w: "inr" for w in words_of("inr rupee rupees")},
-    **{w: "chf" for w in words_of("chf franc francs")},
-    **{w: "cny" for w in words_of("cny yuan renminbi rmb")},
-    **{w: w for w in words_of("gbp cad aud nzd sek nok dkk mxn brl krw sgd hkd")},
-}
-_NATIONAL_CURRENCY = {
-    ("us", "usd"): "usd",
-    ("american", "usd"): "usd",
-    ("canadian", "usd"): "cad",
-    ("australian", "usd"): "aud",
-    ("singapore", "usd"): "sgd",
-    ("japanese", "jpy"): "jpy",
-    ("swiss", "chf"): "chf",
-    ("indian", "inr"): "inr",
-    ("chinese", "cny"): "cny",
-}
 # Closed classes that name a specific thing even when written in lower case.
 _CALENDAR = words_of(
     "monday tuesday wednesday thursday friday saturday sunday january february april june july "
@@ -206,22 +147,22 @@ def parse(text: str) -> Question:
             words.append(quoted)
             continue
         at_start = _sentence_starts(text, match.start())
-        for piece in _split_word(raw):
+        for piece in _pieces(raw):
             lower = piece.lower()
             if lower == "→":
                 words.append("to")
                 continue
-            if lower in _SYMBOLS:
-                if words and _bare_number(words[-1]):  # 5% -> 5percent
+            if lower in SYMBOLS:
+                if words and bare_number(words[-1]):  # 5% -> 5percent
                     numbers[words[-1]] -= 1
-                    words[-1] += _SYMBOLS[lower]
+                    words[-1] += SYMBOLS[lower]
                     numbers[words[-1]] += 1
                 else:
                     words.append(lower)
                 continue
-            if words and _bare_number(words[-1]) and lower in _UNITS:  # 10 km -> 10km; before short forms: 10 wk
+            if words and bare_number(words[-1]) and lower in UNITS:  # 10 km -> 10km; before short forms: 10 wk
                 numbers[words[-1]] -= 1
-                words[-1] += _UNITS[lower]
+                words[-1] += UNITS[lower]
                 numbers[words[-1]] += 1
                 continue
             long_form = expand(lower)
@@ -230,27 +171,27 @@ def parse(text: str) -> Question:
                 negated = negated or lower in NEGATIONS or not NEGATIONS.isdisjoint(long_form.split())
                 continue
             acronym = _DIGIT_ACRONYM.fullmatch(piece)
-            if acronym and acronym.group(2).lower() not in _UNITS:  # 2SV, 4WD: a number, then an acronym
+            if acronym and acronym.group(2).lower() not in UNITS:  # 2SV, 4WD: a number, then an acronym
                 digit, letters = acronym.group(1), acronym.group(2).lower()
                 numbers[digit] += 1
                 names.add(letters)
                 words += [digit, letters]
                 continue
-            number = _number(lower)
+            number = _number_of(lower)
             if number is not None and lower not in ("one", "ones", "single", "once", "second"):
-                if words and words[-1] in _UNITS_BEFORE:  # $100 -> 100usd
-                    number += _UNITS_BEFORE[words.pop()]
+                if words and words[-1] in UNITS_BEFORE:  # $100 -> 100usd
+                    number += UNITS_BEFORE[words.pop()]
                 numbers[number] += 1
                 words.append(number)
                 continue
-            if words and _bare_number(words[-1]) and lower in ("degree", "degrees", "deg"):
+            if words and bare_number(words[-1]) and lower in ("degree", "degrees", "deg"):
                 continue  # "200 degrees Celsius" / "200°C"
-            if lower in _CURRENCY_OF:  # "US dollars", "euros": the currency's code
-                code = _CURRENCY_OF[lower]
-                if words and (words[-1], code) in _NATIONAL_CURRENCY:  # "Canadian dollars" -> cad
+            if lower in CURRENCY_OF:  # "US dollars", "euros": the currency's code
+                code = CURRENCY_OF[lower]
+                if words and (words[-1], code) in NATIONAL_CURRENCY:  # "Canadian dollars" -> cad
                     names.discard(words[-1])
-                    code = _NATIONAL_CURRENCY[(words.pop(), code)]
-                if words and _bare_number(words[-1]):  # "100 US dollars" -> 100usd
+                    code = NATIONAL_CURRENCY[(words.pop(), code)]
+                if words and bare_number(words[-1]):  # "100 US dollars" -> 100usd
                     numbers[words[-1]] -= 1
                     words[-1] += code
                     numbers[words[-1]] += 1
@@ -273,8 +214,9 @@ def parse(text: str) -> Question:
     tense = _tense([w for i, w in enumerate(words) if i not in nouns])
     content = tuple(i for i, w in enumerate(words) if w in names or i in nouns or _is_content(w))
     passive = any(w in _BE and _participle(words[i + 1 : i + 7]) for i, w in enumerate(words))
-    question = Question(tuple(words), +numbers, frozenset(names), negated, asking, tense, content)
-    return dataclasses.replace(question, possessors=frozenset(possessors), passive=passive)
+    return Question(
+        tuple(words), +numbers, frozenset(names), negated, asking, tense, content, frozenset(possessors), passive
+    )
 
 
 def _participle(following: list[str]) -> bool:
@@ -313,10 +255,23 @@ def _asking_phrases(words: list[str], possessors: set[int]) -> tuple[list[str], 
     return out, kept
 
 
-def _bare_number(word: str) -> bool:
-    return word.replace(".", "", 1).isdigit()
+_T = TypeVar("_T")
+# Per-word facts are memoised: a question's words recur across questions (each new question is parsed once a
+# lookup, on the event loop). Longer tokens (a pasted hash, a URL) are computed: the memo holds short words only.
+_WORDS_KEPT = 16_384
+_MEMO_CHARS = 40
 
 
+def _per_word(fn: Callable[[str], _T]) -> Callable[[str], _T]:
+    memo = lru_cache(maxsize=_WORDS_KEPT)(fn)
+
+    def call(word: str) -> _T:
+        return memo(word) if len(word) <= _MEMO_CHARS else fn(word)
+
+    return call
+
+
+@_per_word
 def _is_content(word: str) -> bool:
     if word in NEGATIONS or word in DIRECTIONS or word[0].isdigit() or len(word) < 2:
         return False
@@ -364,35 +319,31 @@ def _split_word(raw: str) -> list[str]:
     return [word] if word else []
 
 
+_number_of = _per_word(number_of)
+
+
+@_per_word
+def _pieces(raw: str) -> tuple[str, ...]:
+    return tuple(_split_word(raw))
+
+
 def _is_name(word: str, at_sentence_start: bool) -> bool:
+    kind = _name_kind(word)
+    return kind == _NAME or (kind == _CAPITALISED and not at_sentence_start)
+
+
+_WORD, _NAME, _CAPITALISED = 0, 1, 2  # a capitalised word is a name except where a sentence starts
+
+
+@_per_word
+def _name_kind(word: str) -> int:
     if any(ch.isdigit() for ch in word):
-        return True
+        return _NAME
     letters = word.replace("-", "").replace("'", "")
     if letters.lower() in ("ok", "id"):
-        return False  # "OK", "ID": words, whatever their case
+        return _WORD  # "OK", "ID": words, whatever their case
     if len(letters) >= 2 and letters.isupper():
-        return True  # GBP, NASA, SQL
+        return _NAME  # GBP, NASA, SQL
     if any(ch.isupper() for ch in word[1:]):
-        return True  # iPhone, JavaScript, McDonald
-    return word[0].isupper() and not at_sentence_start and word.lower() not in _FUNCTION_WORDS
-
-
-def _number(word: str) -> str | None:
-    if word in _NUMBER_WORDS:
-        return _NUMBER_WORDS[word]
-    if word in _ORDINALS:
-        return _ORDINALS[word]
-    if not word[0].isdigit():
-        return None
-    match = re.fullmatch(r"([\d,]+(?:\.\d+)?)([a-z%]*)", word)
-    if match is None:
-        return word
-    digits, unit = match.groups()
-    if unit in ("st", "nd", "rd", "th"):
-        unit = ""
-    value = digits.replace(",", "")
-    if unit == "k":  # 1k, 2.5k
-        value, unit = f"{float(value) * 1000:.6f}", ""
-    if "." in value:
-        value = value.rstrip("0").rstrip(".")
-    return value.lstrip("0") + unit if value.lstrip("0") else "0" + unit
+        return _NAME  # iPhone, JavaScript, McDonald
+    return _CAPITALISED if word[0].isupper() and word.lower() not in _FUNCTION_WORDS else _WORD

@@ -44,7 +44,7 @@ _DETERMINER = r"(?:a|an|the|this|that|these|those|my|your|ur|his|her|its|our|the
 _TAKES_TO = "ok|okay|safe|time|often|allowed|supposed|normal|legal|possible|fine|wise|tryna|trying|able|how|ways?"
 _TAKES_FOR = (
     "bad|good|safe|ok|okay|healthy|toxic|dangerous|poisonous|harmful|suitable|ready|enough|sub|substitute|"
-    "replacement|alternative|time|study|studying|prepare|prep|tips|ideas|recipe|visa|need|apply|pay"
+    "replacement|alternative|time|study|studying|prepare|prep|tips|ideas|recipe|visa|need|needed|required|apply|pay"
 )
 # Nouns that a number counts: after them "2" / "4" stays a number ("safe 4 days", "ok 2 hours later").
 _COUNTED = r"(?:\w+s|people|times|more|less|or|and|x|am|pm|percent|%)\b"

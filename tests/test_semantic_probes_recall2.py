@@ -27,8 +27,9 @@ PROBES = [
 ]
 NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"]]
 PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
-# Paraphrases accepted (guard alone): 166 of 177 here (0.94); 132 (0.75) before the rules these probes found.
-RECALL_FLOOR = 0.93
+# Paraphrases accepted (guard alone): 191 of 202 here (0.95); 132 of the first batch's 177 before the rules it found,
+# then 20 of the second batch's 25 (written after those rules, 15 before them) and 25 with the rules it found.
+RECALL_FLOOR = 0.94
 
 
 # The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.
@@ -82,6 +83,11 @@ async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
         # "interval" asks how often; texted "4" after "needed" is "for".
         ("How often should I change my engine oil?", "engine oil change interval"),
         ("What GPA do I need for Harvard?", "gpa needed 4 harvard?"),
+        # After a superlative "on Earth", "on the planet" and "in the world" say one thing; chat interjections frame.
+        ("What is the deepest lake in the world?", "deepest lake on the planet?"),
+        ("What is the largest ocean on Earth?", "whats the biggest ocean on the planet"),
+        ("How do I cancel my gym membership?", "how do i cancel my gym membership smh"),
+        ("How do I get a copy of my birth certificate?", "how 2 get a copy of my birth cert"),
         # A gerund in one slot is not made a noun apart: free shipping is free delivery.
         ("Is there free delivery on returns?", "Is there free shipping on returns?"),
     ],
@@ -109,6 +115,8 @@ async def test_common_shapes_are_accepted(guard: Guard, cached: str, asked: str)
         ("How come my dog eats grass?", "How come my dog eats dirt?"),
         ("red wine carpet stain removal", "red wine sofa stain removal"),
         ("engine oil change interval", "engine oil change cost"),
+        ("What is the tallest mountain on Earth?", "What is the tallest mountain on Mars?"),
+        ("What is the largest ocean in the world?", "What is the largest ocean in Asia?"),
     ],
 )
 async def test_their_near_misses_are_refused(guard: Guard, cached: str, asked: str) -> None:
@@ -126,6 +134,8 @@ async def test_their_near_misses_are_refused(guard: Guard, cached: str, asked: s
         ("min temp", ["minimum", "temperature"]),
         ("Why is my metabolism so fast?", ["why", "is", "my", "metabolism", "so", "fast"]),  # no way-noun after it
         ("fastest route", ["quickest", "route"]),
+        ("the tallest tree in the world", ["the", "tallest", "tree", "on", "earth"]),
+        ("Is there life on Earth?", ["is", "there", "life", "on", "earth"]),  # no superlative: Earth stays
         ("Is milk ok needed 4 days later?", ["is", "milk", "ok", "needed", "4d", "later"]),  # a count stays one
     ],
 )

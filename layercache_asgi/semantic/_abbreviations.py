@@ -123,6 +123,8 @@ _TABLE = {
     "bf": "boyfriend",
     "gf": "girlfriend",
     "min.": "minimum",
+    "cert": "certificate",
+    "certs": "certificates",
     "atm": "cash machine",
 }
 

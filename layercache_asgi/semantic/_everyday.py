@@ -18,6 +18,10 @@ __all__ = ["everyday"]
 _AUXILIARY = r"(?:do|does|did|can|could|should|is|are|was|were|will|would|must|may|might)"
 _AGED = r"(?:year|month|week|day)"
 _WAY = r"(?:ways?|methods?|routes?|fix|fixes|recipes?|solutions?|options?)\b"
+_ON_EARTH = re.compile(
+    r"(\b(?:\w{2,}est|most \w+)\b.*?) (?:on (?:the |our )?(?:earth|planet|globe)|in the (?:whole )?world)\b",
+    re.IGNORECASE,
+)
 _REWRITES = (
     # "What if I miss my flight?" asks what happens then.
     ("what if", re.compile(r"\bwhat if\b", re.IGNORECASE), "what happens if"),
@@ -30,6 +34,8 @@ _REWRITES = (
     ("mo", re.compile(r"\b(\d+) ?mos?\b(?= old\b)", re.IGNORECASE), r"\1 month"),
     ("yo", re.compile(r"\b(\d+) ?yo\b", re.IGNORECASE), r"\1 year old"),
     ("y/o", re.compile(r"\b(\d+) ?y/o\b", re.IGNORECASE), r"\1 year old"),
+    # After a superlative "on the planet" and "in the world" say "on Earth": "the deepest lake in the world".
+    *((hint, _ON_EARTH, r"\1 on Earth") for hint in ("earth", "planet", "globe", "world")),
     # "min" before a word, and not after a number ("10 min walk"), is the minimum: "min temp", "min wage".
     (
         "min",

@@ -27,9 +27,10 @@ PROBES = [
 ]
 NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"]]
 PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
-# Paraphrases accepted (guard alone): 191 of 202 here (0.95); 132 of the first batch's 177 before the rules it found,
-# then 20 of the second batch's 25 (written after those rules, 15 before them) and 25 with the rules it found.
-RECALL_FLOOR = 0.94
+# Paraphrases accepted (guard alone): 206 of 220 here (0.94). Each batch was committed before it was scored:
+# the first 132 -> 166 of 177 with the rules it found; the second 15 (before those rules) -> 20 (after) -> 25 of 25;
+# the third 5 -> 15 of 18.
+RECALL_FLOOR = 0.93
 
 
 # The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.
@@ -88,6 +89,13 @@ async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
         ("What is the largest ocean on Earth?", "whats the biggest ocean on the planet"),
         ("How do I cancel my gym membership?", "how do i cancel my gym membership smh"),
         ("How do I get a copy of my birth certificate?", "how 2 get a copy of my birth cert"),
+        # "How far in advance" asks how early; "any advice" frames like "any tips"; British and American words.
+        ("How early should I send wedding invitations?", "How far in advance should I send wedding invitations?"),
+        ("How do I stop snoring?", "any advice on how to stop snoring"),
+        ("How do I charge a flat car battery?", "How do I charge a dead car battery?"),
+        ("How do I ask for a raise?", "How do I ask for a pay rise?"),
+        ("How do I tell my manager I am resigning?", "how do i tell my boss im quitting"),
+        ("How many calories are in a banana?", "how many cals in a banana"),
         # A gerund in one slot is not made a noun apart: free shipping is free delivery.
         ("Is there free delivery on returns?", "Is there free shipping on returns?"),
     ],
@@ -116,6 +124,11 @@ async def test_common_shapes_are_accepted(guard: Guard, cached: str, asked: str)
         ("red wine carpet stain removal", "red wine sofa stain removal"),
         ("engine oil change interval", "engine oil change cost"),
         ("What is the tallest mountain on Earth?", "What is the tallest mountain on Mars?"),
+        ("How far in advance should I book a train ticket in Italy?", "How late can I book a train ticket in Italy?"),
+        ("any advice on how to stop snoring", "any advice on how to stop sleepwalking"),
+        ("How do I charge a flat car battery?", "How do I fix a flat car tyre?"),
+        ("How do I ask for a pay rise?", "How do I refuse a pay cut?"),
+        ("How do I tell my boss I'm pregnant?", "How do I tell my coworkers I'm pregnant?"),
         ("What is the largest ocean in the world?", "What is the largest ocean in Asia?"),
     ],
 )
@@ -134,6 +147,9 @@ async def test_their_near_misses_are_refused(guard: Guard, cached: str, asked: s
         ("min temp", ["minimum", "temperature"]),
         ("Why is my metabolism so fast?", ["why", "is", "my", "metabolism", "so", "fast"]),  # no way-noun after it
         ("fastest route", ["quickest", "route"]),
+        ("a flat tyre", ["a", "flat", "tyre"]),  # only a battery is dead when flat
+        ("Who is the boss of Apple?", ["who", "is", "the", "boss", "of", "apple"]),
+        ("Can I boss him around?", ["can", "i", "boss", "him", "around"]),
         ("the tallest tree in the world", ["the", "tallest", "tree", "on", "earth"]),
         ("Is there life on Earth?", ["is", "there", "life", "on", "earth"]),  # no superlative: Earth stays
         ("Is milk ok needed 4 days later?", ["is", "milk", "ok", "needed", "4d", "later"]),  # a count stays one

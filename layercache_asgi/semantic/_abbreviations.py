@@ -124,6 +124,7 @@ _TABLE = {
     "gf": "girlfriend",
     "min.": "minimum",
     "cert": "certificate",
+    "cals": "calories",
     "certs": "certificates",
     "atm": "cash machine",
 }

@@ -36,6 +36,15 @@ _REWRITES = (
     ("y/o", re.compile(r"\b(\d+) ?y/o\b", re.IGNORECASE), r"\1 year old"),
     # After a superlative "on the planet" and "in the world" say "on Earth": "the deepest lake in the world".
     *((hint, _ON_EARTH, r"\1 on Earth") for hint in ("earth", "planet", "globe", "world")),
+    # "How far in advance should I book?" asks how early.
+    ("how far", re.compile(r"\bhow far (?:in advance|ahead(?: of time)?|beforehand)\b", re.IGNORECASE), "how early"),
+    # "any advice?" asks for tips, which frame a question ("any tips for...").
+    ("advice", re.compile(r"\b(any|some) advice\b", re.IGNORECASE), r"\1 tips"),
+    # British and American words for one thing: a flat battery is a dead one, a pay rise a raise; your boss is your
+    # manager (after "my", "your", ...: not "boss" as a verb, nor "the boss of Apple", its chief).
+    ("flat", re.compile(r"\bflat (?=(?:car |phone |laptop )?batter(?:y|ies)\b)", re.IGNORECASE), "dead "),
+    ("rise", re.compile(r"\bpay[- ]?(?:rise|raise)\b", re.IGNORECASE), "raise"),
+    ("boss", re.compile(r"\b(my|your|our|his|her|their) boss\b", re.IGNORECASE), r"\1 manager"),
     # "min" before a word, and not after a number ("10 min walk"), is the minimum: "min temp", "min wage".
     (
         "min",

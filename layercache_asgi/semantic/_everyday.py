@@ -26,12 +26,12 @@ _REWRITES = (
     # "What if I miss my flight?" asks what happens then.
     ("what if", re.compile(r"\bwhat if\b", re.IGNORECASE), "what happens if"),
     # "At what age do babies walk?" asks when (the answer is an age either way).
-    ("age", re.compile(rf"\b(?:at )?(?:what|which) age (?={_AUXILIARY}\b)", re.IGNORECASE), "when "),
+    (" age ", re.compile(rf"\b(?:at )?(?:what|which) age (?={_AUXILIARY}\b)", re.IGNORECASE), "when "),
     # "When should I plant tulips?" asks for the best time to.
     ("when should", re.compile(r"\bwhen should (?:i|we|you|one)\b", re.IGNORECASE), "when is the best time to"),
     # Ages: "a one-year-old" is "a 1 year old" ("one" alone is no number: "one way to..."); "6 mo", "3 yo".
-    ("old", re.compile(rf"\bone[- ]({_AGED})s?[- ]old\b", re.IGNORECASE), r"1 \1 old"),
-    ("mo", re.compile(r"\b(\d+) ?mos?\b(?= old\b)", re.IGNORECASE), r"\1 month"),
+    ("one", re.compile(rf"\bone[- ]({_AGED})s?[- ]old\b", re.IGNORECASE), r"1 \1 old"),
+    (" old", re.compile(r"\b(\d+) ?mos?\b(?= old\b)", re.IGNORECASE), r"\1 month"),
     ("yo", re.compile(r"\b(\d+) ?yo\b", re.IGNORECASE), r"\1 year old"),
     ("y/o", re.compile(r"\b(\d+) ?y/o\b", re.IGNORECASE), r"\1 year old"),
     # After a superlative "on the planet" and "in the world" say "on Earth": "the deepest lake in the world".
@@ -43,11 +43,11 @@ _REWRITES = (
     # British and American words for one thing: a flat battery is a dead one, a pay rise a raise; your boss is your
     # manager (after "my", "your", ...: not "boss" as a verb, nor "the boss of Apple", its chief).
     ("flat", re.compile(r"\bflat (?=(?:car |phone |laptop )?batter(?:y|ies)\b)", re.IGNORECASE), "dead "),
-    ("rise", re.compile(r"\bpay[- ]?(?:rise|raise)\b", re.IGNORECASE), "raise"),
+    ("pay", re.compile(r"\bpay[- ]?(?:rise|raise)\b", re.IGNORECASE), "raise"),
     ("boss", re.compile(r"\b(my|your|our|his|her|their) boss\b", re.IGNORECASE), r"\1 manager"),
     # "min" before a word, and not after a number ("10 min walk"), is the minimum: "min temp", "min wage".
     (
-        "min",
+        "min ",
         re.compile(r"(?<!\d)(?<!\d )\bmin\b(?= [a-z])(?! (?:to|of|in|and|or|from|for)\b)", re.IGNORECASE),
         "minimum",
     ),

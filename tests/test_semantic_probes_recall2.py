@@ -109,6 +109,8 @@ async def test_common_shapes_are_accepted(guard: Guard, cached: str, asked: str)
     [
         ("What happens if I miss my flight?", "What if I miss my train?"),
         ("At what age do babies start walking?", "When do babies start talking?"),
+        ("At what age did Mozart die?", "When did Mozart die?"),  # of one life, an age and a date: two answers
+        ("At what age does Messi plan to retire?", "When does Messi plan to retire?"),
         ("When should I stop taking antibiotics?", "When is the best time to start taking antibiotics?"),
         ("How much should a one-year-old eat?", "How much should a 2 year old eat?"),
         ("how much should a 6 mo old baby sleep", "How much should a 6 year old sleep?"),

@@ -15,7 +15,9 @@ import re
 
 __all__ = ["everyday"]
 
-_AUXILIARY = r"(?:do|does|did|can|could|should|is|are|was|were|will|would|must|may|might)"
+# What is usual or advised ("do babies", "should I"): of one person's life ("did Mozart", "is Messi") the age and
+# the date are two answers, so not the past, and not when a name follows.
+_USUALLY = r"(?:do|does|can|could|should|must|may|might)\b(?![^?.!]*(?-i:\b[A-Z][a-z]))"
 _AGED = r"(?:year|month|week|day)"
 _WAY = r"(?:ways?|methods?|routes?|fix|fixes|recipes?|solutions?|options?)\b"
 _ON_EARTH = re.compile(
@@ -26,7 +28,7 @@ _REWRITES = (
     # "What if I miss my flight?" asks what happens then.
     ("what if", re.compile(r"\bwhat if\b", re.IGNORECASE), "what happens if"),
     # "At what age do babies walk?" asks when (the answer is an age either way).
-    (" age ", re.compile(rf"\b(?:at )?(?:what|which) age (?={_AUXILIARY}\b)", re.IGNORECASE), "when "),
+    (" age ", re.compile(rf"\b(?:at )?(?:what|which) age (?={_USUALLY})", re.IGNORECASE), "when "),
     # "When should I plant tulips?" asks for the best time to.
     ("when should", re.compile(r"\bwhen should (?:i|we|you|one)\b", re.IGNORECASE), "when is the best time to"),
     # Ages: "a one-year-old" is "a 1 year old" ("one" alone is no number: "one way to..."); "6 mo", "3 yo".

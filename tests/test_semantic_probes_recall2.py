@@ -149,7 +149,9 @@ async def test_their_near_misses_are_refused(guard: Guard, cached: str, asked: s
         ("min temp", ["minimum", "temperature"]),
         ("Why is my metabolism so fast?", ["why", "is", "my", "metabolism", "so", "fast"]),  # no way-noun after it
         ("fastest route", ["quickest", "route"]),
-        ("a flat tyre", ["a", "flat", "tyre"]),  # only a battery is dead when flat
+        ("a flat tyre", ["a", "flat", "tyre"]),
+        ("How do I clean suede clogs?", ["how", "do", "i", "clean", "suede", "clogs"]),  # shoes
+        ("It unclogs drains", ["it", "unblocks", "drains"]),  # only a battery is dead when flat
         ("Who is the boss of Apple?", ["who", "is", "the", "boss", "of", "apple"]),
         ("Can I boss him around?", ["can", "i", "boss", "him", "around"]),
         ("the tallest tree in the world", ["the", "tallest", "tree", "on", "earth"]),

@@ -54,7 +54,9 @@ _REWRITES = (
         "minimum",
     ),
     # A clogged drain is a blocked one; to unclog it is to unblock it.
-    ("clog", re.compile(r"\b(un)?clog(s|ged|ging)?\b", re.IGNORECASE), r"\1block\2"),
+    # Not "clogs", the shoes ("the drain clogs" stays as typed).
+    ("clog", re.compile(r"\b(un)?clog(ged|ging)?\b", re.IGNORECASE), r"\1block\2"),
+    ("unclogs", re.compile(r"\bunclogs\b", re.IGNORECASE), "unblocks"),
     # Potty training, toilet training and house-training a puppy or a toddler are one thing.
     ("train", re.compile(r"\b(?:potty|toilet|house)[- ]?train(s|ed|ing)?\b", re.IGNORECASE), r"housetrain\1"),
     # "make a claim" (insurance, warranty) is "file a claim".

@@ -123,6 +123,9 @@ _TABLE = {
     "bf": "boyfriend",
     "gf": "girlfriend",
     "min.": "minimum",
+    "cert": "certificate",
+    "cals": "calories",
+    "certs": "certificates",
     "atm": "cash machine",
 }
 

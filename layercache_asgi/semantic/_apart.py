@@ -35,6 +35,7 @@ _DOERS = {(w,) for w in words_of("i you we one")}
 _DEFINING = _DEFINE | words_of("defined definition mean means meaning")
 _IS = words_of("is are s")
 _AUXILIARIES = words_of("is are was were does do did can could should would")
+_AMOUNT = words_of("much many")
 Pair = tuple[str, str]
 
 
@@ -46,8 +47,8 @@ def noun_at(question: Question, at: int, lexicon: Lexicon) -> bool:
     if not any(base in lexicon.kinds for base in bases) or _superlative(word, bases):
         return False  # not a noun (or verb) WordNet classifies; "the highest"
     before = question.words[at - 1] if at > 0 else ""
-    if before in DETERMINERS or at - 1 in question.possessors:
-        return True
+    if before in DETERMINERS or before in _AMOUNT or at - 1 in question.possessors:
+        return True  # "my router", "how much *water*"
     if at == 1 and before in _AUXILIARIES and not word.endswith("ing"):
         return True  # "Is milk ...?", not "Would purchasing ...?"
     return not _verb(word, lexicon)
@@ -58,8 +59,21 @@ def _superlative(word: str, bases: tuple[str, ...]) -> bool:
 
 
 def nouns_apart(a: Question, b: Question, i: int, j: int, lexicon: Lexicon) -> bool:
-    """Two nouns WordNet knows (the guard asks only of words no table links): router / modem."""
-    return noun_at(a, i, lexicon) and noun_at(b, j, lexicon)
+    """Two nouns WordNet knows (the guard asks only of words no table links): router / modem.
+
+    In one slot (the same word before both) a word that can only be a noun makes the other one a noun too:
+    "my dog eats *grass*" / "... *dirt*", "red wine *carpet* stain" / "... *sofa* stain"."""
+    noun_a, noun_b = noun_at(a, i, lexicon), noun_at(b, j, lexicon)
+    if noun_a and noun_b:
+        return True
+    if not (noun_a or noun_b) or i - 1 not in a.content or j - 1 not in b.content or a.words[i - 1] != b.words[j - 1]:
+        return False  # after a shared content word, not after "I" ("I change" / "I update" are verbs)
+    return _slot_noun(a.words[i], lexicon) and _slot_noun(b.words[j], lexicon)
+
+
+def _slot_noun(word: str, lexicon: Lexicon) -> bool:
+    # Not a gerund: "free *shipping*" / "free delivery".
+    return not word.endswith("ing") and any(base in lexicon.kinds for base in lexicon.bases(word))
 
 
 def noun_pairs(a: Question, b: Question, left_a: list[int], left_b: list[int], lexicon: Lexicon) -> set[Pair]:

@@ -26,7 +26,7 @@ _ASKED_BY = {
     "much": words_of("cost costs price prices fee fees amount"),
     "many": words_of("count amount"),
     "old": words_of("age"),
-    "often": words_of("frequency schedule"),
+    "often": words_of("frequency schedule interval intervals"),
     "why": words_of("reason reasons cause causes"),
     "where": words_of("location"),
     "when": words_of("date dates time times hours"),

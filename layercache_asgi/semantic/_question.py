@@ -75,7 +75,7 @@ STOPWORDS = words_of(
     "greetings cheers regards yo heck hell even wat pls list sorry grateful technique procedure method "
     "lol lmao omg ok okay um uh hmm oh ah yeah yep guys folks mate sir madam honestly seriously literally "
     "located situated between translate say required require requires vs versus idea ideas tips tricks hacks goes gone "
-    "suggestion suggestions recommendation recommendations "
+    "suggestion suggestions recommendation recommendations ugh argh smh jeez geez yikes sigh ffs lmfao rofl haha "
 )
 # A number written together with the capitals of an acronym: "2SV" (two-step verification), "4WD".
 _DIGIT_ACRONYM = re.compile(r"(\d)([A-Z]{2,4})")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from ._everyday import everyday
+
 __all__ = ["FUTURE_TIME", "INFORMAL", "plain"]
 
 _ASKING_SO = "(?:silly|stupid|dumb|basic|obvious|naive|newbie|beginner|simple)"
@@ -42,7 +44,7 @@ _DETERMINER = r"(?:a|an|the|this|that|these|those|my|your|ur|his|her|its|our|the
 _TAKES_TO = "ok|okay|safe|time|often|allowed|supposed|normal|legal|possible|fine|wise|tryna|trying|able|how|ways?"
 _TAKES_FOR = (
     "bad|good|safe|ok|okay|healthy|toxic|dangerous|poisonous|harmful|suitable|ready|enough|sub|substitute|"
-    "replacement|alternative|time|study|studying|prepare|prep|tips|ideas|recipe|visa|need|apply|pay"
+    "replacement|alternative|time|study|studying|prepare|prep|tips|ideas|recipe|visa|need|needed|required|apply|pay"
 )
 # Nouns that a number counts: after them "2" / "4" stays a number ("safe 4 days", "ok 2 hours later").
 _COUNTED = r"(?:\w+s|people|times|more|less|or|and|x|am|pm|percent|%)\b"
@@ -279,7 +281,7 @@ def _spell_out(text: str) -> str:
 
 def plain(text: str) -> str:
     """``text`` without courtesies, its chat shorthand spelt out."""
-    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", text))
+    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", everyday(text)))
     if _SHORTHAND_SIGNS.search(text):
         text = _spell_out(text)
     if _IDIOM_WORDS.search(text):

@@ -179,10 +179,22 @@ def past(question: Question, at: int, other: Question | None = None) -> bool:
         )
     if not word.endswith("ed") or len(word) <= 4 or not _BE.isdisjoint(before):
         return False
+    if _keyword_participle(question, at):
+        return False
     return _MODALS.isdisjoint(before) or not _PAST_AUXILIARIES.isdisjoint(question.words)
 
 
+def _keyword_participle(question: Question, at: int) -> bool:
+    """In a keyword query (no auxiliary, no subject) an -ed word before another content word describes it:
+    "soft *boiled* egg time", "calories *burned* running a mile" ask what "boil an egg" and "burn calories" do."""
+    if question.tense or not _SUBJECTS.isdisjoint(question.words):
+        return False
+    return at + 1 in question.content
+
+
 _MODALS = words_of("can could should would may might must will shall")
+# Who does a thing, or whose it is: with one of them a statement ("my score dropped") tells of the past.
+_SUBJECTS = words_of("i you we he she they it my our your his her their me us them")
 _PAST_AUXILIARIES = words_of("did was were had")
 
 

@@ -1,0 +1,80 @@
+"""Everyday wordings of a question put into one form before the guard compares it.
+
+Common frames that ask the same ("What if X?" is "What happens if X?", "At what age do babies walk?" is "When do
+babies walk?", "When should I X?" is "When is the best time to X?"), ages and short forms typed next to a number
+("a one-year-old", "6 mo old", "3 yo"), "min" before a noun, and everyday synonyms WordNet does not link (clogged /
+blocked, potty train / house-train, make / file a claim, fast / quick way, insert into / add to).
+
+Each rule: (hint, pattern, replacement); the hint, in lower case, is in every text the pattern matches, so a
+question holding none of them costs one substring test a rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["everyday"]
+
+# What is usual or advised ("do babies", "should I"): of one person's life ("did Mozart", "is Messi") the age and
+# the date are two answers, so not the past, and not when a name follows.
+_USUALLY = r"(?:do|does|can|could|should|must|may|might)\b(?![^?.!]*(?-i:\b[A-Z][a-z]))"
+_AGED = r"(?:year|month|week|day)"
+_WAY = r"(?:ways?|methods?|routes?|fix|fixes|recipes?|solutions?|options?)\b"
+_ON_EARTH = re.compile(
+    r"(\b(?:\w{2,}est|most \w+)\b.*?) (?:on (?:the |our )?(?:earth|planet|globe)|in the (?:whole )?world)\b",
+    re.IGNORECASE,
+)
+_REWRITES = (
+    # "What if I miss my flight?" asks what happens then.
+    ("what if", re.compile(r"\bwhat if\b", re.IGNORECASE), "what happens if"),
+    # "At what age do babies walk?" asks when (the answer is an age either way).
+    (" age ", re.compile(rf"\b(?:at )?(?:what|which) age (?={_USUALLY})", re.IGNORECASE), "when "),
+    # "When should I plant tulips?" asks for the best time to.
+    ("when should", re.compile(r"\bwhen should (?:i|we|you|one)\b", re.IGNORECASE), "when is the best time to"),
+    # Ages: "a one-year-old" is "a 1 year old" ("one" alone is no number: "one way to..."); "6 mo", "3 yo".
+    ("one", re.compile(rf"\bone[- ]({_AGED})s?[- ]old\b", re.IGNORECASE), r"1 \1 old"),
+    (" old", re.compile(r"\b(\d+) ?mos?\b(?= old\b)", re.IGNORECASE), r"\1 month"),
+    ("yo", re.compile(r"\b(\d+) ?yo\b", re.IGNORECASE), r"\1 year old"),
+    ("y/o", re.compile(r"\b(\d+) ?y/o\b", re.IGNORECASE), r"\1 year old"),
+    # After a superlative "on the planet" and "in the world" say "on Earth": "the deepest lake in the world".
+    *((hint, _ON_EARTH, r"\1 on Earth") for hint in ("earth", "planet", "globe", "world")),
+    # "How far in advance should I book?" asks how early.
+    ("how far", re.compile(r"\bhow far (?:in advance|ahead(?: of time)?|beforehand)\b", re.IGNORECASE), "how early"),
+    # "any advice?" asks for tips, which frame a question ("any tips for...").
+    ("advice", re.compile(r"\b(any|some) advice\b", re.IGNORECASE), r"\1 tips"),
+    # British and American words for one thing: a flat battery is a dead one, a pay rise a raise; your boss is your
+    # manager (after "my", "your", ...: not "boss" as a verb, nor "the boss of Apple", its chief).
+    ("flat", re.compile(r"\bflat (?=(?:car |phone |laptop )?batter(?:y|ies)\b)", re.IGNORECASE), "dead "),
+    ("pay", re.compile(r"\bpay[- ]?(?:rise|raise)\b", re.IGNORECASE), "raise"),
+    ("boss", re.compile(r"\b(my|your|our|his|her|their) boss\b", re.IGNORECASE), r"\1 manager"),
+    # "min" before a word, and not after a number ("10 min walk"), is the minimum: "min temp", "min wage".
+    (
+        "min ",
+        re.compile(r"(?<!\d)(?<!\d )\bmin\b(?= [a-z])(?! (?:to|of|in|and|or|from|for)\b)", re.IGNORECASE),
+        "minimum",
+    ),
+    # A clogged drain is a blocked one; to unclog it is to unblock it.
+    # Not "clogs", the shoes ("the drain clogs" stays as typed).
+    ("clog", re.compile(r"\b(un)?clog(ged|ging)?\b", re.IGNORECASE), r"\1block\2"),
+    ("unclogs", re.compile(r"\bunclogs\b", re.IGNORECASE), "unblocks"),
+    # Potty training, toilet training and house-training a puppy or a toddler are one thing.
+    ("train", re.compile(r"\b(?:potty|toilet|house)[- ]?train(s|ed|ing)?\b", re.IGNORECASE), r"housetrain\1"),
+    # "make a claim" (insurance, warranty) is "file a claim".
+    ("claim", re.compile(r"\bmake(s)? (an?|my|the|our) ((?:\w+ )?claim)\b", re.IGNORECASE), r"file\1 \2 \3"),
+    ("claim", re.compile(r"\bmaking (an?|my|the|our) ((?:\w+ )?claim)\b", re.IGNORECASE), r"filing \1 \2"),
+    # A fast way is a quick way ("quick" frames; a fast metabolism is no quick one, nor is fasting).
+    ("fast", re.compile(rf"\bfast(est)? (?={_WAY})", re.IGNORECASE), r"quick\1 "),
+    # "insert a column into a table" is "add a column to a table".
+    ("insert", re.compile(r"\binsert(s|ed|ing)? ((?:\w+ ){1,3})into\b", re.IGNORECASE), r"add\1 \2to"),
+)
+
+
+def everyday(text: str) -> str:
+    """``text`` with the everyday wordings above in their one form."""
+    lowered = text.lower()
+    for hint, pattern, replacement in _REWRITES:
+        if hint in lowered:
+            text, replaced = pattern.subn(replacement, text)
+            if replaced:
+                lowered = text.lower()
+    return text

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layercache_asgi.semantic import _question, _register
+from layercache_asgi.semantic import _everyday, _question, _register
 from layercache_asgi.semantic._guard import Guard, compare_questions
 from layercache_asgi.semantic._lexicon import load_lexicon
 from layercache_asgi.semantic._question import parse
@@ -71,6 +71,23 @@ def test_every_hint_is_in_every_ascii_text_its_rule_matches() -> None:
             for variant in (text, text.upper(), text.lower()):
                 if variant.isascii() and pattern.search(variant):
                     assert hint in variant.lower(), (hint, pattern.pattern, variant)
+
+
+def test_every_everyday_hint_is_in_every_ascii_text_its_rule_matches() -> None:
+    hints: dict[re.Pattern[str], set[str]] = {}  # one rule may carry several hints ("earth", "planet", "world")
+    for hint, pattern, _replacement in _everyday._REWRITES:
+        hints.setdefault(pattern, set()).add(hint)
+    for text in QUESTIONS:
+        for pattern, its_hints in hints.items():
+            for variant in (text, text.upper(), text.lower()):
+                if variant.isascii() and pattern.search(variant):
+                    assert any(hint in variant.lower() for hint in its_hints), (its_hints, pattern.pattern, variant)
+
+
+def test_everyday_rewrites_outside_ascii_run_every_rule() -> None:
+    # "\u212a" (the Kelvin sign) matches "k" under IGNORECASE, and str.lower() gives no "k": no hint skips the rule.
+    assert _everyday.everyday("make a \u212aLAIM claim") != "make a \u212aLAIM claim"
+    assert _everyday.everyday("What if it rains?") == "what happens if it rains?"
 
 
 @pytest.mark.parametrize("case", [str, str.upper, str.lower])

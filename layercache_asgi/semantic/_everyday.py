@@ -6,7 +6,7 @@ babies walk?", "When should I X?" is "When is the best time to X?"), ages and sh
 blocked, potty train / house-train, make / file a claim, fast / quick way, insert into / add to).
 
 Each rule: (hint, pattern, replacement); the hint, in lower case, is in every text the pattern matches, so a
-question holding none of them costs one substring test a rule.
+question holding none of them costs one substring test a rule (outside ASCII every rule runs).
 """
 
 from __future__ import annotations
@@ -71,10 +71,12 @@ _REWRITES = (
 
 def everyday(text: str) -> str:
     """``text`` with the everyday wordings above in their one form."""
+    ascii_text = text.isascii()  # outside ASCII, IGNORECASE can match what str.lower() does not give (the Kelvin sign)
     lowered = text.lower()
     for hint, pattern, replacement in _REWRITES:
-        if hint in lowered:
-            text, replaced = pattern.subn(replacement, text)
-            if replaced:
-                lowered = text.lower()
+        if ascii_text and hint not in lowered:
+            continue
+        text, replaced = pattern.subn(replacement, text)
+        if replaced:
+            lowered = text.lower()
     return text

@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from layercache_asgi.semantic import _everyday, _question, _register
+from layercache_asgi.semantic._apart import near
 from layercache_asgi.semantic._guard import Guard, compare_questions
 from layercache_asgi.semantic._lexicon import load_lexicon
 from layercache_asgi.semantic._question import parse
 from layercache_asgi.semantic._register import plain
+from layercache_asgi.semantic._relations import OPPOSITES, opposed, stem
+from layercache_asgi.semantic._word_memo import word_memo
 
 ROOT = Path(__file__).resolve().parent.parent
 EDGES = [
@@ -149,3 +152,33 @@ def test_a_long_token_is_parsed_without_the_memo() -> None:
     long_name = "Zz" + "q" * 60  # capitalised, over the memo's length: still a name mid-sentence
     assert long_name.lower() in parse(f"is {long_name} up?").names
     assert len("9" * 50) > _question._MEMO_CHARS and parse(f"what is {'9' * 50} plus 1").numbers["9" * 50] == 1
+
+
+def test_the_word_memo_answers_as_the_table_and_lists_do() -> None:
+    """Opposites and forms remembered per word table are what the table and the fixed lists say."""
+    lexicon = load_lexicon()
+    memo = word_memo(lexicon)
+    assert word_memo(lexicon) is memo
+    words = sorted({w for text in QUESTIONS[:600] for w in parse(text).words})[:400]
+    words += ["enable", "disable", "legal", "illegal", "show", "hide", "buy", "sell", "upload", "download"]
+    for x in words:
+        forms = frozenset((*lexicon.bases(x), stem(x)))
+        assert memo.forms(x) == forms
+        for y in words[::7]:
+            by = frozenset((*lexicon.bases(y), stem(y)))
+            listed = any(lexicon.opposite(p, q) or (min(p, q), max(p, q)) in OPPOSITES for p in forms for q in by)
+            expected = listed or opposed(stem(x), stem(y))
+            assert memo.opposite(x, y) is expected and memo.opposite(x, y) is expected, (x, y)  # computed, then kept
+    assert memo.opposite("enable", "disable") and memo.opposite("show", "hide") and not memo.opposite("show", "display")
+
+
+def test_acronyms_pair_with_the_words_their_initials_spell() -> None:
+    assert compare_questions("Best pizza in NYC?", "Best pizza in New York City?").same
+    assert compare_questions("What is my ETA?", "What is my estimated time of arrival?").same
+    assert not compare_questions("Best pizza in NYC?", "Best pizza in New Jersey?").same
+
+
+def test_a_typo_of_a_long_word_is_judged_without_the_memo() -> None:
+    long_word = "pneumonoultramicroscopicsilicovolcanoconiosis"  # 45 letters, over the memo's 40
+    assert near(long_word, long_word.replace("silico", "silica")) and near("password", "pasword")
+    assert not near(long_word, long_word[:30]) and not near("cat", "cut")

@@ -163,9 +163,13 @@ def pair_acronyms(
         (words_a, words_b, left_a, left_b),
         (words_b, words_a, left_b, left_a),
     ):
+        runs = [(run, "".join(long_words[k][:1] or "\0" for k in run)) for run in _runs(long_words)]
         for i in list(short_left):
-            for run in _runs(long_words):
-                span = initials_match(short_words[i], [long_words[k] for k in run])
+            letters = short_words[i].replace(".", "").replace("-", "")
+            if len(letters) < 2 or not letters.isalnum():
+                continue  # what initials_match refuses, decided once for all the runs
+            for run, initials in runs:
+                span = len(letters) if initials.startswith(letters) else 0  # initials_match, on the run's initials
                 if span and not set(run[:span]).isdisjoint(long_left):
                     short_left.remove(i)
                     long_left[:] = [k for k in long_left if k not in run[:span]]

@@ -19,6 +19,7 @@ mortgage / loan 0.73, vehicle / truck 0.75) and put two real words one letter ap
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from ._lexicon import Lexicon
 from ._question import DETERMINERS, Question, words_of
@@ -85,6 +86,15 @@ def near(x: str, y: str) -> bool:
     shorter = min(len(x), len(y))
     if shorter < 4 or abs(len(x) - len(y)) > 2:
         return False
+    return _near(x, y) if shorter <= 40 else _within_a_typo(x, y, shorter)
+
+
+@lru_cache(maxsize=65_536)  # the guard asks of the same word pairs in candidate after candidate
+def _near(x: str, y: str) -> bool:
+    return _within_a_typo(x, y, min(len(x), len(y)))
+
+
+def _within_a_typo(x: str, y: str, shorter: int) -> bool:
     limit = 1 if shorter < 8 else 2
     return edits(x, y, limit) <= limit
 

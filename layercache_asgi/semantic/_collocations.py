@@ -55,9 +55,11 @@ def _spans(
     back)."""
     words, found = question.words, []
     for size in (1, 2, 3):
-        for start in range(len(words) - size + 1):
+        # Only the runs that hold an unpaired word, in order (not every run of the question).
+        starts = sorted({s for k in left for s in range(max(0, k - size + 1), min(k, len(words) - size) + 1)})
+        for start in starts:
             span = tuple(range(start, start + size))
-            if not set(span) & set(left) or any(words[k] in question.names for k in span):
+            if any(words[k] in question.names for k in span):
                 continue
             if size == 1:
                 forms = set(bases(words[start]))

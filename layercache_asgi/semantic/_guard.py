@@ -49,9 +49,9 @@ from ._degree import LESSER, by_opposite
 from ._lexicon import Lexicon, current_lexicon
 from ._modality import asked_otherwise
 from ._question import MAX_COMPARED_CHARS, Question, parse
-from ._relations import OPPOSITES, opposed, stem
 from ._structure import ASKING_LEAVE, MODAL_ADJECTIVES, agent_positions, order_swapped, past, tense_differs
 from ._weigh import Weighing, weigh
+from ._word_memo import word_memo
 
 __all__ = ["DEFAULT_WORD_CUT", "Guard", "Verdict", "WordSimilarity", "compare_questions"]
 
@@ -126,7 +126,7 @@ class _Comparison:
         self.a, self.b, self.lexicon, self.similar, self.cut = a, b, lexicon, similar, cut
         self.weighing = weighing
         self.needs: set[str] = set()
-        self.forms: dict[str, frozenset[str]] = {}
+        self.memo = word_memo(lexicon)
         self.pairs: list[tuple[int, int]] = []  # (position in a, position in b) of paired words
 
     def verdict(self) -> Verdict:
@@ -146,8 +146,7 @@ class _Comparison:
         left_b = [j for j in left_b if not any(self._same_form(b.words[j], b.words[q]) for _, q in self.pairs)]
         # Opposites among all the words one question has and the other lacks, framing words too:
         # "*show* hidden files" / "hide files".
-        only_a = [w for w in dict.fromkeys(a.words) if not any(self._same_form(w, v) for v in b.words)]
-        only_b = [w for w in dict.fromkeys(b.words) if not any(self._same_form(w, v) for v in a.words)]
+        only_a, only_b = self._lacked(a.words, b.words), self._lacked(b.words, a.words)
         # Against every word the other has that this one lacks as written: "*show* hidden files" / "hide files".
         for x, y in [(x, y) for x in only_a for y in b.words if y not in a.words] + [
             (x, y) for y in only_b for x in a.words if x not in b.words
@@ -230,19 +229,18 @@ class _Comparison:
     # -- word relations ---------------------------------------------------------------------
 
     def _bases(self, word: str) -> frozenset[str]:
-        found = self.forms.get(word)
-        if found is None:
-            found = self.forms[word] = frozenset((*self.lexicon.bases(word), stem(word)))
-        return found
+        return self.memo.forms(word)
+
+    def _lacked(self, words: tuple[str, ...], other: tuple[str, ...]) -> list[str]:
+        """``words`` in none of their forms among ``other``'s (``_same_form`` against each, in one pass)."""
+        forms = set(other).union(*map(self._bases, other))
+        return [w for w in dict.fromkeys(words) if w not in forms and self._bases(w).isdisjoint(forms)]
 
     def _same_form(self, x: str, y: str) -> bool:
         return x == y or not self._bases(x).isdisjoint(self._bases(y))
 
     def _opposite(self, x: str, y: str) -> bool:
-        bx, by = self._bases(x), self._bases(y)
-        if any(self.lexicon.opposite(p, q) or (min(p, q), max(p, q)) in OPPOSITES for p in bx for q in by):
-            return True
-        return opposed(stem(x), stem(y))
+        return self.memo.opposite(x, y)
 
     def _lexical(self, x: str, y: str) -> bool:
         """Synonyms, a verb and its action noun, or a typo of a longer word."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from ._lexicon import Lexicon
 from ._question import Question
+from ._word_memo import word_memo
 
 __all__ = ["pair_collocations", "pair_compounds"]
 
@@ -49,11 +50,11 @@ def pair_collocations(
 
 def _spans(
     question: Question, left: list[int], bases: Bases, lexicon: Lexicon
-) -> list[tuple[tuple[int, ...], list[str]]]:
+) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
     """Runs of one to three words around the unpaired ones, each with the forms the lexicon has
     synonyms for: the words joined by "_", the first or last inflected back to its base (sending
     back)."""
-    words, found = question.words, []
+    words, found, kept = question.words, [], word_memo(lexicon).runs
     for size in (1, 2, 3):
         # Only the runs that hold an unpaired word, in order (not every run of the question).
         starts = sorted({s for k in left for s in range(max(0, k - size + 1), min(k, len(words) - size) + 1)})
@@ -61,18 +62,22 @@ def _spans(
             span = tuple(range(start, start + size))
             if any(words[k] in question.names for k in span):
                 continue
-            if size == 1:
-                forms = set(bases(words[start]))
-            else:
-                head, tail = words[start], words[start + size - 1]
-                middle = "_".join(words[start + 1 : start + size - 1])
-                forms = {
-                    "_".join(x for x in (h, middle, t) if x) for h in (head, *bases(head)) for t in (tail, *bases(tail))
-                }
-            known = sorted(form for form in forms if form in lexicon.synsets)
+            run = words[start : start + size]
+            known = kept.get(run)  # the same runs come back in candidate after candidate
+            if known is None:
+                known = kept[run] = _known_forms(run, bases, lexicon)
             if known:
                 found.append((span, known))
     return found
+
+
+def _known_forms(run: tuple[str, ...], bases: Bases, lexicon: Lexicon) -> tuple[str, ...]:
+    if len(run) == 1:
+        forms = set(bases(run[0]))
+    else:
+        head, tail, middle = run[0], run[-1], "_".join(run[1:-1])
+        forms = {"_".join(x for x in (h, middle, t) if x) for h in (head, *bases(head)) for t in (tail, *bases(tail))}
+    return tuple(sorted(form for form in forms if form in lexicon.synsets))
 
 
 def pair_compounds(

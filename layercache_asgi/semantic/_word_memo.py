@@ -24,6 +24,7 @@ class WordMemo:
         self.lexicon = lexicon
         self._forms: dict[str, frozenset[str]] = {}
         self._opposites: dict[tuple[str, str], bool] = {}
+        self.runs = _Bounded()  # a run of one to three words -> its forms the table has collocations for
 
     def forms(self, word: str) -> frozenset[str]:
         found = self._forms.get(word)
@@ -44,6 +45,15 @@ class WordMemo:
             found = any(lexicon.opposite(p, q) or (min(p, q), max(p, q)) in OPPOSITES for p in bx for q in by)
             found = self._opposites[(x, y)] = found or opposed(stem(x), stem(y))
         return found
+
+
+class _Bounded(dict[tuple[str, ...], tuple[str, ...]]):
+    """A dict that starts over past ``_KEPT`` entries."""
+
+    def __setitem__(self, key: tuple[str, ...], value: tuple[str, ...]) -> None:
+        if len(self) > _KEPT:
+            self.clear()
+        super().__setitem__(key, value)
 
 
 _memos: dict[int, WordMemo] = {}  # by id() of its table; the memo holds the table, so the id stays its own

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from ._chatter import chatter
 from ._everyday import everyday
 
 __all__ = ["FUTURE_TIME", "INFORMAL", "plain"]
@@ -281,7 +282,7 @@ def _spell_out(text: str) -> str:
 
 def plain(text: str) -> str:
     """``text`` without courtesies, its chat shorthand spelt out."""
-    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", everyday(text)))
+    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", everyday(chatter(text))))
     if _SHORTHAND_SIGNS.search(text):
         text = _spell_out(text)
     if _IDIOM_WORDS.search(text):

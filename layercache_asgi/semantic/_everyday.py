@@ -47,6 +47,9 @@ _REWRITES = (
     ("flat", re.compile(r"\bflat (?=(?:car |phone |laptop )?batter(?:y|ies)\b)", re.IGNORECASE), "dead "),
     ("pay", re.compile(r"\bpay[- ]?(?:rise|raise)\b", re.IGNORECASE), "raise"),
     ("boss", re.compile(r"\b(my|your|our|his|her|their) boss\b", re.IGNORECASE), r"\1 manager"),
+    # "my vehicle" is the asker's car ("the vehicle" may be any); "win 11" is Windows 11 (a version follows).
+    ("vehicle", re.compile(r"\b(my|your|our|his|her|their) vehicle(s?)\b", re.IGNORECASE), r"\1 car\2"),
+    ("win", re.compile(r"\bwin ?(7|8|8\.1|10|11)\b", re.IGNORECASE), r"Windows \1"),
     # "min" before a word, and not after a number ("10 min walk"), is the minimum: "min temp", "min wage".
     (
         "min ",

@@ -50,6 +50,12 @@ _REWRITES = (
     # "my vehicle" is the asker's car ("the vehicle" may be any); "win 11" is Windows 11 (a version follows).
     ("vehicle", re.compile(r"\b(my|your|our|his|her|their) vehicle(s?)\b", re.IGNORECASE), r"\1 car\2"),
     ("win", re.compile(r"\bwin ?(7|8|8\.1|10|11)\b", re.IGNORECASE), r"Windows \1"),
+    # "I locked myself out of my car" is locked out of it: the reflexive names no one else.
+    (
+        "lock",
+        re.compile(r"\b(lock(?:s|ed|ing)?) (?:myself|yourself|himself|herself|ourselves|themselves) out\b", re.I),
+        r"\1 out",
+    ),
     # "min" before a word, and not after a number ("10 min walk"), is the minimum: "min temp", "min wage".
     (
         "min ",
@@ -58,8 +64,22 @@ _REWRITES = (
     ),
     # A clogged drain is a blocked one; to unclog it is to unblock it.
     # Not "clogs", the shoes ("the drain clogs" stays as typed).
-    ("clog", re.compile(r"\b(un)?clog(ged|ging)?\b", re.IGNORECASE), r"\1block\2"),
+    # ("clogged" is "blocked", not "blockged": the doubled g goes).
+    ("clog", re.compile(r"\b(un)?clog(?:g(ed|ing))?\b", re.IGNORECASE), r"\1block\2"),
     ("unclogs", re.compile(r"\bunclogs\b", re.IGNORECASE), "unblocks"),
+    # A bare report "My sink is blocked." / "My account is locked." asks how to undo it (the whole text only).
+    *(
+        (
+            state,
+            re.compile(
+                rf"^\s*(my|our|the) ((?:\w+ ){{0,2}}?\w+) (?:is|are|got|keeps getting|has been|have been) {state}"
+                r"(?: up)?\s*[.!]*\s*$",
+                re.IGNORECASE,
+            ),
+            rf"how do I un{state[:-2]} \1 \2?",
+        )
+        for state in ("blocked", "locked")
+    ),
     # Potty training, toilet training and house-training a puppy or a toddler are one thing.
     ("train", re.compile(r"\b(?:potty|toilet|house)[- ]?train(s|ed|ing)?\b", re.IGNORECASE), r"housetrain\1"),
     # "make a claim" (insurance, warranty) is "file a claim".

@@ -33,8 +33,8 @@ PROBES = [
 KNOWN_LEAK = ("Why won't my laptop connect to wifi?", "ugh my laptop won't connect to bluetooth")
 NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"] and (p["a"], p["b"]) != KNOWN_LEAK]
 PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
-# Paraphrases accepted (guard alone): 117 of 151 before this round's rules, 137 after (0.91): register 29 -> 40 of
-# 40, combined 18 -> 24 of 30, synonym 41 -> 42 of 46, implicature 29 -> 31 of 35.
+# Paraphrases accepted (guard alone): 117 of 151 before this round's rules, 138 after (0.91): register 29 -> 40 of
+# 40, combined 18 -> 25 of 30, synonym 41 -> 42 of 46, implicature 29 -> 31 of 35.
 RECALL_FLOOR = 0.90
 
 
@@ -88,6 +88,9 @@ async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
         ("How do I unlock my account?", "My account is locked."),
         ("How do I unblock my kitchen sink?", "my kitchen sink keeps getting clogged"),
         ("What do I do if I'm locked out of my car?", "I locked myself out of my car."),
+        # "What should I get X for Christmas?" asks for Christmas gift ideas for X.
+        ("What should I get a 10-year-old boy for his birthday?", "bday gift ideas 10yo boy"),
+        ("What should I get my dad for Christmas?", "christmas gift ideas for dad"),
     ],
 )
 async def test_common_shapes_are_accepted(guard: Guard, cached: str, asked: str) -> None:
@@ -107,6 +110,9 @@ async def test_common_shapes_are_accepted(guard: Guard, cached: str, asked: str)
         ("How do I unblock my toilet?", "My sink is blocked."),
         ("How do I lock my account?", "My account is locked."),
         ("I locked my keys in my car.", "I locked myself out of my car."),
+        ("What should I get a 10-year-old boy for his birthday?", "bday gift ideas 10yo girl"),
+        ("What should I get my dad for Christmas?", "birthday gift ideas for dad"),
+        ("What should I get my dad for Christmas?", "christmas gift ideas for mom"),
         # A word after "of" is a noun: two nouns WordNet keeps apart are not paired by their vectors.
         ("How do I get rid of fleas on my cat?", "How do I get rid of ticks on my cat?"),
         # Reading and writing are two skills.

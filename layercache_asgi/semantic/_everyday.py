@@ -24,6 +24,12 @@ _ON_EARTH = re.compile(
     r"(\b(?:\w{2,}est|most \w+)\b.*?) (?:on (?:the |our )?(?:earth|planet|globe)|in the (?:whole )?world)\b",
     re.IGNORECASE,
 )
+_OCCASION_HINTS = ("birthday", "bday", "christmas", "xmas", "anniversary", "graduation", "valentine", "s day")
+_GIFT_FOR = re.compile(
+    r"\bwhat (?:should|can|could|do) (?:i|we) (?:get|buy|give) (.+?) for (?:(?:his|her|their|my|our|a|the) )?"
+    r"(birthday|bday|christmas|xmas|anniversary|graduation|valentine'?s(?: day)?|mother'?s day|father'?s day)\b",
+    re.IGNORECASE,
+)
 _REWRITES = (
     # "What if I miss my flight?" asks what happens then.
     ("what if", re.compile(r"\bwhat if\b", re.IGNORECASE), "what happens if"),
@@ -56,6 +62,8 @@ _REWRITES = (
         re.compile(r"\b(lock(?:s|ed|ing)?) (?:myself|yourself|himself|herself|ourselves|themselves) out\b", re.I),
         r"\1 out",
     ),
+    # "What should I get my dad for Christmas?" asks for "Christmas gift ideas for dad", as a keyword query types it.
+    *((hint, _GIFT_FOR, r"\2 gift ideas for \1") for hint in _OCCASION_HINTS),
     # "min" before a word, and not after a number ("10 min walk"), is the minimum: "min temp", "min wage".
     (
         "min ",

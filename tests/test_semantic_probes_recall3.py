@@ -33,8 +33,10 @@ PROBES = [
 KNOWN_LEAK = ("Why won't my laptop connect to wifi?", "ugh my laptop won't connect to bluetooth")
 NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"] and (p["a"], p["b"]) != KNOWN_LEAK]
 PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
-# Paraphrases accepted (guard alone): 117 of 151 before this round's rules, 138 after (0.91): register 29 -> 40 of
-# 40, combined 18 -> 25 of 30, synonym 41 -> 42 of 46, implicature 29 -> 31 of 35.
+# Paraphrases accepted (guard alone): 155 of 171 (0.91). Each batch was committed before it was scored: the first
+# 117 -> 138 of 151 with the rules it found (register 29 -> 40 of 40, combined 18 -> 25 of 30, synonym 41 -> 42 of
+# 46, implicature 29 -> 31 of 35); the second, written after those rules to see whether they carry, 17 of 20 (6
+# without them), its 12 near-misses all refused.
 RECALL_FLOOR = 0.90
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layercache_asgi.semantic import _everyday, _question, _register
+from layercache_asgi.semantic import _chatter, _everyday, _question, _register
 from layercache_asgi.semantic._apart import near
 from layercache_asgi.semantic._guard import Guard, compare_questions
 from layercache_asgi.semantic._lexicon import load_lexicon
@@ -85,6 +85,15 @@ def test_every_everyday_hint_is_in_every_ascii_text_its_rule_matches() -> None:
             for variant in (text, text.upper(), text.lower()):
                 if variant.isascii() and pattern.search(variant):
                     assert any(hint in variant.lower() for hint in its_hints), (its_hints, pattern.pattern, variant)
+
+
+def test_every_chatter_hint_is_in_every_ascii_text_its_rule_matches() -> None:
+    texts = [*QUESTIONS, "wtf is a monad", "KINDA STUCK ON HOW TO exit vim", "can i nap?? Asking for a friend!"]
+    for text in texts:
+        for hint, pattern, _replacement in _chatter._RULES:
+            for variant in (text, text.upper(), text.lower()):
+                if variant.isascii() and pattern.search(variant):
+                    assert hint in variant.lower(), (hint, pattern.pattern, variant)
 
 
 def test_everyday_rewrites_outside_ascii_run_every_rule() -> None:

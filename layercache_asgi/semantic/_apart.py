@@ -50,6 +50,8 @@ def noun_at(question: Question, at: int, lexicon: Lexicon) -> bool:
     before = question.words[at - 1] if at > 0 else ""
     if before in DETERMINERS or before in _AMOUNT or at - 1 in question.possessors:
         return True  # "my router", "how much *water*"
+    if before == "of" and not word.endswith("ing"):
+        return True  # "get rid of *fleas*", "a cup of *water*": "of" takes a noun (or a gerund: "of running")
     if at == 1 and before in _AUXILIARIES and not word.endswith("ing"):
         return True  # "Is milk ...?", not "Would purchasing ...?"
     return not _verb(word, lexicon)

@@ -24,6 +24,12 @@ _ON_EARTH = re.compile(
     r"(\b(?:\w{2,}est|most \w+)\b.*?) (?:on (?:the |our )?(?:earth|planet|globe)|in the (?:whole )?world)\b",
     re.IGNORECASE,
 )
+_OCCASION_HINTS = ("birthday", "bday", "christmas", "xmas", "anniversary", "graduation", "valentine", "s day")
+_GIFT_FOR = re.compile(
+    r"\bwhat (?:should|can|could|do) (?:i|we) (?:get|buy|give) (.+?) for (?:(?:his|her|their|my|our|a|the) )?"
+    r"(birthday|bday|christmas|xmas|anniversary|graduation|valentine'?s(?: day)?|mother'?s day|father'?s day)\b",
+    re.IGNORECASE,
+)
 _REWRITES = (
     # "What if I miss my flight?" asks what happens then.
     ("what if", re.compile(r"\bwhat if\b", re.IGNORECASE), "what happens if"),
@@ -47,6 +53,17 @@ _REWRITES = (
     ("flat", re.compile(r"\bflat (?=(?:car |phone |laptop )?batter(?:y|ies)\b)", re.IGNORECASE), "dead "),
     ("pay", re.compile(r"\bpay[- ]?(?:rise|raise)\b", re.IGNORECASE), "raise"),
     ("boss", re.compile(r"\b(my|your|our|his|her|their) boss\b", re.IGNORECASE), r"\1 manager"),
+    # "my vehicle" is the asker's car ("the vehicle" may be any); "win 11" is Windows 11 (a version follows).
+    ("vehicle", re.compile(r"\b(my|your|our|his|her|their) vehicle(s?)\b", re.IGNORECASE), r"\1 car\2"),
+    ("win", re.compile(r"\bwin ?(7|8|8\.1|10|11)\b", re.IGNORECASE), r"Windows \1"),
+    # "I locked myself out of my car" is locked out of it: the reflexive names no one else.
+    (
+        "lock",
+        re.compile(r"\b(lock(?:s|ed|ing)?) (?:myself|yourself|himself|herself|ourselves|themselves) out\b", re.I),
+        r"\1 out",
+    ),
+    # "What should I get my dad for Christmas?" asks for "Christmas gift ideas for dad", as a keyword query types it.
+    *((hint, _GIFT_FOR, r"\2 gift ideas for \1") for hint in _OCCASION_HINTS),
     # "min" before a word, and not after a number ("10 min walk"), is the minimum: "min temp", "min wage".
     (
         "min ",
@@ -55,8 +72,22 @@ _REWRITES = (
     ),
     # A clogged drain is a blocked one; to unclog it is to unblock it.
     # Not "clogs", the shoes ("the drain clogs" stays as typed).
-    ("clog", re.compile(r"\b(un)?clog(ged|ging)?\b", re.IGNORECASE), r"\1block\2"),
+    # ("clogged" is "blocked", not "blockged": the doubled g goes).
+    ("clog", re.compile(r"\b(un)?clog(?:g(ed|ing))?\b", re.IGNORECASE), r"\1block\2"),
     ("unclogs", re.compile(r"\bunclogs\b", re.IGNORECASE), "unblocks"),
+    # A bare report "My sink is blocked." / "My account is locked." asks how to undo it (the whole text only).
+    *(
+        (
+            state,
+            re.compile(
+                rf"^\s*(my|our|the) ((?:\w+ ){{0,2}}?\w+) (?:is|are|got|keeps getting|has been|have been) {state}"
+                r"(?: up)?\s*[.!]*\s*$",
+                re.IGNORECASE,
+            ),
+            rf"how do I un{state[:-2]} \1 \2?",
+        )
+        for state in ("blocked", "locked")
+    ),
     # Potty training, toilet training and house-training a puppy or a toddler are one thing.
     ("train", re.compile(r"\b(?:potty|toilet|house)[- ]?train(s|ed|ing)?\b", re.IGNORECASE), r"housetrain\1"),
     # "make a claim" (insurance, warranty) is "file a claim".

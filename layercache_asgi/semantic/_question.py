@@ -90,8 +90,8 @@ _FUNCTION_WORDS = words_of(
     "a an the this that these those there here it its i me my we us our you your he him his she her they them "
     "their what which who whom whose when where why how is are was were be been do does did have has had will "
     "would shall should can could may might must of in on at by for with about as and or but if so please hi "
-    "hello hey thanks"
-)
+    "hello hey thanks im ive"
+)  # "im", "ive": "I'm", "I've" typed with their capital I mid-sentence
 # Direction words: paraphrases drop or move them freely ("Boston to Chicago" / "from Boston to
 # Chicago"), so they are not compared as words; the order check watches what they relate.
 DIRECTIONS = words_of("to from into onto towards toward")

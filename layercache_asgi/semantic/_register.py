@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from ._chatter import chatter
 from ._everyday import everyday
 
 __all__ = ["FUTURE_TIME", "INFORMAL", "plain"]
@@ -41,7 +42,10 @@ _POLITE = re.compile(
     re.IGNORECASE,
 )
 _DETERMINER = r"(?:a|an|the|this|that|these|those|my|your|ur|his|her|its|our|their|me|you|u|him|them|us)\b"
-_TAKES_TO = "ok|okay|safe|time|often|allowed|supposed|normal|legal|possible|fine|wise|tryna|trying|able|how|ways?"
+_TAKES_TO = (
+    "ok|okay|safe|time|often|much|early|late|soon|allowed|supposed|normal|legal|possible|fine|wise|tryna|trying|able|"
+    "how|ways?"
+)
 _TAKES_FOR = (
     "bad|good|safe|ok|okay|healthy|toxic|dangerous|poisonous|harmful|suitable|ready|enough|sub|substitute|"
     "replacement|alternative|time|study|studying|prepare|prep|tips|ideas|recipe|visa|need|needed|required|apply|pay"
@@ -211,7 +215,8 @@ INFORMAL = {
 }
 
 # Common phrasal verbs and set phrases WordNet does not list as synonyms of the one-word verb they
-# mean: (forms of the verb: base, -s, past, -ing; the words after it; the same for what it means).
+# mean: (forms of the verb: base, -s, past, -ing; the words after it; the same for what it means). A verb whose past
+# is its base (set, put, cut) lists the base last, so "set up" reads as the base (the later key wins).
 _RETURN = ("return returns returned returning", "")
 _LOG = ("log logs logged logging", "")
 _CONTACT = ("contact contacts contacted contacting", "")
@@ -225,6 +230,7 @@ _PHRASES = (
     ("sign signs signed signing", "in", "log logs logged logging", "in"),
     ("change changes changed changing", "the name of", "rename renames renamed renaming", ""),
     ("reach reaches reached reaching", "out to", *_CONTACT),
+    ("set sets setting set", "up", "configure configures configuring configure", ""),
     (_GET, "in touch with", *_CONTACT),
     ("call calls called calling", "in sick", "report reports reported reporting", "sick"),
     *((_GET, f"{whose} money back", _GET, "a refund") for whose in ("my", "your", "the", "our", "their")),
@@ -234,11 +240,11 @@ _PHRASES = (
     ("hand hands handed handing", "in", "submit submits submitted submitting", ""),
     ("sign signs signed signing", "up for", "register registers registered registering", "for"),
     ("look looks looked looking", "into", "investigate investigates investigated investigating", ""),
-    ("put puts put putting", "up with", "tolerate tolerates tolerated tolerating", ""),
+    ("put puts putting put", "up with", "tolerate tolerates tolerating tolerate", ""),
     ("print prints printed printing", "out", "print prints printed printing", ""),
     ("cash cashes cashed cashing", "out", "withdraw withdraws withdrew withdrawing", ""),
-    ("cut cuts cut cutting", "back on", "reduce reduces reduced reducing", ""),
-    ("cut cuts cut cutting", "down on", "reduce reduces reduced reducing", ""),
+    ("cut cuts cutting cut", "back on", "reduce reduces reducing reduce", ""),
+    ("cut cuts cutting cut", "down on", "reduce reduces reducing reduce", ""),
 )
 
 
@@ -281,7 +287,7 @@ def _spell_out(text: str) -> str:
 
 def plain(text: str) -> str:
     """``text`` without courtesies, its chat shorthand spelt out."""
-    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", everyday(text)))
+    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", everyday(chatter(text))))
     if _SHORTHAND_SIGNS.search(text):
         text = _spell_out(text)
     if _IDIOM_WORDS.search(text):

@@ -26,7 +26,7 @@ OPPOSITES = frozenset(
         "show/hide hidden/visible visible/invisible public/private lock/unlock "
         "last/next previous/next yesterday/tomorrow past/future old/new current/previous "
         "summer/winter spring/autumn spring/fall morning/evening weekday/weekend import/export "
-        "stay/leave stay/go remain/leave"
+        "stay/leave stay/go remain/leave read/write"
     )
 )
 

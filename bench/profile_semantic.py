@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,52 +44,15 @@ os.environ.setdefault("BENCH_MODEL_PATH", str(HERE.parent.parent / "shared/model
 import _apps  # noqa: E402
 import httpx  # noqa: E402
 import overhead  # noqa: E402
+from _inprocess import callgrind, post  # noqa: E402
 
 _HEADERS = [(k.encode(), v.encode()) for k, v in overhead._OPENAI_AUTH.items()]
 _HEADERS += [(b"content-type", b"application/json"), (b"host", b"proxy.test")]
 
 
 async def _call(app: Any, raw: bytes) -> str:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions",
-        "root_path": "",
-        "query_string": b"",
-        "headers": _HEADERS,
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
-    sent = False
-    never = asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        await never.wait()
-        raise AssertionError
-
-    result: list[str] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            if message["status"] != 200:
-                raise RuntimeError(f"answered {message['status']}")
-            headers = dict(message["headers"])
-            result.append(headers.get(b"x-layercache-cache", b"").decode())
-
-    await app(scope, receive, send)
-    return result[0] if result else ""
-
-
-def _callgrind(state: str) -> None:
-    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True, capture_output=True)
+    headers = await post(app, "/v1/chat/completions", _HEADERS, raw)
+    return headers.get(b"x-layercache-cache", b"").decode()
 
 
 def _thread_cpu() -> dict[str, float]:
@@ -142,12 +104,12 @@ async def main() -> None:
         profile = cProfile.Profile()
         profile.enable()
     if args.callgrind:
-        _callgrind("on")
+        callgrind("on")
     before, cpu0, wall0 = _thread_cpu(), time.process_time(), time.perf_counter()
     seen = await run("measured", args.requests, args.warmup)
     cpu, wall, after = time.process_time() - cpu0, time.perf_counter() - wall0, _thread_cpu()
     if args.callgrind:
-        _callgrind("off")
+        callgrind("off")
     if profile is not None:
         profile.disable()
         profile.dump_stats(args.cprofile)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,50 +35,14 @@ os.environ.setdefault("BENCH_DB_URL", f"sqlite+aiosqlite:///{tempfile.mkdtemp()}
 import _apps  # noqa: E402
 import httpx  # noqa: E402
 import overhead  # noqa: E402
+from _inprocess import callgrind, post  # noqa: E402
 
 _HEADERS = [(k.encode(), v.encode()) for k, v in overhead._ANTHROPIC_AUTH.items()]
 _HEADERS += [(b"content-type", b"application/json"), (b"host", b"proxy.test")]
 
 
 async def _call(app: Any, raw: bytes) -> None:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/messages",
-        "raw_path": b"/v1/messages",
-        "root_path": "",
-        "query_string": b"",
-        "headers": _HEADERS,
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
-    sent = False
-    never = asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        await never.wait()  # the client stays: no disconnect
-        raise AssertionError
-
-    status: list[int] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-
-    await app(scope, receive, send)
-    if status != [200]:
-        raise RuntimeError(f"answered {status}")
-
-
-def _callgrind(state: str) -> None:
-    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True, capture_output=True)
+    await post(app, "/v1/messages", _HEADERS, raw)
 
 
 async def main() -> None:
@@ -108,13 +71,13 @@ async def main() -> None:
         profile = cProfile.Profile()
         profile.enable()
     if args.callgrind:
-        _callgrind("on")
+        callgrind("on")
     started = time.process_time()
     for body in bodies:
         await _call(app, body)
     cpu = time.process_time() - started
     if args.callgrind:
-        _callgrind("off")
+        callgrind("off")
     if profile is not None:
         profile.disable()
         profile.dump_stats(args.cprofile)

@@ -10,21 +10,14 @@ in both directions.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from layercache_asgi.semantic._guard import Guard
 from layercache_asgi.semantic._question import parse
 
-PROBES = [
-    json.loads(line)
-    for line in (Path(__file__).parent / "data" / "semantic_probes_precision.jsonl").read_text("utf-8").splitlines()
-    if line.strip()
-]
-NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"]]
-PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
+from ._probes import load_probes
+
+PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_precision")
 
 
 # The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.

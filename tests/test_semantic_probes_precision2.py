@@ -13,20 +13,13 @@ They are judged as the proxy judges them, with the measured model, in both direc
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from layercache_asgi.semantic._guard import Guard
 
-PROBES = [
-    json.loads(line)
-    for line in (Path(__file__).parent / "data" / "semantic_probes_precision2.jsonl").read_text("utf-8").splitlines()
-    if line.strip()
-]
-NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"]]
-PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
+from ._probes import load_probes
+
+PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_precision2")
 # Paraphrases accepted both ways when the guard's fixes for this set landed (89 of 101): a floor, not a goal.
 PARAPHRASES_ACCEPTED = 89
 

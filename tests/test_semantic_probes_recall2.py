@@ -12,21 +12,14 @@ cached), with the measured model (word vectors and weighing on); every near-miss
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from layercache_asgi.semantic._guard import Guard
 from layercache_asgi.semantic._question import parse
 
-PROBES = [
-    json.loads(line)
-    for line in (Path(__file__).parent / "data" / "semantic_probes_recall2.jsonl").read_text("utf-8").splitlines()
-    if line.strip()
-]
-NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"]]
-PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
+from ._probes import load_probes
+
+PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_recall2")
 # Paraphrases accepted (guard alone): 206 of 220 here (0.94). Each batch was committed before it was scored:
 # the first 132 -> 166 of 177 with the rules it found; the second 15 (before those rules) -> 20 (after) -> 25 of 25;
 # the third 5 -> 15 of 18.

@@ -14,25 +14,19 @@ refused both ways.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from layercache_asgi.semantic._guard import Guard
 from layercache_asgi.semantic._question import parse
 
-PROBES = [
-    json.loads(line)
-    for line in (Path(__file__).parent / "data" / "semantic_probes_recall3.jsonl").read_text("utf-8").splitlines()
-    if line.strip()
-]
+from ._probes import load_probes
+
+PROBES, _near_misses, PARAPHRASES = load_probes("semantic_probes_recall3")
 # A near-miss the guard let through before this round and still does: "wifi" is read as "wireless network", the
 # vectors pair "bluetooth" with "wireless", and a statement's weighing lets "network" go. Kept here so that it is
 # seen, and a strict xfail below so that fixing it is noticed.
 KNOWN_LEAK = ("Why won't my laptop connect to wifi?", "ugh my laptop won't connect to bluetooth")
-NEAR_MISSES = [(p["kind"], p["a"], p["b"]) for p in PROBES if not p["same"] and (p["a"], p["b"]) != KNOWN_LEAK]
-PARAPHRASES = [(p["kind"], p["a"], p["b"]) for p in PROBES if p["same"]]
+NEAR_MISSES = [(kind, a, b) for kind, a, b in _near_misses if (a, b) != KNOWN_LEAK]
 # Paraphrases accepted (guard alone): 155 of 171 (0.91). Each batch was committed before it was scored: the first
 # 117 -> 138 of 151 with the rules it found (register 29 -> 40 of 40, combined 18 -> 25 of 30, synonym 41 -> 42 of
 # 46, implicature 29 -> 31 of 35); the second, written after those rules to see whether they carry, 17 of 20 (6

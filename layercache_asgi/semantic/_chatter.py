@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
+from ._hinted import Rule, rewrite
+
 __all__ = ["chatter"]
 
-_RULES = (
+_RULES: tuple[Rule, ...] = (
     # "... asking for a friend" is a joke about who asks, not part of the question.
     ("friend", re.compile(r"[\s.,!?-]*\b(?:just |i'?m |im )?asking for a friend\b[\s.!?]*$", re.IGNORECASE), "?"),
     # "wtf is X" asks "what is X"; elsewhere "wtf" is an exclamation ("my code keeps crashing wtf").
@@ -33,12 +35,4 @@ _RULES = (
 
 def chatter(text: str) -> str:
     """``text`` without the chat asides above."""
-    ascii_text = text.isascii()  # outside ASCII, IGNORECASE can match what str.lower() does not give
-    lowered = text.lower()
-    for hint, pattern, replacement in _RULES:
-        if ascii_text and hint not in lowered:
-            continue
-        text, replaced = pattern.subn(replacement, text)
-        if replaced:
-            lowered = text.lower()
-    return text
+    return rewrite(text, _RULES)

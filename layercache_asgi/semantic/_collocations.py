@@ -54,7 +54,7 @@ def _spans(
     """Runs of one to three words around the unpaired ones, each with the forms the lexicon has
     synonyms for: the words joined by "_", the first or last inflected back to its base (sending
     back)."""
-    words, found, kept = question.words, [], word_memo(lexicon).runs
+    words, found, memo = question.words, [], word_memo(lexicon)
     for size in (1, 2, 3):
         # Only the runs that hold an unpaired word, in order (not every run of the question).
         starts = sorted({s for k in left for s in range(max(0, k - size + 1), min(k, len(words) - size) + 1)})
@@ -63,9 +63,8 @@ def _spans(
             if any(words[k] in question.names for k in span):
                 continue
             run = words[start : start + size]
-            known = kept.get(run)  # the same runs come back in candidate after candidate
-            if known is None:
-                known = kept[run] = _known_forms(run, bases, lexicon)
+            # The same runs come back in candidate after candidate.
+            known = memo.run_forms(run, lambda: _known_forms(run, bases, lexicon))  # noqa: B023 (called at once)
             if known:
                 found.append((span, known))
     return found

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ._hinted import Rule, rewrite
+
 __all__ = ["everyday"]
 
 # What is usual or advised ("do babies", "should I"): of one person's life ("did Mozart", "is Messi") the age and
@@ -30,7 +32,7 @@ _GIFT_FOR = re.compile(
     r"(birthday|bday|christmas|xmas|anniversary|graduation|valentine'?s(?: day)?|mother'?s day|father'?s day)\b",
     re.IGNORECASE,
 )
-_REWRITES = (
+_REWRITES: tuple[Rule, ...] = (
     # "What if I miss my flight?" asks what happens then.
     ("what if", re.compile(r"\bwhat if\b", re.IGNORECASE), "what happens if"),
     # "At what age do babies walk?" asks when (the answer is an age either way).
@@ -102,12 +104,4 @@ _REWRITES = (
 
 def everyday(text: str) -> str:
     """``text`` with the everyday wordings above in their one form."""
-    ascii_text = text.isascii()  # outside ASCII, IGNORECASE can match what str.lower() does not give (the Kelvin sign)
-    lowered = text.lower()
-    for hint, pattern, replacement in _REWRITES:
-        if ascii_text and hint not in lowered:
-            continue
-        text, replaced = pattern.subn(replacement, text)
-        if replaced:
-            lowered = text.lower()
-    return text
+    return rewrite(text, _REWRITES)

@@ -13,6 +13,7 @@ import re
 
 from ._chatter import chatter
 from ._everyday import everyday
+from ._hinted import Rule, rewrite
 
 __all__ = ["FUTURE_TIME", "INFORMAL", "plain"]
 
@@ -58,7 +59,7 @@ _LAST_WORD = r"(?:(?:too|so|really|very|quite|always) )?[a-z]+\s*(?:[.?!,]|$)"
 _INTENSIFIER = re.compile(r"\b(what|where|why|how|who|which) on earth\b", re.IGNORECASE)
 # Chat shorthand that would read as a number or a negation: "how 2 ...", "how long 2 wait", "b4", "no. of".
 # Each rule: (hint, pattern, replacement); the hint, in lower case, is in every text the pattern matches.
-_SHORTHAND = (
+_SHORTHAND: tuple[Rule, ...] = (
     (
         " 2",
         re.compile(r"\b(how|long|want|need|going|have|got|way|ways|where|what|try|trying|able|hard|easy) 2\b", re.I),
@@ -274,15 +275,7 @@ FUTURE_TIME = frozenset(["tomorrow", "tonight", "upcoming", "forecast", "forecas
 def _spell_out(text: str) -> str:
     """The shorthand rules in order. A rule whose hint is not in the (ASCII) text cannot match
     it: a substring test skips its regex scan (a digit or "what" woke them all, 20 scans)."""
-    ascii_text = text.isascii()  # outside ASCII, IGNORECASE can match what str.lower() does not give
-    lowered = text.lower()
-    for hint, pattern, replacement in _SHORTHAND:
-        if ascii_text and hint not in lowered:
-            continue
-        text, replaced = pattern.subn(replacement, text)
-        if replaced:
-            lowered = text.lower()
-    return text
+    return rewrite(text, _SHORTHAND)
 
 
 def plain(text: str) -> str:

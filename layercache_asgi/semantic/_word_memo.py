@@ -9,51 +9,63 @@ lookup. Both answers depend only on the words and the table (and the fixed lists
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from ._lexicon import Lexicon
 from ._relations import OPPOSITES, opposed, stem
 
 __all__ = ["WordMemo", "word_memo"]
 
 _KEPT = 100_000  # entries per table before it starts over (words and word pairs of user questions)
+_KEY_CHARS = 80  # longer keys (a pasted hash, a URL as a word) are computed each time, not kept
 
 
 class WordMemo:
-    """A word's forms (its base forms and its light stem) and whether two words are opposites."""
+    """A word's forms (its base forms and its light stem), whether two words are opposites, and a run's
+    collocation forms. Words come from clients' questions: only keys of short words are kept, and each
+    table starts over past ``_KEPT`` entries."""
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
         self._forms: dict[str, frozenset[str]] = {}
         self._opposites: dict[tuple[str, str], bool] = {}
-        self.runs = _Bounded()  # a run of one to three words -> its forms the table has collocations for
+        self._runs: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def forms(self, word: str) -> frozenset[str]:
         found = self._forms.get(word)
         if found is None:
-            if len(self._forms) > _KEPT:
-                self._forms.clear()
-            found = self._forms[word] = frozenset((*self.lexicon.bases(word), stem(word)))
+            found = _keep(self._forms, word, len(word), frozenset((*self.lexicon.bases(word), stem(word))))
         return found
 
     def opposite(self, x: str, y: str) -> bool:
         """WordNet antonyms (buy / sell), listed opposites (show / hide) or an opposing affix (enable / disable)."""
         found = self._opposites.get((x, y))
         if found is None:
-            if len(self._opposites) > _KEPT:
-                self._opposites.clear()
             bx, by = self.forms(x), self.forms(y)
             lexicon = self.lexicon
             found = any(lexicon.opposite(p, q) or (min(p, q), max(p, q)) in OPPOSITES for p in bx for q in by)
-            found = self._opposites[(x, y)] = found or opposed(stem(x), stem(y))
+            found = _keep(self._opposites, (x, y), len(x) + len(y), found or opposed(stem(x), stem(y)))
+        return found
+
+    def run_forms(self, run: tuple[str, ...], compute: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
+        """The forms of a run of words the table has collocations for (``compute`` finds them)."""
+        found = self._runs.get(run)
+        if found is None:
+            found = _keep(self._runs, run, sum(map(len, run)), compute())
         return found
 
 
-class _Bounded(dict[tuple[str, ...], tuple[str, ...]]):
-    """A dict that starts over past ``_KEPT`` entries."""
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
-    def __setitem__(self, key: tuple[str, ...], value: tuple[str, ...]) -> None:
-        if len(self) > _KEPT:
-            self.clear()
-        super().__setitem__(key, value)
+
+def _keep(table: dict[_K, _V], key: _K, chars: int, value: _V) -> _V:
+    if chars <= _KEY_CHARS:
+        if len(table) > _KEPT:
+            table.clear()
+        table[key] = value
+    return value
 
 
 _memos: dict[int, WordMemo] = {}  # by id() of its table; the memo holds the table, so the id stays its own

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layercache_asgi.semantic import _chatter, _everyday, _question, _register
+from layercache_asgi.semantic import _chatter, _everyday, _negating, _question, _register
 from layercache_asgi.semantic._apart import near
 from layercache_asgi.semantic._guard import Guard, compare_questions
 from layercache_asgi.semantic._hinted import Rule
@@ -71,10 +71,14 @@ def test_the_sets_were_read() -> None:
 
 # Texts that wake the chat-aside rules, which the labelled sets hardly hold.
 _CHATTER_TEXTS = ["wtf is a monad", "KINDA STUCK ON HOW TO exit vim", "can i nap?? Asking for a friend!"]
+# And the negating verbs.
+_CHATTER_TEXTS += ["What if it FAILS TO pay?", "I forgot to renew it", "my phone stopped charging", "He refused to"]
 
 
 @pytest.mark.parametrize(
-    "rules", [_register._SHORTHAND, _everyday._REWRITES, _chatter._RULES], ids=["shorthand", "everyday", "chatter"]
+    "rules",
+    [_register._SHORTHAND, _everyday._REWRITES, _chatter._RULES, _negating._REWRITES],
+    ids=["shorthand", "everyday", "chatter", "negating"],
 )
 def test_every_hint_is_in_every_ascii_text_its_rule_matches(rules: tuple[Rule, ...]) -> None:
     hints: dict[re.Pattern[str], set[str]] = {}  # one rule may carry several hints ("earth", "planet", "world")

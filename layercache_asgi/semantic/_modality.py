@@ -15,6 +15,7 @@ paraphrases: the rule needs the -ing verb).
 
 from __future__ import annotations
 
+from ._deixis import time_differs
 from ._question import DETERMINERS, Question, words_of
 
 __all__ = ["asked_otherwise", "said_as_modal"]
@@ -39,13 +40,15 @@ _PHASES = {
 
 
 def asked_otherwise(a: Question, b: Question) -> str | None:
-    """Why two questions that share their words ask otherwise, or None: a modal, a phase."""
+    """Why two questions that share their words ask otherwise, or None: a modal, a phase, a time from now."""
     x, y = _modality(a), _modality(b)
     if x and y and x != y and ((_yes_no(a) and _yes_no(b)) or {x, y} == {"duty", "leave"}):
         return "modality differs"
     x, y = _phase(a), _phase(b)
     if x and y and x != y:
         return "phase differs"
+    if time_differs(a, b):  # "this year's" / "last year's"
+        return "time differs"
     return None
 
 

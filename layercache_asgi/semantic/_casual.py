@@ -24,11 +24,16 @@ _DIFFERENCE = r"what is the difference between \1 and \2?"
 # A size that is too small asks for a bigger one, and the other way round.
 _BIGGER = {"small": "bigger", "tight": "bigger", "big": "smaller", "large": "smaller", "loose": "smaller"}
 _TERMINATE = {"kill": "terminate", "kills": "terminates", "killed": "terminated", "killing": "terminating"}
+_HURT = {"ache": "hurt", "aches": "hurts", "aching": "hurting", "ached": "hurt"}
 _NEGOTIATE = {"haggle": "negotiate", "haggles": "negotiates", "haggled": "negotiated", "haggling": "negotiating"}
 
 
 def _exchange(match: re.Match[str]) -> str:
     return f"how do I exchange the {match[1]} for a {_BIGGER[match[2].lower()]} size?"
+
+
+def _hurt(match: re.Match[str]) -> str:
+    return _HURT[match[1].lower()]
 
 
 def _terminate(match: re.Match[str]) -> str:
@@ -149,6 +154,31 @@ _RULES: tuple[Rule, ...] = (
             r"\bworth (?:buying|getting|purchasing|paying for|the money|the price)(?=\s*(?:[?.!]|$| or\b))", re.I
         ),
         "worth it",
+    ),
+    # Working from home, working remotely, remote work and "wfh" are one arrangement.
+    ("wfh", re.compile(r"\bwfh\b", re.IGNORECASE), "remote work"),
+    ("remote", re.compile(r"\bremote(?:ly)? work(?:ing|s)?\b", re.IGNORECASE), "remote work"),
+    ("work", re.compile(r"\b(?:work|works|working|worked) (?:from home|remotely)\b", re.IGNORECASE), "remote work"),
+    # "my shoulders ache" is "my shoulders hurt"; "my head hurts" is a headache.
+    ("ach", re.compile(r"\b(ache|aches|aching|ached)\b", re.IGNORECASE), _hurt),
+    ("head", re.compile(r"\b(do|does|did) my head hurt\b", re.IGNORECASE), r"\1 I get a headache"),
+    ("head", re.compile(r"\bmy head (?:hurts|is hurting)\b", re.IGNORECASE), "I have a headache"),
+    # A password is reset when it is recovered ("recover my account" stays: an account may be restored).
+    (
+        "recover",
+        re.compile(r"\brecover(s|ed|ing)? ((?:\w+ ){0,3}?)(password|passcode|pin)\b", re.IGNORECASE),
+        r"reset\1 \2\3",
+    ),
+    # "the correct usage of X" and "when do I use X?" ask how to use X correctly.
+    (
+        "use",
+        re.compile(r"\b(?:what is )?the (?:correct|proper|right) (?:usage|use) of\b", re.IGNORECASE),
+        "how to use",
+    ),
+    (
+        "use",
+        re.compile(r"\bwhen (?:do|does) (?:i|you|we|one)(?: even)? use ((?:\S+ ){0,2}\S+?)" + _END, re.IGNORECASE),
+        r"how to use \1 correctly?",
     ),
     # Slang verbs: "haggle (over) the price" is "negotiate the price"; "kill a process" is "terminate" it.
     (

@@ -39,6 +39,9 @@ __all__ = ["QUANTIFIERS", "Weighing", "weigh"]
 # Words that set how much of a thing is meant: a change of scope, never framing.
 QUANTIFIERS = words_of("all every each whole entire both single only any several most none few")
 _SAME_SCOPE = (words_of("all every each"), words_of("whole entire"))
+# "last year" / "this year": a word that moves a time unit to another period is never framing ("last time" may be).
+_PERIOD_SHIFTS = words_of("last next previous past coming following")
+_PERIODS = words_of("year years month months week weeks day days night nights season seasons quarter quarters")
 
 KIN_STRICTNESS = 2 / 3
 Similar = Callable[[str, str], "float | None"]
@@ -75,7 +78,7 @@ def weigh(
     if not (left_a or left_b):
         return 0.0
     unpaired = [a.words[i] for i in left_a] + [b.words[j] for j in left_b]
-    if not QUANTIFIERS.isdisjoint(unpaired):
+    if not QUANTIFIERS.isdisjoint(unpaired) or _shifts_period(a, left_a) or _shifts_period(b, left_b):
         return math.inf
     # Two words of one kind (tablespoon / teaspoon, tenant / landlord) need the model surer.
     strict = any(kin(a.words[i], b.words[j]) for i in left_a for j in left_b)
@@ -101,6 +104,14 @@ def weigh(
         return math.inf
     share = _framing(question, left, similar, needs)
     return None if share is None else _over(share, cuts.filler_share)
+
+
+def _shifts_period(question: Question, left: list[int]) -> bool:
+    words = question.words
+    return any(words[i] in _PERIOD_SHIFTS and words[i + 1 : i + 2] in _PERIOD_NEXT for i in left)
+
+
+_PERIOD_NEXT = {(w,) for w in _PERIODS}
 
 
 def _over(value: float, cut: float) -> float:

@@ -2,12 +2,13 @@
 probes).
 
 The pairs are in ``tests/data/semantic_probes_recall4.jsonl`` (29 domains), written in four batches, each committed
-before it was scored (``batch`` in each row), none from the labelled sets. Batches 1 and 3 probe shapes seen on dev
+before it was scored (``batch`` in each row), none from the labelled sets. Batches 1, 3 and 5 probe shapes seen on dev
 misses, in other domains: chat fillers ("even", "lol", "pls help"), "what's the trick / secret to X-ing", slang verbs
 (haggle, kill a process, chill / freak out), "Do you offer X-ing?" / "Is X available?", "What documents are required
 to X?", "I always mix up X and Y", "I have no X, what can I use instead?", "The X I ordered is too small.", "the rules
 of X", "worth it or nah", "X makes no sense to me", working from home / remotely, "my X aches", recovering a password,
-"the correct usage of X", "do I have to get X"; batches 2 and 4 were written after the rules, to see whether they
+"the correct usage of X", "do I have to get X", "distinction between", "Saturdays and Sundays", "Is it advisable to
+X?"; batches 2 and 4 were written after the rules, to see whether they
 carry. Near-misses change an entity, a size, a service, a verb or the problem in the same frame. They are judged as
 the proxy judges them (``b`` asked, ``a`` cached), with the measured model; every near-miss must be refused both ways.
 """
@@ -27,10 +28,11 @@ PROBES, _near_misses, PARAPHRASES = load_probes("semantic_probes_recall4")
 # noticed.
 KNOWN_LEAK = ("What is the correct use of 'lay'?", "when do i use lie")
 NEAR_MISSES = [(kind, a, b) for kind, a, b in _near_misses if (a, b) != KNOWN_LEAK]
-# Paraphrases accepted (guard alone): 162 of 168 (0.96). Batch 1: 51 -> 99 of 104 with the rules it found (near-misses
+# Paraphrases accepted (guard alone): 172 of 178 (0.97). Batch 1: 51 -> 99 of 104 with the rules it found (near-misses
 # 1 -> 0 of 62 let through); batch 2, written after them: 29 of 30 (9 without them), 0 of 18 near-misses; batch 3:
 # 10 -> 19 of 19, 0 of 14; batch 4, written after all the rules: 15 of 15 (5 without them), 1 of 10 near-misses
-# through (KNOWN_LEAK, as before the rules).
+# through (KNOWN_LEAK, as before the rules); batch 5: 2 -> 10 of 10, near-misses 1 -> 0 of 8 let through (Fridays and
+# Saturdays were paired with the weekends).
 RECALL_FLOOR = 0.95
 
 # The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.
@@ -97,6 +99,14 @@ async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
         ("Why do I get headaches when I read?", "why does my head hurt when i read"),
         ("How do I reset my Apple ID password?", "how do i recover my apple id password"),
         ("How do I use a colon correctly?", "what's the proper use of a colon"),
+        # A distinction is a difference; Saturdays and Sundays are the weekends; "advisable", "prudent": "should I".
+        (
+            "What is the difference between a virus and a bacterium?",
+            "Is there a distinction between a virus and a bacterium?",
+        ),
+        ("Do the buses run on weekends?", "do buses run on saturday and sunday"),
+        ("Is it a good idea to pay off my mortgage early?", "Is it advisable to pay off my mortgage early?"),
+        ("Should I buy an electric car?", "Would buying an electric car be considered prudent?"),
     ],
 )
 async def test_common_shapes_are_accepted(guard: Guard, cached: str, asked: str) -> None:
@@ -120,6 +130,10 @@ async def test_common_shapes_are_accepted(guard: Guard, cached: str, asked: str)
         ("Can I work from home while I'm sick?", "can i work overtime when im sick"),
         ("How do I recover my Gmail account?", "How do I delete my Gmail account?"),
         ("How do I reset my Apple ID password?", "how do i recover my apple id email"),
+        ("Should I buy an electric car?", "Would leasing an electric car be considered prudent?"),
+        # Days of the week are names in lower case too, plural or not: Fridays are not the weekend.
+        ("Do the buses run on weekends?", "do buses run on fridays and saturdays"),
+        ("Are you open on weekends?", "Are you open on weekdays?"),
         # "even" before a number is its parity, not a filler.
         ("Is zero an even number?", "is zero a number lol"),
     ],

@@ -4,9 +4,9 @@ Statements that imply their question ("I always mix up X and Y." asks how they d
 instead?" asks for a substitute; "The X I ordered is too small." asks to exchange it for a bigger size; "X makes no
 sense to me" says "I don't understand X"), everyday frames ("what's the trick to X-ing" is "how to X", "Do you offer
 X-ing?" is "Do you X?", "What documents are required to X?" is "What do I need to X?", "the rules of X" are "the X
-rules", "worth it or nah") and slang verbs WordNet does not link (haggle, kill a process). Each rule: (hint, pattern,
-replacement); the hint, in lower case, is in every text the pattern matches, so a question holding none of them costs
-one substring test a rule (outside ASCII every rule runs).
+rules", "worth it or nah", "Is it advisable to X?" is "Should I X?") and slang verbs WordNet does not link (haggle,
+kill a process). Each rule: (hint, pattern, replacement); the hint, in lower case, is in every text the pattern
+matches, so a question holding none of them costs one substring test a rule (outside ASCII every rule runs).
 """
 
 from __future__ import annotations
@@ -154,6 +154,23 @@ _RULES: tuple[Rule, ...] = (
             r"\bworth (?:buying|getting|purchasing|paying for|the money|the price)(?=\s*(?:[?.!]|$| or\b))", re.I
         ),
         "worth it",
+    ),
+    # A distinction between two things is their difference; Saturdays and Sundays are the weekends.
+    ("distinction", re.compile(r"\bdistinction(s?) between\b", re.IGNORECASE), r"difference\1 between"),
+    ("sat", re.compile(r"\bsaturdays? (?:and|&) sundays?\b", re.IGNORECASE), "weekends"),
+    # "Is it advisable / wise to X?" and "Would X-ing be considered prudent?" ask "Should I X?".
+    (
+        "is it",
+        re.compile(r"\bis it (?:really )?(?:advisable|wise|sensible|prudent|smart) to\b", re.IGNORECASE),
+        "should I",
+    ),
+    (
+        "would",
+        re.compile(
+            r"^\s*would (\w+ing\b.*?) be (?:considered )?(?:advisable|wise|sensible|prudent|smart|a good idea)" + _END,
+            re.IGNORECASE,
+        ),
+        r"should I \1?",
     ),
     # Working from home, working remotely, remote work and "wfh" are one arrangement.
     ("wfh", re.compile(r"\bwfh\b", re.IGNORECASE), "remote work"),

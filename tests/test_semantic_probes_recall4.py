@@ -8,7 +8,7 @@ misses, in other domains: chat fillers ("even", "lol", "pls help"), "what's the 
 to X?", "I always mix up X and Y", "I have no X, what can I use instead?", "The X I ordered is too small.", "the rules
 of X", "worth it or nah", "X makes no sense to me", working from home / remotely, "my X aches", recovering a password,
 "the correct usage of X", "do I have to get X", "distinction between", "Saturdays and Sundays", "Is it advisable to
-X?"; batches 2 and 4 were written after the rules, to see whether they
+X?"; batches 2, 4 and 6 were written after the rules, to see whether they
 carry. Near-misses change an entity, a size, a service, a verb or the problem in the same frame. They are judged as
 the proxy judges them (``b`` asked, ``a`` cached), with the measured model; every near-miss must be refused both ways.
 """
@@ -28,11 +28,12 @@ PROBES, _near_misses, PARAPHRASES = load_probes("semantic_probes_recall4")
 # noticed.
 KNOWN_LEAK = ("What is the correct use of 'lay'?", "when do i use lie")
 NEAR_MISSES = [(kind, a, b) for kind, a, b in _near_misses if (a, b) != KNOWN_LEAK]
-# Paraphrases accepted (guard alone): 172 of 178 (0.97). Batch 1: 51 -> 99 of 104 with the rules it found (near-misses
+# Paraphrases accepted (guard alone): 181 of 187 (0.97). Batch 1: 51 -> 99 of 104 with the rules it found (near-misses
 # 1 -> 0 of 62 let through); batch 2, written after them: 29 of 30 (9 without them), 0 of 18 near-misses; batch 3:
 # 10 -> 19 of 19, 0 of 14; batch 4, written after all the rules: 15 of 15 (5 without them), 1 of 10 near-misses
 # through (KNOWN_LEAK, as before the rules); batch 5: 2 -> 10 of 10, near-misses 1 -> 0 of 8 let through (Fridays and
-# Saturdays were paired with the weekends).
+# Saturdays were paired with the weekends); batch 6, written after all the rules: 9 of 9 (2 without them), 0 of 6
+# near-misses (1 without them).
 RECALL_FLOOR = 0.95
 
 # The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layercache_asgi.semantic import _chatter, _everyday, _negating, _question, _register
+from layercache_asgi.semantic import _casual, _chatter, _everyday, _negating, _question, _register
 from layercache_asgi.semantic._apart import near
 from layercache_asgi.semantic._guard import Guard, compare_questions
 from layercache_asgi.semantic._hinted import Rule
@@ -77,8 +77,8 @@ _CHATTER_TEXTS += ["What if it FAILS TO pay?", "I forgot to renew it", "my phone
 
 @pytest.mark.parametrize(
     "rules",
-    [_register._SHORTHAND, _everyday._REWRITES, _chatter._RULES, _negating._REWRITES],
-    ids=["shorthand", "everyday", "chatter", "negating"],
+    [_register._SHORTHAND, _everyday._REWRITES, _chatter._RULES, _casual._RULES, _negating._REWRITES],
+    ids=["shorthand", "everyday", "chatter", "casual", "negating"],
 )
 def test_every_hint_is_in_every_ascii_text_its_rule_matches(rules: tuple[Rule, ...]) -> None:
     hints: dict[re.Pattern[str], set[str]] = {}  # one rule may carry several hints ("earth", "planet", "world")

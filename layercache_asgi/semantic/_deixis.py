@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ._question import Question, words_of
 
-__all__ = ["time_differs"]
+__all__ = ["moved_in_time", "time_differs"]
 
 _FROM_NOW = {
     **{w: "now" for w in words_of("this current")},
@@ -18,8 +18,8 @@ _FROM_NOW = {
     **{w: "after" for w in words_of("next coming upcoming following")},
 }
 _UNITS = words_of(
-    "year years month months week weeks weekend weekends quarter quarters season seasons semester term "
-    "summer winter spring autumn fall night morning evening afternoon decade century"
+    "year years month months week weeks weekend weekends day days night nights quarter quarters season seasons "
+    "semester term summer winter spring autumn fall morning evening afternoon decade century"
 )
 
 
@@ -36,3 +36,13 @@ def _placed(words: tuple[str, ...]) -> dict[str, frozenset[str]]:
         if where is not None and words[at + 1] in _UNITS:
             placed.setdefault(words[at + 1].rstrip("s"), set()).add(where)  # "years" is "year"
     return {unit: frozenset(places) for unit, places in placed.items()}
+
+
+def moved_in_time(question: Question, at: list[int]) -> bool:
+    """A word at one of the positions moves the unit of time after it away from now ("*last* year",
+    "the *next* quarter"): never framing, whatever the sentence model says ("last time" may be)."""
+    words = question.words
+    return any(_FROM_NOW.get(words[i], "now") != "now" and words[i + 1 : i + 2] in _UNIT_AFTER for i in at)
+
+
+_UNIT_AFTER = {(unit,) for unit in _UNITS}

@@ -44,8 +44,9 @@ _TOKEN = re.compile(
 # Closed classes that name a specific thing even when written in lower case.
 _CALENDAR = words_of(
     "monday tuesday wednesday thursday friday saturday sunday january february april june july "
-    "august september october november december today tomorrow yesterday tonight"
-)
+    "august september october november december today tomorrow yesterday tonight "
+    "mondays tuesdays wednesdays thursdays fridays saturdays sundays weekend weekends weekday weekdays"
+)  # "on fridays" is no paraphrase of "at weekends", which the word vectors put close
 # Question words that change what is asked (when/where was X born); "what" and "how" only frame it.
 ASKING = words_of("who whom whose when where why")
 _PAST = words_of("was were did had")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from ._casual import casual
 from ._chatter import chatter
 from ._everyday import everyday
 from ._hinted import Rule, rewrite
@@ -247,6 +248,8 @@ _PHRASES = (
     ("cash cashes cashed cashing", "out", "withdraw withdraws withdrew withdrawing", ""),
     ("cut cuts cutting cut", "back on", "reduce reduces reducing reduce", ""),
     ("cut cuts cutting cut", "down on", "reduce reduces reducing reduce", ""),
+    ("chill chills chilled chilling", "out", "relax relaxes relaxed relaxing", ""),
+    ("freak freaks freaked freaking", "out", "panic panics panicked panicking", ""),
 )
 
 
@@ -281,7 +284,7 @@ def _spell_out(text: str) -> str:
 
 def plain(text: str) -> str:
     """``text`` without courtesies, its chat shorthand spelt out."""
-    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", everyday(negating(chatter(text)))))
+    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", everyday(negating(casual(chatter(text))))))
     if _SHORTHAND_SIGNS.search(text):
         text = _spell_out(text)
     if _IDIOM_WORDS.search(text):

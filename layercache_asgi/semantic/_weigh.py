@@ -32,6 +32,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._deixis import moved_in_time
 from ._question import Question, words_of
 
 __all__ = ["QUANTIFIERS", "Weighing", "weigh"]
@@ -75,7 +76,7 @@ def weigh(
     if not (left_a or left_b):
         return 0.0
     unpaired = [a.words[i] for i in left_a] + [b.words[j] for j in left_b]
-    if not QUANTIFIERS.isdisjoint(unpaired):
+    if not QUANTIFIERS.isdisjoint(unpaired) or moved_in_time(a, left_a) or moved_in_time(b, left_b):
         return math.inf
     # Two words of one kind (tablespoon / teaspoon, tenant / landlord) need the model surer.
     strict = any(kin(a.words[i], b.words[j]) for i in left_a for j in left_b)

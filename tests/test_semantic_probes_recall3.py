@@ -21,12 +21,7 @@ from layercache_asgi.semantic._question import parse
 
 from ._probes import load_probes
 
-PROBES, _near_misses, PARAPHRASES = load_probes("semantic_probes_recall3")
-# A near-miss the guard let through before this round and still does: "wifi" is read as "wireless network", the
-# vectors pair "bluetooth" with "wireless", and a statement's weighing lets "network" go. Kept here so that it is
-# seen, and a strict xfail below so that fixing it is noticed.
-KNOWN_LEAK = ("Why won't my laptop connect to wifi?", "ugh my laptop won't connect to bluetooth")
-NEAR_MISSES = [(kind, a, b) for kind, a, b in _near_misses if (a, b) != KNOWN_LEAK]
+PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_recall3")
 # Paraphrases accepted (guard alone): 155 of 171 (0.91). Each batch was committed before it was scored: the first
 # 117 -> 138 of 151 with the rules it found (register 29 -> 40 of 40, combined 18 -> 25 of 30, synonym 41 -> 42 of
 # 46, implicature 29 -> 31 of 35); the second, written after those rules to see whether they carry, 17 of 20 (6
@@ -53,10 +48,15 @@ async def test_near_misses_are_refused(guard: Guard) -> None:
     assert passed == []
 
 
-@pytest.mark.xfail(strict=True, reason="known leak, older than this round: wifi / bluetooth (see KNOWN_LEAK)")
-async def test_the_known_leak_is_refused(guard: Guard) -> None:
-    cached, asked = KNOWN_LEAK
-    assert not (await guard.judge(asked, cached)).same
+async def test_a_short_form_half_paired_by_word_vectors_is_refused(guard: Guard) -> None:
+    # "wifi" is read as "wireless network"; word vectors put "bluetooth" close to "wireless", and "network" left over
+    # passed as framing (this probe's near-miss leaked until the guard checked its short forms' words as one).
+    cached, asked = "Why won't my laptop connect to wifi?", "ugh my laptop won't connect to bluetooth"
+    assert (await guard.judge(asked, cached)).reason == "content words differ"
+    assert (await guard.judge(cached, asked)).reason == "content words differ"
+    # The long form in part, or whole, is still the short form.
+    assert (await guard.judge("How do I connect to the wireless?", "How do I connect to wifi?")).same
+    assert (await guard.judge("How do I connect to the wireless network?", "How do I connect to wifi?")).same
 
 
 async def test_most_paraphrases_are_accepted(guard: Guard) -> None:

@@ -94,6 +94,7 @@ class _Comparison:
         self.needs: set[str] = set()
         self.memo = word_memo(lexicon)
         self.pairs: list[tuple[int, int]] = []  # (position in a, position in b) of paired words
+        self.by_vector: list[tuple[int, int]] = []  # the pairs word vectors made
 
     def verdict(self) -> Verdict:
         a, b = self.a, self.b
@@ -138,6 +139,8 @@ class _Comparison:
             return Verdict(False, "names differ")
         if any(confusable(a.words[i], b.words[j], self._known, self.lexicon) for i in left_a for j in left_b):
             return Verdict(False, "two words a typo apart")  # affect / effect
+        if self._half_expanded(left_a, left_b):
+            return Verdict(False, "content words differ")
         if (left_a and left_b) or not self._framing(left_a, left_b):
             reason = "content words differ" if left_a and left_b else "content word added"
             weighed = self._weighed(left_a, left_b)
@@ -148,6 +151,17 @@ class _Comparison:
         if order_swapped(self.a, self.b, self.pairs):
             return Verdict(False, "order differs")
         return Verdict(True)
+
+    def _half_expanded(self, left_a: list[int], left_b: list[int]) -> bool:
+        """A short form read as several words, one paired by word vectors, another left: "wifi" is "wireless
+        network", and "bluetooth" sitting close to "wireless" leaves "network" to pass as framing."""
+        for question, left, side in ((self.a, left_a, 0), (self.b, left_b, 1)):
+            vectored = {pair[side] for pair in self.by_vector}
+            for group in question.expanded if vectored and left else ():
+                at = {k for k, word in enumerate(question.words) if word in group}
+                if not at.isdisjoint(vectored) and not at.isdisjoint(left):
+                    return True
+        return False
 
     def _framing(self, left_a: list[int], left_b: list[int]) -> bool:
         """Words on one side only that the rules excuse: a typo, a modal, a word close to one of the other's."""
@@ -292,6 +306,7 @@ class _Comparison:
         for _, i, j in sorted(scored, reverse=True):
             if i in left_a and j in left_b:
                 self.pairs.append((i, j))
+                self.by_vector.append((i, j))
                 left_a.remove(i)
                 left_b.remove(j)
         return left_a, left_b

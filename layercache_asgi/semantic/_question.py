@@ -111,6 +111,7 @@ class Question:
     content: tuple[int, ...]  # positions in ``words`` of content words
     possessors: frozenset[int] = frozenset()  # positions of words written with 's ("my wife's car")
     passive: bool = False  # a form of "be" before a participle: "is calculated", "was held"
+    expanded: frozenset[tuple[str, ...]] = frozenset()  # short forms' words of more than one: wifi -> wireless network
 
 
 def _sentence_starts(text: str, at: int) -> bool:
@@ -139,6 +140,7 @@ def parse(text: str) -> Question:
     numbers: Counter[str] = Counter()
     negated = False
     possessors: set[int] = set()
+    expanded: set[tuple[str, ...]] = set()
     text = plain(text)
     for match in _TOKEN.finditer(text):
         raw = match.group()
@@ -169,6 +171,8 @@ def parse(text: str) -> Question:
             long_form = expand(lower)
             if long_form is not None:
                 words.extend(long_form.split())
+                if " " in long_form:
+                    expanded.add(tuple(long_form.split()))
                 negated = negated or lower in NEGATIONS or not NEGATIONS.isdisjoint(long_form.split())
                 continue
             acronym = _DIGIT_ACRONYM.fullmatch(piece)
@@ -216,7 +220,16 @@ def parse(text: str) -> Question:
     content = tuple(i for i, w in enumerate(words) if w in names or i in nouns or _is_content(w))
     passive = any(w in _BE and _participle(words[i + 1 : i + 7]) for i, w in enumerate(words))
     return Question(
-        tuple(words), +numbers, frozenset(names), negated, asking, tense, content, frozenset(possessors), passive
+        tuple(words),
+        +numbers,
+        frozenset(names),
+        negated,
+        asking,
+        tense,
+        content,
+        frozenset(possessors),
+        passive,
+        frozenset(expanded),
     )
 
 

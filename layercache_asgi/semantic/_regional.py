@@ -8,7 +8,8 @@ scientist in America; British "pants" are underwear. Here:
 - ``SAME``: single words one side uses for the other's (curated, one thing on both sides: a "flat" asked about is an
   apartment; "trainers" as shoes, in the plural); the word table (``_lexicon.py``) reads them as synonyms;
 - ``APART``: WordNet synonyms that an answer could not serve on both sides; the word table unlinks them and reads
-  them as two of one kind, so that word vectors do not pair them either;
+  them as two of one kind, so that word vectors do not pair them either, and left unpaired they refuse
+  (``_weigh.py``: the sentence model reads "shorten my pants" as "shorten my trousers");
 - ``regional``: phrases put into one form before the guard compares a question (zip code / postcode, car park /
   parking lot, A&E / emergency room), each rule behind a hint (``_hinted.py``).
 
@@ -21,7 +22,7 @@ import re
 
 from ._hinted import Rule, rewrite
 
-__all__ = ["APART", "SAME", "regional"]
+__all__ = ["APART", "SAME", "apart", "regional"]
 
 SAME: tuple[tuple[str, str], ...] = (
     ("lorry", "truck"),
@@ -52,9 +53,18 @@ APART: tuple[tuple[str, str], ...] = (
     ("vest", "waistcoat"),  # a British vest is an undershirt
     ("vest", "undershirt"),  # an American vest is a waistcoat
     ("pants", "trousers"),  # British pants are underwear
+    ("pant", "trouser"),  # their base forms ("a pant leg")
     ("entree", "main_course"),  # a French or British entree is a starter
     ("cot", "crib"),  # an American cot is a camp bed
 )
+
+_APART_WORDS = frozenset(pair for x, y in APART for pair in ((x, y), (y, x)))
+
+
+def apart(x: str, y: str) -> bool:
+    """Two words of ``APART``, as written or in the plural: the sentence model must not weigh them alike either."""
+    return any((p, q) in _APART_WORDS for p in (x, x.removesuffix("s")) for q in (y, y.removesuffix("s")))
+
 
 _DET = r"(?:my|your|his|her|our|their|a|an|the|this|that|new|old)"
 # "my mobile" is a phone unless a noun follows that a mobile app or network has.

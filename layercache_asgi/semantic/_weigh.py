@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._question import Question, words_of
+from ._regional import apart
 
 __all__ = ["QUANTIFIERS", "Weighing", "weigh"]
 
@@ -78,6 +79,8 @@ def weigh(
     if not QUANTIFIERS.isdisjoint(unpaired):
         return math.inf
     if _kinds_of_one_head(a, left_a, b, left_b) or _kinds_of_one_head(b, left_b, a, left_a):
+        return math.inf
+    if any(apart(a.words[i], b.words[j]) for i in left_a for j in left_b):  # pants / trousers
         return math.inf
     # Two words of one kind (tablespoon / teaspoon, tenant / landlord) need the model surer.
     strict = any(kin(a.words[i], b.words[j]) for i in left_a for j in left_b)

@@ -23,10 +23,13 @@ from layercache_asgi.semantic._spelling import american
 from ._probes import load_probes
 
 PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_variants")
-# Paraphrases accepted (guard alone): 91 of 123 before this round (spelling 53 of 53: WordNet lists most variants;
-# vocabulary 31 of 56, combined 7 of 14), 120 of 123 after it (the three left differ by more than a variant:
-# "dripping tap" / "leaky faucet", "include in" / "put on", "personalise" / "customize"). Near-misses passing: 4 of 93
-# before (biscuit / cookie, chemist / pharmacist, vest / waistcoat, living room / bedroom), none after.
+# Paraphrases accepted (guard alone), each batch committed before it was scored. The first (216 pairs): 91 of 123
+# before this round (spelling 53 of 53: WordNet lists most variants; vocabulary 31 of 56, combined 7 of 14), 120 of
+# 123 with the rules it found (the three left differ by more than a variant: "dripping tap" / "leaky faucet",
+# "include in" / "put on", "personalise" / "customize"); near-misses passing 4 of 93 before (biscuit / cookie,
+# chemist / pharmacist, vest / waistcoat, living room / bedroom), none after. The second (46 pairs), written after
+# those rules to see whether they carry: 23 of 27 (11 without them), its 19 near-misses all refused (2 passed
+# without them: biscuit / cookie, pants / trousers); "flu jab" / "flu shot" was added after it: 145 of 150 in all.
 RECALL_FLOOR = 0.95
 
 
@@ -36,7 +39,7 @@ pytestmark = pytest.mark.usefixtures("lexicon")
 
 def test_the_probe_set_covers_both_kinds_of_variant_in_many_domains() -> None:
     assert {"vocabulary", "spelling", "combined"} <= {kind for kind, *_ in PARAPHRASES}
-    assert len(PROBES) >= 150
+    assert len(PROBES) >= 250
     assert len(NEAR_MISSES) * 2 >= len(PARAPHRASES) * 0.9
     assert len({p["domain"] for p in PROBES}) >= 10
 

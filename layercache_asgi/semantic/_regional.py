@@ -69,6 +69,7 @@ def apart(x: str, y: str) -> bool:
 _DET = r"(?:my|your|his|her|our|their|a|an|the|this|that|new|old)"
 # "my mobile" is a phone unless a noun follows that a mobile app or network has.
 _NOT_PHONE = r"(?! (?:phones?|apps?|data|network|version|site|website|games?|browser|devices?|hotspot|banking|number))"
+_VACCINES = r"flu|covid|covid-19|booster|tetanus|mmr|hpv|shingles|rabies|typhoid|hepatitis|measles|travel|pneumonia"
 _BAGS = r"(?:luggage|bags?|baggage|suitcases?)"
 _THE_POST_ARRIVES: Rule = (
     "post",
@@ -119,6 +120,8 @@ _RULES: tuple[Rule, ...] = (
     ("petrol", re.compile(r"\bpetrol stations?\b", re.IGNORECASE), "gas station"),
     ("number plate", re.compile(r"\bnumber plate(s?)\b", re.IGNORECASE), r"license plate\1"),
     ("zebra", re.compile(r"\bzebra crossing(s?)\b", re.IGNORECASE), r"crosswalk\1"),
+    # A jab after a vaccine's name is a shot ("flu jab"; a boxer's jab has no vaccine before it).
+    ("jab", re.compile(rf"\b({_VACCINES}) jab(s?)\b", re.IGNORECASE), r"\1 shot\2"),
     # Work and money: annual leave is vacation days; a bank holiday is a public holiday; paying in a cheque deposits it.
     ("annual leave", re.compile(r"\b(?:days of )?annual leave\b", re.IGNORECASE), "vacation days"),
     ("bank holiday", re.compile(r"\bbank holiday(s?)\b", re.IGNORECASE), r"public holiday\1"),

@@ -28,7 +28,7 @@ PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_variants")
 # 123 with the rules it found (the three left differ by more than a variant: "dripping tap" / "leaky faucet",
 # "include in" / "put on", "personalise" / "customize"); near-misses passing 4 of 93 before (biscuit / cookie,
 # chemist / pharmacist, vest / waistcoat, living room / bedroom), none after. The second (46 pairs), written after
-# those rules to see whether they carry: 23 of 27 (11 without them), its 19 near-misses all refused (2 passed
+# those rules to see whether they carry: 24 of 27 (11 without them), its 19 near-misses all refused (2 passed
 # without them: biscuit / cookie, pants / trousers); "flu jab" / "flu shot" was added after it: 145 of 150 in all.
 RECALL_FLOOR = 0.95
 

@@ -29,7 +29,10 @@ PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_variants")
 # "include in" / "put on", "personalise" / "customize"); near-misses passing 4 of 93 before (biscuit / cookie,
 # chemist / pharmacist, vest / waistcoat, living room / bedroom), none after. The second (46 pairs), written after
 # those rules to see whether they carry: 24 of 27 (11 without them), its 19 near-misses all refused (2 passed
-# without them: biscuit / cookie, pants / trousers); "flu jab" / "flu shot" was added after it: 145 of 150 in all.
+# without them: biscuit / cookie, pants / trousers). After both, "flu jab" / "flu shot" was added, and gas / petrol,
+# chips / fries and purse / handbag unlinked (each means another thing on the other side: a gas leak at home; the
+# words of driving, "a gallon of gas", "save gas", stay petrol): 144 of 150 in all (102 before this round), 0 of 112
+# near-misses (6 before).
 RECALL_FLOOR = 0.95
 
 
@@ -75,6 +78,8 @@ async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
         ("Why do my coloured clothes fade?", "Why do my colored clothes fade?"),
         ("Tips for organising a small kitchen", "tips for organizing a small kitchen"),
         ("Why are my tyres wearing unevenly?", "Why are my tires wearing unevenly?"),
+        ("How many miles can I drive on a gallon of petrol?", "How many miles can I drive on a gallon of gas?"),
+        ("Is it cheaper to rent a flat or a house?", "Is it cheaper to rent an apartment or a house?"),
     ],
 )
 async def test_variants_are_accepted(guard: Guard, cached: str, asked: str) -> None:
@@ -89,6 +94,9 @@ async def test_variants_are_accepted(guard: Guard, cached: str, asked: str) -> N
         ("What qualifications does a chemist need?", "What qualifications does a pharmacist need?"),
         ("Should I wear a vest under my shirt?", "Should I wear a waistcoat under my shirt?"),
         ("How do I shorten my pants?", "How do I shorten my trousers?"),
+        ("How do I detect a gas leak at home?", "How do I detect a petrol leak at home?"),  # gas may heat a house
+        ("Which chips are the healthiest?", "Which fries are the healthiest?"),  # American chips are crisps
+        ("Where can I buy a leather purse?", "Where can I buy a leather handbag?"),  # a British purse is a wallet
         # Two kinds of one thing, one named in two words: a living room is no bedroom.
         ("How do I decorate a small living room?", "How do I decorate a small bedroom?"),
         # A variant next to a changed thing, number or place.
@@ -118,6 +126,9 @@ async def test_their_near_misses_are_refused(guard: Guard, cached: str, asked: s
         ("post a photo on instagram", ["post", "a", "photo", "on", "instagram"]),  # a post online stays
         ("a mobile app", ["a", "mobile", "application"]),  # not a phone
         ("minced beef", ["ground", "beef"]),
+        ("rent a flat in York", ["rent", "a", "apartment", "in", "york"]),
+        ("fix a flat tyre", ["fix", "a", "flat", "tyre"]),  # flat before a noun: no home
+        ("a flu jab", ["a", "influenza", "shot"]),
     ],
 )
 def test_regional_phrases_are_put_in_one_form(text: str, words: list[str]) -> None:

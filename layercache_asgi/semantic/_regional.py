@@ -5,8 +5,8 @@ nappy / diaper), but not lorry / truck, tap / faucet or solicitor / lawyer, and 
 "biscuit" is an American cookie, an American biscuit is a scone; a "chemist" is a pharmacist in Britain and a
 scientist in America; British "pants" are underwear. Here:
 
-- ``SAME``: single words one side uses for the other's (curated, one thing on both sides: a "flat" asked about is an
-  apartment; "trainers" as shoes, in the plural); the word table (``_lexicon.py``) reads them as synonyms;
+- ``SAME``: single words one side uses for the other's (curated, one thing on both sides: "trainers" as shoes, in the
+  plural; a "flat" only as a home, by the phrase rule below); the word table (``_lexicon.py``) reads them as synonyms;
 - ``APART``: WordNet synonyms that an answer could not serve on both sides; the word table unlinks them and reads
   them as two of one kind, so that word vectors do not pair them either, and left unpaired they refuse
   (``_weigh.py``: the sentence model reads "shorten my pants" as "shorten my trousers");
@@ -30,7 +30,6 @@ SAME: tuple[tuple[str, str], ...] = (
     ("motorway", "freeway"),
     ("solicitor", "lawyer"),
     ("solicitor", "attorney"),
-    ("flat", "apartment"),
     ("tap", "faucet"),
     ("trainers", "sneakers"),
     ("hob", "stovetop"),
@@ -56,6 +55,10 @@ APART: tuple[tuple[str, str], ...] = (
     ("pant", "trouser"),  # their base forms ("a pant leg")
     ("entree", "main_course"),  # a French or British entree is a starter
     ("cot", "crib"),  # an American cot is a camp bed
+    ("gas", "petrol"),  # a gas leak at home is no petrol leak (gas / gasoline, petrol / gasoline stay)
+    ("purse", "handbag"),  # a British purse is a small wallet
+    ("chips", "fries"),  # American chips are crisps
+    ("chips", "french_fries"),
 )
 
 _APART_WORDS = frozenset(pair for x, y in APART for pair in ((x, y), (y, x)))
@@ -70,6 +73,11 @@ _DET = r"(?:my|your|his|her|our|their|a|an|the|this|that|new|old)"
 # "my mobile" is a phone unless a noun follows that a mobile app or network has.
 _NOT_PHONE = r"(?! (?:phones?|apps?|data|network|version|site|website|games?|browser|devices?|hotspot|banking|number))"
 _VACCINES = r"flu|covid|covid-19|booster|tetanus|mmr|hpv|shingles|rabies|typhoid|hepatitis|measles|travel|pneumonia"
+_FLAT = re.compile(
+    r"\b(a|my|your|our|their|his|her|the|this|that|rented|new|studio|council|shared|furnished|cheap) flat(s?)\b"
+    r"(?=\s*(?:$|[?.!,;:]|(?:in|on|at|with|near|for|to|and|or|is|are|was|were|has|have|that|which|i|we)\b))",
+    re.IGNORECASE,
+)
 _BAGS = r"(?:luggage|bags?|baggage|suitcases?)"
 _THE_POST_ARRIVES: Rule = (
     "post",
@@ -96,6 +104,8 @@ _RULES: tuple[Rule, ...] = (
     # "the post arrives": the mail, not a post online.
     _THE_POST_ARRIVES,
     ("redirect", re.compile(r"\bredirect(s|ed|ing)? (my|your|our|the) (?:post|mail)\b", re.I), r"forward\1 \2 mail"),
+    # A flat lived in is an apartment: after "a", "my", "rented"... and before no noun ("a flat tyre", "flat rate").
+    ("flat", _FLAT, r"\1 apartment\2"),
     # Bins: a trash can, garbage can, rubbish bin or dustbin is a bin (not a recycling bin).
     (
         "can",
@@ -118,6 +128,11 @@ _RULES: tuple[Rule, ...] = (
     ("carry", re.compile(rf"\b({_DET}|in) carry[- ]?on(?: {_BAGS})?\b", re.IGNORECASE), r"\1 hand luggage"),
     ("cabin", re.compile(rf"\bcabin {_BAGS}\b", re.IGNORECASE), "hand luggage"),
     ("petrol", re.compile(r"\bpetrol stations?\b", re.IGNORECASE), "gas station"),
+    # Gas a car burns is petrol: a gallon or litre of it, its tank, pedal or mileage, saving it ("gas" alone may heat
+    # a house, and "gas prices" in Britain are the energy bill: those stay).
+    ("gas", re.compile(r"\b(gallons?|liters?|litres?) of gas\b", re.IGNORECASE), r"\1 of petrol"),
+    ("gas", re.compile(r"\bgas (tanks?|pedal|mileage)\b", re.IGNORECASE), r"petrol \1"),
+    ("gas", re.compile(r"\b(save|saves|saving|saved) gas\b", re.IGNORECASE), r"\1 petrol"),
     ("number plate", re.compile(r"\bnumber plate(s?)\b", re.IGNORECASE), r"license plate\1"),
     ("zebra", re.compile(r"\bzebra crossing(s?)\b", re.IGNORECASE), r"crosswalk\1"),
     # A jab after a vaccine's name is a shot ("flu jab"; a boxer's jab has no vaccine before it).

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layercache_asgi.semantic import _casual, _chatter, _everyday, _negating, _question, _register
+from layercache_asgi.semantic import _casual, _chatter, _everyday, _negating, _question, _regional, _register, _spelling
 from layercache_asgi.semantic._apart import near
 from layercache_asgi.semantic._guard import Guard, compare_questions
 from layercache_asgi.semantic._hinted import Rule
@@ -77,8 +77,8 @@ _CHATTER_TEXTS += ["What if it FAILS TO pay?", "I forgot to renew it", "my phone
 
 @pytest.mark.parametrize(
     "rules",
-    [_register._SHORTHAND, _everyday._REWRITES, _chatter._RULES, _casual._RULES, _negating._REWRITES],
-    ids=["shorthand", "everyday", "chatter", "casual", "negating"],
+    [_register._SHORTHAND, _everyday._REWRITES, _chatter._RULES, _regional._RULES, _casual._RULES, _negating._REWRITES],
+    ids=["shorthand", "everyday", "chatter", "regional", "casual", "negating"],
 )
 def test_every_hint_is_in_every_ascii_text_its_rule_matches(rules: tuple[Rule, ...]) -> None:
     hints: dict[re.Pattern[str], set[str]] = {}  # one rule may carry several hints ("earth", "planet", "world")
@@ -89,6 +89,24 @@ def test_every_hint_is_in_every_ascii_text_its_rule_matches(rules: tuple[Rule, .
             for variant in (text, text.upper(), text.lower()):
                 if variant.isascii() and pattern.search(variant):
                     assert any(hint in variant.lower() for hint in its_hints), (its_hints, pattern.pattern, variant)
+
+
+def _respelt_long_way(word: str) -> str:
+    """A word put through every respelling rule of ``_spelling.py``, with no hint to skip it."""
+    for british, us in _spelling._WORDS:
+        if word.startswith(british):
+            word = us + word[len(british) :]
+            break
+    for pattern, replacement in _spelling._RULES:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def test_a_word_without_the_spelling_hint_has_no_respelling() -> None:
+    words = {w for text in QUESTIONS for w in parse(text).words}
+    for word in [*words, "colour", "organising", "centred", "paediatric", "greyish", "mummy"]:
+        if not _spelling._HINT.search(word):
+            assert _respelt_long_way(word) == word, word
 
 
 def test_everyday_rewrites_outside_ascii_run_every_rule() -> None:
@@ -165,11 +183,17 @@ def test_the_word_memo_answers_as_the_table_and_lists_do() -> None:
     assert word_memo(lexicon) is memo
     words = sorted({w for text in QUESTIONS[:600] for w in parse(text).words})[:400]
     words += ["enable", "disable", "legal", "illegal", "show", "hide", "buy", "sell", "upload", "download"]
+    words += ["colours", "organising", "aluminium", "tour", "filled"]
+
+    def forms_of(word: str) -> frozenset[str]:  # its forms and, if it has one, its American spelling's
+        us = _spelling.american(word, lexicon)
+        return frozenset((*lexicon.bases(word), stem(word), *((*lexicon.bases(us), stem(us)) if us else ())))
+
     for x in words:
-        forms = frozenset((*lexicon.bases(x), stem(x)))
+        forms = forms_of(x)
         assert memo.forms(x) == forms
         for y in words[::7]:
-            by = frozenset((*lexicon.bases(y), stem(y)))
+            by = forms_of(y)
             listed = any(lexicon.opposite(p, q) or (min(p, q), max(p, q)) in OPPOSITES for p in forms for q in by)
             expected = listed or opposed(stem(x), stem(y))
             assert memo.opposite(x, y) is expected and memo.opposite(x, y) is expected, (x, y)  # computed, then kept

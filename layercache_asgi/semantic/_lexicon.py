@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass, field
 from importlib.resources import files
 
+from ._regional import APART, SAME
+
 __all__ = ["Lexicon", "current_lexicon", "load_lexicon"]
 
 _DATA = ("data", "lexicon.json.gz")
@@ -143,15 +145,36 @@ def _read() -> Lexicon:
     resource = files("layercache_asgi.semantic").joinpath(*_DATA)
     raw = json.loads(gzip.decompress(resource.read_bytes()))
     synsets = {word: tuple(ids) for word, ids in raw["synsets"].items()}
+    kinds = {word: tuple(ids) for word, ids in raw["kinds"].items()}
+    words = frozenset(raw["words"].split()) | frozenset(synsets)
+    up = {word: tuple(ids) for word, ids in raw["up"].items()}
+    _regionally(synsets, kinds, up)
     return Lexicon(
         synsets=synsets,
-        words=frozenset(raw["words"].split()) | frozenset(synsets),
+        words=words | frozenset(word for pair in SAME for word in pair),
         antonyms=frozenset(_pairs(raw["antonyms"])),
         related=frozenset(_pairs(raw["related"])),
         exceptions=dict(_pairs(raw["exceptions"])),
-        kinds={word: tuple(ids) for word, ids in raw["kinds"].items()},
-        up={word: tuple(ids) for word, ids in raw["up"].items()},
+        kinds=kinds,
+        up=up,
     )
+
+
+def _regionally(
+    synsets: dict[str, tuple[int, ...]], kinds: dict[str, tuple[int, ...]], up: dict[str, tuple[int, ...]]
+) -> None:
+    """British and American words (``_regional.py``): each pair in ``SAME`` gets a sense of its own, shared by
+    both; each pair in ``APART`` loses the senses it shares and gets a kind of its own (two of one kind)."""
+    number = 1 + max((n for table in (synsets, kinds, up) for ids in table.values() for n in ids), default=0)
+    for (x, y), apart in [(pair, False) for pair in SAME] + [(pair, True) for pair in APART]:
+        if apart:
+            shared = set(synsets.get(x, ())) & set(synsets.get(y, ()))
+            for word in (x, y):
+                synsets[word] = tuple(n for n in synsets.get(word, ()) if n not in shared)
+        table = kinds if apart else synsets
+        for word in (x, y):
+            table[word] = (*table.get(word, ()), number)
+        number += 1
 
 
 def _meet(x: tuple[int, ...] | None, y: tuple[int, ...] | None) -> bool:

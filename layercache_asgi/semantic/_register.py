@@ -16,6 +16,7 @@ from ._chatter import chatter
 from ._everyday import everyday
 from ._hinted import Rule, rewrite
 from ._negating import negating
+from ._regional import regional
 
 __all__ = ["FUTURE_TIME", "INFORMAL", "plain"]
 
@@ -284,7 +285,7 @@ def _spell_out(text: str) -> str:
 
 def plain(text: str) -> str:
     """``text`` without courtesies, its chat shorthand spelt out."""
-    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", everyday(negating(casual(chatter(text))))))
+    text = _INTENSIFIER.sub(r"\1", _POLITE.sub(" ", everyday(negating(casual(regional(chatter(text)))))))
     if _SHORTHAND_SIGNS.search(text):
         text = _spell_out(text)
     if _IDIOM_WORDS.search(text):

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from ._deixis import moved_in_time
 from ._question import Question, words_of
+from ._regional import apart
 
 __all__ = ["QUANTIFIERS", "Weighing", "weigh"]
 
@@ -78,6 +79,10 @@ def weigh(
     unpaired = [a.words[i] for i in left_a] + [b.words[j] for j in left_b]
     if not QUANTIFIERS.isdisjoint(unpaired) or moved_in_time(a, left_a) or moved_in_time(b, left_b):
         return math.inf
+    if _kinds_of_one_head(a, left_a, b, left_b) or _kinds_of_one_head(b, left_b, a, left_a):
+        return math.inf
+    if any(apart(a.words[i], b.words[j]) for i in left_a for j in left_b):  # pants / trousers
+        return math.inf
     # Two words of one kind (tablespoon / teaspoon, tenant / landlord) need the model surer.
     strict = any(kin(a.words[i], b.words[j]) for i in left_a for j in left_b)
     ratio = cuts.swap_ratio * (KIN_STRICTNESS if strict else 1.0)
@@ -102,6 +107,20 @@ def weigh(
         return math.inf
     share = _framing(question, left, similar, needs)
     return None if share is None else _over(share, cuts.filler_share)
+
+
+def _kinds_of_one_head(one: Question, left_one: list[int], other: Question, left_other: list[int]) -> bool:
+    """Two kinds of one thing named by its head: "living room" / "bedroom", "tea spoon" / "tablespoon" (a modifier and
+    its head unpaired on one side, one word ending in that head after another modifier on the other)."""
+    for i in left_one:
+        if i + 1 not in left_one:
+            continue
+        modifier, head = one.words[i], one.words[i + 1].removesuffix("s")
+        for j in left_other:
+            word = other.words[j].removesuffix("s")
+            if len(head) >= 3 and word.endswith(head) and len(word) - len(head) >= 3 and word[: -len(head)] != modifier:
+                return True
+    return False
 
 
 def _over(value: float, cut: float) -> float:

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from ._lexicon import Lexicon
 from ._relations import OPPOSITES, opposed, stem
+from ._spelling import american
 
 __all__ = ["WordMemo", "word_memo"]
 
@@ -22,9 +23,9 @@ _KEY_CHARS = 80  # longer keys (a pasted hash, a URL as a word) are computed eac
 
 
 class WordMemo:
-    """A word's forms (its base forms and its light stem), whether two words are opposites, and a run's
-    collocation forms. Words come from clients' questions: only keys of short words are kept, and each
-    table starts over past ``_KEPT`` entries."""
+    """A word's forms (its base forms and light stem, and those of its American spelling), whether two words are
+    opposites, and a run's collocation forms. Words come from clients' questions: only keys of short words are kept,
+    and each table starts over past ``_KEPT`` entries."""
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
@@ -35,7 +36,11 @@ class WordMemo:
     def forms(self, word: str) -> frozenset[str]:
         found = self._forms.get(word)
         if found is None:
-            found = _keep(self._forms, word, len(word), frozenset((*self.lexicon.bases(word), stem(word))))
+            forms = {*self.lexicon.bases(word), stem(word)}
+            us = american(word, self.lexicon)  # "colours" is a form of "color"
+            if us is not None:
+                forms.update((*self.lexicon.bases(us), stem(us)))
+            found = _keep(self._forms, word, len(word), frozenset(forms))
         return found
 
     def opposite(self, x: str, y: str) -> bool:

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from layercache_asgi.semantic._guard import Guard
+
 Pair = tuple[str, str, str]  # (kind, a, b)
 
 
@@ -17,3 +19,14 @@ def load_probes(name: str) -> tuple[list[dict[str, Any]], list[Pair], list[Pair]
     near_misses = [(p["kind"], p["a"], p["b"]) for p in rows if not p["same"]]
     paraphrases = [(p["kind"], p["a"], p["b"]) for p in rows if p["same"]]
     return rows, near_misses, paraphrases
+
+
+async def passing_near_misses(guard: Guard, near_misses: list[Pair]) -> list[Pair]:
+    """The near-misses the guard accepts either way round (each must be refused both ways)."""
+    return [(k, a, b) for k, a, b in near_misses if (await guard.judge(b, a)).same or (await guard.judge(a, b)).same]
+
+
+async def accepted_share(guard: Guard, paraphrases: list[Pair]) -> float:
+    """The share of paraphrases accepted as the proxy judges them: ``b`` asked, ``a`` cached."""
+    accepted = [(k, a, b) for k, a, b in paraphrases if (await guard.judge(b, a)).same]
+    return len(accepted) / len(paraphrases)

@@ -16,7 +16,7 @@ import pytest
 from layercache_asgi.semantic._guard import Guard
 from layercache_asgi.semantic._question import parse
 
-from ._probes import load_probes
+from ._probes import accepted_share, load_probes, passing_near_misses
 
 PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_recall")
 # Paraphrases accepted (guard alone): 133 of 166 here (0.80); 104 (0.63) before the rules these probes found.
@@ -37,15 +37,11 @@ def test_the_probe_set_covers_the_weak_kinds_in_many_domains() -> None:
 
 
 async def test_near_misses_are_refused(guard: Guard) -> None:
-    passed = [
-        (kind, a, b) for kind, a, b in NEAR_MISSES if (await guard.judge(b, a)).same or (await guard.judge(a, b)).same
-    ]
-    assert passed == []
+    assert await passing_near_misses(guard, NEAR_MISSES) == []
 
 
 async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
-    accepted = [(kind, a, b) for kind, a, b in PARAPHRASES if (await guard.judge(b, a)).same]
-    assert len(accepted) / len(PARAPHRASES) >= RECALL_FLOOR
+    assert await accepted_share(guard, PARAPHRASES) >= RECALL_FLOOR
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import pytest
 from layercache_asgi.semantic._guard import Guard
 from layercache_asgi.semantic._question import parse
 
-from ._probes import load_probes
+from ._probes import accepted_share, load_probes, passing_near_misses
 
 PROBES, _near_misses, PARAPHRASES = load_probes("semantic_probes_recall4")
 # A near-miss the guard let through before this round and still does: the word table lists "lay" as the past of
@@ -49,10 +49,7 @@ def test_the_probe_set_covers_the_weakest_kinds_in_many_domains() -> None:
 
 
 async def test_near_misses_are_refused(guard: Guard) -> None:
-    passed = [
-        (kind, a, b) for kind, a, b in NEAR_MISSES if (await guard.judge(b, a)).same or (await guard.judge(a, b)).same
-    ]
-    assert passed == []
+    assert await passing_near_misses(guard, NEAR_MISSES) == []
 
 
 @pytest.mark.xfail(strict=True, reason="known leak, older than this round: lay / lie (see KNOWN_LEAK)")
@@ -62,8 +59,7 @@ async def test_the_known_leak_is_refused(guard: Guard) -> None:
 
 
 async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
-    accepted = [(kind, a, b) for kind, a, b in PARAPHRASES if (await guard.judge(b, a)).same]
-    assert len(accepted) / len(PARAPHRASES) >= RECALL_FLOOR
+    assert await accepted_share(guard, PARAPHRASES) >= RECALL_FLOOR
 
 
 @pytest.mark.parametrize(

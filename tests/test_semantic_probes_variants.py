@@ -20,7 +20,7 @@ from layercache_asgi.semantic._lexicon import load_lexicon
 from layercache_asgi.semantic._question import parse
 from layercache_asgi.semantic._spelling import american
 
-from ._probes import load_probes
+from ._probes import accepted_share, load_probes, passing_near_misses
 
 PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_variants")
 # Paraphrases accepted (guard alone), each batch committed before it was scored. The first (216 pairs): 91 of 123
@@ -48,15 +48,11 @@ def test_the_probe_set_covers_both_kinds_of_variant_in_many_domains() -> None:
 
 
 async def test_near_misses_are_refused(guard: Guard) -> None:
-    passed = [
-        (kind, a, b) for kind, a, b in NEAR_MISSES if (await guard.judge(b, a)).same or (await guard.judge(a, b)).same
-    ]
-    assert passed == []
+    assert await passing_near_misses(guard, NEAR_MISSES) == []
 
 
 async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
-    accepted = [(kind, a, b) for kind, a, b in PARAPHRASES if (await guard.judge(b, a)).same]
-    assert len(accepted) / len(PARAPHRASES) >= RECALL_FLOOR
+    assert await accepted_share(guard, PARAPHRASES) >= RECALL_FLOOR
 
 
 @pytest.mark.parametrize(

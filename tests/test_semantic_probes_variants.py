@@ -125,6 +125,9 @@ async def test_their_near_misses_are_refused(guard: Guard, cached: str, asked: s
         ("rent a flat in York", ["rent", "a", "apartment", "in", "york"]),
         ("fix a flat tyre", ["fix", "a", "flat", "tyre"]),  # flat before a noun: no home
         ("a flu jab", ["a", "influenza", "shot"]),
+        ("ask my GP", ["ask", "my", "family", "doctor"]),
+        ("update the GPS", ["update", "the", "gps"]),  # satellite navigation, no doctor
+        ("my gps lost signal", ["my", "gps", "lost", "signal"]),
     ],
 )
 def test_regional_phrases_are_put_in_one_form(text: str, words: list[str]) -> None:

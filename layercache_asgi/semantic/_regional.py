@@ -119,7 +119,8 @@ _RULES: tuple[Rule, ...] = (
     ("accident and", re.compile(r"\baccident and emergency\b", re.IGNORECASE), "emergency room"),
     ("emergency dep", re.compile(r"\bemergency department\b", re.IGNORECASE), "emergency room"),
     ("er", re.compile(r"\b(the|to|in|at) (?-i:ER)\b", re.IGNORECASE), r"\1 emergency room"),
-    ("gp", re.compile(rf"\b({_DET}) gps?\b", re.IGNORECASE), r"\1 family doctor"),
+    # GPs are doctors; GPS, and "gps" as typed, is satellite navigation.
+    ("gp", re.compile(rf"\b({_DET}) (?:gp(?:'s)?|(?-i:GPs))(?!\w)", re.IGNORECASE), r"\1 family doctor"),
     ("general", re.compile(r"\bgeneral practitioner\b", re.IGNORECASE), "family doctor"),
     ("primary", re.compile(r"\bprimary care (?:doctor|physician)\b", re.IGNORECASE), "family doctor"),
     ("chemist", re.compile(rf"\b(at|to|from|in) ({_DET}|(?:a|the) local) chemist(?:'?s)?\b", re.I), r"\1 \2 pharmacy"),

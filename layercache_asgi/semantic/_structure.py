@@ -7,6 +7,7 @@ pairing keeps the relations between them ("100 USD to EUR" is not "100 EUR to US
 from __future__ import annotations
 
 from ._question import RELATIONS, Question, words_of
+from ._roles import of_heads_moved, passive_doer_swapped, person_pairs, subjects_traded
 
 __all__ = ["ASKING_LEAVE", "MODAL_ADJECTIVES", "agent_positions", "order_swapped", "past", "tense_differs"]
 
@@ -24,19 +25,25 @@ def order_swapped(a: Question, b: Question, pairs: list[tuple[int, int]]) -> boo
     paired_b = set(partner.values())
     if _possession_moved(a, b, partner) or _possession_moved(b, a, {j: i for i, j in pairs}):
         return True
-    if _sentence(a) and _sentence(b) and (_roles_swapped(pairs) or _subject_swapped(a, b, partner)):
+    if (
+        _sentence(a)
+        and _sentence(b)
+        and (_roles_swapped(pairs + person_pairs(a, b)) or _subject_swapped(a, b, partner))
+    ):
+        return True  # persons count: "*I* sued my landlord" / "my landlord sued *me*"
+    if subjects_traded(a, b, pairs) or passive_doer_swapped(a, b, pairs) or of_heads_moved(a, b, pairs):
         return True
     objects_a, objects_b = _objects(a), _objects(b)
     for marker in objects_a.keys() & objects_b.keys():
         # Paired words by their position in b, personal pronouns by themselves.
         in_a = [f"#{partner[i]}" if i in partner else a.words[i] for i in objects_a[marker]]
         in_b = [f"#{j}" if j in paired_b else b.words[j] for j in objects_b[marker]]
-        in_a = [x for x in in_a if x[0] == "#" or x in _PERSONS]
-        in_b = [x for x in in_b if x[0] == "#" or x in _PERSONS]
+        in_a = [x for x in in_a if x[0] == "#" or x in _PERSONS or x in a.numbers]
+        in_b = [x for x in in_b if x[0] == "#" or x in _PERSONS or x in b.numbers]
         if len(in_a) != len(objects_a[marker]) or len(in_b) != len(objects_b[marker]) or not in_a or not in_b:
             continue  # an object without a partner: the content-word checks judged it
-        if set(in_a).isdisjoint(in_b):
-            return True
+        if not (set(in_a) <= set(in_b) or set(in_b) <= set(in_a)):
+            return True  # "roll a 401k *into* an IRA" / "roll an IRA *into* a 401k", "to" pointing at "roll" in both
         if set(in_a) == set(in_b) and list(dict.fromkeys(in_a)) != list(dict.fromkeys(in_b)):
             return True
     return False
@@ -152,10 +159,13 @@ _MARKER_CLASS = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "v
 
 
 def _objects(question: Question) -> dict[str, list[int]]:
-    """Per relational marker, the positions of the content words (or personal pronouns) right after it."""
+    """Per relational marker, the positions of the content words (or personal pronouns, or numbers: "from my
+    401k *to* my IRA") right after it."""
     found: dict[str, list[int]] = {}
     content = [
-        i for i, w in enumerate(question.words) if (i in question.content and w not in RELATIONS) or w in _PERSONS
+        i
+        for i, w in enumerate(question.words)
+        if (i in question.content and w not in RELATIONS) or w in _PERSONS or w in question.numbers
     ]
     for at, word in enumerate(question.words):
         if word in RELATIONS:

@@ -1,12 +1,13 @@
 """Swapped entities: two questions with the same words where two things trade places and the answer changes.
 
-The pairs are in ``tests/data/semantic_probes_swaps.jsonl`` (15 domains), committed before they were scored, none
-from the labelled sets. Near-misses swap the two ends of a direction ("from savings to checking"), the subject and the
-object of a short question ("Do plants need animals?"), a passive's doer ("Was Napoleon defeated by Wellington?" /
-"Did Napoleon defeat Wellington?"), a person's case ("my landlord sued me" / "I sued my landlord"), the head of an
-"of" ("a pound of iron"). Paraphrases keep the roles in the same frames: symmetric relations ("difference between",
-"vs", "compatible with", "A and B together") and voice changes that keep who does what. They are judged as the proxy
-judges them (``b`` asked, ``a`` cached), with the measured model; every near-miss must be refused both ways.
+The pairs are in ``tests/data/semantic_probes_swaps.jsonl`` (15 domains), in two batches, each committed before it
+was scored (the second written after the rules), none from the labelled sets. Near-misses swap the two ends of a
+direction ("from savings to checking"), the subject and the object of a short question ("Do plants need animals?"),
+a passive's doer ("Was Napoleon defeated by Wellington?" / "Did Napoleon defeat Wellington?"), a person's case ("my
+landlord sued me" / "I sued my landlord"), the head of an "of" ("a pound of iron"). Paraphrases keep the roles in the
+same frames: symmetric relations ("difference between", "vs", "compatible with", "A and B together") and voice
+changes that keep who does what. They are judged as the proxy judges them (``b`` asked, ``a`` cached), with the
+measured model; every near-miss must be refused both ways.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from layercache_asgi.semantic._guard import Guard
 from ._probes import accepted_share, load_probes, passing_near_misses
 
 PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_swaps")
-# Guard alone, at the probes' commit: 13 of 84 near-misses let through, 43 of 63 paraphrases accepted; with the rules
-# of this round 0 of 84 and 43 of 63. The paraphrases refused are mostly "A vs B" turned round and "A vs B" against
-# other words for the same comparison, refused as before.
-RECALL_FLOOR = 0.65
+# Guard alone. Batch 1 (147 pairs): 13 of 84 near-misses let through before this round's rules, 0 after; 43 of 63
+# paraphrases accepted before and after. Batch 2 (24 pairs), written after the rules: 2 of 15 near-misses through (a
+# passive with "beaten", a statement without an auxiliary: both fixed), 9 of 9 paraphrases. The paraphrases refused
+# are mostly "A vs B" turned round: the project set labels "Lakers vs Celtics score" / "Celtics vs Lakers score" a
+# near-miss (home and away), so "vs" keeps its order; and numbers turned round ("8 times 7"), refused as before.
+RECALL_FLOOR = 0.7
 
 # The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.
 pytestmark = pytest.mark.usefixtures("lexicon")
@@ -53,9 +56,11 @@ async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
         # A passive's subject is the active's object: its doer ("by ...") is the active's subject.
         ("Was Napoleon defeated by Wellington?", "Did Napoleon defeat Wellington?"),
         ("Was Liverpool beaten by Manchester United last season?", "Did Liverpool beat Manchester United last season?"),
+        ("Was Federer beaten by Djokovic at Wimbledon?", "Did Federer beat Djokovic at Wimbledon?"),
         # A person who acts in one and is acted on in the other: "I" / "me".
         ("My landlord sued me, what should I do?", "I sued my landlord, what should I do?"),
         ("My brother owes me money, what can I do?", "I owe my brother money, what can I do?"),
+        ("My coworker reported me to HR, what now?", "I reported my coworker to HR, what now?"),
         # What an "of" belongs to stays with it.
         (
             "Which is heavier, a kilogram of iron or a pound of feathers?",
@@ -77,6 +82,7 @@ async def test_swapped_roles_are_refused(guard: Guard, cached: str, asked: str) 
         # Voice changes that keep who does what.
         ("Was Carthage defeated by Rome?", "Did Rome defeat Carthage?"),
         ("Was America discovered by Columbus?", "Did Columbus discover America?"),
+        ("Was Federer beaten by Djokovic at Wimbledon?", "Did Djokovic beat Federer at Wimbledon?"),
         # Things joined as equals may change order; a clause may move.
         ("Can cats and dogs live together?", "Can dogs and cats live together?"),
         ("Can I take ibuprofen and acetaminophen together?", "Can I take acetaminophen and ibuprofen together?"),

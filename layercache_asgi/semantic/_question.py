@@ -84,7 +84,8 @@ _BE = words_of("is are am was were be been being")
 _IRREGULAR_PARTICIPLES = words_of(
     "paid held made done given taken written seen known built sold bought told found thought brought caught "
     "taught sent spent lost won chosen driven eaten grown shown spoken stolen worn broken forgotten hidden "
-    "ridden thrown understood put set cut hit let read run kept left meant met drawn flown frozen begun sung"
+    "ridden thrown understood put set cut hit let read run kept left meant met drawn flown frozen begun sung "
+    "beaten bitten struck fought stung"
 )
 # Never names, even capitalised mid-sentence (unlike "Go", "Swift" or "May").
 _FUNCTION_WORDS = words_of(

@@ -108,8 +108,14 @@ def _subject(question: Question) -> int | None:
 
 
 def _sentence(question: Question) -> bool:
-    """A full active sentence (an auxiliary, no passive): word order there carries who does what."""
-    return not question.passive and not _AUXILIARIES.isdisjoint(question.words)
+    """A full active sentence (an auxiliary, or a statement that opens with its subject: "I reported my coworker";
+    no passive): word order there carries who does what."""
+    if question.passive or not question.words:
+        return False
+    return question.words[0] in _OPENING_SUBJECTS or not _AUXILIARIES.isdisjoint(question.words)
+
+
+_OPENING_SUBJECTS = words_of("i we he she they my our his her their")
 
 
 def _possession_moved(a: Question, b: Question, partner: dict[int, int]) -> bool:

@@ -23,8 +23,9 @@ PROBES, NEAR_MISSES, PARAPHRASES = load_probes("semantic_probes_swaps")
 # paraphrases accepted before and after. Batch 2 (24 pairs), written after the rules: 2 of 15 near-misses through (a
 # passive with "beaten", a statement without an auxiliary: both fixed), 9 of 9 paraphrases. The paraphrases refused
 # are mostly "A vs B" turned round: the project set labels "Lakers vs Celtics score" / "Celtics vs Lakers score" a
-# near-miss (home and away), so "vs" keeps its order; and numbers turned round ("8 times 7"), refused as before.
-RECALL_FLOOR = 0.7
+# near-miss (home and away), so "vs" keeps its order. Numbers joined by "and" / "times" / "plus" may change places
+# since (3 more: 55 of 72).
+RECALL_FLOOR = 0.72
 
 # The guard with the measured cuts and the word table loaded: `guard` and `lexicon` in tests/conftest.py.
 pytestmark = pytest.mark.usefixtures("lexicon")
@@ -69,6 +70,10 @@ async def test_most_paraphrases_are_accepted(guard: Guard) -> None:
         # A number is what a marker points at too ("to my 401k"); "to" and "into" may point at more than one thing.
         ("Can I transfer funds from my Roth IRA to my 401k?", "Can I transfer funds from my 401k to my Roth IRA?"),
         ("Is it better to roll a 401k into an IRA?", "Is it better to roll an IRA into a 401k?"),
+        # Numbers keep their order unless a commutative word joins them.
+        ("What is 10 minus 3?", "What is 3 minus 10?"),
+        ("How many cm is 5 feet and 3 inches?", "How many cm is 3 feet and 5 inches?"),
+        ("What is 20% of 50?", "What is 50% of 20?"),
     ],
 )
 async def test_swapped_roles_are_refused(guard: Guard, cached: str, asked: str) -> None:
@@ -88,6 +93,9 @@ async def test_swapped_roles_are_refused(guard: Guard, cached: str, asked: str) 
         ("Can I take ibuprofen and acetaminophen together?", "Can I take acetaminophen and ibuprofen together?"),
         ("If I cancel now, do I get a refund?", "Do I get a refund if I cancel now?"),
         ("Does alcohol interact with antibiotics?", "Do antibiotics interact with alcohol?"),
+        # Two numbers joined by "and", "times" or "plus" may change places.
+        ("What is 7 times 8?", "What is 8 times 7?"),
+        ("What is the greatest common divisor of 12 and 18?", "What is the GCD of 18 and 12?"),
     ],
 )
 async def test_the_same_roles_are_accepted(guard: Guard, cached: str, asked: str) -> None:

@@ -215,7 +215,20 @@ _PAST_AUXILIARIES = words_of("did was were had")
 
 
 def _first(words: tuple[str, ...], keep: set[str]) -> list[str]:
-    return list(dict.fromkeys(w for w in words if w in keep))
+    """The numbers in ``keep`` in their order, two joined by a commutative word in one sorted group: "7 times 8" is
+    "8 times 7", "the GCD of 12 and 18" is "of 18 and 12"; "20% of 50", "10 to the power of 2" keep their order."""
+    found: list[str] = []
+    for at, word in enumerate(words):
+        if word not in keep:
+            continue
+        if at >= 2 and words[at - 1] in _COMMUTATIVE and words[at - 2] in keep and found:
+            found[-1] = " ".join(sorted((found[-1], word)))
+        else:
+            found.append(word)
+    return list(dict.fromkeys(found))
+
+
+_COMMUTATIVE = words_of("and times plus")
 
 
 def tense_differs(x: frozenset[str], y: frozenset[str]) -> bool:

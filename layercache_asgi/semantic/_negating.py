@@ -28,6 +28,7 @@ _NEGATION = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[.?!,;:]")
+_CLAUSE_WINDOW = 60  # characters looked back for a negation: about ten words
 
 
 def _unless_negated(replacement: str) -> Callable[[re.Match[str]], str]:
@@ -35,7 +36,10 @@ def _unless_negated(replacement: str) -> Callable[[re.Match[str]], str]:
     crying, "doesn't fail to impress" impresses (no double negation to read)."""
 
     def replace(match: re.Match[str]) -> str:
-        clause = _CLAUSE_END.split(match.string[: match.end()])[-1]  # its own words too
+        # The clause's last words only (its own too): a client's 2,000 characters of "fails to" must not be
+        # rescanned from the start at every match.
+        window = match.string[max(0, match.start() - _CLAUSE_WINDOW) : match.end()]
+        clause = _CLAUSE_END.split(window)[-1]
         return match.group() if _NEGATION.search(clause) else match.expand(replacement)
 
     return replace
